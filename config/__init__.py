@@ -1,0 +1,1 @@
+"""Settings and the programme's reference data."""

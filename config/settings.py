@@ -1,0 +1,115 @@
+"""One typed settings object, read from the environment or `.env` when the process starts."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Values that ship in examples and demos; a production start refuses every one of them.
+PLACEHOLDER_SECRETS = frozenset({"", "change-me", "changeme", "dev-secret-change-me", "secret", "test"})
+
+DEFAULT_SQLITE_PATH = Path("var") / "dispatch.sqlite3"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class SmsProvider(StrEnum):
+    console = "console"
+    twilio = "twilio"
+
+
+class InsecureConfiguration(RuntimeError):
+    """Raised when a production start would run with a placeholder secret."""
+
+
+class Settings(BaseSettings):
+    """Everything the service reads from its environment."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    environment: Environment = Environment.development
+    database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    secret_key: SecretStr = SecretStr("dev-secret-change-me")
+
+    sms_provider: SmsProvider = SmsProvider.console
+    twilio_account_sid: str = ""
+    twilio_auth_token: SecretStr = SecretStr("")
+    twilio_from_number: str = ""
+    # Only tests and simulations point this elsewhere (the local fake Twilio).
+    twilio_api_base_url: str = "https://api.twilio.com"
+    # The URL Twilio calls us on; webhook signatures are computed over it.
+    public_base_url: str = "http://127.0.0.1:8000"
+
+    timezone: str = "Asia/Tokyo"
+    programme_code: str = "inba"
+    offer_timeout_red_orange_s: int = Field(180, ge=10, le=3600)
+    offer_timeout_other_s: int = Field(300, ge=10, le=3600)
+    offers_before_coordinator_alert: int = Field(3, ge=1, le=50)
+    triage_claim_idle_s: int = Field(600, ge=30, le=86400)
+
+    session_ttl_s: int = Field(12 * 3600, ge=60)
+    login_max_failures: int = Field(5, ge=1)
+    login_failure_window_s: int = Field(900, ge=1)
+    # argon2id cost; tests lower it, production keeps the library's memory-hard defaults.
+    argon2_memory_kib: int = Field(65536, ge=8)
+    argon2_time_cost: int = Field(3, ge=1)
+
+    # Lets simulations move the server's clock. A production configuration refuses it.
+    simulation_mode: bool = False
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment is Environment.production
+
+    def problems_for_production(self) -> list[str]:
+        """Say, in words, every reason this configuration must not serve real patients."""
+        problems: list[str] = []
+        if not self.is_production:
+            return problems
+        secret = self.secret_key.get_secret_value()
+        if secret in PLACEHOLDER_SECRETS or len(secret) < 32:
+            problems.append("SECRET_KEY is a placeholder or shorter than 32 characters")
+        if self.sms_provider is SmsProvider.twilio:
+            if self.twilio_auth_token.get_secret_value() in PLACEHOLDER_SECRETS:
+                problems.append("TWILIO_AUTH_TOKEN is empty or a placeholder")
+            if not self.twilio_account_sid:
+                problems.append("TWILIO_ACCOUNT_SID is empty")
+        else:
+            problems.append("SMS_PROVIDER must be twilio in production (console sends nothing)")
+        if self.simulation_mode:
+            problems.append("SIMULATION_MODE lets a client move the clock and is refused in production")
+        if self.database_url.startswith("sqlite"):
+            problems.append("DATABASE_URL points at SQLite; production needs PostgreSQL")
+        if not self.public_base_url.startswith("https://"):
+            problems.append("PUBLIC_BASE_URL must be https in production (webhook signatures use it)")
+        return problems
+
+    def check_can_start(self) -> None:
+        """Refuse to start a production process with an unsafe configuration."""
+        problems = self.problems_for_production()
+        if problems:
+            raise InsecureConfiguration("refusing to start in production: " + "; ".join(problems))
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings from the environment; called at start-up, never at import."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Night and holiday house-call dispatch coordination service."""

@@ -1,0 +1,65 @@
+"""The FastAPI application: wiring, routers, error handlers, and the role check on every route."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from config.settings import Settings, load_settings
+from dispatch.audit.router import router as audit_router
+from dispatch.auth.guard import enforce_declared_roles
+from dispatch.auth.router import router as auth_router
+from dispatch.clinics.router import router as clinics_router
+from dispatch.errors import install_error_handlers
+from dispatch.health.router import router as health_router
+from dispatch.patients.router import router as patients_router
+from dispatch.programme.router import router as programme_router
+from dispatch.roster.router import router as roster_router
+from dispatch.services import Services
+
+log = logging.getLogger(__name__)
+
+ROUTERS = (
+    health_router,
+    auth_router,
+    programme_router,
+    clinics_router,
+    roster_router,
+    patients_router,
+    audit_router,
+)
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
+    """Build the app; refuses a production start with placeholder secrets."""
+    if services is None:
+        settings = settings or load_settings()
+        settings.check_can_start()
+        services = Services.build(settings)
+    else:
+        services.settings.check_can_start()
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI):
+        yield
+        services.close()
+
+    app = FastAPI(
+        title="House-call dispatch",
+        summary="Night and holiday house-call coordination for home-care patients",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    for router in ROUTERS:
+        app.include_router(router)
+    install_error_handlers(app)
+    enforce_declared_roles(app)
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The uvicorn factory: `uvicorn --factory dispatch.app:app_from_environment`."""
+    return create_app()

@@ -1,0 +1,45 @@
+"""Writing and reading the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.audit.models import AuditEntry
+from dispatch.auth.models import User
+from dispatch.clock import Clock
+
+
+def record(
+    session: Session,
+    clock: Clock,
+    user: User | None,
+    action: str,
+    *,
+    patient_id: int | None = None,
+    case_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
+    """Append one audit entry in the caller's transaction."""
+    entry = AuditEntry(
+        at=clock.now(),
+        user_id=user.id if user else None,
+        role=user.role.value if user else "system",
+        action=action,
+        patient_id=patient_id,
+        case_id=case_id,
+        detail=detail or {},
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+def entries(session: Session, *, patient_id: int | None = None, limit: int = 200) -> list[AuditEntry]:
+    """The newest entries, optionally for one patient."""
+    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+    if patient_id is not None:
+        query = query.where(AuditEntry.patient_id == patient_id)
+    return list(session.scalars(query))

@@ -1,0 +1,112 @@
+"""Route access by role: every route declares who may call it, and the app refuses to start otherwise."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
+from starlette.routing import BaseRoute
+
+from dispatch.auth.models import Role, User
+from dispatch.auth.service import user_for_token
+from dispatch.deps import db_session, get_services
+
+SESSION_COOKIE = "dispatch_session"
+ALL_ROLES = frozenset(Role)
+
+
+class RoleGuard:
+    """A dependency that lets through only logged-in users of the declared roles (or anyone, if public)."""
+
+    def __init__(self, roles: Iterable[Role] | None) -> None:
+        self.public = roles is None
+        self.roles = frozenset(roles or ())
+
+    def __call__(self, request: Request, session: Session = Depends(db_session)) -> User | None:
+        if self.public:
+            return None
+        token = bearer_token(request)
+        user = user_for_token(session, get_services(request).clock, token) if token else None
+        if user is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                detail="login required: send a valid bearer token or session cookie",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        if user.role not in self.roles:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, detail=f"the {user.role.value} role may not use this route"
+            )
+        request.state.user = user
+        return user
+
+
+def bearer_token(request: Request) -> str | None:
+    """The token from `Authorization: Bearer …`, else from the session cookie."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return request.cookies.get(SESSION_COOKIE) or None
+
+
+def allow(*roles: Role) -> Depends:  # type: ignore[valid-type]
+    """Declare the roles that may call a route: `dependencies=[allow(Role.operator)]`."""
+    if not roles:
+        raise ValueError("allow() needs at least one role; use public() for open routes")
+    return Depends(RoleGuard(roles))
+
+
+def public() -> Depends:  # type: ignore[valid-type]
+    """Declare a route open to anyone (health checks, login, webhooks that check their own signature)."""
+    return Depends(RoleGuard(None))
+
+
+def authenticated() -> Depends:  # type: ignore[valid-type]
+    """Declare a route open to every logged-in user, whatever the role."""
+    return Depends(RoleGuard(ALL_ROLES))
+
+
+def current_user(request: Request) -> User:
+    """The user the route's guard let through."""
+    user = getattr(request.state, "user", None)
+    if user is None:  # a route used current_user without declaring roles
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="login required")
+    return user
+
+
+def route_guard(route: APIRoute) -> RoleGuard | None:
+    """The guard a route declared, if any."""
+    for dependency in route.dependant.dependencies:
+        if isinstance(dependency.call, RoleGuard):
+            return dependency.call
+    return None
+
+
+def iter_api_routes(routes: Iterable[BaseRoute], prefix: str = "") -> Iterator[tuple[str, APIRoute]]:
+    """Every API route with its full path, looking inside included routers."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield prefix + route.path, route
+        elif hasattr(route, "original_router"):
+            # Newer FastAPI keeps included routers nested instead of copying their routes.
+            context = getattr(route, "include_context", None)
+            yield from iter_api_routes(route.original_router.routes, prefix + getattr(context, "prefix", ""))
+
+
+def enforce_declared_roles(app: FastAPI) -> None:
+    """Fail start-up if any API route forgot to declare its roles; publish the roles in OpenAPI."""
+    missing = []
+    for path, route in iter_api_routes(app.routes):
+        guard = route_guard(route)
+        if guard is None:
+            missing.append(f"{sorted(route.methods)} {path}")
+            continue
+        roles = ["public"] if guard.public else sorted(r.value for r in guard.roles)
+        route.openapi_extra = {**(route.openapi_extra or {}), "x-roles": roles}
+        if "Roles:" not in (route.description or ""):
+            route.description = (route.description or "") + f"\n\nRoles: {', '.join(roles)}"
+    if missing:
+        raise RuntimeError("routes without declared roles: " + "; ".join(missing))

@@ -1,0 +1,81 @@
+"""Login, logout, the current user, and user management."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.auth import service
+from dispatch.auth.guard import SESSION_COOKIE, allow, authenticated, bearer_token, current_user, public
+from dispatch.auth.models import Role, User
+from dispatch.auth.schemas import LoginRequest, LoginResponse, UserCreate, UserOut
+from dispatch.deps import db_session, get_services
+
+router = APIRouter(prefix="/api/v1", tags=["auth"])
+
+
+@router.post("/auth/login", response_model=LoginResponse, dependencies=[public()])
+def login(body: LoginRequest, request: Request, response: Response, session: Session = Depends(db_session)):
+    """Exchange a username and password for a bearer token (also set as an HttpOnly cookie)."""
+    services = get_services(request)
+    address = request.client.host if request.client else "unknown"
+    wait = services.throttle.retry_after(body.username, address)
+    if wait:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=f"too many failed logins; try again in {wait} seconds",
+            headers={"Retry-After": str(wait)},
+        )
+    user = service.authenticate(session, services.passwords, body.username, body.password)
+    if user is None:
+        services.throttle.record_failure(body.username, address)
+        raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong username or password")
+    services.throttle.reset(body.username)
+    token, row = service.open_session(session, services.clock, user, services.settings.session_ttl_s)
+    session.commit()
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=services.settings.session_ttl_s,
+        httponly=True,
+        samesite="strict",
+        secure=services.settings.is_production,
+    )
+    return LoginResponse(access_token=token, expires_at=row.expires_at, user=UserOut.model_validate(user))
+
+
+@router.post("/auth/logout", status_code=204, dependencies=[authenticated()])
+def logout(request: Request, response: Response, session: Session = Depends(db_session)) -> None:
+    """End this login session."""
+    token = bearer_token(request)
+    if token:
+        service.revoke_token(session, get_services(request).clock, token)
+        session.commit()
+    response.delete_cookie(SESSION_COOKIE)
+
+
+@router.get("/auth/me", response_model=UserOut, dependencies=[authenticated()])
+def me(user: User = Depends(current_user)) -> User:
+    """Who is logged in."""
+    return user
+
+
+@router.get("/users", response_model=list[UserOut], dependencies=[allow(Role.admin)])
+def list_users(session: Session = Depends(db_session)) -> list[User]:
+    """Every user account."""
+    return list(session.scalars(select(User).order_by(User.username)))
+
+
+@router.post("/users", response_model=UserOut, status_code=201, dependencies=[allow(Role.admin)])
+def create_user(body: UserCreate, request: Request, session: Session = Depends(db_session)) -> User:
+    """Create a user with one role."""
+    if body.role is Role.clinic_admin and body.clinic_id is None:
+        raise HTTPException(422, detail="clinic_id: a clinic admin must belong to a clinic")
+    services = get_services(request)
+    try:
+        user = service.create_user(session, services.passwords, services.clock, **body.model_dump())
+    except service.UsernameTaken:
+        raise HTTPException(409, detail=f"username {body.username!r} is already taken") from None
+    session.commit()
+    return user

@@ -1,0 +1,94 @@
+"""Users, logins and sessions. Plain functions over a session; no HTTP here."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.auth.models import Role, User, UserSession
+from dispatch.auth.passwords import Passwords
+from dispatch.clock import Clock
+
+
+class UsernameTaken(ValueError):
+    """Another user already has this username."""
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(
+    session: Session,
+    passwords: Passwords,
+    clock: Clock,
+    *,
+    username: str,
+    password: str,
+    display_name: str,
+    role: Role,
+    clinic_id: int | None = None,
+    physician_id: int | None = None,
+) -> User:
+    """Add a user with a hashed password."""
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise UsernameTaken(username)
+    user = User(
+        username=username,
+        display_name=display_name,
+        password_hash=passwords.hash(password),
+        role=role,
+        clinic_id=clinic_id,
+        physician_id=physician_id,
+        active=True,
+        created_at=clock.now(),
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, passwords: Passwords, username: str, password: str) -> User | None:
+    """The active user with these credentials, or None. Takes as long for unknown usernames."""
+    user = session.scalar(select(User).where(User.username == username))
+    ok = passwords.verify(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        return None
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash(password)
+    return user
+
+
+def open_session(session: Session, clock: Clock, user: User, ttl_s: int) -> tuple[str, UserSession]:
+    """Start a login session; returns the bearer token (shown once) and the stored row."""
+    token = secrets.token_urlsafe(32)
+    now = clock.now()
+    row = UserSession(
+        token_sha256=_digest(token),
+        user_id=user.id,
+        created_at=now,
+        expires_at=now + timedelta(seconds=ttl_s),
+    )
+    session.add(row)
+    session.flush()
+    return token, row
+
+
+def user_for_token(session: Session, clock: Clock, token: str) -> User | None:
+    """The active user behind a live, unrevoked token, or None."""
+    row = session.scalar(select(UserSession).where(UserSession.token_sha256 == _digest(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
+        return None
+    user = session.get(User, row.user_id)
+    return user if user is not None and user.active else None
+
+
+def revoke_token(session: Session, clock: Clock, token: str) -> None:
+    """End the login session behind `token`."""
+    row = session.scalar(select(UserSession).where(UserSession.token_sha256 == _digest(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = clock.now()

@@ -1,0 +1,96 @@
+"""Moving a case between states: checked against the lifecycle, recorded with its event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from dispatch.cases.models import Case, CaseEvent
+from dispatch.cases.states import TERMINAL_STATES, CaseState, can_transition
+from dispatch.clock import Clock
+
+
+class TransitionNotAllowed(Exception):
+    """The lifecycle forbids this move; carries the state the case is really in."""
+
+    def __init__(self, case_id: int, current: CaseState, target: CaseState) -> None:
+        super().__init__(f"case {case_id} is {current.value}; it cannot move to {target.value}")
+        self.case_id = case_id
+        self.current = current
+        self.target = target
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who caused a change: a logged-in user or a part of the system."""
+
+    label: str  # "user:op1", "system:reconciler", "sms:+8190..."
+    user_id: int | None = None
+
+    @classmethod
+    def system(cls, part: str) -> Actor:
+        return cls(label=f"system:{part}")
+
+
+def transition(
+    session: Session,
+    case: Case,
+    target: CaseState,
+    *,
+    actor: Actor,
+    clock: Clock,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """Move `case` to `target` and append the event; the caller's transaction commits both."""
+    current = case.state
+    if not can_transition(current, target):
+        raise TransitionNotAllowed(case.id, current, target)
+    now = clock.now()
+    case.state = target
+    case.updated_at = now
+    if target in TERMINAL_STATES:
+        case.closed_at = now
+    event = CaseEvent(
+        case_id=case.id,
+        at=now,
+        kind="transition",
+        from_state=current,
+        to_state=target,
+        actor=actor.label,
+        actor_user_id=actor.user_id,
+        reason=reason,
+        data=data or {},
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def record_event(
+    session: Session,
+    case: Case,
+    kind: str,
+    *,
+    actor: Actor,
+    clock: Clock,
+    reason: str | None = None,
+    data: dict[str, Any] | None = None,
+) -> CaseEvent:
+    """Append a non-transition event (a note, an SMS sent, an alert) to the case's timeline."""
+    event = CaseEvent(
+        case_id=case.id,
+        at=clock.now(),
+        kind=kind,
+        from_state=case.state,
+        to_state=case.state,
+        actor=actor.label,
+        actor_user_id=actor.user_id,
+        reason=reason,
+        data=data or {},
+    )
+    session.add(event)
+    session.flush()
+    return event

@@ -1,0 +1,101 @@
+"""A case (one call about one patient) and its append-only timeline of events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dispatch.cases.states import ACTIVE_VISIT_STATES, CaseState, Disposition, Urgency
+from dispatch.db import Base, JsonDocument, UTCDateTime, db_enum
+
+_ACTIVE_VISIT_SQL = "state IN (" + ", ".join(f"'{s.value}'" for s in sorted(ACTIVE_VISIT_STATES)) + ")"
+
+
+class Case(Base):
+    """One call to the centre and everything that follows from it."""
+
+    __tablename__ = "case"
+    __table_args__ = (
+        Index("ix_case_state_called_at", "state", "called_at"),
+        Index("ix_case_clinic_called_at", "clinic_id", "called_at"),
+        # A substitute physician holds at most one active case at a time.
+        Index(
+            "uq_case_one_active_visit_per_physician",
+            "assigned_physician_id",
+            unique=True,
+            postgresql_where=text(_ACTIVE_VISIT_SQL),
+            sqlite_where=text(_ACTIVE_VISIT_SQL),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    programme_id: Mapped[int] = mapped_column(ForeignKey("programme.id"))
+    state: Mapped[CaseState] = mapped_column(db_enum(CaseState, 32))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+
+    # Who the call is about; unidentified callers leave these empty.
+    patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"), index=True)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"))
+    municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"))
+
+    called_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    in_service_hours: Mapped[bool] = mapped_column(Boolean)
+    service_hours_rule_version: Mapped[int] = mapped_column(Integer)
+
+    # Intake, as the operator heard it.
+    caller_name: Mapped[str | None] = mapped_column(String(100))
+    caller_relation: Mapped[str | None] = mapped_column(String(50))
+    callback_phone_e164: Mapped[str | None] = mapped_column(String(16))
+    chief_complaint: Mapped[str | None] = mapped_column(Text)
+    intake: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+
+    # Triage, as the consulting physician decided.
+    triage_physician_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"))
+    triage_claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    disposition: Mapped[Disposition | None] = mapped_column(db_enum(Disposition, 40))
+    urgency: Mapped[Urgency | None] = mapped_column(db_enum(Urgency, 8))
+    jtas_level: Mapped[int | None] = mapped_column(Integer)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # Dispatch: the escalation policy is frozen on the case when it is logged.
+    escalation_policy: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    assigned_physician_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"))
+
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    events: Mapped[list[CaseEvent]] = relationship(
+        back_populates="case", order_by="CaseEvent.id", viewonly=True
+    )
+
+    # Optimistic concurrency: two writers of the same case cannot both win.
+    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+
+    @property
+    def reference(self) -> str:
+        """The short reference used on the phone and in SMS, e.g. K412."""
+        return f"K{self.id}"
+
+
+class CaseEvent(Base):
+    """One entry of a case's timeline: who, when, from which state to which, and why."""
+
+    __tablename__ = "case_event"
+    __table_args__ = (Index("ix_case_event_case_id_id", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(48))  # transition, note, sms.sent, alert.coordinator ...
+    from_state: Mapped[CaseState | None] = mapped_column(db_enum(CaseState, 32, "from_state"))
+    to_state: Mapped[CaseState | None] = mapped_column(db_enum(CaseState, 32, "to_state"))
+    actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    actor: Mapped[str] = mapped_column(String(100))  # "user:op1" or "system:reconciler"
+    reason: Mapped[str | None] = mapped_column(Text)
+    data: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="events")

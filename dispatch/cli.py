@@ -1,0 +1,206 @@
+"""The `dispatch` command: migrate, seed, serve, worker, cron, and `up` (everything at once)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import sys
+
+import typer
+
+from config.settings import InsecureConfiguration, Settings, load_settings
+
+app = typer.Typer(help="Night and holiday house-call dispatch service.", no_args_is_help=True)
+seed_app = typer.Typer(help="Load reference or demo data.", no_args_is_help=True)
+app.add_typer(seed_app, name="seed")
+
+log = logging.getLogger("dispatch")
+
+
+def _settings() -> Settings:
+    settings = load_settings()
+    try:
+        settings.check_can_start()
+    except InsecureConfiguration as exc:
+        typer.secho(str(exc), fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None
+    return settings
+
+
+@app.command()
+def migrate(revision: str = typer.Option("head", help="Alembic revision to upgrade to")) -> None:
+    """Bring the database schema up to date."""
+    from dispatch import schema
+
+    settings = _settings()
+    schema.upgrade(settings.database_url, revision)
+    typer.echo(f"database at {revision}")
+
+
+@seed_app.command("reference")
+def seed_reference_cmd() -> None:
+    """Load the reference programme (area, municipalities, fiscal years, hours, clinics)."""
+    from dispatch.db import make_engine, make_session_factory, unit_of_work
+    from dispatch.seed.reference import load_programme_data, seed_reference
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    with unit_of_work(make_session_factory(engine)) as session:
+        programme = seed_reference(session, load_programme_data(settings.programme_code))
+        typer.echo(f"programme {programme.code} loaded")
+    engine.dispose()
+
+
+@seed_app.command("demo")
+def seed_demo_cmd() -> None:
+    """Load the reference programme plus a demo roster, patients and one user per role."""
+    settings = _settings()
+    if settings.is_production:
+        typer.secho("refusing to load demo users into a production database", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2)
+    for login in _seed_demo(settings):
+        typer.echo(f"  {login.role.value:<22} {login.username} / {login.password}")
+
+
+def _seed_demo(settings: Settings):
+    from dispatch.auth.passwords import Passwords
+    from dispatch.clock import SystemClock
+    from dispatch.db import make_engine, make_session_factory, unit_of_work
+    from dispatch.seed.demo import seed_demo
+    from dispatch.seed.reference import load_programme_data
+
+    engine = make_engine(settings.database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            return seed_demo(
+                session,
+                load_programme_data(settings.programme_code),
+                SystemClock(),
+                Passwords.from_settings(settings),
+            )
+    finally:
+        engine.dispose()
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+    workers: int = typer.Option(1, help="uvicorn worker processes"),
+) -> None:
+    """Run the HTTP API."""
+    import uvicorn
+
+    _settings()
+    uvicorn.run(
+        "dispatch.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+    )
+
+
+@app.command()
+def worker(
+    burst: bool = typer.Option(False, help="Stop when the queue is empty"),
+    scheduler: bool = typer.Option(True, help="Also run RQ's scheduler for delayed jobs"),
+    fork: bool = typer.Option(True, help="Run each job in a forked work horse (isolation) or in-process"),
+) -> None:
+    """Run an RQ worker on the service's queue (start as many as you like)."""
+    from redis import Redis
+    from rq import SimpleWorker, Worker
+
+    from dispatch.queue import QUEUE_NAME
+
+    settings = _settings()
+    redis = Redis.from_url(settings.redis_url)
+    worker_class = Worker if fork else SimpleWorker
+    worker_class([QUEUE_NAME], connection=redis).work(with_scheduler=scheduler, burst=burst)
+
+
+@app.command()
+def cron() -> None:
+    """Run RQ's cron scheduler: the periodic jobs (heartbeat, and later the reconciler). Run one."""
+    from redis import Redis
+    from rq.cron import CronScheduler
+
+    from dispatch.queue import CRON_CONFIG
+
+    settings = _settings()
+    scheduler = CronScheduler(connection=Redis.from_url(settings.redis_url))
+    scheduler.load_config_from_file(CRON_CONFIG)
+    scheduler.start()
+
+
+@app.command()
+def up(
+    port: int = typer.Option(8000, help="Port to serve on"),
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+) -> None:
+    """Everything in one command: database, Redis, API, a worker and the cron scheduler. Ctrl-C stops all."""
+    import uvicorn
+
+    from dispatch import embedded, schema
+    from dispatch.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redis_server = None
+    if "redis_url" not in load_settings().model_fields_set:  # neither REDIS_URL nor .env names one
+        redis_server = embedded.start_redis()
+        os.environ["REDIS_URL"] = redis_server.url
+    children = []
+    try:
+        settings = _settings()
+        schema.upgrade(settings.database_url)
+        logins = [] if settings.is_production else _seed_demo(settings)
+        env = embedded.child_env()
+        for command in ("worker", "cron"):
+            children.append(embedded.spawn([sys.executable, "-m", "dispatch", command], env=env))
+        url = f"http://{host}:{port}"
+        typer.secho(f"\nHouse-call dispatch is up at {url}  (API docs: {url}/docs)", fg=typer.colors.GREEN)
+        typer.echo(f"  database: {settings.database_url}\n  redis:    {settings.redis_url}")
+        if logins:
+            typer.echo("  demo logins (username / password):")
+            for login in logins:
+                typer.echo(f"    {login.role.value:<22} {login.username} / {login.password}")
+        typer.echo("  Ctrl-C stops everything.\n")
+        server = _quiet_server_class()(
+            uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")
+        )
+        server.run()
+    finally:
+        for child in children:
+            embedded.stop(child)
+        if redis_server is not None:
+            redis_server.stop()
+        typer.echo("stopped: API, worker, cron scheduler" + (" and Redis" if redis_server else ""))
+
+
+def _quiet_server_class():
+    import uvicorn
+
+    class QuietServer(uvicorn.Server):
+        """uvicorn re-raises Ctrl-C after shutting down; under `up` we stop the children instead."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            def request_exit(signum, _frame):
+                self.force_exit = self.should_exit
+                self.should_exit = True
+
+            previous = {sig: signal.signal(sig, request_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in previous.items():
+                    signal.signal(sig, handler)
+
+    return QuietServer
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,37 @@
+"""Error responses in plain words: which field, what is wrong with it."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from dispatch.cases.lifecycle import TransitionNotAllowed
+
+
+def _field(loc: tuple) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _message(error: dict) -> str:
+    message = str(error.get("msg", "is invalid"))
+    # pydantic prefixes custom errors with "Value error, "; the field name already says what.
+    return message.removeprefix("Value error, ")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """422 lists each bad field and its problem; a forbidden transition is a 409 with the real state."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field(tuple(e["loc"])), "problem": _message(e)} for e in exc.errors()]
+        summary = "; ".join(f"{e['field']}: {e['problem']}" for e in errors)
+        return JSONResponse(status_code=422, content={"detail": summary, "errors": errors})
+
+    @app.exception_handler(TransitionNotAllowed)
+    async def _transition(_: Request, exc: TransitionNotAllowed) -> JSONResponse:
+        return JSONResponse(
+            status_code=409,
+            content={"detail": str(exc), "case_id": exc.case_id, "current_state": exc.current.value},
+        )

@@ -1,0 +1,81 @@
+"""Home-care patients, their care profile, and their enrolment under a clinic's contract."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dispatch.db import Base, JsonDocument, UTCDateTime, db_enum
+from dispatch.programme.models import Municipality
+
+
+class Sex(StrEnum):
+    female = "female"
+    male = "male"
+    other = "other"
+    unknown = "unknown"
+
+
+class Patient(Base):
+    """A person cared for at home. Sensitive personal information: every read is audited."""
+
+    __tablename__ = "patient"
+    __table_args__ = (Index("ix_patient_name_dob", "family_name_kana", "given_name_kana", "date_of_birth"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    family_name: Mapped[str] = mapped_column(String(50))
+    given_name: Mapped[str] = mapped_column(String(50))
+    family_name_kana: Mapped[str] = mapped_column(String(50))
+    given_name_kana: Mapped[str] = mapped_column(String(50))
+    date_of_birth: Mapped[date] = mapped_column(Date)
+    sex: Mapped[Sex] = mapped_column(db_enum(Sex, 8), default=Sex.unknown)
+    household_phone_e164: Mapped[str | None] = mapped_column(String(16), index=True)
+    address: Mapped[str] = mapped_column(String(200))
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id"))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+
+    # Care profile, shown to the consulting physician before a decision.
+    diagnoses: Mapped[list[str]] = mapped_column(JsonDocument, default=list)
+    # {"dnar": true, "wishes": "自宅での看取りを希望", "discussed_on": "2024-05-01"}
+    acp: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    devices: Mapped[list[str]] = mapped_column(JsonDocument, default=list)  # e.g. 在宅酸素, 胃ろう
+    # {"name": ..., "relation": ..., "phone": ...}
+    key_person: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    municipality: Mapped[Municipality] = relationship()
+    enrolments: Mapped[list[Enrolment]] = relationship(
+        back_populates="patient", order_by="Enrolment.enrolled_on"
+    )
+
+
+class Enrolment(Base):
+    """A patient registered under a clinic's contract, with their consent."""
+
+    __tablename__ = "enrolment"
+    __table_args__ = (
+        CheckConstraint("ended_on IS NULL OR ended_on >= enrolled_on", name="ends_after_start"),
+        CheckConstraint(
+            "NOT consent_given OR (consent_at IS NOT NULL AND consent_by IS NOT NULL)",
+            name="consent_recorded",
+        ),
+        Index("ix_enrolment_clinic_number", "clinic_id", "clinic_patient_number", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
+    clinic_patient_number: Mapped[str] = mapped_column(String(32))  # the clinic's own chart number
+    attending_physician_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"))
+    enrolled_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)
+    consent_given: Mapped[bool] = mapped_column(Boolean, default=False)
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    consent_by: Mapped[str | None] = mapped_column(String(100))  # the patient, or who consented for them
+
+    patient: Mapped[Patient] = relationship(back_populates="enrolments")

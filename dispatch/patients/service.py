@@ -1,0 +1,61 @@
+"""Reading a patient's care profile; every read is audited."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.audit import service as audit
+from dispatch.auth.models import Role, User
+from dispatch.clinics.models import Clinic
+from dispatch.clock import Clock
+from dispatch.patients.models import Enrolment, Patient
+from dispatch.patients.schemas import CareProfileOut, EnrolmentOut
+from dispatch.roster.models import Physician
+
+
+class PatientNotFound(LookupError):
+    """No such patient, or not one this user may see."""
+
+
+def care_profile(session: Session, clock: Clock, user: User, patient_id: int) -> CareProfileOut:
+    """The patient's care profile, written to the audit log as read by `user`."""
+    patient = session.get(Patient, patient_id)
+    if patient is None:
+        raise PatientNotFound(patient_id)
+    rows = session.execute(
+        select(Enrolment, Clinic.label, Physician.name)
+        .join(Clinic, Clinic.id == Enrolment.clinic_id)
+        .outerjoin(Physician, Physician.id == Enrolment.attending_physician_id)
+        .where(Enrolment.patient_id == patient_id)
+        .order_by(Enrolment.enrolled_on)
+    ).all()
+    # A clinic admin sees only their own clinic's patients; say "not found" rather than "forbidden".
+    if user.role is Role.clinic_admin and all(e.clinic_id != user.clinic_id for e, _, _ in rows):
+        raise PatientNotFound(patient_id)
+    audit.record(session, clock, user, "patient.care_profile.read", patient_id=patient_id)
+    return CareProfileOut(
+        id=patient.id,
+        name=f"{patient.family_name} {patient.given_name}",
+        name_kana=f"{patient.family_name_kana} {patient.given_name_kana}",
+        date_of_birth=patient.date_of_birth,
+        sex=patient.sex.value,
+        address=patient.address,
+        municipality=patient.municipality.name,
+        diagnoses=patient.diagnoses,
+        acp=patient.acp,
+        devices=patient.devices,
+        key_person=patient.key_person,
+        enrolments=[
+            EnrolmentOut(
+                clinic_id=e.clinic_id,
+                clinic_label=label,
+                clinic_patient_number=e.clinic_patient_number,
+                attending_physician=attending,
+                enrolled_on=e.enrolled_on,
+                ended_on=e.ended_on,
+                consent_given=e.consent_given,
+            )
+            for e, label, attending in rows
+        ],
+    )

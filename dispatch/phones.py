@@ -1,0 +1,28 @@
+"""Japanese phone numbers in, E.164 out."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+
+class InvalidPhoneNumber(ValueError):
+    """The text is not a phone number that can be dialled."""
+
+
+def to_e164(text: str, region: str = "JP") -> str:
+    """Normalise '090-1234-5678', '０９０…' or '+81 90…' to '+819012345678'."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise InvalidPhoneNumber("is empty")
+    try:
+        number = phonenumbers.parse(cleaned, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidPhoneNumber(f"{text!r} is not a phone number") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidPhoneNumber(f"{text!r} is not a valid phone number in {region}")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def masked(e164: str) -> str:
+    """A form safe for logs: the last four digits only."""
+    return "…" + e164[-4:] if len(e164) > 4 else "…"

@@ -1,0 +1,76 @@
+"""Physicians and the substitute physicians' shifts with their coverage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Table,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dispatch.db import Base, UTCDateTime, db_enum
+from dispatch.programme.models import Municipality
+
+
+class PhysicianRole(StrEnum):
+    attending = "attending"  # 主治医・かかりつけ医
+    consulting = "consulting"  # 受電時に往診適否の相談をする医師
+    substitute = "substitute"  # 代診医
+
+
+class Physician(Base):
+    """A physician known to the programme, in one role."""
+
+    __tablename__ = "physician"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[PhysicianRole] = mapped_column(db_enum(PhysicianRole, 16))
+    phone_e164: Mapped[str | None] = mapped_column(String(16), unique=True)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"))
+    base_municipality_id: Mapped[int | None] = mapped_column(ForeignKey("municipality.id"))
+    base_latitude: Mapped[float | None] = mapped_column(Float)
+    base_longitude: Mapped[float | None] = mapped_column(Float)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    shifts: Mapped[list[Shift]] = relationship(back_populates="physician", order_by="Shift.starts_at")
+
+
+shift_coverage = Table(
+    "shift_coverage",
+    Base.metadata,
+    Column("shift_id", ForeignKey("shift.id", ondelete="CASCADE"), primary_key=True),
+    Column("municipality_id", ForeignKey("municipality.id"), primary_key=True),
+)
+
+
+class Shift(Base):
+    """A substitute physician on call from `starts_at` to `ends_at`, for some municipalities."""
+
+    __tablename__ = "shift"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_shift_window", "starts_at", "ends_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(String(200))
+
+    physician: Mapped[Physician] = relationship(back_populates="shifts")
+    coverage: Mapped[list[Municipality]] = relationship(secondary=shift_coverage)
+
+    def covers(self, instant: datetime) -> bool:
+        """Whether the shift is running at `instant` (start inclusive, end exclusive)."""
+        return self.starts_at <= instant < self.ends_at

@@ -1,0 +1,1 @@
+"""Loading the reference programme and the demo data."""

@@ -1,0 +1,173 @@
+"""Demo data on top of the reference programme: roster, shifts, a few fictional patients, a user per role."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.auth.models import Role, User
+from dispatch.auth.passwords import Passwords
+from dispatch.auth.service import create_user
+from dispatch.clinics.models import Clinic, ContractPeriod
+from dispatch.clock import Clock
+from dispatch.patients.models import Enrolment, Patient, Sex
+from dispatch.phones import to_e164
+from dispatch.programme.models import Municipality, Programme
+from dispatch.programme.service_hours import SATURDAY, is_day_off
+from dispatch.roster.models import Physician, PhysicianRole, Shift
+from dispatch.seed.reference import current_service_hours_rule, month_start, seed_reference
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    role: Role
+
+
+def night_shift_window(day: date, rule: dict[str, Any], tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """The on-call window that starts on `day` under the programme's hours (ends 08:00 next day)."""
+    until = time.fromisoformat(rule["weekday_until"])
+    if is_day_off(day, rule):
+        start = until
+    elif day.weekday() == SATURDAY:
+        start = time.fromisoformat(rule["saturday_from"])
+    else:
+        start = time.fromisoformat(rule["weekday_from"])
+    return (
+        datetime.combine(day, start, tz),
+        datetime.combine(day + timedelta(days=1), until, tz),
+    )
+
+
+def _demo_shifts(
+    session: Session,
+    programme: Programme,
+    physicians: dict[str, tuple[Physician, dict]],
+    municipalities: dict[str, Municipality],
+    clock: Clock,
+    demo: dict[str, Any],
+) -> None:
+    tz = ZoneInfo(programme.timezone)
+    rule = current_service_hours_rule(session, programme.id, clock.now()).definition
+    today = clock.now().astimezone(tz).date()
+    days = [today + timedelta(days=n) for n in range(-demo["shift_days_before"], demo["shift_days_after"] + 1)]
+    for physician, spec in physicians.values():
+        if physician.role is not PhysicianRole.substitute:
+            continue
+        have = set(session.scalars(select(Shift.starts_at).where(Shift.physician_id == physician.id)))
+        for day in days:
+            if spec.get("pattern") == "all_day":
+                starts = datetime.combine(day, time(8, 0), tz)
+                window = (starts, starts + timedelta(days=1))
+            else:
+                window = night_shift_window(day, rule, tz)
+            if window[0] in have:
+                continue
+            shift = Shift(physician_id=physician.id, starts_at=window[0], ends_at=window[1], note="demo")
+            shift.coverage = [municipalities[code] for code in spec["coverage"]]
+            session.add(shift)
+
+
+def seed_demo(session: Session, data: dict[str, Any], clock: Clock, passwords: Passwords) -> list[DemoLogin]:
+    """Load the reference programme and the demo data; running it again adds only what is missing."""
+    programme = seed_reference(session, data)
+    demo = data["demo"]
+    municipalities = {m.code: m for m in session.scalars(select(Municipality))}
+    clinics = {c.label: c for c in session.scalars(select(Clinic).where(Clinic.programme_id == programme.id))}
+
+    continued = month_start(demo["continue_contracts_from"])
+    for clinic in clinics.values():
+        starts = {p.start_month for p in clinic.contract_periods}
+        if continued not in starts:
+            session.add(ContractPeriod(clinic_id=clinic.id, start_month=continued, end_month=None))
+
+    physicians: dict[str, tuple[Physician, dict]] = {}
+    for spec in demo["physicians"]:
+        phone = to_e164(spec["phone"]) if spec.get("phone") else None
+        physician = session.scalar(select(Physician).where(Physician.name == spec["name"]))
+        if physician is None:
+            base = municipalities.get(spec.get("base", ""))
+            physician = Physician(
+                name=spec["name"],
+                role=PhysicianRole(spec["role"]),
+                phone_e164=phone,
+                clinic_id=clinics[spec["clinic"]].id if spec.get("clinic") else None,
+                base_municipality_id=base.id if base else None,
+                base_latitude=base.latitude if base else None,
+                base_longitude=base.longitude if base else None,
+                active=True,
+            )
+            session.add(physician)
+            session.flush()
+        physicians[spec["key"]] = (physician, spec)
+    _demo_shifts(session, programme, physicians, municipalities, clock, demo)
+
+    for spec in demo["patients"]:
+        clinic = clinics[spec["clinic"]]
+        if session.scalar(
+            select(Enrolment.id).where(
+                Enrolment.clinic_id == clinic.id, Enrolment.clinic_patient_number == spec["number"]
+            )
+        ):
+            continue
+        town = municipalities[spec["municipality"]]
+        patient = Patient(
+            family_name=spec["family_name"],
+            given_name=spec["given_name"],
+            family_name_kana=spec["family_name_kana"],
+            given_name_kana=spec["given_name_kana"],
+            date_of_birth=date.fromisoformat(spec["date_of_birth"]),
+            sex=Sex(spec["sex"]),
+            household_phone_e164=to_e164(spec["phone"]),
+            address=spec["address"],
+            municipality_id=town.id,
+            latitude=town.latitude,
+            longitude=town.longitude,
+            diagnoses=spec["diagnoses"],
+            acp=spec["acp"],
+            devices=spec["devices"],
+            key_person=spec["key_person"],
+        )
+        session.add(patient)
+        session.flush()
+        attending = physicians[spec["attending"]][0] if spec.get("attending") else None
+        enrolled_on = max(clinic.contract_periods[0].start_month, date(2024, 4, 1))
+        session.add(
+            Enrolment(
+                patient_id=patient.id,
+                clinic_id=clinic.id,
+                clinic_patient_number=spec["number"],
+                attending_physician_id=attending.id if attending else None,
+                enrolled_on=enrolled_on,
+                consent_given=True,
+                consent_at=datetime.combine(enrolled_on, time(10, 0), ZoneInfo(programme.timezone)),
+                consent_by="本人",
+            )
+        )
+
+    logins = []
+    for spec in demo["users"]:
+        password = spec["username"] + demo["password_suffix"]
+        role = Role(spec["role"])
+        logins.append(DemoLogin(spec["username"], password, role))
+        if session.scalar(select(User.id).where(User.username == spec["username"])):
+            continue
+        create_user(
+            session,
+            passwords,
+            clock,
+            username=spec["username"],
+            password=password,
+            display_name=spec["display_name"],
+            role=role,
+            clinic_id=clinics[spec["clinic"]].id if spec.get("clinic") else None,
+            physician_id=physicians[spec["physician"]][0].id if spec.get("physician") else None,
+        )
+    session.flush()
+    return logins

@@ -1,0 +1,110 @@
+"""Load the reference programme (area, municipalities, fiscal years, hours, clinics) from config/."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.clinics.models import Clinic, ClinicKind, ContractPeriod
+from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
+
+PROGRAMMES_DIR = Path(__file__).resolve().parents[2] / "config" / "programmes"
+
+
+def programme_file(code: str) -> Path:
+    """The TOML file that describes programme `code`."""
+    return PROGRAMMES_DIR / f"{code}.toml"
+
+
+def load_programme_data(code: str) -> dict[str, Any]:
+    """Read a programme's TOML description."""
+    with programme_file(code).open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def month_start(text: str) -> date:
+    """'2024-04' -> 2024-04-01."""
+    year, month = text.split("-")
+    return date(int(year), int(month), 1)
+
+
+def _rule_definition(raw: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in raw.items() if k not in {"version", "effective_from"}}
+
+
+def seed_reference(session: Session, data: dict[str, Any]) -> Programme:
+    """Insert the programme described by `data`, or return it unchanged if it is already there."""
+    spec = data["programme"]
+    existing = session.scalar(select(Programme).where(Programme.code == spec["code"]))
+    if existing is not None:
+        return existing
+
+    area_spec = data["area"]
+    area = MedicalArea(**area_spec)
+    session.add(area)
+    session.flush()
+    municipalities = {}
+    for m in data["municipalities"]:
+        municipalities[m["code"]] = Municipality(area_id=area.id, **m)
+    session.add_all(municipalities.values())
+
+    programme = Programme(
+        code=spec["code"],
+        name=spec["name"],
+        prefecture=spec["prefecture"],
+        area_id=area.id,
+        timezone=spec["timezone"],
+        coordinator_phone=data.get("demo", {}).get("coordinator_phone"),
+    )
+    session.add(programme)
+    session.flush()
+    for fy in data["fiscal_years"]:
+        session.add(FiscalYear(programme_id=programme.id, **fy))
+    for rule in data["service_hours_rules"]:
+        session.add(
+            ServiceHoursRule(
+                programme_id=programme.id,
+                version=rule["version"],
+                effective_from=datetime.fromisoformat(rule["effective_from"]),
+                definition=_rule_definition(rule),
+            )
+        )
+    session.flush()
+    for c in data["clinics"]:
+        clinic = Clinic(
+            programme_id=programme.id,
+            label=c["label"],
+            kind=ClinicKind(c["kind"]),
+            municipality_id=municipalities[c["municipality"]].id if c.get("municipality") else None,
+            newly_started_house_calls=c.get("newly_started_house_calls", False),
+        )
+        session.add(clinic)
+        session.flush()
+        for start, last in c["contracts"]:
+            session.add(
+                ContractPeriod(
+                    clinic_id=clinic.id,
+                    start_month=month_start(start),
+                    end_month=month_start(last) if last else None,
+                )
+            )
+    session.flush()
+    return programme
+
+
+def current_service_hours_rule(session: Session, programme_id: int, at: datetime) -> ServiceHoursRule:
+    """The rule version in force at `at`: the newest whose effective_from is not after it."""
+    rule = session.scalar(
+        select(ServiceHoursRule)
+        .where(ServiceHoursRule.programme_id == programme_id, ServiceHoursRule.effective_from <= at)
+        .order_by(ServiceHoursRule.version.desc())
+        .limit(1)
+    )
+    if rule is None:
+        raise LookupError(f"programme {programme_id} has no service-hours rule in force at {at.isoformat()}")
+    return rule

@@ -1,0 +1,51 @@
+"""The wiring of one running process: settings, clock, database, Redis, password hashing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from redis import Redis
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from config.settings import Settings
+from dispatch.auth.passwords import Passwords
+from dispatch.auth.throttle import LoginThrottle
+from dispatch.clock import Clock, SystemClock
+from dispatch.db import make_engine, make_session_factory
+
+
+@dataclass
+class Services:
+    """Everything a request handler, a job or a simulation needs, built once at start-up."""
+
+    settings: Settings
+    clock: Clock
+    engine: Engine
+    session_factory: sessionmaker[Session]
+    redis: Redis
+    passwords: Passwords
+    throttle: LoginThrottle = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.throttle = LoginThrottle(
+            self.redis, self.settings.login_max_failures, self.settings.login_failure_window_s
+        )
+
+    @classmethod
+    def build(cls, settings: Settings, clock: Clock | None = None, redis: Redis | None = None) -> Services:
+        """Connect to the configured database and Redis (connections open lazily)."""
+        engine = make_engine(settings.database_url)
+        return cls(
+            settings=settings,
+            clock=clock or SystemClock(),
+            engine=engine,
+            session_factory=make_session_factory(engine),
+            redis=redis or Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2),
+            passwords=Passwords.from_settings(settings),
+        )
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+        self.redis.close()

@@ -1,0 +1,162 @@
+"""Fixtures on real services: PostgreSQL when TEST_DATABASE_URL is set (SQLite otherwise), real Redis."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from fastapi.testclient import TestClient
+from redis import Redis
+from redis.exceptions import RedisError
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from config.settings import Environment, Settings
+from dispatch import embedded, schema
+from dispatch.app import create_app
+from dispatch.clock import ManualClock
+from dispatch.db import unit_of_work
+from dispatch.models import Base
+from dispatch.seed.demo import DemoLogin, seed_demo
+from dispatch.seed.reference import load_programme_data
+from dispatch.services import Services
+
+TOKYO = ZoneInfo("Asia/Tokyo")
+# A Wednesday night in January, well inside the service hours.
+NIGHT = datetime(2025, 1, 15, 23, 0, tzinfo=TOKYO)
+TEST_REDIS_DB = 15
+
+
+def _redis_url() -> tuple[str, embedded.EmbeddedRedis | None]:
+    url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    parsed = make_url(url.replace("redis://", "postgresql://", 1))  # reuse the URL parser
+    base = f"redis://{parsed.host or '127.0.0.1'}:{parsed.port or 6379}/{TEST_REDIS_DB}"
+    try:
+        Redis.from_url(base, socket_connect_timeout=1).ping()
+        return base, None
+    except RedisError:
+        server = embedded.start_redis()
+        return server.url.rsplit("/", 1)[0] + f"/{TEST_REDIS_DB}", server
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    url, server = _redis_url()
+    yield url
+    if server is not None:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> Iterator[str]:
+    """A migrated, empty database for the whole run."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        schema.upgrade(url)
+        yield url
+        return
+    template = tmp_path_factory.mktemp("db") / "template.sqlite3"
+    schema.upgrade(f"sqlite:///{template}")
+    yield f"sqlite:///{template}"
+
+
+@pytest.fixture
+def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
+    url = database_url
+    if url.startswith("sqlite"):
+        # Each test gets a copy of the migrated template: fast, and isolation is total.
+        copy = tmp_path / "test.sqlite3"
+        shutil.copyfile(make_url(url).database, copy)
+        url = f"sqlite:///{copy}"
+    return Settings(
+        _env_file=None,
+        environment=Environment.test,
+        database_url=url,
+        redis_url=redis_url,
+        argon2_memory_kib=1024,
+        argon2_time_cost=1,
+        public_base_url="http://testserver",
+    )
+
+
+def _truncate_all(services: Services) -> None:
+    if services.engine.dialect.name != "postgresql":
+        return
+    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+    with services.engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(NIGHT)
+
+
+@pytest.fixture
+def services(settings: Settings, clock: ManualClock) -> Iterator[Services]:
+    """Fresh wiring on an empty database and a flushed Redis database."""
+    svc = Services.build(settings, clock=clock)
+    _truncate_all(svc)
+    svc.redis.flushdb()
+    yield svc
+    svc.redis.flushdb()
+    svc.close()
+
+
+@pytest.fixture
+def demo_logins(services: Services) -> list[DemoLogin]:
+    """The reference programme plus the demo roster, patients and users."""
+    with unit_of_work(services.session_factory) as session:
+        return seed_demo(session, load_programme_data("inba"), services.clock, services.passwords)
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    with TestClient(create_app(services=services)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def login(client: TestClient, demo_logins: list[DemoLogin]):
+    """login('operator') -> headers with that demo user's bearer token."""
+    passwords = {d.username: d.password for d in demo_logins}
+
+    def _login(username: str) -> dict[str, str]:
+        response = client.post(
+            "/api/v1/auth/login", json={"username": username, "password": passwords[username]}
+        )
+        assert response.status_code == 200, response.text
+        client.cookies.clear()  # each caller proves itself by its header alone
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    return _login
+
+
+@pytest.fixture
+def scratch_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="dispatch-test-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def worker_env(settings: Settings, monkeypatch) -> Iterator[None]:
+    """Point a worker in this process (RQ SimpleWorker) at the test database and Redis."""
+    import workers.context
+
+    for name in ("database_url", "redis_url", "argon2_memory_kib", "argon2_time_cost", "environment"):
+        monkeypatch.setenv(name.upper(), str(getattr(settings, name)))
+    workers.context.reset()
+    yield
+    workers.context.reset()

@@ -1,0 +1,50 @@
+"""The injectable clock and Japanese phone numbers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dispatch.clock import ManualClock, SystemClock
+from dispatch.phones import InvalidPhoneNumber, masked, to_e164
+
+
+def test_the_manual_clock_moves_only_forward_and_only_when_told():
+    clock = ManualClock(datetime(2025, 1, 15, 14, 0, tzinfo=UTC))
+    assert clock.now() == clock.now()
+    assert clock.advance(timedelta(minutes=3)) == datetime(2025, 1, 15, 14, 3, tzinfo=UTC)
+    with pytest.raises(ValueError, match="backward"):
+        clock.advance(timedelta(seconds=-1))
+    with pytest.raises(ValueError, match="backward"):
+        clock.set(datetime(2025, 1, 15, 14, 0, tzinfo=UTC))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        ManualClock(datetime(2025, 1, 15))
+
+
+def test_the_system_clock_is_aware_utc():
+    assert SystemClock().now().tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    ("text", "e164"),
+    [
+        ("090-1234-5678", "+819012345678"),
+        ("09012345678", "+819012345678"),
+        ("０９０－１２３４－５６７８", "+819012345678"),
+        ("+81 90 1234 5678", "+819012345678"),
+        ("043-123-4567", "+81431234567"),
+    ],
+)
+def test_japanese_numbers_become_e164(text, e164):
+    assert to_e164(text) == e164
+
+
+@pytest.mark.parametrize(("text", "problem"), [("", "empty"), ("090-1234", "not a valid"), ("abc", "not a")])
+def test_bad_numbers_are_refused_in_words(text, problem):
+    with pytest.raises(InvalidPhoneNumber, match=problem):
+        to_e164(text)
+
+
+def test_masked_numbers_show_only_the_last_four_digits():
+    assert masked("+819012345678") == "…5678"

@@ -1,0 +1,92 @@
+"""Every route, called by every role and by nobody: 401, 403 or success exactly as the route declares."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from dispatch.app import create_app
+from dispatch.auth.guard import enforce_declared_roles, iter_api_routes, route_guard
+from dispatch.auth.models import Role
+from dispatch.patients.models import Patient
+
+DEMO_USER_BY_ROLE = {
+    Role.operator: "operator",
+    Role.consulting_physician: "consult",
+    Role.substitute_physician: "substitute",
+    Role.coordinator: "coordinator",
+    Role.clinic_admin: "clinic",
+    Role.prefecture_analyst: "prefecture",
+    Role.admin: "admin",
+}
+# Routes that end the caller's own session are walked last for each role, or re-login per call.
+SESSION_ENDING = {("POST", "/api/v1/auth/logout")}
+
+
+def _fill(path: str, ids: dict[str, int]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m.group(1), 1)), path)
+
+
+def _call(client: TestClient, method: str, path: str, headers: dict[str, str]):
+    body = {} if method in {"POST", "PUT", "PATCH"} else None
+    return client.request(method, path, headers=headers, json=body)
+
+
+def test_every_route_declares_roles_and_answers_each_role_as_declared(client, login, services):
+    with services.session_factory() as session:
+        patient_id = session.query(Patient.id).order_by(Patient.id).first()[0]
+    ids = {"patient_id": patient_id}
+    routes = [(m, p, route_guard(r)) for p, r in iter_api_routes(client.app.routes) for m in r.methods]
+    assert len(routes) >= 10
+    headers = {role: login(name) for role, name in DEMO_USER_BY_ROLE.items()}
+    checked = 0
+    for method, template, guard in routes:
+        path = _fill(template, ids)
+        anonymous = _call(client, method, path, {})
+        if guard.public:
+            assert anonymous.status_code not in (401, 403), f"{method} {path} is public"
+            continue
+        assert anonymous.status_code == 401, f"{method} {path} without login gave {anonymous.status_code}"
+        for role, name in DEMO_USER_BY_ROLE.items():
+            role_headers = login(name) if (method, template) in SESSION_ENDING else headers[role]
+            response = _call(client, method, path, role_headers)
+            if role in guard.roles:
+                assert response.status_code not in (401, 403), (
+                    f"{method} {path} as {role.value}: {response.status_code} {response.text}"
+                )
+                assert response.status_code < 500, f"{method} {path} as {role.value}: {response.text}"
+            else:
+                assert response.status_code == 403, f"{method} {path} as {role.value}: {response.status_code}"
+            checked += 1
+    assert checked >= 7 * 9
+
+
+def test_a_route_without_declared_roles_stops_the_app_from_starting(services):
+    app = create_app(services=services)
+
+    @app.get("/api/v1/forgotten")
+    def forgotten() -> dict:
+        return {}
+
+    with pytest.raises(RuntimeError, match="forgotten"):
+        enforce_declared_roles(app)
+
+
+def test_openapi_publishes_the_roles_of_each_route(client):
+    spec = client.get("/openapi.json").json()
+    assert spec["paths"]["/api/v1/users"]["get"]["x-roles"] == ["admin"]
+    assert spec["paths"]["/healthz"]["get"]["x-roles"] == ["public"]
+
+
+def test_iter_api_routes_sees_routes_on_the_app_itself():
+    app = FastAPI()
+
+    @app.get("/direct")
+    def direct() -> dict:
+        return {}
+
+    assert [p for p, r in iter_api_routes(app.routes) if isinstance(r, APIRoute)] == ["/direct"]

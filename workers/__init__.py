@@ -1,0 +1,1 @@
+"""RQ job entry points: thin functions that open a session, call a dispatch service, commit."""

@@ -1,0 +1,27 @@
+"""The worker process's wiring, built on first use (after RQ has forked, never at import)."""
+
+from __future__ import annotations
+
+from rq import get_current_job
+
+from config.settings import load_settings
+from dispatch.services import Services
+
+_services: Services | None = None
+
+
+def services() -> Services:
+    """This process's services, using the Redis connection the job came from."""
+    global _services
+    if _services is None:
+        job = get_current_job()
+        _services = Services.build(load_settings(), redis=job.connection if job else None)
+    return _services
+
+
+def reset() -> None:
+    """Forget this process's wiring (tests point workers at a fresh database)."""
+    global _services
+    if _services is not None:
+        _services.close()
+    _services = None

@@ -1,0 +1,8 @@
+"""Periodic jobs, loaded by `dispatch cron` (RQ's CronScheduler)."""
+
+from rq import cron
+
+from dispatch.queue import QUEUE_NAME
+from workers.jobs import heartbeat
+
+cron.register(heartbeat, QUEUE_NAME, interval=10, result_ttl=60, name="heartbeat")
