@@ -11,13 +11,16 @@ from config.settings import Settings, load_settings
 from dispatch.audit.router import router as audit_router
 from dispatch.auth.guard import enforce_declared_roles
 from dispatch.auth.router import router as auth_router
+from dispatch.cases.router import router as cases_router
 from dispatch.clinics.router import router as clinics_router
 from dispatch.errors import install_error_handlers
+from dispatch.events.router import router as events_router
 from dispatch.health.router import router as health_router
 from dispatch.patients.router import router as patients_router
 from dispatch.programme.router import router as programme_router
 from dispatch.roster.router import router as roster_router
 from dispatch.services import Services
+from dispatch.triage.router import router as triage_router
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +31,9 @@ ROUTERS = (
     clinics_router,
     roster_router,
     patients_router,
+    cases_router,
+    triage_router,
+    events_router,
     audit_router,
 )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.cases.lifecycle import TransitionNotAllowed
 
@@ -28,6 +29,13 @@ def install_error_handlers(app: FastAPI) -> None:
         errors = [{"field": _field(tuple(e["loc"])), "problem": _message(e)} for e in exc.errors()]
         summary = "; ".join(f"{e['field']}: {e['problem']}" for e in errors)
         return JSONResponse(status_code=422, content={"detail": summary, "errors": errors})
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(_: Request, exc: StaleDataError) -> JSONResponse:
+        return JSONResponse(
+            status_code=409,
+            content={"detail": "the case changed while you were acting on it; reload and retry"},
+        )
 
     @app.exception_handler(TransitionNotAllowed)
     async def _transition(_: Request, exc: TransitionNotAllowed) -> JSONResponse:

@@ -2,7 +2,7 @@
 
 from dispatch.audit.models import AuditEntry
 from dispatch.auth.models import Role, User, UserSession
-from dispatch.cases.models import Case, CaseEvent
+from dispatch.cases.models import Case, CaseEvent, IntakeKey
 from dispatch.clinics.models import Clinic, ClinicKind, ContractPeriod
 from dispatch.db import Base
 from dispatch.patients.models import Enrolment, Patient
@@ -19,6 +19,7 @@ __all__ = [
     "ContractPeriod",
     "Enrolment",
     "FiscalYear",
+    "IntakeKey",
     "MedicalArea",
     "Municipality",
     "Patient",

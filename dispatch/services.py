@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.settings import Settings
+from dispatch import outbox
 from dispatch.auth.passwords import Passwords
 from dispatch.auth.throttle import LoginThrottle
 from dispatch.clock import Clock, SystemClock
@@ -31,6 +32,7 @@ class Services:
         self.throttle = LoginThrottle(
             self.redis, self.settings.login_max_failures, self.settings.login_failure_window_s
         )
+        outbox.install(self.session_factory, self.redis)
 
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None, redis: Redis | None = None) -> Services:

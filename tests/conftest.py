@@ -160,3 +160,39 @@ def worker_env(settings: Settings, monkeypatch) -> Iterator[None]:
     workers.context.reset()
     yield
     workers.context.reset()
+
+
+class LiveServer:
+    """The app under a real uvicorn in a thread, for what the test client cannot do (endless streams)."""
+
+    def __init__(self, app) -> None:
+        import threading
+
+        import uvicorn
+
+        self.port = embedded.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        import time
+
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("live server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def live_server(client: TestClient) -> Iterator[LiveServer]:
+    """The same app as `client`, also served over a real socket."""
+    with LiveServer(client.app) as server:
+        yield server

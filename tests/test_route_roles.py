@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
@@ -25,18 +26,23 @@ DEMO_USER_BY_ROLE = {
 }
 # Routes that end the caller's own session are walked last for each role, or re-login per call.
 SESSION_ENDING = {("POST", "/api/v1/auth/logout")}
+STREAMS = {"/api/v1/events"}
 
 
 def _fill(path: str, ids: dict[str, int]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: str(ids.get(m.group(1), 1)), path)
 
 
-def _call(client: TestClient, method: str, path: str, headers: dict[str, str]):
+def _call(client: TestClient, method: str, path: str, headers: dict[str, str], live=None):
+    if live is not None and path in STREAMS:
+        # An endless event stream: the status line is the answer; then hang up.
+        with httpx.stream(method, live.url + path, headers=headers, timeout=10) as response:
+            return response
     body = {} if method in {"POST", "PUT", "PATCH"} else None
     return client.request(method, path, headers=headers, json=body)
 
 
-def test_every_route_declares_roles_and_answers_each_role_as_declared(client, login, services):
+def test_every_route_declares_roles_and_answers_each_role_as_declared(client, login, services, live_server):
     with services.session_factory() as session:
         patient_id = session.query(Patient.id).order_by(Patient.id).first()[0]
     ids = {"patient_id": patient_id}
@@ -46,14 +52,14 @@ def test_every_route_declares_roles_and_answers_each_role_as_declared(client, lo
     checked = 0
     for method, template, guard in routes:
         path = _fill(template, ids)
-        anonymous = _call(client, method, path, {})
+        anonymous = _call(client, method, path, {}, live_server)
         if guard.public:
             assert anonymous.status_code not in (401, 403), f"{method} {path} is public"
             continue
         assert anonymous.status_code == 401, f"{method} {path} without login gave {anonymous.status_code}"
         for role, name in DEMO_USER_BY_ROLE.items():
             role_headers = login(name) if (method, template) in SESSION_ENDING else headers[role]
-            response = _call(client, method, path, role_headers)
+            response = _call(client, method, path, role_headers, live_server)
             if role in guard.roles:
                 assert response.status_code not in (401, 403), (
                     f"{method} {path} as {role.value}: {response.status_code} {response.text}"

@@ -3,6 +3,7 @@
 from rq import cron
 
 from dispatch.queue import QUEUE_NAME
-from workers.jobs import heartbeat
+from workers.jobs import heartbeat, release_idle_claims
 
 cron.register(heartbeat, QUEUE_NAME, interval=10, result_ttl=60, name="heartbeat")
+cron.register(release_idle_claims, QUEUE_NAME, interval=30, result_ttl=60, name="release-idle-claims")

@@ -10,13 +10,14 @@ from dispatch.audit.schemas import AuditEntryOut
 from dispatch.auth.guard import allow
 from dispatch.auth.models import Role
 from dispatch.deps import db_session
+from dispatch.ids import ID_MAX
 
 router = APIRouter(prefix="/api/v1", tags=["audit"])
 
 
 @router.get("/audit", response_model=list[AuditEntryOut], dependencies=[allow(Role.admin)])
 def list_audit_entries(
-    patient_id: int | None = Query(None, ge=1),
+    patient_id: int | None = Query(None, ge=1, le=ID_MAX),
     limit: int = Query(200, ge=1, le=1000),
     session: Session = Depends(db_session),
 ):

@@ -40,6 +40,8 @@ class RoleGuard:
                 status.HTTP_403_FORBIDDEN, detail=f"the {user.role.value} role may not use this route"
             )
         request.state.user = user
+        # End the read so a long response (a live event stream) holds no database connection.
+        session.commit()
         return user
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.auth.models import Role
+from dispatch.ids import ID_MAX
 
 
 class LoginRequest(BaseModel):
@@ -38,5 +39,5 @@ class UserCreate(BaseModel):
     display_name: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=12, max_length=256, description="at least 12 characters")
     role: Role
-    clinic_id: int | None = None
-    physician_id: int | None = None
+    clinic_id: int | None = Field(None, ge=1, le=ID_MAX)
+    physician_id: int | None = Field(None, ge=1, le=ID_MAX)

@@ -11,11 +11,17 @@ from sqlalchemy.orm import Session
 
 from dispatch.auth.models import Role, User, UserSession
 from dispatch.auth.passwords import Passwords
+from dispatch.clinics.models import Clinic
 from dispatch.clock import Clock
+from dispatch.roster.models import Physician
 
 
 class UsernameTaken(ValueError):
     """Another user already has this username."""
+
+
+class UnknownReference(ValueError):
+    """A clinic or physician the new user should belong to does not exist."""
 
 
 def _digest(token: str) -> str:
@@ -37,6 +43,10 @@ def create_user(
     """Add a user with a hashed password."""
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise UsernameTaken(username)
+    if clinic_id is not None and session.get(Clinic, clinic_id) is None:
+        raise UnknownReference(f"clinic_id: no clinic {clinic_id}")
+    if physician_id is not None and session.get(Physician, physician_id) is None:
+        raise UnknownReference(f"physician_id: no physician {physician_id}")
     user = User(
         username=username,
         display_name=display_name,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from dispatch.cases.models import Case, CaseEvent
 from dispatch.cases.states import TERMINAL_STATES, CaseState, can_transition
 from dispatch.clock import Clock
+from dispatch.outbox import defer_event
 
 
 class TransitionNotAllowed(Exception):
@@ -66,7 +67,23 @@ def transition(
     )
     session.add(event)
     session.flush()
+    defer_event(session, event_payload(case, event))
     return event
+
+
+def event_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
+    """What live consoles receive: ids, states and times, never patient data."""
+    return {
+        "event_id": event.id,
+        "case_id": case.id,
+        "reference": case.reference,
+        "kind": event.kind,
+        "from_state": event.from_state.value if event.from_state else None,
+        "to_state": event.to_state.value if event.to_state else None,
+        "state": (event.to_state or case.state).value,
+        "at": event.at.isoformat(),
+        "actor": event.actor,
+    }
 
 
 def record_event(
@@ -93,4 +110,5 @@ def record_event(
     )
     session.add(event)
     session.flush()
+    defer_event(session, event_payload(case, event))
     return event

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.cases.states import ACTIVE_VISIT_STATES, CaseState, Disposition, Urgency
@@ -44,6 +44,9 @@ class Case(Base):
     called_at: Mapped[datetime] = mapped_column(UTCDateTime)
     in_service_hours: Mapped[bool] = mapped_column(Boolean)
     service_hours_rule_version: Mapped[int] = mapped_column(Integer)
+    # False when the patient's enrolment or the clinic's contract did not cover the call date:
+    # the call is still logged and handled, and counts in neither consultations nor house calls.
+    in_contract: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     # Intake, as the operator heard it.
     caller_name: Mapped[str | None] = mapped_column(String(100))
@@ -51,6 +54,8 @@ class Case(Base):
     callback_phone_e164: Mapped[str | None] = mapped_column(String(16))
     chief_complaint: Mapped[str | None] = mapped_column(Text)
     intake: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    # The operator's (or the intake rules') first guess; orders the triage queue until a decision.
+    provisional_urgency: Mapped[Urgency | None] = mapped_column(db_enum(Urgency, 8, "provisional_urgency"))
 
     # Triage, as the consulting physician decided.
     triage_physician_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"))
@@ -59,6 +64,7 @@ class Case(Base):
     urgency: Mapped[Urgency | None] = mapped_column(db_enum(Urgency, 8))
     jtas_level: Mapped[int | None] = mapped_column(Integer)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    triage_note: Mapped[str | None] = mapped_column(Text)
 
     # Dispatch: the escalation policy is frozen on the case when it is logged.
     escalation_policy: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
@@ -99,3 +105,15 @@ class CaseEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
 
     case: Mapped[Case] = relationship(back_populates="events")
+
+
+class IntakeKey(Base):
+    """An `Idempotency-Key` seen on intake: a retried POST returns the case it first made."""
+
+    __tablename__ = "intake_key"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    request_sha256: Mapped[str] = mapped_column(String(64))
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

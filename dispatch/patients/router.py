@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from datetime import date
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
+from dispatch.ids import ID_MAX
 from dispatch.patients import service
-from dispatch.patients.schemas import CareProfileOut
+from dispatch.patients.schemas import CareProfileOut, PatientMatch
+from dispatch.phones import InvalidPhoneNumber, to_e164
 
 router = APIRouter(prefix="/api/v1", tags=["patients"])
 
@@ -19,7 +23,7 @@ PROFILE_READERS = (Role.operator, Role.consulting_physician, Role.coordinator, R
 @router.get("/patients/{patient_id}", response_model=CareProfileOut, dependencies=[allow(*PROFILE_READERS)])
 def read_care_profile(
     request: Request,
-    patient_id: int = Path(ge=1),
+    patient_id: int = Path(ge=1, le=ID_MAX),
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> CareProfileOut:
@@ -30,3 +34,39 @@ def read_care_profile(
         raise HTTPException(404, detail=f"patient_id: no patient {patient_id} that you may see") from None
     session.commit()  # the audit entry is part of the read
     return profile
+
+
+@router.get("/patients", response_model=list[PatientMatch], dependencies=[allow(*PROFILE_READERS)])
+def search_patients(
+    request: Request,
+    clinic_patient_number: str | None = Query(None, min_length=1, max_length=32),
+    household_phone: str | None = Query(None, max_length=32, description="e.g. 043-123-4567"),
+    name_kana: str | None = Query(
+        None, min_length=1, max_length=100, description="katakana, a prefix is enough"
+    ),
+    date_of_birth: date | None = Query(None),
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> list[PatientMatch]:
+    """Find the patient a caller describes (by chart number, household phone, or kana name and birth date)."""
+    if not any((clinic_patient_number, household_phone, name_kana, date_of_birth)):
+        raise HTTPException(
+            422, detail="give clinic_patient_number, household_phone, name_kana or date_of_birth to search by"
+        )
+    phone = None
+    if household_phone:
+        try:
+            phone = to_e164(household_phone)
+        except InvalidPhoneNumber as exc:
+            raise HTTPException(422, detail=f"household_phone: {exc}") from None
+    matches = service.search(
+        session,
+        get_services(request).clock,
+        user,
+        clinic_patient_number=clinic_patient_number,
+        household_phone=phone,
+        name_kana=name_kana,
+        date_of_birth=date_of_birth,
+    )
+    session.commit()
+    return matches

@@ -31,3 +31,16 @@ class CareProfileOut(BaseModel):
     devices: list[str]
     key_person: dict[str, Any]
     enrolments: list[EnrolmentOut]
+
+
+class PatientMatch(BaseModel):
+    """One candidate for the patient a caller describes."""
+
+    id: int
+    name: str
+    name_kana: str
+    date_of_birth: date
+    clinic_id: int
+    clinic_label: str
+    clinic_patient_number: str
+    municipality: str

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -10,7 +12,7 @@ from dispatch.auth.models import Role, User
 from dispatch.clinics.models import Clinic
 from dispatch.clock import Clock
 from dispatch.patients.models import Enrolment, Patient
-from dispatch.patients.schemas import CareProfileOut, EnrolmentOut
+from dispatch.patients.schemas import CareProfileOut, EnrolmentOut, PatientMatch
 from dispatch.roster.models import Physician
 
 
@@ -59,3 +61,53 @@ def care_profile(session: Session, clock: Clock, user: User, patient_id: int) ->
             for e, label, attending in rows
         ],
     )
+
+
+def search(
+    session: Session,
+    clock: Clock,
+    user: User,
+    *,
+    clinic_patient_number: str | None,
+    household_phone: str | None,
+    name_kana: str | None,
+    date_of_birth,
+) -> list[PatientMatch]:
+    """Patients matching what the caller said; each match returned is audited as read."""
+    query = (
+        select(Patient, Enrolment, Clinic.label)
+        .join(Enrolment, Enrolment.patient_id == Patient.id)
+        .join(Clinic, Clinic.id == Enrolment.clinic_id)
+    )
+    if clinic_patient_number:
+        query = query.where(Enrolment.clinic_patient_number == clinic_patient_number)
+    if household_phone:
+        query = query.where(Patient.household_phone_e164 == household_phone)
+    if date_of_birth:
+        query = query.where(Patient.date_of_birth == date_of_birth)
+    if user.role is Role.clinic_admin:
+        query = query.where(Enrolment.clinic_id == user.clinic_id)
+    wanted = normalise_kana(name_kana) if name_kana else None
+    matches = []
+    for patient, enrolment, label in session.execute(query.order_by(Patient.id).limit(50)):
+        if wanted and not normalise_kana(patient.family_name_kana + patient.given_name_kana).startswith(wanted):
+            continue
+        audit.record(session, clock, user, "patient.search.match", patient_id=patient.id)
+        matches.append(
+            PatientMatch(
+                id=patient.id,
+                name=f"{patient.family_name} {patient.given_name}",
+                name_kana=f"{patient.family_name_kana} {patient.given_name_kana}",
+                date_of_birth=patient.date_of_birth,
+                clinic_id=enrolment.clinic_id,
+                clinic_label=label,
+                clinic_patient_number=enrolment.clinic_patient_number,
+                municipality=patient.municipality.name,
+            )
+        )
+    return matches
+
+
+def normalise_kana(text: str) -> str:
+    """Katakana compared loosely: half-width folded to full-width, spaces dropped."""
+    return "".join(unicodedata.normalize("NFKC", text).split())

@@ -1,0 +1,228 @@
+"""Logging a call: find the patient, judge the hours and the contract, freeze the policy, queue for triage."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from config.settings import Settings
+from dispatch.audit import service as audit
+from dispatch.auth.models import User
+from dispatch.cases.lifecycle import Actor, event_payload, transition
+from dispatch.cases.models import Case, CaseEvent, IntakeKey
+from dispatch.cases.schemas import Breathing, Consciousness, IntakeRequest, PatientRef
+from dispatch.cases.states import CaseState, Urgency
+from dispatch.clinics.models import Clinic
+from dispatch.clock import Clock
+from dispatch.outbox import defer_event
+from dispatch.patients.models import Enrolment, Patient
+from dispatch.patients.service import normalise_kana
+from dispatch.programme.models import Municipality, Programme
+from dispatch.programme.service import judge_service_hours
+
+MAX_CALL_AGE = timedelta(days=7)
+CLOCK_SKEW = timedelta(minutes=2)
+
+
+class IntakeRejected(ValueError):
+    """The call cannot be logged as given; `field` says which part is wrong."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+        self.field = field
+        self.problem = problem
+
+
+class IdempotencyKeyReused(ValueError):
+    """The Idempotency-Key was already used for a different request."""
+
+
+@dataclass(frozen=True)
+class Logged:
+    case: Case
+    replayed: bool
+
+
+def request_digest(request: IntakeRequest) -> str:
+    """A fingerprint of the request body, to tell a retry from a different call under the same key."""
+    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+
+
+def replay(session: Session, key: str, user: User, digest: str) -> Case | None:
+    """The case an earlier request with this key made, if the key was seen."""
+    row = session.get(IntakeKey, key)
+    if row is None:
+        return None
+    if row.user_id != user.id or row.request_sha256 != digest:
+        raise IdempotencyKeyReused("Idempotency-Key was already used for a different call; use a new key")
+    return session.get(Case, row.case_id)
+
+
+def find_patient(session: Session, ref: PatientRef) -> Patient | None:
+    """The patient the operator identified, or None for an unidentified caller."""
+    if ref.unidentified:
+        return None
+    if ref.patient_id is not None:
+        patient = session.get(Patient, ref.patient_id)
+        if patient is None:
+            raise IntakeRejected("patient.patient_id", f"no patient {ref.patient_id}")
+        return patient
+    if ref.clinic_patient_number is not None:
+        query = select(Enrolment.patient_id).where(Enrolment.clinic_patient_number == ref.clinic_patient_number)
+        if ref.clinic_id is not None:
+            query = query.where(Enrolment.clinic_id == ref.clinic_id)
+        ids = set(session.scalars(query))
+        if not ids:
+            raise IntakeRejected(
+                "patient.clinic_patient_number", f"no enrolled patient has number {ref.clinic_patient_number!r}"
+            )
+        if len(ids) > 1:
+            raise IntakeRejected("patient.clinic_id", "several clinics use this patient number; give clinic_id")
+        return session.get(Patient, ids.pop())
+    if ref.household_phone is not None:
+        patients = list(
+            session.scalars(select(Patient).where(Patient.household_phone_e164 == ref.household_phone))
+        )
+        if not patients:
+            raise IntakeRejected("patient.household_phone", "no enrolled patient has this phone number")
+        if len(patients) > 1:
+            raise IntakeRejected(
+                "patient.household_phone",
+                "several patients share this number; search /api/v1/patients and give patient_id",
+            )
+        return patients[0]
+    wanted = normalise_kana(ref.name_kana or "")
+    candidates = session.scalars(select(Patient).where(Patient.date_of_birth == ref.date_of_birth))
+    matches = [p for p in candidates if normalise_kana(p.family_name_kana + p.given_name_kana) == wanted]
+    if len(matches) != 1:
+        problem = "no enrolled patient" if not matches else "several patients"
+        raise IntakeRejected("patient.name_kana", f"{problem} with this name and date of birth")
+    return matches[0]
+
+
+def _enrolment_on(session: Session, patient: Patient, day: date) -> tuple[Enrolment | None, bool]:
+    """The enrolment covering `day` (True), else the latest one (False)."""
+    enrolments = list(session.scalars(select(Enrolment).where(Enrolment.patient_id == patient.id)))
+    for enrolment in enrolments:
+        if enrolment.enrolled_on <= day and (enrolment.ended_on is None or day <= enrolment.ended_on):
+            clinic = session.get(Clinic, enrolment.clinic_id)
+            return enrolment, any(p.covers(day) for p in clinic.contract_periods)
+    latest = max(enrolments, key=lambda e: e.enrolled_on, default=None)
+    return latest, False
+
+
+def suggest_urgency(request: IntakeRequest) -> Urgency | None:
+    """A first colour from what the caller reports, when the operator gave none."""
+    spo2 = request.vitals.spo2_percent
+    if request.consciousness is Consciousness.unresponsive or request.breathing is Breathing.absent:
+        return Urgency.red
+    if (
+        request.consciousness is Consciousness.responds_to_pain
+        or request.breathing in (Breathing.laboured, Breathing.irregular)
+        or (spo2 is not None and spo2 < 90)
+    ):
+        return Urgency.orange
+    return None
+
+
+def escalation_policy(settings: Settings) -> dict:
+    """The escalation rules in force now, to be frozen on the case."""
+    quick, other = settings.offer_timeout_red_orange_s, settings.offer_timeout_other_s
+    return {
+        "offer_timeout_s": {"red": quick, "orange": quick, "yellow": other, "green": other, "white": other},
+        "offers_before_coordinator_alert": settings.offers_before_coordinator_alert,
+    }
+
+
+def log_call(
+    session: Session,
+    clock: Clock,
+    settings: Settings,
+    programme: Programme,
+    user: User,
+    request: IntakeRequest,
+) -> Case:
+    """Create the case, its first events and an audit entry, queued for the consulting physician."""
+    now = clock.now()
+    called_at = request.called_at or now
+    if called_at > now + CLOCK_SKEW:
+        raise IntakeRejected("called_at", "is in the future")
+    if called_at < now - MAX_CALL_AGE:
+        raise IntakeRejected("called_at", "is more than 7 days ago; log it as a note instead")
+    patient = find_patient(session, request.patient)
+    local_day = called_at.astimezone(ZoneInfo(programme.timezone)).date()
+    enrolment, in_contract = _enrolment_on(session, patient, local_day) if patient else (None, False)
+    municipality_id = patient.municipality_id if patient else request.patient.municipality_id
+    if municipality_id is not None and session.get(Municipality, municipality_id) is None:
+        raise IntakeRejected("patient.municipality_id", f"no municipality {municipality_id}")
+    in_hours, rule = judge_service_hours(session, programme, called_at)
+
+    case = Case(
+        programme_id=programme.id,
+        state=CaseState.received,
+        patient_id=patient.id if patient else None,
+        clinic_id=enrolment.clinic_id if enrolment else None,
+        municipality_id=municipality_id,
+        called_at=called_at,
+        in_service_hours=in_hours,
+        service_hours_rule_version=rule.version,
+        in_contract=in_contract,
+        caller_name=request.caller_name,
+        caller_relation=request.caller_relation.value,
+        callback_phone_e164=request.callback_phone,
+        chief_complaint=request.chief_complaint,
+        intake=request.model_dump(
+            mode="json",
+            include={
+                "onset",
+                "consciousness",
+                "breathing",
+                "pain_score",
+                "vitals",
+                "attending_unavailable",
+                "attending_unavailable_note",
+            },
+        ),
+        provisional_urgency=request.provisional_urgency or suggest_urgency(request),
+        escalation_policy=escalation_policy(settings),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(case)
+    session.flush()
+    actor = Actor(label=f"user:{user.username}", user_id=user.id)
+    flags = {
+        "in_service_hours": in_hours,
+        "in_contract": in_contract,
+        "service_hours_rule_version": rule.version,
+    }
+    created = CaseEvent(
+        case_id=case.id,
+        at=now,
+        kind="created",
+        from_state=None,
+        to_state=CaseState.received,
+        actor=actor.label,
+        actor_user_id=user.id,
+        reason="call logged",
+        data=flags,
+    )
+    session.add(created)
+    session.flush()
+    defer_event(session, event_payload(case, created))
+    transition(session, case, CaseState.triage_pending, actor=actor, clock=clock, reason="queued for triage")
+    audit.record(session, clock, user, "case.intake", patient_id=case.patient_id, case_id=case.id)
+    return case
+
+
+def remember_key(session: Session, clock: Clock, key: str, user: User, digest: str, case: Case) -> None:
+    """Tie the Idempotency-Key to the case in the same transaction."""
+    session.add(
+        IntakeKey(key=key, user_id=user.id, request_sha256=digest, case_id=case.id, created_at=clock.now())
+    )
+    session.flush()

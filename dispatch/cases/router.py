@@ -1,0 +1,119 @@
+"""Intake and cases: log a call, list, read with timeline, cancel."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dispatch.auth.guard import allow, current_user
+from dispatch.auth.models import Role, User
+from dispatch.cases import intake, service
+from dispatch.cases.schemas import CancelRequest, CaseDetail, CaseOut, IntakeRequest
+from dispatch.cases.states import CaseState
+from dispatch.deps import db_session, get_services
+from dispatch.ids import ID_MAX
+from dispatch.programme.service import ProgrammeNotLoaded, get_programme
+
+router = APIRouter(prefix="/api/v1", tags=["cases"])
+
+CASE_READERS = (Role.operator, Role.consulting_physician, Role.coordinator, Role.clinic_admin, Role.admin)
+
+
+@router.post("/cases", response_model=CaseOut, status_code=201, dependencies=[allow(Role.operator)])
+def log_call(
+    body: IntakeRequest,
+    request: Request,
+    response: Response,
+    idempotency_key: str | None = Header(
+        None, min_length=8, max_length=100, description="repeat it on a retry to get the same case back"
+    ),
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> CaseOut:
+    """Log a call. The case and its first events are committed before this answers."""
+    services = get_services(request)
+    digest = intake.request_digest(body)
+    try:
+        if idempotency_key and (earlier := intake.replay(session, idempotency_key, user, digest)):
+            response.headers["Idempotent-Replayed"] = "true"
+            return CaseOut.model_validate(earlier)
+        programme = get_programme(session, services.settings.programme_code)
+        case = intake.log_call(session, services.clock, services.settings, programme, user, body)
+        if idempotency_key:
+            intake.remember_key(session, services.clock, idempotency_key, user, digest, case)
+        session.commit()
+    except intake.IntakeRejected as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    except intake.IdempotencyKeyReused as exc:
+        raise HTTPException(422, detail=f"idempotency_key: {exc}") from None
+    except ProgrammeNotLoaded as exc:
+        raise HTTPException(503, detail=str(exc)) from None
+    except IntegrityError:
+        # The same key arrived twice at once; the other request made the case.
+        session.rollback()
+        earlier = intake.replay(session, idempotency_key, user, digest) if idempotency_key else None
+        if earlier is None:
+            raise
+        response.headers["Idempotent-Replayed"] = "true"
+        return CaseOut.model_validate(earlier)
+    return CaseOut.model_validate(case)
+
+
+@router.get("/cases", response_model=list[CaseOut], dependencies=[allow(*CASE_READERS)])
+def list_cases(
+    state: list[CaseState] | None = Query(None, description="repeat for several states"),
+    clinic_id: int | None = Query(None, ge=1, le=ID_MAX),
+    called_from: datetime | None = Query(None, description="ISO 8601 with offset, inclusive"),
+    called_before: datetime | None = Query(None, description="ISO 8601 with offset, exclusive"),
+    open_only: bool = False,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0, le=1_000_000),
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> list[CaseOut]:
+    """Cases, newest call first, filtered by state, clinic and call time."""
+    for name, value in (("called_from", called_from), ("called_before", called_before)):
+        if value is not None and value.tzinfo is None:
+            raise HTTPException(422, detail=f"{name}: give a time zone offset, e.g. 2025-01-15T00:00:00+09:00")
+    filters = service.CaseFilter(state, clinic_id, called_from, called_before, open_only, limit, offset)
+    return [CaseOut.model_validate(c) for c in service.list_cases(session, user, filters)]
+
+
+@router.get("/cases/{case_id}", response_model=CaseDetail, dependencies=[allow(*CASE_READERS)])
+def read_case(
+    request: Request,
+    case_id: int = Path(ge=1, le=ID_MAX),
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> CaseDetail:
+    """A case with what the caller said and its whole timeline (the read is audited)."""
+    try:
+        detail = service.case_detail(session, get_services(request).clock, user, case_id)
+    except service.CaseNotVisible:
+        raise HTTPException(404, detail=f"case_id: no case {case_id} that you may see") from None
+    session.commit()
+    return detail
+
+
+@router.post(
+    "/cases/{case_id}/cancel",
+    response_model=CaseOut,
+    dependencies=[allow(Role.operator, Role.coordinator, Role.admin)],
+)
+def cancel_case(
+    body: CancelRequest,
+    request: Request,
+    case_id: int = Path(ge=1, le=ID_MAX),
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> CaseOut:
+    """Cancel an open case, with the reason."""
+    try:
+        case = service.cancel(session, get_services(request).clock, user, case_id, body.reason)
+    except service.CaseNotVisible:
+        raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
+    session.commit()
+    return CaseOut.model_validate(case)

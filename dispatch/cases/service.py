@@ -1,0 +1,96 @@
+"""Reading and cancelling cases, scoped to what the user may see; reads of case details are audited."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.audit import service as audit
+from dispatch.auth.models import Role, User
+from dispatch.cases.lifecycle import Actor, transition
+from dispatch.cases.models import Case, CaseEvent
+from dispatch.cases.schemas import CaseDetail, CaseEventOut, CaseOut
+from dispatch.cases.states import TERMINAL_STATES, CaseState
+from dispatch.clock import Clock
+
+
+class CaseNotVisible(LookupError):
+    """No such case, or not one this user may see."""
+
+
+@dataclass(frozen=True)
+class CaseFilter:
+    states: list[CaseState] | None = None
+    clinic_id: int | None = None
+    called_from: datetime | None = None
+    called_before: datetime | None = None
+    open_only: bool = False
+    limit: int = 100
+    offset: int = 0
+
+
+def _scoped(query, user: User):
+    if user.role is Role.clinic_admin:
+        return query.where(Case.clinic_id == user.clinic_id)
+    return query
+
+
+def list_cases(session: Session, user: User, f: CaseFilter) -> list[Case]:
+    """Cases matching the filter, newest call first."""
+    query = _scoped(select(Case), user)
+    if f.states:
+        query = query.where(Case.state.in_(f.states))
+    if f.open_only:
+        query = query.where(Case.state.not_in(TERMINAL_STATES))
+    if f.clinic_id is not None:
+        query = query.where(Case.clinic_id == f.clinic_id)
+    if f.called_from is not None:
+        query = query.where(Case.called_at >= f.called_from)
+    if f.called_before is not None:
+        query = query.where(Case.called_at < f.called_before)
+    query = query.order_by(Case.called_at.desc(), Case.id.desc()).limit(f.limit).offset(f.offset)
+    return list(session.scalars(query))
+
+
+def visible_case(session: Session, user: User, case_id: int) -> Case:
+    """The case, if this user may see it."""
+    case = session.scalar(_scoped(select(Case).where(Case.id == case_id), user))
+    if case is None:
+        raise CaseNotVisible(case_id)
+    return case
+
+
+def case_detail(session: Session, clock: Clock, user: User, case_id: int) -> CaseDetail:
+    """The case with its intake and whole timeline; the read is audited."""
+    case = visible_case(session, user, case_id)
+    events = session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id))
+    audit.record(session, clock, user, "case.read", patient_id=case.patient_id, case_id=case.id)
+    return CaseDetail(
+        **CaseOut.model_validate(case).model_dump(),
+        caller_name=case.caller_name,
+        caller_relation=case.caller_relation,
+        callback_phone_e164=case.callback_phone_e164,
+        chief_complaint=case.chief_complaint,
+        intake=case.intake,
+        triage_note=case.triage_note,
+        timeline=[CaseEventOut.model_validate(e) for e in events],
+    )
+
+
+def cancel(session: Session, clock: Clock, user: User, case_id: int, reason: str) -> Case:
+    """Cancel an open case with a reason (e.g. the caller rang back: the attending physician came)."""
+    case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
+    if case is None:
+        raise CaseNotVisible(case_id)
+    transition(
+        session,
+        case,
+        CaseState.cancelled,
+        actor=Actor(f"user:{user.username}", user.id),
+        clock=clock,
+        reason=reason,
+    )
+    return case

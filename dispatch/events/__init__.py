@@ -1,0 +1,1 @@
+"""Live updates: case events streamed to consoles, fed through Redis."""

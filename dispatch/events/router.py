@@ -1,0 +1,59 @@
+"""A server-sent event stream of case events. Every API process subscribes to the same Redis channel,
+so a console connected to any of them sees every event; `Last-Event-ID` replays what it missed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from redis.asyncio import Redis as AsyncRedis
+
+from dispatch.auth.guard import allow
+from dispatch.auth.models import Role
+from dispatch.deps import get_services
+from dispatch.events.service import events_after
+from dispatch.outbox import CASE_EVENTS_CHANNEL
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+
+def _replay(request: Request, last_event_id: int) -> list[dict]:
+    with get_services(request).session_factory() as session:
+        return events_after(session, last_event_id)
+
+
+@router.get(
+    "/events",
+    response_class=EventSourceResponse,
+    dependencies=[allow(Role.operator, Role.consulting_physician, Role.coordinator, Role.admin)],
+)
+async def case_events(
+    request: Request,
+    last_event_id: str | None = Header(None, alias="Last-Event-ID", max_length=20),
+) -> AsyncIterator[ServerSentEvent]:
+    """Case events as they happen (ids, states, times; never patient data)."""
+    redis = AsyncRedis.from_url(get_services(request).settings.redis_url)
+    pubsub = redis.pubsub()
+    await pubsub.subscribe(CASE_EVENTS_CHANNEL)
+    try:
+        last = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+        if last is not None:
+            for payload in await run_in_threadpool(_replay, request, last):
+                last = payload["event_id"]
+                yield ServerSentEvent(id=str(last), event="case", data=payload)
+        yield ServerSentEvent(event="ready", data={"last_event_id": last})
+        while not await request.is_disconnected():
+            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+            if message is None:
+                continue
+            payload = json.loads(message["data"])
+            if last is not None and payload["event_id"] <= last:
+                continue  # already sent from the replay
+            yield ServerSentEvent(id=str(payload["event_id"]), event="case", data=payload)
+    finally:
+        await pubsub.unsubscribe()
+        await pubsub.aclose()
+        await redis.aclose()

@@ -1,0 +1,87 @@
+"""Work and live events that leave for Redis only once the transaction that caused them has committed.
+
+A service adds a job or an event to its session's outbox; after a successful commit the outbox is sent,
+after a rollback it is dropped. If Redis is down at that moment nothing is lost: the database holds the
+state, and the reconciler re-drives any case whose state calls for work.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis import Redis
+from redis.exceptions import RedisError
+from rq.exceptions import DuplicateJobError
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatch.queue import dispatch_queue
+
+log = logging.getLogger(__name__)
+
+CASE_EVENTS_CHANNEL = "dispatch:case-events"
+_OUTBOX = "dispatch.outbox"
+
+
+@dataclass(frozen=True)
+class Job:
+    func_path: str
+    args: tuple[Any, ...]
+    job_id: str
+
+
+@dataclass
+class Outbox:
+    jobs: list[Job] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _outbox(session: Session) -> Outbox:
+    return session.info.setdefault(_OUTBOX, Outbox())
+
+
+def defer_job(session: Session, func_path: str, *args: Any, job_id: str) -> None:
+    """Enqueue `func_path(*args)` once this session commits; `job_id` makes a repeat a no-op."""
+    _outbox(session).jobs.append(Job(func_path, args, job_id))
+
+
+def defer_event(session: Session, payload: dict[str, Any]) -> None:
+    """Publish `payload` to live consoles once this session commits."""
+    _outbox(session).events.append(payload)
+
+
+def send(redis: Redis, outbox: Outbox) -> None:
+    """Publish the events and enqueue the jobs; failures are logged, never raised."""
+    try:
+        if outbox.events:
+            pipe = redis.pipeline(transaction=False)
+            for payload in outbox.events:
+                pipe.publish(CASE_EVENTS_CHANNEL, json.dumps(payload, ensure_ascii=False))
+            pipe.execute()
+    except RedisError:
+        log.warning("live events not published (Redis error); consoles catch up on reconnect")
+    queue = dispatch_queue(redis)
+    for job in outbox.jobs:
+        try:
+            queue.enqueue(job.func_path, *job.args, job_id=job.job_id, unique=True)
+        except DuplicateJobError:
+            pass  # already queued or done: the job is idempotent anyway
+        except RedisError:
+            log.warning("job %s not enqueued (Redis error); the reconciler will re-drive it", job.job_id)
+
+
+def install(session_factory: sessionmaker[Session], redis: Redis) -> None:
+    """Send each session's outbox after it commits; drop it after a rollback."""
+
+    @event.listens_for(session_factory, "after_commit")
+    def _after_commit(session: Session) -> None:
+        outbox = session.info.pop(_OUTBOX, None)
+        if outbox is not None:
+            send(redis, outbox)
+
+    @event.listens_for(session_factory, "after_soft_rollback")
+    def _after_rollback(session: Session, _previous) -> None:
+        session.info.pop(_OUTBOX, None)

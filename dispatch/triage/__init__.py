@@ -1,0 +1,1 @@
+"""Triage domain: the consulting physician's queue, claims and decisions."""
