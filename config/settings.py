@@ -77,6 +77,12 @@ class Settings(BaseSettings):
         return value
 
     @property
+    def webhook_auth_token(self) -> str:
+        """The secret inbound webhooks are signed with: Twilio's auth token, or the secret key in the demo."""
+        token = self.twilio_auth_token.get_secret_value()
+        return token or self.secret_key.get_secret_value()
+
+    @property
     def is_production(self) -> bool:
         return self.environment is Environment.production
 

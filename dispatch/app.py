@@ -16,10 +16,14 @@ from dispatch.clinics.router import router as clinics_router
 from dispatch.errors import install_error_handlers
 from dispatch.events.router import router as events_router
 from dispatch.health.router import router as health_router
+from dispatch.metrics.router import router as metrics_router
+from dispatch.offers.router import router as offers_router
+from dispatch.offers.visit import router as visit_router
 from dispatch.patients.router import router as patients_router
 from dispatch.programme.router import router as programme_router
 from dispatch.roster.router import router as roster_router
 from dispatch.services import Services
+from dispatch.sms.router import router as sms_router
 from dispatch.triage.router import router as triage_router
 
 log = logging.getLogger(__name__)
@@ -34,6 +38,10 @@ ROUTERS = (
     cases_router,
     triage_router,
     events_router,
+    offers_router,
+    sms_router,
+    visit_router,
+    metrics_router,
     audit_router,
 )
 

@@ -1,22 +1,25 @@
-"""Heartbeats in Redis: a background part writes its last beat; health checks read the age."""
+"""Heartbeats in Redis: a background part writes its last beat; health checks read the age.
+
+They measure whether processes are alive, so they use the wall clock, never the service's (movable) clock.
+"""
 
 from __future__ import annotations
 
-from redis import Redis
+import time
 
-from dispatch.clock import Clock
+from redis import Redis
 
 _KEY = "dispatch:heartbeat:{part}"
 
 
-def beat(redis: Redis, part: str, clock: Clock) -> None:
+def beat(redis: Redis, part: str) -> None:
     """Record that `part` is alive now."""
-    redis.set(_KEY.format(part=part), clock.now().timestamp())
+    redis.set(_KEY.format(part=part), time.time())
 
 
-def heartbeat_age_s(redis: Redis, part: str, clock: Clock) -> float | None:
+def heartbeat_age_s(redis: Redis, part: str) -> float | None:
     """Seconds since `part` last beat, or None if it never has."""
     raw = redis.get(_KEY.format(part=part))
     if raw is None:
         return None
-    return max(0.0, clock.now().timestamp() - float(raw))
+    return max(0.0, time.time() - float(raw))

@@ -5,9 +5,11 @@ from dispatch.auth.models import Role, User, UserSession
 from dispatch.cases.models import Case, CaseEvent, IntakeKey
 from dispatch.clinics.models import Clinic, ClinicKind, ContractPeriod
 from dispatch.db import Base
+from dispatch.offers.models import Offer, OfferState
 from dispatch.patients.models import Enrolment, Patient
 from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
-from dispatch.roster.models import Physician, PhysicianRole, Shift, shift_coverage
+from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover, shift_coverage
+from dispatch.sms.models import SmsMessage
 
 __all__ = [
     "AuditEntry",
@@ -22,6 +24,8 @@ __all__ = [
     "IntakeKey",
     "MedicalArea",
     "Municipality",
+    "Offer",
+    "OfferState",
     "Patient",
     "Physician",
     "PhysicianRole",
@@ -29,6 +33,8 @@ __all__ = [
     "Role",
     "ServiceHoursRule",
     "Shift",
+    "ShiftCover",
+    "SmsMessage",
     "User",
     "UserSession",
     "shift_coverage",

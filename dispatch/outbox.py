@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from redis import Redis
@@ -31,6 +32,7 @@ class Job:
     func_path: str
     args: tuple[Any, ...]
     job_id: str
+    at: datetime | None = None
 
 
 @dataclass
@@ -43,9 +45,9 @@ def _outbox(session: Session) -> Outbox:
     return session.info.setdefault(_OUTBOX, Outbox())
 
 
-def defer_job(session: Session, func_path: str, *args: Any, job_id: str) -> None:
-    """Enqueue `func_path(*args)` once this session commits; `job_id` makes a repeat a no-op."""
-    _outbox(session).jobs.append(Job(func_path, args, job_id))
+def defer_job(session: Session, func_path: str, *args: Any, job_id: str, at: datetime | None = None) -> None:
+    """Enqueue `func_path(*args)` after this commit (at `at` if given); a repeated `job_id` is a no-op."""
+    _outbox(session).jobs.append(Job(func_path, args, job_id, at))
 
 
 def defer_event(session: Session, payload: dict[str, Any]) -> None:
@@ -66,7 +68,10 @@ def send(redis: Redis, outbox: Outbox) -> None:
     queue = dispatch_queue(redis)
     for job in outbox.jobs:
         try:
-            queue.enqueue(job.func_path, *job.args, job_id=job.job_id, unique=True)
+            if job.at is None:
+                queue.enqueue(job.func_path, *job.args, job_id=job.job_id, unique=True)
+            else:
+                queue.enqueue_at(job.at, job.func_path, *job.args, job_id=job.job_id, unique=True)
         except DuplicateJobError:
             pass  # already queued or done: the job is idempotent anyway
         except RedisError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from redis import Redis
@@ -14,6 +15,8 @@ from dispatch.auth.passwords import Passwords
 from dispatch.auth.throttle import LoginThrottle
 from dispatch.clock import Clock, SystemClock
 from dispatch.db import make_engine, make_session_factory
+from dispatch.sms.factory import build_gateway
+from dispatch.sms.gateway import SmsGateway
 
 
 @dataclass
@@ -27,6 +30,8 @@ class Services:
     redis: Redis
     passwords: Passwords
     throttle: LoginThrottle = field(init=False)
+    _gateway: SmsGateway | None = field(default=None, init=False, repr=False)
+    started_monotonic: float = field(default_factory=time.monotonic, init=False)
 
     def __post_init__(self) -> None:
         self.throttle = LoginThrottle(
@@ -46,6 +51,20 @@ class Services:
             redis=redis or Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2),
             passwords=Passwords.from_settings(settings),
         )
+
+    @property
+    def gateway(self) -> SmsGateway:
+        """The SMS gateway the settings name, built on first use."""
+        if self._gateway is None:
+            self._gateway = build_gateway(self.settings)
+        return self._gateway
+
+    @gateway.setter
+    def gateway(self, value: SmsGateway) -> None:
+        self._gateway = value
+
+    def status_callback_url(self) -> str:
+        return self.settings.public_base_url.rstrip("/") + "/webhooks/twilio/status"
 
     def close(self) -> None:
         """Release pooled connections."""

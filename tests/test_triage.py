@@ -99,8 +99,12 @@ def test_a_visit_goes_to_dispatching_and_matching_is_enqueued_after_commit(clien
     jobs = dispatch_queue(services.redis).get_jobs()
     assert [(j.func_name, j.args) for j in jobs] == [("workers.jobs.drive_case", (case_id,))]
     assert jobs[0].id.startswith(f"drive-{case_id}-")
+    from workers import context
+
+    context.services().clock = services.clock  # the worker runs on the test's night, not today's date
     assert SimpleWorker([QUEUE_NAME], connection=services.redis).work(burst=True)
-    assert jobs[0].fetch(jobs[0].id, connection=services.redis).return_value() == "waiting for matching"
+    assert len(jobs[0].fetch(jobs[0].id, connection=services.redis).return_value()) == 1  # one offer SMS
+    assert client.get(f"/api/v1/cases/{case_id}", headers=doctor).json()["state"] == "offered"
 
 
 def test_a_second_physician_gets_409_naming_who_holds_the_case(client, login, services):

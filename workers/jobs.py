@@ -1,23 +1,17 @@
-"""Job entry points. Each takes only ids, re-reads state, and is safe to run twice."""
+"""Job entry points: thin, each takes only ids, and each is safe to run twice."""
 
 from __future__ import annotations
 
-import logging
-
-from dispatch.cases.models import Case
-from dispatch.cases.states import CaseState
 from dispatch.db import unit_of_work
 from dispatch.heartbeats import beat
+from dispatch.offers import reconciler, runner
 from dispatch.triage.service import release_idle_claims as release_idle_triage_claims
 from workers.context import services
-
-log = logging.getLogger(__name__)
 
 
 def heartbeat() -> None:
     """Record that a worker is taking jobs; the health endpoint reports its age."""
-    svc = services()
-    beat(svc.redis, "worker", svc.clock)
+    beat(services().redis, "worker")
 
 
 def release_idle_claims() -> list[int]:
@@ -27,13 +21,22 @@ def release_idle_claims() -> list[int]:
         return release_idle_triage_claims(session, svc.clock, svc.settings.triage_claim_idle_s)
 
 
-def drive_case(case_id: int) -> str:
-    """Trigger for a case that needs a substitute physician; does nothing unless it is still dispatching."""
-    svc = services()
-    with unit_of_work(svc.session_factory) as session:
-        case = session.get(Case, case_id)
-        if case is None or case.state is not CaseState.dispatching:
-            return "not dispatching; nothing to do"
-        # Matching and offers are the next issue's; until then the case waits, visibly, in dispatching.
-        log.info("case %s is waiting for matching", case.reference)
-        return "waiting for matching"
+def drive_case(case_id: int) -> list[int]:
+    """A case needs a physician: run a matching round (for every waiting case) and send the offers."""
+    return runner.drive(services())
+
+
+def send_sms(message_id: int) -> bool:
+    """Send a queued SMS unless someone already has."""
+    return runner.send(services(), message_id)
+
+
+def offer_deadline(offer_id: int) -> bool:
+    """An offer's deadline: the trigger only; the deadline itself is on the offer row."""
+    return runner.on_deadline(services(), offer_id)
+
+
+def reconcile() -> dict:
+    """The sweep: re-drive whatever the database says needs work that no job holds."""
+    sweep = reconciler.reconcile(services())
+    return {"timed_out": sweep.timed_out, "resent": sweep.resent, "rematched": sweep.rematched}

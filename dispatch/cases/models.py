@@ -69,6 +69,13 @@ class Case(Base):
     # Dispatch: the escalation policy is frozen on the case when it is logged.
     escalation_policy: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     assigned_physician_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"))
+    # The fencing token: only work for this offer may move the case.
+    current_offer_id: Mapped[int | None] = mapped_column(ForeignKey("offer.id", use_alter=True))
+    # When matching last ran for this case, and when the coordinator was last alerted about it.
+    last_matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    coordinator_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,4 +1,7 @@
-"""Liveness and readiness: the database, Redis, and the workers' heartbeat."""
+"""Health: the database, Redis, and the heartbeats of the worker and the reconciler.
+
+A stale reconciler heartbeat makes the service unhealthy: without the sweep, a case could stall silently.
+"""
 
 from __future__ import annotations
 
@@ -16,30 +19,39 @@ from dispatch.heartbeats import heartbeat_age_s
 
 router = APIRouter(tags=["health"])
 
+RECONCILER_STALE_S = 30.0
+# A process just started has not seen a reconciler beat yet; give the cron scheduler time to start one.
+STARTUP_GRACE_S = 60.0
+
 
 @router.get("/healthz", dependencies=[public()])
 def healthz(request: Request) -> JSONResponse:
-    """200 when the database and Redis answer; 503 naming what does not."""
+    """200 when the database and Redis answer and the reconciler is sweeping; 503 naming what is wrong."""
     services = get_services(request)
     checks: dict[str, object] = {}
-    healthy = True
+    problems = []
     started = time.perf_counter()
     try:
         with services.engine.connect() as conn:
             conn.execute(text("SELECT 1"))
         checks["database"] = "ok"
     except SQLAlchemyError as exc:
-        healthy = False
+        problems.append("database")
         checks["database"] = f"unreachable: {type(exc).__name__}"
     try:
         services.redis.ping()
         checks["redis"] = "ok"
-        age = heartbeat_age_s(services.redis, "worker", services.clock)
-        checks["worker_heartbeat_age_s"] = None if age is None else round(age, 1)
+        for part in ("worker", "reconciler"):
+            age = heartbeat_age_s(services.redis, part)
+            checks[f"{part}_heartbeat_age_s"] = None if age is None else round(age, 1)
+        age = checks["reconciler_heartbeat_age_s"]
+        up_s = time.monotonic() - services.started_monotonic
+        if (age is None and up_s > STARTUP_GRACE_S) or (age is not None and age > RECONCILER_STALE_S):
+            problems.append("reconciler")
+            checks["reconciler"] = "stale: no sweep in the last 30 s; is `dispatch cron` running?"
     except RedisError as exc:
-        healthy = False
+        problems.append("redis")
         checks["redis"] = f"unreachable: {type(exc).__name__}"
     checks["elapsed_ms"] = round((time.perf_counter() - started) * 1000, 1)
-    return JSONResponse(
-        status_code=200 if healthy else 503, content={"status": "ok" if healthy else "unhealthy", **checks}
-    )
+    status = "ok" if not problems else "unhealthy: " + ", ".join(problems)
+    return JSONResponse(status_code=503 if problems else 200, content={"status": status, **checks})

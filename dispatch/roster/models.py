@@ -74,3 +74,17 @@ class Shift(Base):
     def covers(self, instant: datetime) -> bool:
         """Whether the shift is running at `instant` (start inclusive, end exclusive)."""
         return self.starts_at <= instant < self.ends_at
+
+
+class ShiftCover(Base):
+    """An override: `covering_physician` takes all or part of a shift, with its coverage area."""
+
+    __tablename__ = "shift_cover"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="ends_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shift.id", ondelete="CASCADE"), index=True)
+    covering_physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(String(200))

@@ -1,43 +1,91 @@
-"""Who is on call."""
+"""The roster: who is on call, shifts, and covers (overrides)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow
 from dispatch.auth.models import Role
 from dispatch.deps import db_session, get_services
+from dispatch.ids import ID_MAX
 from dispatch.roster import service
-from dispatch.roster.schemas import ShiftOut
+from dispatch.roster.models import Shift
+from dispatch.roster.schemas import CoverIn, CoverOut, OnCallOut, ShiftIn, ShiftOut
 
 router = APIRouter(prefix="/api/v1", tags=["roster"])
+READERS = (Role.operator, Role.consulting_physician, Role.coordinator, Role.admin)
+EDITORS = (Role.coordinator, Role.admin)
 
 
-@router.get(
-    "/roster/shifts",
-    response_model=list[ShiftOut],
-    dependencies=[allow(Role.operator, Role.consulting_physician, Role.coordinator, Role.admin)],
-)
-def on_call(
+def _aware(name: str, value: datetime | None) -> None:
+    if value is not None and value.tzinfo is None:
+        raise HTTPException(422, detail=f"{name}: give a time zone offset, e.g. 2025-01-01T03:00:00+09:00")
+
+
+def _out(shift: Shift) -> ShiftOut:
+    return ShiftOut(
+        id=shift.id,
+        physician_id=shift.physician_id,
+        physician_name=shift.physician.name,
+        starts_at=shift.starts_at,
+        ends_at=shift.ends_at,
+        coverage=[m.name for m in shift.coverage],
+    )
+
+
+@router.get("/roster/shifts", response_model=list[ShiftOut], dependencies=[allow(*READERS)])
+def list_shifts(
     request: Request,
-    at: datetime | None = Query(None, description="an ISO 8601 time with offset; now when absent"),
+    at: datetime | None = Query(None, description="shifts running at this time (default: now)"),
+    until: datetime | None = Query(None, description="with `at`: shifts overlapping [at, until)"),
     session: Session = Depends(db_session),
 ) -> list[ShiftOut]:
-    """Substitute physicians' shifts running at a given time."""
+    """Shifts running at a time, or overlapping a window."""
+    _aware("at", at)
+    _aware("until", until)
     when = at or get_services(request).clock.now()
-    if when.tzinfo is None:
-        raise HTTPException(422, detail="at: give a time zone offset, e.g. 2025-01-01T03:00:00+09:00")
-    return [
-        ShiftOut(
-            id=s.id,
-            physician_id=s.physician_id,
-            physician_name=s.physician.name,
-            starts_at=s.starts_at,
-            ends_at=s.ends_at,
-            coverage=[m.name for m in s.coverage],
+    shifts = service.shifts_between(session, when, until) if until else service.shifts_at(session, when)
+    return [_out(s) for s in shifts]
+
+
+@router.get("/roster/on-call", response_model=list[OnCallOut], dependencies=[allow(*READERS)])
+def who_is_on_call(
+    request: Request, at: datetime | None = Query(None), session: Session = Depends(db_session)
+) -> list[OnCallOut]:
+    """Who is on call, covers applied."""
+    _aware("at", at)
+    slots = service.on_call(session, at or get_services(request).clock.now())
+    return [OnCallOut(**{**s.__dict__, "municipality_ids": sorted(s.municipality_ids)}) for s in slots]
+
+
+@router.post("/roster/shifts", response_model=ShiftOut, status_code=201, dependencies=[allow(*EDITORS)])
+def add_shift(body: ShiftIn, session: Session = Depends(db_session)) -> ShiftOut:
+    """Put a substitute physician on call (shifts may cross midnight, holidays and month ends)."""
+    try:
+        shift = service.add_shift(session, body.physician_id, body.starts_at, body.ends_at, body.coverage)
+    except service.RosterRejected as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    session.commit()
+    return _out(shift)
+
+
+@router.post(
+    "/roster/shifts/{shift_id}/covers", response_model=CoverOut, status_code=201, dependencies=[allow(*EDITORS)]
+)
+def add_cover(
+    body: CoverIn, shift_id: int = Path(ge=1, le=ID_MAX), session: Session = Depends(db_session)
+) -> CoverOut:
+    """Another physician takes this shift, or part of it."""
+    try:
+        cover = service.add_cover(
+            session, shift_id, body.covering_physician_id, body.starts_at, body.ends_at, body.note
         )
-        for s in service.shifts_at(session, when)
-    ]
+    except LookupError:
+        raise HTTPException(404, detail=f"shift_id: no shift {shift_id}") from None
+    except service.RosterRejected as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    session.commit()
+    return CoverOut.model_validate(cover)

@@ -1,22 +1,155 @@
-"""Reading the roster."""
+"""The roster: shifts, covers (one physician taking another's shift or part of it), and who is on call."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from dispatch.roster.models import Physician, Shift
+from dispatch.programme.models import Municipality
+from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover
+
+MAX_SHIFT = timedelta(hours=48)
+
+
+class RosterRejected(ValueError):
+    """A shift or cover that cannot be; `field` names the part that is wrong."""
+
+    def __init__(self, field: str, problem: str) -> None:
+        super().__init__(f"{field}: {problem}")
+
+
+@dataclass(frozen=True)
+class OnCall:
+    """A physician on call at an instant, with the municipalities they cover then."""
+
+    physician_id: int
+    physician_name: str
+    shift_id: int
+    municipality_ids: frozenset[int]
+    until: datetime
+    covering_for: int | None  # the rostered physician whose shift this is, when covered
 
 
 def shifts_at(session: Session, at: datetime) -> list[Shift]:
-    """Shifts of active physicians running at `at`."""
+    """Shifts running at `at` (start inclusive, end exclusive)."""
     query = (
         select(Shift)
-        .join(Physician)
-        .where(Shift.starts_at <= at, Shift.ends_at > at, Physician.active.is_(True))
+        .where(Shift.starts_at <= at, Shift.ends_at > at)
         .options(selectinload(Shift.coverage), selectinload(Shift.physician))
         .order_by(Shift.starts_at, Shift.id)
     )
     return list(session.scalars(query))
+
+
+def shifts_between(session: Session, start: datetime, end: datetime) -> list[Shift]:
+    """Shifts overlapping [start, end)."""
+    query = (
+        select(Shift)
+        .where(Shift.starts_at < end, Shift.ends_at > start)
+        .options(selectinload(Shift.coverage), selectinload(Shift.physician))
+        .order_by(Shift.starts_at, Shift.id)
+    )
+    return list(session.scalars(query))
+
+
+def on_call(session: Session, at: datetime) -> list[OnCall]:
+    """Who is on call at `at`, covers applied; only active physicians."""
+    shifts = shifts_at(session, at)
+    covers = {
+        c.shift_id: c
+        for c in session.scalars(
+            select(ShiftCover).where(
+                ShiftCover.shift_id.in_([s.id for s in shifts]),
+                ShiftCover.starts_at <= at,
+                ShiftCover.ends_at > at,
+            )
+        )
+    }
+    physicians = {p.id: p for p in session.scalars(select(Physician).where(Physician.active.is_(True)))}
+    result = []
+    for shift in shifts:
+        cover = covers.get(shift.id)
+        physician_id = cover.covering_physician_id if cover else shift.physician_id
+        physician = physicians.get(physician_id)
+        if physician is None:
+            continue
+        result.append(
+            OnCall(
+                physician_id=physician_id,
+                physician_name=physician.name,
+                shift_id=shift.id,
+                municipality_ids=frozenset(m.id for m in shift.coverage),
+                until=min(shift.ends_at, cover.ends_at) if cover else shift.ends_at,
+                covering_for=shift.physician_id if cover else None,
+            )
+        )
+    return result
+
+
+def _substitute(session: Session, physician_id: int, field: str) -> Physician:
+    physician = session.get(Physician, physician_id)
+    if physician is None or physician.role is not PhysicianRole.substitute or not physician.active:
+        raise RosterRejected(field, f"no active substitute physician {physician_id}")
+    return physician
+
+
+def _window(starts_at: datetime, ends_at: datetime) -> None:
+    if starts_at.tzinfo is None or ends_at.tzinfo is None:
+        raise RosterRejected("starts_at", "give times with a time zone offset, e.g. 2025-01-15T18:00:00+09:00")
+    if ends_at <= starts_at:
+        raise RosterRejected("ends_at", "must be after starts_at")
+    if ends_at - starts_at > MAX_SHIFT:
+        raise RosterRejected("ends_at", "a shift lasts at most 48 hours")
+
+
+def add_shift(
+    session: Session, physician_id: int, starts_at: datetime, ends_at: datetime, municipality_ids: list[int]
+) -> Shift:
+    """Put a substitute physician on the roster for a window, covering some municipalities."""
+    _window(starts_at, ends_at)
+    _substitute(session, physician_id, "physician_id")
+    towns = list(session.scalars(select(Municipality).where(Municipality.id.in_(municipality_ids))))
+    if not municipality_ids or len(towns) != len(set(municipality_ids)):
+        raise RosterRejected("coverage", "list one or more known municipality ids")
+    shift = Shift(physician_id=physician_id, starts_at=starts_at, ends_at=ends_at)
+    shift.coverage = towns
+    session.add(shift)
+    session.flush()
+    return shift
+
+
+def add_cover(
+    session: Session,
+    shift_id: int,
+    physician_id: int,
+    starts_at: datetime | None,
+    ends_at: datetime | None,
+    note: str | None,
+) -> ShiftCover:
+    """Have another physician take a shift, or the part of it from `starts_at` to `ends_at`."""
+    shift = session.get(Shift, shift_id)
+    if shift is None:
+        raise LookupError(shift_id)
+    _substitute(session, physician_id, "covering_physician_id")
+    if physician_id == shift.physician_id:
+        raise RosterRejected("covering_physician_id", "is the physician already on this shift")
+    start, end = starts_at or shift.starts_at, ends_at or shift.ends_at
+    _window(start, end)
+    if start < shift.starts_at or end > shift.ends_at:
+        raise RosterRejected("starts_at", "a cover must lie inside its shift")
+    overlapping = session.scalar(
+        select(ShiftCover.id).where(
+            ShiftCover.shift_id == shift_id, ShiftCover.starts_at < end, ShiftCover.ends_at > start
+        )
+    )
+    if overlapping:
+        raise RosterRejected("starts_at", "this part of the shift is already covered")
+    cover = ShiftCover(
+        shift_id=shift_id, covering_physician_id=physician_id, starts_at=start, ends_at=end, note=note
+    )
+    session.add(cover)
+    session.flush()
+    return cover

@@ -1,0 +1,1 @@
+"""Matching: who should go, by estimated travel time and rest; batch assignment in a surge."""

@@ -1,0 +1,1 @@
+"""Offers: a visit offered to a substitute physician by SMS, with its deadline and escalation."""

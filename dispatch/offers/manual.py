@@ -1,0 +1,75 @@
+"""The coordinator's hand: offer a case to a chosen physician, or assign it outright."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, record_event, transition
+from dispatch.cases.models import Case
+from dispatch.cases.states import CaseState
+from dispatch.clock import Clock
+from dispatch.matching.policy import Match
+from dispatch.offers import service
+from dispatch.offers.links import visit_url
+from dispatch.roster.models import Physician, PhysicianRole
+from dispatch.sms import protocol
+from dispatch.sms.service import queue_sms
+
+OPEN_FOR_OFFERS = (CaseState.dispatching, CaseState.unfilled, CaseState.offered)
+
+
+class NotASubstitute(ValueError):
+    """The chosen physician is not an active substitute physician."""
+
+
+def _prepare(session: Session, clock: Clock, case_id: int, physician_id: int, actor: Actor) -> Case:
+    case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
+    if case is None:
+        raise LookupError(case_id)
+    physician = session.get(Physician, physician_id)
+    if physician is None or physician.role is not PhysicianRole.substitute or not physician.active:
+        raise NotASubstitute(f"physician_id: no active substitute physician {physician_id}")
+    if case.state not in OPEN_FOR_OFFERS:
+        raise TransitionNotAllowed(case.id, case.state, CaseState.offered)
+    if case.state is CaseState.offered:
+        service.withdraw(session, clock, case, "reassigned by the coordinator")
+        transition(session, case, CaseState.dispatching, actor=actor, clock=clock, reason="reassigned by hand")
+    return case
+
+
+def offer_to(session: Session, clock: Clock, case_id: int, physician_id: int, actor: Actor) -> int:
+    """Offer the case to this physician now (even one who declined before); returns the SMS id."""
+    case = _prepare(session, clock, case_id, physician_id, actor)
+    return service.make_offer(session, clock, case, Match(physician_id, 0.0), manual=True).id
+
+
+def assign(
+    session: Session,
+    clock: Clock,
+    case_id: int,
+    physician_id: int,
+    actor: Actor,
+    reason: str,
+    secret: str,
+    base_url: str,
+) -> Case:
+    """The coordinator arranged the visit by phone: record the acceptance and send the details link."""
+    case = _prepare(session, clock, case_id, physician_id, actor)
+    message = service.make_offer(session, clock, case, Match(physician_id, 0.0), manual=True)
+    message.status = "withdrawn"  # the physician already said yes on the phone: no offer SMS
+    case = service.accept(session, clock, message.offer_id, actor)
+    record_event(
+        session,
+        case,
+        "assigned.by_hand",
+        actor=actor,
+        clock=clock,
+        reason=reason,
+        data={"physician_id": physician_id, "offer_id": message.offer_id},
+    )
+    physician = session.get(Physician, physician_id)
+    text = protocol.accepted_text(case.id, visit_url(base_url, secret, message.offer_id))
+    queue_sms(
+        session, clock, physician.phone_e164, text, "details_link", case_id=case.id, offer_id=message.offer_id
+    )
+    return case

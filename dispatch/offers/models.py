@@ -1,0 +1,55 @@
+"""An offer of one case to one substitute physician, with the deadline that lives in the database."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dispatch.db import Base, UTCDateTime, db_enum
+
+
+class OfferState(StrEnum):
+    pending = "pending"
+    accepted = "accepted"
+    declined = "declined"
+    timed_out = "timed_out"
+    failed = "failed"  # the SMS could not be delivered
+    withdrawn = "withdrawn"  # the case was cancelled, or the coordinator assigned someone
+
+
+class Offer(Base):
+    """A case offered to one physician until `deadline_at`; one pending offer per case and per physician."""
+
+    __tablename__ = "offer"
+    __table_args__ = (
+        Index(
+            "uq_offer_one_pending_per_case",
+            "case_id",
+            unique=True,
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
+        Index(
+            "uq_offer_one_pending_per_physician",
+            "physician_id",
+            unique=True,
+            postgresql_where=text("state = 'pending'"),
+            sqlite_where=text("state = 'pending'"),
+        ),
+        Index("ix_offer_state_deadline", "state", "deadline_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), index=True)
+    physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)  # 1 for the case's first offer
+    state: Mapped[OfferState] = mapped_column(db_enum(OfferState, 16))
+    manual: Mapped[bool] = mapped_column(Boolean, default=False)  # made by the coordinator by hand
+    estimated_travel_min: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sms_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,0 +1,66 @@
+"""The sweep that makes sure no case stalls silently: whatever state calls for work that no job holds,
+it re-drives from the database. Losing Redis or a worker delays work; it loses none."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import or_, select
+
+from dispatch.cases.models import Case
+from dispatch.cases.states import CaseState
+from dispatch.db import unit_of_work
+from dispatch.heartbeats import beat
+from dispatch.offers import runner, service
+from dispatch.services import Services
+from dispatch.sms.models import SmsMessage
+
+DISPATCHING_IDLE = timedelta(seconds=10)
+UNFILLED_RETRY = timedelta(seconds=30)
+SMS_STUCK = timedelta(seconds=10)
+
+
+@dataclass
+class Sweep:
+    timed_out: list[int] = field(default_factory=list)
+    resent: list[int] = field(default_factory=list)
+    rematched: bool = False
+
+
+def reconcile(services: Services) -> Sweep:
+    """One pass: overdue offers, unsent SMS, cases left waiting for a matching round. Then a heartbeat."""
+    sweep = Sweep()
+    now = services.clock.now()
+    for offer_id in runner.overdue_offer_ids(services):
+        with unit_of_work(services.session_factory) as session:
+            if service.expire_if_due(session, services.clock, offer_id):
+                sweep.timed_out.append(offer_id)
+    with services.session_factory() as session:
+        unsent = list(
+            session.scalars(
+                select(SmsMessage.id).where(
+                    SmsMessage.status == "pending", SmsMessage.updated_at <= now - SMS_STUCK
+                )
+            )
+        )
+        waiting = session.scalar(
+            select(Case.id)
+            .where(
+                Case.current_offer_id.is_(None),
+                or_(
+                    (Case.state == CaseState.dispatching)
+                    & (or_(Case.last_matched_at.is_(None), Case.last_matched_at <= now - DISPATCHING_IDLE)),
+                    (Case.state == CaseState.unfilled) & (Case.last_matched_at <= now - UNFILLED_RETRY),
+                ),
+            )
+            .limit(1)
+        )
+    for message_id in unsent:
+        if runner.send(services, message_id):
+            sweep.resent.append(message_id)
+    if sweep.timed_out or waiting is not None:
+        runner.drive(services)
+        sweep.rematched = True
+    beat(services.redis, "reconciler")
+    return sweep

@@ -1,0 +1,108 @@
+"""What the workers run: each function opens its own transactions, commits, then talks to the SMS gateway.
+
+Every step re-reads the database and checks it is still its turn, so any of them can run twice, early or
+late without a second effect.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from dispatch.db import unit_of_work
+from dispatch.matching.policy import Policy, least_total_travel
+from dispatch.offers import service
+from dispatch.offers.models import Offer, OfferState
+from dispatch.outbox import defer_job
+from dispatch.programme.service import get_programme
+from dispatch.services import Services
+from dispatch.sms.models import SmsMessage
+from dispatch.sms.service import is_failure, send_pending
+
+DEADLINE_JOB = "workers.jobs.offer_deadline"
+# A deadline job that fires this close to the deadline waits for it rather than leaving it to the sweep.
+EARLY_WAIT = timedelta(seconds=2)
+
+
+def drive(services: Services, policy: Policy = least_total_travel) -> list[int]:
+    """Run a matching round and send the offers it made at once; returns the offer SMS ids."""
+    with unit_of_work(services.session_factory) as session:
+        programme = get_programme(session, services.settings.programme_code)
+        message_ids = service.match_round(session, services.clock, programme, policy)
+    for message_id in message_ids:
+        send(services, message_id)
+    return message_ids
+
+
+def send(services: Services, message_id: int) -> bool:
+    """Send a queued SMS if nobody has; for an offer, start its deadline from the moment it left."""
+    message = send_pending(
+        services.session_factory, services.clock, services.gateway, message_id, services.status_callback_url()
+    )
+    if message is None:
+        return False
+    if message.offer_id is not None and message.purpose == "offer":
+        offer_sent(services, message)
+    return True
+
+
+def offer_sent(services: Services, message: SmsMessage) -> None:
+    """The offer SMS left (or was refused): set the deadline, or move on to the next physician."""
+    with unit_of_work(services.session_factory) as session:
+        offer = session.get(Offer, message.offer_id, with_for_update=True)
+        if offer is None or offer.state is not OfferState.pending:
+            return
+        if is_failure(message.status):
+            service.end_offer(
+                session, services.clock, offer.id, OfferState.failed, "offer SMS could not be sent"
+            )
+            return
+        now = services.clock.now()
+        case = session.get(service.Case, offer.case_id)
+        offer.sms_sent_at = now
+        offer.deadline_at = max(offer.deadline_at, now + service.offer_timeout(case))
+        defer_job(session, DEADLINE_JOB, offer.id, job_id=f"deadline-{offer.id}", at=offer.deadline_at)
+
+
+def on_deadline(services: Services, offer_id: int) -> bool:
+    """The deadline trigger: time the offer out if it is still current and due, then offer the next one."""
+    with services.session_factory() as session:
+        offer = session.get(Offer, offer_id)
+        if offer is None or offer.state is not OfferState.pending:
+            return False
+        wait = (offer.deadline_at - services.clock.now()).total_seconds()
+    if 0 < wait <= EARLY_WAIT.total_seconds():
+        time.sleep(wait)
+    with unit_of_work(services.session_factory) as session:
+        expired = service.expire_if_due(session, services.clock, offer_id)
+    if expired:
+        drive(services)
+    return expired
+
+
+def on_delivery_failure(services: Services, message_id: int) -> None:
+    """Twilio reported an offer SMS undelivered: don't wait for the deadline, offer the next physician."""
+    with unit_of_work(services.session_factory) as session:
+        message = session.get(SmsMessage, message_id)
+        if message is None or message.offer_id is None or message.purpose != "offer":
+            return
+        try:
+            service.end_offer(
+                session, services.clock, message.offer_id, OfferState.failed, f"offer SMS {message.status}"
+            )
+        except service.OfferClosed:
+            return
+
+
+def overdue_offer_ids(services: Services) -> list[int]:
+    """Pending offers past their deadline."""
+    with services.session_factory() as session:
+        return list(
+            session.scalars(
+                select(Offer.id).where(
+                    Offer.state == OfferState.pending, Offer.deadline_at <= services.clock.now()
+                )
+            )
+        )

@@ -1,0 +1,46 @@
+"""Offers as the dispatch view shows them, and the coordinator's hand moves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dispatch.ids import ID_MAX
+from dispatch.offers.models import OfferState
+
+
+class OfferOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    case_id: int
+    physician_id: int
+    attempt: int
+    state: OfferState
+    manual: bool
+    estimated_travel_min: int | None
+    created_at: datetime
+    sms_sent_at: datetime | None
+    deadline_at: datetime
+    responded_at: datetime | None
+
+
+class ManualOffer(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    physician_id: int = Field(ge=1, le=ID_MAX)
+
+
+class Assignment(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    physician_id: int = Field(ge=1, le=ID_MAX)
+    reason: str = Field(min_length=1, max_length=500, description="e.g. 電話で依頼し承諾を得た")
+
+
+class Progress(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    step: Literal["en_route", "arrived", "completed"]

@@ -1,0 +1,252 @@
+"""Offering a case to substitute physicians: a matching round, and every way an offer ends.
+
+The deadline lives on the offer row; `case.current_offer_id` is the fencing token, so a job that is late,
+early or duplicated finds it is not its turn and does nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from dispatch.cases.lifecycle import Actor, record_event, transition
+from dispatch.cases.models import Case
+from dispatch.cases.states import CaseState, Urgency
+from dispatch.clock import Clock
+from dispatch.matching.candidates import available_physicians, estimator_for, waiting_cases
+from dispatch.matching.policy import Match, Policy, least_total_travel
+from dispatch.offers.models import Offer, OfferState
+from dispatch.outbox import defer_job
+from dispatch.programme.models import Municipality, Programme
+from dispatch.roster.models import Physician
+from dispatch.sms import protocol
+from dispatch.sms.service import queue_sms
+
+DRIVE_JOB = "workers.jobs.drive_case"
+MATCHING = Actor.system("matching")
+REALERT_AFTER = timedelta(minutes=15)
+
+
+class OfferClosed(Exception):
+    """The offer is no longer the case's current one (answered, timed out, withdrawn)."""
+
+
+class PhysicianBusy(Exception):
+    """The physician already holds another active case."""
+
+
+def _urgency(case: Case) -> Urgency:
+    return case.urgency or case.provisional_urgency or Urgency.yellow
+
+
+def _town(session: Session, case: Case) -> str:
+    town = session.get(Municipality, case.municipality_id) if case.municipality_id else None
+    return town.name if town else "地域不明"
+
+
+def offer_timeout(case: Case) -> timedelta:
+    """The deadline for an offer on this case, by the policy frozen on it when it was logged."""
+    return timedelta(seconds=case.escalation_policy["offer_timeout_s"][_urgency(case).value])
+
+
+def lock_programme(session: Session, programme_id: int) -> Programme:
+    """One matching round at a time: rounds queue up behind this row lock."""
+    return session.get(Programme, programme_id, with_for_update=True, populate_existing=True)
+
+
+def match_round(
+    session: Session, clock: Clock, programme: Programme, policy: Policy = least_total_travel
+) -> list[int]:
+    """Offer every waiting case to the physician the policy picks; returns the ids of the offer SMS."""
+    lock_programme(session, programme.id)
+    pairs = waiting_cases(session)
+    if not pairs:
+        return []
+    now = clock.now()
+    matches = policy(
+        [w for _, w in pairs], available_physicians(session, now), estimator_for(session, programme)
+    )
+    messages = []
+    for case, _waiting in pairs:
+        case.last_matched_at = now
+        match = matches.get(case.id)
+        if match is not None:
+            messages.append(make_offer(session, clock, case, match).id)
+        elif case.state is CaseState.dispatching:
+            transition(
+                session,
+                case,
+                CaseState.unfilled,
+                actor=MATCHING,
+                clock=clock,
+                reason="no substitute physician available",
+            )
+            alert_coordinator(session, clock, programme, case, "代診医が見つかりません")
+        elif case.coordinator_alerted_at is None or now - case.coordinator_alerted_at >= REALERT_AFTER:
+            alert_coordinator(session, clock, programme, case, "代診医が見つからないままです")
+    return messages
+
+
+def make_offer(session: Session, clock: Clock, case: Case, match: Match, manual: bool = False):
+    """Create the offer, move the case to `offered` and queue the SMS; returns the SMS row."""
+    now = clock.now()
+    attempt = (session.scalar(select(func.count()).select_from(Offer).where(Offer.case_id == case.id)) or 0) + 1
+    offer = Offer(
+        case_id=case.id,
+        physician_id=match.physician_id,
+        attempt=attempt,
+        state=OfferState.pending,
+        manual=manual,
+        estimated_travel_min=round(match.travel_min),
+        created_at=now,
+        deadline_at=now + offer_timeout(case),
+    )
+    session.add(offer)
+    session.flush()
+    case.current_offer_id = offer.id
+    transition(
+        session,
+        case,
+        CaseState.offered,
+        actor=MATCHING,
+        clock=clock,
+        reason="offered",
+        data={
+            "offer_id": offer.id,
+            "physician_id": match.physician_id,
+            "attempt": attempt,
+            "travel_min": offer.estimated_travel_min,
+            "deadline_at": offer.deadline_at.isoformat(),
+        },
+    )
+    physician = session.get(Physician, match.physician_id)
+    body = protocol.offer_text(case.id, _town(session, case), _urgency(case))
+    return queue_sms(session, clock, physician.phone_e164, body, "offer", case_id=case.id, offer_id=offer.id)
+
+
+def current_offer(session: Session, offer_id: int) -> tuple[Offer, Case]:
+    """The offer and its case, locked; OfferClosed unless it is still the case's pending offer."""
+    offer = session.get(Offer, offer_id, with_for_update=True, populate_existing=True)
+    if offer is None:
+        raise OfferClosed(offer_id)
+    case = session.get(Case, offer.case_id, with_for_update=True, populate_existing=True)
+    if offer.state is not OfferState.pending or case.current_offer_id != offer.id:
+        raise OfferClosed(offer_id)
+    return offer, case
+
+
+def end_offer(
+    session: Session, clock: Clock, offer_id: int, state: OfferState, reason: str, actor: Actor = MATCHING
+) -> Case:
+    """Close a pending offer without an acceptance; the case goes back to dispatching for the next one."""
+    offer, case = current_offer(session, offer_id)
+    offer.state = state
+    offer.responded_at = clock.now()
+    case.current_offer_id = None
+    event = transition(
+        session,
+        case,
+        CaseState.dispatching,
+        actor=actor,
+        clock=clock,
+        reason=reason,
+        data={"offer_id": offer.id, "physician_id": offer.physician_id, "offer_state": state.value},
+    )
+    defer_job(session, DRIVE_JOB, case.id, job_id=f"drive-{case.id}-{event.id}")
+    unanswered = session.scalar(
+        select(func.count())
+        .select_from(Offer)
+        .where(Offer.case_id == case.id, Offer.state != OfferState.pending)
+    )
+    if (
+        unanswered >= case.escalation_policy["offers_before_coordinator_alert"]
+        and case.coordinator_alerted_at is None
+    ):
+        programme = session.get(Programme, case.programme_id)
+        alert_coordinator(session, clock, programme, case, "受諾する代診医がいません")
+    return case
+
+
+def expire_if_due(session: Session, clock: Clock, offer_id: int) -> bool:
+    """Time out the offer if its deadline has passed and it is still current; False otherwise."""
+    try:
+        offer, _case = current_offer(session, offer_id)
+    except OfferClosed:
+        return False
+    if clock.now() < offer.deadline_at:
+        return False
+    end_offer(session, clock, offer_id, OfferState.timed_out, "no reply before the deadline")
+    return True
+
+
+def accept(session: Session, clock: Clock, offer_id: int, actor: Actor) -> Case:
+    """The physician said yes: the case is theirs. Raises OfferClosed or PhysicianBusy."""
+    offer, case = current_offer(session, offer_id)
+    busy = session.scalar(
+        select(Case.id).where(
+            Case.assigned_physician_id == offer.physician_id,
+            Case.id != case.id,
+            Case.state.in_([CaseState.accepted, CaseState.en_route, CaseState.on_scene]),
+        )
+    )
+    if busy:
+        raise PhysicianBusy(offer.physician_id)
+    now = clock.now()
+    offer.state, offer.responded_at = OfferState.accepted, now
+    case.current_offer_id = None
+    case.assigned_physician_id = offer.physician_id
+    case.accepted_at = now
+    transition(
+        session,
+        case,
+        CaseState.accepted,
+        actor=actor,
+        clock=clock,
+        reason="offer accepted",
+        data={"offer_id": offer.id, "physician_id": offer.physician_id},
+    )
+    return case
+
+
+def withdraw(session: Session, clock: Clock, case: Case, reason: str) -> None:
+    """Take back the case's pending offer (cancelled, or reassigned by hand) and tell the physician."""
+    if case.current_offer_id is None:
+        return
+    offer = session.get(Offer, case.current_offer_id, with_for_update=True)
+    case.current_offer_id = None
+    if offer is None or offer.state is not OfferState.pending:
+        return
+    offer.state, offer.responded_at = OfferState.withdrawn, clock.now()
+    physician = session.get(Physician, offer.physician_id)
+    queue_sms(
+        session,
+        clock,
+        physician.phone_e164,
+        protocol.withdrawn_text(case.id),
+        "withdrawn",
+        case_id=case.id,
+        offer_id=offer.id,
+    )
+    record_event(
+        session,
+        case,
+        "offer.withdrawn",
+        actor=MATCHING,
+        clock=clock,
+        reason=reason,
+        data={"offer_id": offer.id, "physician_id": offer.physician_id},
+    )
+
+
+def alert_coordinator(session: Session, clock: Clock, programme: Programme, case: Case, reason: str) -> None:
+    """Tell the coordinator, on the console (a case event) and by SMS; offering goes on."""
+    offers = session.scalar(select(func.count()).select_from(Offer).where(Offer.case_id == case.id)) or 0
+    case.coordinator_alerted_at = clock.now()
+    record_event(
+        session, case, "alert.coordinator", actor=MATCHING, clock=clock, reason=reason, data={"offers": offers}
+    )
+    if programme.coordinator_phone:
+        body = protocol.coordinator_alert_text(case.id, _town(session, case), _urgency(case), offers, reason)
+        queue_sms(session, clock, programme.coordinator_phone, body, "coordinator_alert", case_id=case.id)

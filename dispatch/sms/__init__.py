@@ -1,0 +1,1 @@
+"""SMS: the gateway interface, its Twilio and console adapters, the reply protocol, webhooks."""

@@ -1,0 +1,54 @@
+"""Every SMS in and out, by its provider id; statuses only move forward."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dispatch.db import Base, UTCDateTime, db_enum
+
+
+class Direction(StrEnum):
+    outbound = "outbound"
+    inbound = "inbound"
+
+
+# Twilio's message statuses, in the order they can follow each other.
+STATUS_ORDER = {
+    "pending": -2,  # ours: written, not yet handed to the provider
+    "claimed": -1,  # ours: a worker has claimed it and is handing it over
+    "accepted": 0,
+    "queued": 1,
+    "sending": 2,
+    "sent": 3,
+    "receiving": 3,
+    "received": 4,
+    "delivered": 5,
+    "undelivered": 5,
+    "failed": 5,
+    "read": 6,
+}
+FAILED_STATUSES = frozenset({"undelivered", "failed"})
+
+
+class SmsMessage(Base):
+    """One SMS. Bodies never hold patient data: offers carry a case reference, area and colour only."""
+
+    __tablename__ = "sms_message"
+    __table_args__ = (Index("ix_sms_message_phone_created", "phone_e164", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
+    direction: Mapped[Direction] = mapped_column(db_enum(Direction, 16))
+    phone_e164: Mapped[str] = mapped_column(String(16))  # the other party
+    body: Mapped[str] = mapped_column(Text)
+    purpose: Mapped[str] = mapped_column(String(32))  # offer, details_link, coordinator_alert, reply ...
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("offer.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

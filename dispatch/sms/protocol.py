@@ -1,0 +1,99 @@
+"""The SMS words: what an offer says (no patient data, ever) and how replies are read, leniently."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from enum import StrEnum
+
+from dispatch.cases.states import URGENCY_LABELS_JA, Urgency
+
+
+class Intent(StrEnum):
+    accept = "accept"
+    decline = "decline"
+    en_route = "en_route"
+    arrived = "arrived"
+    completed = "completed"
+    unreadable = "unreadable"
+
+
+WORDS = {
+    Intent.accept: {"Y", "YES", "OK", "1", "はい", "ハイ", "受諾", "了解", "承諾"},
+    Intent.decline: {"N", "NO", "2", "いいえ", "イイエ", "辞退", "不可", "無理"},
+    Intent.en_route: {"出発", "向かいます", "移動中"},
+    Intent.arrived: {"到着", "着"},
+    Intent.completed: {"完了", "終了"},
+}
+_LOOKUP = {word: intent for intent, words in WORDS.items() for word in words}
+_CODE = re.compile(r"^#?K?(\d{1,9})$")
+
+
+@dataclass(frozen=True)
+class Reply:
+    intent: Intent
+    case_id: int | None  # the code the physician typed, if any
+
+
+def read_reply(text: str) -> Reply:
+    """Read '412 Y', 'y', 'はい', '１', '#K412 はい', '412到着' and the like."""
+    normal = unicodedata.normalize("NFKC", text).strip().upper()
+    normal = re.sub(r"[、。,.!！?？:：]", " ", normal)
+    # A code glued to a word ('412Y', '412到着') is split apart.
+    normal = re.sub(r"^(#?K?\d+)(?=[^\d\s])", r"\1 ", normal)
+    tokens = normal.split()
+    if not tokens or len(tokens) > 2:
+        return Reply(Intent.unreadable, None)
+    if len(tokens) == 1:
+        intent = _LOOKUP.get(tokens[0])
+        return Reply(intent or Intent.unreadable, None)
+    code, word = tokens
+    if _CODE.match(word) and not _CODE.match(code):  # 'Y 412'
+        code, word = word, code
+    match, intent = _CODE.match(code), _LOOKUP.get(word)
+    if match is None or intent is None:
+        return Reply(Intent.unreadable, None)
+    return Reply(intent, int(match.group(1)))
+
+
+def offer_text(case_id: int, municipality: str, urgency: Urgency) -> str:
+    """The offer: case reference, area and colour, and how to answer. Never a name, diagnosis or address."""
+    colour = URGENCY_LABELS_JA[urgency]
+    return f"【往診依頼】#K{case_id} {municipality} {colour} 返信: {case_id} Y で受諾 / {case_id} N で辞退"
+
+
+def accepted_text(case_id: int, link: str) -> str:
+    return f"#K{case_id} 受諾を受け付けました。詳細(期限付き): {link} 到着したら「{case_id} 到着」と返信"
+
+
+def declined_text(case_id: int) -> str:
+    return f"#K{case_id} 辞退を受け付けました。ありがとうございました。"
+
+
+def too_late_text(case_id: int) -> str:
+    return f"#K{case_id} の依頼は締め切られました。返信ありがとうございました。"
+
+
+def busy_text(case_id: int) -> str:
+    return f"#K{case_id} 別の往診を担当中のため受諾できません。"
+
+
+def status_text(case_id: int, intent: Intent) -> str:
+    label = {Intent.en_route: "出発", Intent.arrived: "到着", Intent.completed: "完了"}[intent]
+    follow = " 完了したら「完了」と返信" if intent is not Intent.completed else " お疲れさまでした。"
+    return f"#K{case_id} {label}を記録しました。{follow}"
+
+
+def withdrawn_text(case_id: int) -> str:
+    return f"#K{case_id} の往診依頼は取り消されました。対応は不要です。"
+
+
+HELP_TEXT = "返信を読み取れませんでした。受諾は「番号 Y」、辞退は「番号 N」と返信してください。例: 412 Y"
+NOTHING_PENDING_TEXT = "現在お送りしている依頼はありません。"
+SEVERAL_PENDING_TEXT = "依頼が複数あります。番号を付けて返信してください。例: 412 Y"
+UNKNOWN_NUMBER_TEXT = "この番号は登録されていません。"
+
+
+def coordinator_alert_text(case_id: int, municipality: str, urgency: Urgency, offers: int, reason: str) -> str:
+    return f"【要対応】#K{case_id} {municipality} {URGENCY_LABELS_JA[urgency]} {reason}（打診{offers}件）"

@@ -1,0 +1,150 @@
+"""Recording SMS: queue outbound messages in the database, send each exactly once, follow statuses forward,
+and take each inbound message once."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from dispatch.clock import Clock
+from dispatch.outbox import defer_job
+from dispatch.phones import masked
+from dispatch.sms.gateway import SmsGateway, SmsRejected, SmsUnavailable
+from dispatch.sms.models import FAILED_STATUSES, STATUS_ORDER, Direction, SmsMessage
+
+log = logging.getLogger(__name__)
+SEND_JOB = "workers.jobs.send_sms"
+
+
+def queue_sms(
+    session: Session,
+    clock: Clock,
+    phone: str,
+    body: str,
+    purpose: str,
+    *,
+    case_id: int | None = None,
+    offer_id: int | None = None,
+) -> SmsMessage:
+    """Write an outbound SMS as pending; a job sends it after the commit."""
+    now = clock.now()
+    message = SmsMessage(
+        direction=Direction.outbound,
+        phone_e164=phone,
+        body=body,
+        purpose=purpose,
+        status="pending",
+        case_id=case_id,
+        offer_id=offer_id,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(message)
+    session.flush()
+    defer_job(session, SEND_JOB, message.id, job_id=f"sms-{message.id}")
+    return message
+
+
+def send_pending(
+    factory: sessionmaker[Session],
+    clock: Clock,
+    gateway: SmsGateway,
+    message_id: int,
+    status_callback: str | None,
+) -> SmsMessage | None:
+    """Hand a pending message to the provider, at most once: claim it, send, record the provider's id.
+
+    Returns the message if this call sent it (or the provider refused it), None if it was not ours to send.
+    """
+    with factory() as session:
+        claimed = session.execute(
+            update(SmsMessage)
+            .where(SmsMessage.id == message_id, SmsMessage.status == "pending")
+            .values(status="claimed", updated_at=clock.now())
+        ).rowcount
+        session.commit()
+        if not claimed:
+            return None
+        message = session.get(SmsMessage, message_id)
+        try:
+            sent = gateway.send(message.phone_e164, message.body, status_callback=status_callback)
+        except SmsRejected as exc:
+            message.status, message.error_code = "failed", exc.code
+            log.warning("SMS %s to %s refused: %s", message.id, masked(message.phone_e164), exc)
+        except SmsUnavailable:
+            message.status = "pending"  # the reconciler tries again
+            message.updated_at = clock.now()
+            session.commit()
+            return None
+        else:
+            message.provider_sid = sent.sid
+            _advance(message, sent.status)
+        message.updated_at = clock.now()
+        session.commit()
+        return message
+
+
+def _advance(message: SmsMessage, status: str) -> bool:
+    """Move the status forward only; True if it moved."""
+    if STATUS_ORDER.get(status, -3) <= STATUS_ORDER.get(message.status, -3):
+        return False
+    message.status = status
+    return True
+
+
+def record_status(
+    session: Session, clock: Clock, sid: str, status: str, error_code: str | None
+) -> SmsMessage | None:
+    """Apply a delivery status callback; a late 'sent' after 'delivered' changes nothing."""
+    message = session.scalar(select(SmsMessage).where(SmsMessage.provider_sid == sid).with_for_update())
+    if message is None or not _advance(message, status):
+        return None
+    message.error_code = error_code or message.error_code
+    message.updated_at = clock.now()
+    return message
+
+
+def is_failure(status: str) -> bool:
+    return status in FAILED_STATUSES
+
+
+def record_inbound(session: Session, clock: Clock, sid: str, phone: str, body: str) -> SmsMessage | None:
+    """Store an inbound SMS; None if this MessageSid was already taken (a redelivered webhook)."""
+    now = clock.now()
+    message = SmsMessage(
+        provider_sid=sid,
+        direction=Direction.inbound,
+        phone_e164=phone,
+        body=body[:1600],
+        purpose="reply",
+        status="received",
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(message)
+            session.flush()
+    except IntegrityError:
+        return None
+    return message
+
+
+def record_reply(session: Session, clock: Clock, phone: str, body: str, case_id: int | None) -> None:
+    """Keep the TwiML answer we gave, for the outbox and the case's record."""
+    now = clock.now()
+    session.add(
+        SmsMessage(
+            direction=Direction.outbound,
+            phone_e164=phone,
+            body=body,
+            purpose="twiml_reply",
+            status="replied",
+            case_id=case_id,
+            created_at=now,
+            updated_at=now,
+        )
+    )

@@ -1,0 +1,79 @@
+"""The Twilio adapter: the only module that imports `twilio`. Sending, and webhook signatures both ways."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.request_validator import RequestValidator
+from twilio.rest import Client
+from twilio.twiml.messaging_response import MessagingResponse
+
+from dispatch.phones import masked
+from dispatch.sms.gateway import SentMessage, SmsRejected, SmsUnavailable
+
+log = logging.getLogger(__name__)
+RETRY_DELAYS_S = (0.2, 0.5)
+
+
+class TwilioGateway:
+    """Sends through Twilio's Messages API; retries briefly on 5xx and network errors."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        api_base_url: str | None = None,
+        timeout_s: float = 5.0,
+    ) -> None:
+        self.client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout_s))
+        if api_base_url:
+            self.client.api.base_url = api_base_url.rstrip("/")  # tests and simulations: the fake Twilio
+        self.from_number = from_number
+
+    def send(self, to: str, body: str, status_callback: str | None = None) -> SentMessage:
+        for attempt, delay in enumerate((*RETRY_DELAYS_S, None)):
+            try:
+                message = self.client.messages.create(
+                    to=to, from_=self.from_number, body=body, status_callback=status_callback
+                )
+                return SentMessage(sid=message.sid, status=message.status)
+            except TwilioRestException as exc:
+                if exc.status < 500:
+                    raise SmsRejected(str(exc.code), exc.msg) from None
+                log.warning(
+                    "Twilio answered %s sending to %s (attempt %d)", exc.status, masked(to), attempt + 1
+                )
+            except Exception as exc:  # requests' connection errors and timeouts
+                log.warning(
+                    "Twilio unreachable sending to %s (attempt %d): %s",
+                    masked(to),
+                    attempt + 1,
+                    type(exc).__name__,
+                )
+            if delay is None:
+                raise SmsUnavailable("Twilio did not accept the message after retries")
+            time.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+def signature_is_valid(auth_token: str, url: str, params: Mapping[str, str], signature: str) -> bool:
+    """Whether `X-Twilio-Signature` matches the URL Twilio called and the form it posted."""
+    return bool(signature) and RequestValidator(auth_token).validate(url, dict(params), signature)
+
+
+def sign(auth_token: str, url: str, params: Mapping[str, str]) -> str:
+    """The signature Twilio would send: for the fake Twilio and the demo's phone simulator."""
+    return RequestValidator(auth_token).compute_signature(url, dict(params))
+
+
+def twiml_message(text: str | None) -> str:
+    """A TwiML answer to an inbound SMS: one message back, or nothing at all."""
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return str(response)
