@@ -13,7 +13,7 @@ from dispatch.auth.guard import enforce_declared_roles
 from dispatch.auth.router import router as auth_router
 from dispatch.cases.router import router as cases_router
 from dispatch.clinics.router import router as clinics_router
-from dispatch.errors import install_error_handlers
+from dispatch.errors import install_error_handlers, install_nul_guard
 from dispatch.events.router import router as events_router
 from dispatch.health.router import router as health_router
 from dispatch.metrics.router import router as metrics_router
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     for router in ROUTERS:
         app.include_router(router)
     install_error_handlers(app)
+    install_nul_guard(app)
     enforce_declared_roles(app)
     return app
 

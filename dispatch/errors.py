@@ -43,3 +43,24 @@ def install_error_handlers(app: FastAPI) -> None:
             status_code=409,
             content={"detail": str(exc), "case_id": exc.case_id, "current_state": exc.current.value},
         )
+
+
+def _has_nul(request_body: bytes, content_type: str, query: str) -> bool:
+    if "%00" in query:
+        return True
+    if b"\x00" in request_body:
+        return True
+    if content_type.startswith("application/json"):
+        return b"\\u0000" in request_body
+    return content_type.startswith("application/x-www-form-urlencoded") and b"%00" in request_body
+
+
+def install_nul_guard(app: FastAPI) -> None:
+    """Refuse NUL characters in any request: PostgreSQL text cannot hold them, and no person types one."""
+
+    @app.middleware("http")
+    async def _refuse_nul(request: Request, call_next):
+        body = await request.body() if request.method in {"POST", "PUT", "PATCH"} else b""
+        if _has_nul(body, request.headers.get("content-type", ""), request.url.query):
+            return JSONResponse(status_code=422, content={"detail": "text must not contain NUL characters"})
+        return await call_next(request)

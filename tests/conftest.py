@@ -165,12 +165,12 @@ def worker_env(settings: Settings, monkeypatch) -> Iterator[None]:
 class LiveServer:
     """The app under a real uvicorn in a thread, for what the test client cannot do (endless streams)."""
 
-    def __init__(self, app) -> None:
+    def __init__(self, app, port: int | None = None) -> None:
         import threading
 
         import uvicorn
 
-        self.port = embedded.free_port()
+        self.port = port or embedded.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -19,6 +19,12 @@ def services() -> Services:
     return _services
 
 
+def install(wiring: Services) -> None:
+    """Run this process's jobs on the given wiring (tests and simulations share their clock this way)."""
+    global _services
+    _services = wiring
+
+
 def reset() -> None:
     """Forget this process's wiring (tests point workers at a fresh database)."""
     global _services

@@ -10,11 +10,12 @@ from sqlalchemy.orm import Session
 
 from dispatch.audit import service as audit
 from dispatch.auth.models import Role, User
-from dispatch.cases.lifecycle import Actor, transition
+from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, transition
 from dispatch.cases.models import Case, CaseEvent
 from dispatch.cases.schemas import CaseDetail, CaseEventOut, CaseOut
-from dispatch.cases.states import TERMINAL_STATES, CaseState
+from dispatch.cases.states import TERMINAL_STATES, CaseState, can_transition
 from dispatch.clock import Clock
+from dispatch.offers.service import withdraw
 
 
 class CaseNotVisible(LookupError):
@@ -85,6 +86,9 @@ def cancel(session: Session, clock: Clock, user: User, case_id: int, reason: str
     case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
     if case is None:
         raise CaseNotVisible(case_id)
+    if not can_transition(case.state, CaseState.cancelled):
+        raise TransitionNotAllowed(case.id, case.state, CaseState.cancelled)
+    withdraw(session, clock, case, "case cancelled")
     transition(
         session,
         case,

@@ -15,10 +15,12 @@ from dispatch.heartbeats import beat
 from dispatch.offers import runner, service
 from dispatch.services import Services
 from dispatch.sms.models import SmsMessage
+from dispatch.sms.service import release_stale_claims
 
 DISPATCHING_IDLE = timedelta(seconds=10)
 UNFILLED_RETRY = timedelta(seconds=30)
 SMS_STUCK = timedelta(seconds=10)
+SMS_CLAIM_LOST = timedelta(seconds=30)
 
 
 @dataclass
@@ -36,6 +38,8 @@ def reconcile(services: Services) -> Sweep:
         with unit_of_work(services.session_factory) as session:
             if service.expire_if_due(session, services.clock, offer_id):
                 sweep.timed_out.append(offer_id)
+    with unit_of_work(services.session_factory) as session:
+        release_stale_claims(session, services.clock, SMS_CLAIM_LOST)
     with services.session_factory() as session:
         unsent = list(
             session.scalars(

@@ -74,18 +74,19 @@ def match_round(
         match = matches.get(case.id)
         if match is not None:
             messages.append(make_offer(session, clock, case, match).id)
-        elif case.state is CaseState.dispatching:
-            transition(
-                session,
-                case,
-                CaseState.unfilled,
-                actor=MATCHING,
-                clock=clock,
-                reason="no substitute physician available",
-            )
-            alert_coordinator(session, clock, programme, case, "代診医が見つかりません")
-        elif case.coordinator_alerted_at is None or now - case.coordinator_alerted_at >= REALERT_AFTER:
-            alert_coordinator(session, clock, programme, case, "代診医が見つからないままです")
+        else:
+            if case.state is CaseState.dispatching:
+                transition(
+                    session,
+                    case,
+                    CaseState.unfilled,
+                    actor=MATCHING,
+                    clock=clock,
+                    reason="no substitute physician available",
+                )
+            # One alert per quarter hour while nobody can be found; offering goes on meanwhile.
+            if case.coordinator_alerted_at is None or now - case.coordinator_alerted_at >= REALERT_AFTER:
+                alert_coordinator(session, clock, programme, case, "代診医が見つかりません")
     return messages
 
 

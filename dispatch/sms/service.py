@@ -4,6 +4,7 @@ and take each inbound message once."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -148,3 +149,20 @@ def record_reply(session: Session, clock: Clock, phone: str, body: str, case_id:
             updated_at=now,
         )
     )
+
+
+def release_stale_claims(session: Session, clock: Clock, older_than: timedelta) -> int:
+    """Messages a worker claimed but never reported (it died mid-send) become sendable again.
+
+    At-least-once: if the worker died after Twilio took the message but before we recorded it, the phone
+    gets it twice. Better twice than a case waiting on an offer nobody received.
+    """
+    return session.execute(
+        update(SmsMessage)
+        .where(
+            SmsMessage.status == "claimed",
+            SmsMessage.provider_sid.is_(None),
+            SmsMessage.updated_at <= clock.now() - older_than,
+        )
+        .values(status="pending", updated_at=clock.now())
+    ).rowcount

@@ -1,0 +1,246 @@
+"""A local fake of Twilio's Messages API for tests and simulations.
+
+It answers as Twilio does (201 with a message resource, 400 with error 21211 for a bad 'To' number, 401
+with 20003 for bad credentials, injected 5xx), posts status callbacks signed with `X-Twilio-Signature`,
+and delivers inbound SMS to the service's webhook, signed the same way; the TwiML answer is recorded as a
+message sent back to the phone.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import threading
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import httpx
+import phonenumbers
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from dispatch.embedded import free_port
+from dispatch.sms.twilio_gateway import sign
+
+MORE_INFO = "https://www.twilio.com/docs/errors/{code}"
+
+
+@dataclass
+class FakeMessage:
+    sid: str
+    to: str
+    from_: str
+    body: str
+    status: str
+    status_callback: str | None
+    created_at: float = field(default_factory=time.time)
+    via: str = "api"  # "api" for Messages API calls, "twiml" for webhook answers
+
+
+def _error(status: int, code: int, message: str) -> JSONResponse:
+    return JSONResponse(
+        {"code": code, "message": message, "more_info": MORE_INFO.format(code=code), "status": status},
+        status_code=status,
+    )
+
+
+class FakeTwilio:
+    """Start with `with FakeTwilio(sid, token, webhook_url) as fake:`; point the twilio client at `fake.url`."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        webhook_url: str | None = None,
+        number: str = "+815012345678",
+        auto_deliver: bool = False,
+    ) -> None:
+        self.account_sid, self.auth_token, self.number = account_sid, auth_token, number
+        self.webhook_url = webhook_url
+        self.auto_deliver = auto_deliver
+        self.messages: list[FakeMessage] = []
+        self.requests = 0
+        self._failures: list[int] = []
+        self._rejected: set[str] = set()
+        self._delay_s = 0.0
+        self._lock = threading.Lock()
+        self._ids = itertools.count(1)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        app = Starlette(
+            routes=[
+                Route("/2010-04-01/Accounts/{account}/Messages.json", self._create, methods=["POST"]),
+            ]
+        )
+        self._server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        )
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._http = httpx.Client(timeout=10)
+
+    # -- lifecycle ---------------------------------------------------------------------------------
+    def __enter__(self) -> FakeTwilio:
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake Twilio did not start")
+            time.sleep(0.01)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._server.should_exit = True
+        self._thread.join(10)
+        self._http.close()
+
+    # -- behaviour controls ------------------------------------------------------------------------
+    def fail_next(self, count: int = 1, status: int = 500) -> None:
+        """Answer the next `count` Messages API calls with `status` (5xx: Twilio's 20500)."""
+        with self._lock:
+            self._failures.extend([status] * count)
+
+    def reject(self, phone: str) -> None:
+        """Treat `phone` as not a valid 'To' number (error 21211)."""
+        self._rejected.add(phone)
+
+    def delay(self, seconds: float) -> None:
+        """Hold every Messages API answer this long (a slow or hanging Twilio)."""
+        self._delay_s = seconds
+
+    # -- the Messages API --------------------------------------------------------------------------
+    async def _create(self, request: Request) -> JSONResponse:
+        import asyncio
+
+        self.requests += 1
+        if self._delay_s:
+            await asyncio.sleep(self._delay_s)
+        auth = request.headers.get("authorization", "")
+        expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        if auth != expected or request.path_params["account"] != self.account_sid:
+            return _error(401, 20003, "Authenticate")
+        with self._lock:
+            failure = self._failures.pop(0) if self._failures else None
+        if failure:
+            return _error(failure, 20500, "Internal Server Error")
+        form = await request.form()
+        to, body = str(form.get("To", "")), str(form.get("Body", ""))
+        if not body:
+            return _error(400, 21602, "Message body is required.")
+        if to in self._rejected or not _valid_number(to):
+            return _error(400, 21211, f"The 'To' number {to} is not a valid phone number.")
+        message = FakeMessage(
+            sid="SM" + uuid.uuid4().hex,
+            to=to,
+            from_=str(form.get("From", self.number)),
+            body=body,
+            status="queued",
+            status_callback=str(form["StatusCallback"]) if form.get("StatusCallback") else None,
+        )
+        with self._lock:
+            self.messages.append(message)
+        if self.auto_deliver and message.status_callback:
+            threading.Thread(target=self.deliver, args=(message.sid,), daemon=True).start()
+        now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        return JSONResponse(
+            {
+                "sid": message.sid,
+                "account_sid": self.account_sid,
+                "to": to,
+                "from": message.from_,
+                "body": body,
+                "status": "queued",
+                "direction": "outbound-api",
+                "num_segments": "1",
+                "date_created": now,
+                "date_updated": now,
+                "date_sent": None,
+                "price": None,
+                "error_code": None,
+                "error_message": None,
+                "api_version": "2010-04-01",
+                "messaging_service_sid": None,
+                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{message.sid}.json",
+            },
+            status_code=201,
+        )
+
+    # -- callbacks to the service ------------------------------------------------------------------
+    def _post_signed(self, url: str, params: dict[str, str]) -> httpx.Response:
+        headers = {"X-Twilio-Signature": sign(self.auth_token, url, params)}
+        return self._http.post(url, data=params, headers=headers)
+
+    def deliver(
+        self, sid: str, statuses: tuple[str, ...] = ("sent", "delivered"), error_code: str | None = None
+    ):
+        """Post status callbacks for a message, signed as Twilio signs them."""
+        message = next(m for m in self.messages if m.sid == sid)
+        for status in statuses:
+            message.status = status
+            if message.status_callback:
+                params = {
+                    "MessageSid": sid,
+                    "MessageStatus": status,
+                    "AccountSid": self.account_sid,
+                    "To": message.to,
+                    "From": message.from_,
+                }
+                if error_code:
+                    params["ErrorCode"] = error_code
+                self._post_signed(message.status_callback, params)
+
+    def send_inbound(self, from_: str, body: str, sid: str | None = None, signature: str | None = None):
+        """An SMS from a phone to our number, posted to the webhook; the TwiML answer goes back to the phone."""
+        params = {
+            "MessageSid": sid or "SM" + uuid.uuid4().hex,
+            "AccountSid": self.account_sid,
+            "From": from_,
+            "To": self.number,
+            "Body": body,
+            "NumMedia": "0",
+        }
+        headers = {"X-Twilio-Signature": signature or sign(self.auth_token, self.webhook_url, params)}
+        response = self._http.post(self.webhook_url, data=params, headers=headers)
+        if response.status_code == 200:
+            for element in ET.fromstring(response.text).iter("Message"):
+                with self._lock:
+                    self.messages.append(
+                        FakeMessage(
+                            sid="SM" + uuid.uuid4().hex,
+                            to=from_,
+                            from_=self.number,
+                            body=element.text or "",
+                            status="delivered",
+                            status_callback=None,
+                            via="twiml",
+                        )
+                    )
+        return response
+
+    # -- inspection --------------------------------------------------------------------------------
+    def sent_to(self, phone: str) -> list[FakeMessage]:
+        with self._lock:
+            return [m for m in self.messages if m.to == phone]
+
+    def wait_for(self, predicate, timeout_s: float = 10.0) -> FakeMessage:
+        """The first message matching `predicate`, waiting for it if need be."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            with self._lock:
+                for message in self.messages:
+                    if predicate(message):
+                        return message
+            time.sleep(0.02)
+        raise TimeoutError("no such message reached the fake Twilio")
+
+
+def _valid_number(text: str) -> bool:
+    try:
+        return text.startswith("+") and phonenumbers.is_valid_number(phonenumbers.parse(text, None))
+    except phonenumbers.NumberParseException:
+        return False

@@ -1,0 +1,156 @@
+"""The whole stack for a night, GoAlert-style: the API under uvicorn, the real twilio client against the
+fake Twilio (which signs its callbacks), an in-process RQ worker, and one clock the test fast-forwards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+from pydantic import SecretStr
+from rq import SimpleWorker
+from sqlalchemy import select
+
+from config.settings import Settings, SmsProvider
+from dispatch.app import create_app
+from dispatch.cases.models import Case
+from dispatch.clock import ManualClock
+from dispatch.db import unit_of_work
+from dispatch.embedded import free_port
+from dispatch.offers import reconciler
+from dispatch.queue import QUEUE_NAME
+from dispatch.roster.models import Physician
+from dispatch.seed.demo import seed_demo
+from dispatch.seed.reference import load_programme_data
+from dispatch.services import Services
+from simulations.fake_twilio import FakeMessage, FakeTwilio
+from tests.factories import decision_body, intake_body
+
+TWILIO_SID = "AC" + "0123456789abcdef" * 2
+TWILIO_TOKEN = "fake-twilio-auth-token-0123456789"
+PASSWORDS = {
+    "operator": "operator-demo",
+    "consult": "consult-demo",
+    "coordinator": "coordinator-demo",
+    "admin": "admin-demo",
+}
+
+
+def twilio_settings(settings: Settings, public_url: str, fake: FakeTwilio) -> Settings:
+    return settings.model_copy(
+        update={
+            "sms_provider": SmsProvider.twilio,
+            "twilio_account_sid": TWILIO_SID,
+            "twilio_auth_token": SecretStr(TWILIO_TOKEN),
+            "twilio_from_number": fake.number,
+            "twilio_api_base_url": fake.url,
+            "public_base_url": public_url,
+        }
+    )
+
+
+@dataclass
+class Night:
+    services: Services
+    fake: FakeTwilio
+    url: str
+    clock: ManualClock
+
+    def __post_init__(self) -> None:
+        self.http = httpx.Client(base_url=self.url, timeout=10)
+        self._headers: dict[str, dict[str, str]] = {}
+
+    def headers(self, username: str) -> dict[str, str]:
+        if username not in self._headers:
+            response = self.http.post(
+                "/api/v1/auth/login", json={"username": username, "password": PASSWORDS[username]}
+            )
+            self.http.cookies.clear()
+            self._headers[username] = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        return self._headers[username]
+
+    def call(self, **overrides) -> int:
+        """An operator logs a call."""
+        response = self.http.post(
+            "/api/v1/cases", json=intake_body(**overrides), headers=self.headers("operator")
+        )
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    def decide_visit(self, case_id: int, **overrides) -> None:
+        """The consulting physician claims the case and sends a physician; matching runs on the worker."""
+        doctor = self.headers("consult")
+        assert self.http.post(f"/api/v1/cases/{case_id}/claim", headers=doctor).status_code == 200
+        response = self.http.post(
+            f"/api/v1/cases/{case_id}/decision", headers=doctor, json=decision_body(**overrides)
+        )
+        assert response.status_code == 200, response.text
+        self.run_jobs()
+
+    def run_jobs(self) -> None:
+        """Let an RQ worker (in this process, on this clock) take everything queued."""
+        SimpleWorker([QUEUE_NAME], connection=self.services.redis).work(burst=True)
+
+    def advance(self, **delta) -> None:
+        """Fast-forward the night, then let the reconciler sweep as its cron would."""
+        self.clock.advance(timedelta(**delta))
+        reconciler.reconcile(self.services)
+        self.run_jobs()
+
+    def case(self, case_id: int) -> dict:
+        return self.http.get(f"/api/v1/cases/{case_id}", headers=self.headers("coordinator")).json()
+
+    def state(self, case_id: int) -> str:
+        with self.services.session_factory() as session:
+            return session.get(Case, case_id).state.value
+
+    def phone(self, name: str) -> str:
+        with self.services.session_factory() as session:
+            return session.scalar(select(Physician.phone_e164).where(Physician.name == name))
+
+    def offers(self, phone: str | None = None) -> list[FakeMessage]:
+        return [
+            m
+            for m in self.fake.messages
+            if m.via == "api" and m.body.startswith("【往診依頼】") and (phone is None or m.to == phone)
+        ]
+
+    def offer_for(self, case_id: int) -> FakeMessage:
+        """The latest offer SMS for a case."""
+        return [m for m in self.offers() if f"#K{case_id} " in m.body][-1]
+
+    def reply(self, phone: str, body: str) -> str:
+        """A physician answers by SMS; returns the text of our TwiML answer ('' for none)."""
+        response = self.fake.send_inbound(phone, body)
+        assert response.status_code == 200, response.text
+        return response.text
+
+
+def start_night(settings: Settings, clock: ManualClock):
+    """A context manager yielding a Night; everything stops on exit."""
+    from contextlib import contextmanager
+
+    import workers.context
+    from tests.conftest import LiveServer, _truncate_all
+
+    @contextmanager
+    def _night():
+        port = free_port()
+        public = f"http://127.0.0.1:{port}"
+        with FakeTwilio(TWILIO_SID, TWILIO_TOKEN, webhook_url=public + "/webhooks/twilio/sms") as fake:
+            services = Services.build(twilio_settings(settings, public, fake), clock=clock)
+            _truncate_all(services)
+            services.redis.flushdb()
+            with unit_of_work(services.session_factory) as session:
+                seed_demo(session, load_programme_data("inba"), clock, services.passwords)
+            workers.context.install(services)
+            try:
+                with LiveServer(create_app(services=services), port=port):
+                    night = Night(services, fake, public, clock)
+                    yield night
+                    night.http.close()
+            finally:
+                workers.context.reset()
+                services.redis.flushdb()
+
+    return _night()
