@@ -120,6 +120,8 @@ class FakeTwilio:
         self.requests += 1
         if self._delay_s:
             await asyncio.sleep(self._delay_s)
+            if await request.is_disconnected():
+                return _error(499, 20499, "client went away")  # never taken: nothing is sent
         auth = request.headers.get("authorization", "")
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         if auth != expected or request.path_params["account"] != self.account_sid:
