@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import select, update
@@ -130,3 +130,37 @@ def test_two_cases_waiting_for_one_physician(night):
         offers = session.execute(select(Offer.case_id, Offer.state).order_by(Offer.id)).all()
     assert [(c, s) for c, s in offers] == [(red, OfferState.accepted), (green, OfferState.pending)]
     assert len(night.offers(phone)) == 2
+
+
+def test_deadline_jobs_early_late_or_twice_do_no_harm(night):
+    from dispatch.offers import runner
+
+    case_id = night.call()
+    night.decide_visit(case_id)
+    with night.services.session_factory() as session:
+        offer_id = session.scalar(select(Offer.id).where(Offer.case_id == case_id))
+    assert runner.on_deadline(night.services, offer_id) is False  # early: not its turn yet
+    assert night.state(case_id) == "offered"
+    night.clock.advance(timedelta(minutes=3, seconds=1))
+    assert runner.on_deadline(night.services, offer_id) is True
+    assert runner.on_deadline(night.services, offer_id) is False  # the same trigger again
+    second = night.offer_for(case_id).to
+    night.reply(second, "Y")
+    assert runner.on_deadline(night.services, offer_id) is False  # late, after someone accepted
+    assert night.state(case_id) == "accepted"
+
+
+def test_the_database_refuses_a_physician_two_active_cases(night):
+    from sqlalchemy.exc import IntegrityError
+
+    from dispatch.cases.models import Case
+
+    first, second = night.call(), night.call()
+    night.decide_visit(first)
+    night.reply(night.offer_for(first).to, "Y")
+    with night.services.session_factory() as session:
+        holder = session.get(Case, first).assigned_physician_id
+        with pytest.raises(IntegrityError):
+            session.execute(
+                update(Case).where(Case.id == second).values(assigned_physician_id=holder, state="accepted")
+            )
