@@ -149,7 +149,10 @@ def up(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     redis_server = None
-    if "redis_url" not in load_settings().model_fields_set:  # neither REDIS_URL nor .env names one
+    configured = load_settings().model_fields_set
+    if "public_base_url" not in configured:  # links in SMS and webhook signatures use the real port
+        os.environ["PUBLIC_BASE_URL"] = f"http://{host}:{port}"
+    if "redis_url" not in configured:  # neither REDIS_URL nor .env names one
         redis_server = embedded.start_redis()
         os.environ["REDIS_URL"] = redis_server.url
     children = []
