@@ -21,6 +21,7 @@ from dispatch.offers.router import router as offers_router
 from dispatch.offers.visit import router as visit_router
 from dispatch.patients.router import router as patients_router
 from dispatch.programme.router import router as programme_router
+from dispatch.reports.router import router as reports_router
 from dispatch.roster.router import router as roster_router
 from dispatch.services import Services
 from dispatch.sms.router import router as sms_router
@@ -42,6 +43,7 @@ ROUTERS = (
     sms_router,
     visit_router,
     metrics_router,
+    reports_router,
     audit_router,
 )
 

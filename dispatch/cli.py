@@ -15,6 +15,8 @@ from config.settings import InsecureConfiguration, Settings, load_settings
 app = typer.Typer(help="Night and holiday house-call dispatch service.", no_args_is_help=True)
 seed_app = typer.Typer(help="Load reference or demo data.", no_args_is_help=True)
 app.add_typer(seed_app, name="seed")
+report_app = typer.Typer(help="The prefecture's reports (counts only).", no_args_is_help=True)
+app.add_typer(report_app, name="report")
 
 log = logging.getLogger("dispatch")
 
@@ -181,6 +183,85 @@ def up(
         if redis_server is not None:
             redis_server.stop()
         typer.echo("stopped: API, worker, cron scheduler" + (" and Redis" if redis_server else ""))
+
+
+def _emit(rows_or_bytes, output: str | None) -> None:
+    from pathlib import Path
+
+    if isinstance(rows_or_bytes, bytes):
+        if output is None:
+            sys.stdout.buffer.write(rows_or_bytes)
+        else:
+            Path(output).write_bytes(rows_or_bytes)
+            typer.echo(f"written: {output}", err=True)
+        return
+    if output is None:
+        typer.echo(rows_or_bytes)
+    else:
+        Path(output).write_text(rows_or_bytes + "\n", encoding="utf-8")
+        typer.echo(f"written: {output}", err=True)
+
+
+def _programme_session(settings: Settings):
+    from dispatch.db import make_engine, make_session_factory
+    from dispatch.programme.service import get_programme
+
+    session = make_session_factory(make_engine(settings.database_url))()
+    return session, get_programme(session, settings.programme_code)
+
+
+@report_app.command("clinics")
+def report_clinics(
+    fiscal_year: int = typer.Option(..., help="2024 = 令和6年度 (2024-04 .. 2025-03)"),
+    format: str = typer.Option("table", help="table | csv | xlsx | json | reference-csv"),
+    output: str | None = typer.Option(None, help="write to this file instead of the terminal"),
+) -> None:
+    """Per clinic: 契約患者数, 医療相談, 往診, 看取り, 契約時期, and 合計."""
+    from dispatch.reports import formats, service
+
+    session, programme = _programme_session(_settings())
+    with session:
+        report = service.clinic_report(session, programme, fiscal_year)
+    rendered = {
+        "table": lambda: formats.to_table(formats.clinic_rows_ja(report)),
+        "csv": lambda: formats.to_csv(formats.clinic_rows_ja(report)),
+        "reference-csv": lambda: formats.to_csv(formats.clinic_rows_reference(report), bom=False),
+        "xlsx": lambda: formats.to_xlsx(report, None),
+        "json": lambda: report.model_dump_json(indent=2),
+    }
+    if format not in rendered:
+        raise typer.BadParameter(f"{format!r}; use one of {', '.join(rendered)}", param_hint="--format")
+    _emit(rendered[format](), output)
+
+
+@report_app.command("monthly")
+def report_monthly(
+    from_month: str = typer.Option(..., "--from", help="first month, YYYY-MM"),
+    to_month: str = typer.Option(..., "--to", help="last month, YYYY-MM"),
+    format: str = typer.Option("table", help="table | csv | xlsx | json"),
+    output: str | None = typer.Option(None, help="write to this file instead of the terminal"),
+) -> None:
+    """Per month: counts, response times, declines, timeouts, coordinator alerts."""
+    from dispatch.reports import formats, service
+    from dispatch.reports.periods import fiscal_year_of, month_start
+
+    try:
+        first, last = month_start(from_month), month_start(to_month)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    session, programme = _programme_session(_settings())
+    with session:
+        report = service.monthly_report(session, programme, first, last)
+        clinics = service.clinic_report(session, programme, fiscal_year_of(first)) if format == "xlsx" else None
+    rendered = {
+        "table": lambda: formats.to_table(formats.monthly_rows_ja(report)),
+        "csv": lambda: formats.to_csv(formats.monthly_rows_ja(report)),
+        "xlsx": lambda: formats.to_xlsx(clinics, report),
+        "json": lambda: report.model_dump_json(indent=2),
+    }
+    if format not in rendered:
+        raise typer.BadParameter(f"{format!r}; use one of {', '.join(rendered)}", param_hint="--format")
+    _emit(rendered[format](), output)
 
 
 def _quiet_server_class():

@@ -5,7 +5,9 @@ from dispatch.auth.models import Role, User, UserSession
 from dispatch.cases.models import Case, CaseEvent, IntakeKey
 from dispatch.clinics.models import Clinic, ClinicKind, ContractPeriod
 from dispatch.db import Base
+from dispatch.handoffs.models import Handoff, handoff_case
 from dispatch.offers.models import Offer, OfferState
+from dispatch.outcomes.models import DeathRecord, VisitOutcome
 from dispatch.patients.models import Enrolment, Patient
 from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
 from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover, shift_coverage
@@ -19,8 +21,10 @@ __all__ = [
     "Clinic",
     "ClinicKind",
     "ContractPeriod",
+    "DeathRecord",
     "Enrolment",
     "FiscalYear",
+    "Handoff",
     "IntakeKey",
     "MedicalArea",
     "Municipality",
@@ -37,5 +41,7 @@ __all__ = [
     "SmsMessage",
     "User",
     "UserSession",
+    "VisitOutcome",
+    "handoff_case",
     "shift_coverage",
 ]

@@ -23,6 +23,8 @@ EDITORS = (Role.coordinator, Role.admin)
 def _aware(name: str, value: datetime | None) -> None:
     if value is not None and value.tzinfo is None:
         raise HTTPException(422, detail=f"{name}: give a time zone offset, e.g. 2025-01-01T03:00:00+09:00")
+    if value is not None and not service.in_range(value):
+        raise HTTPException(422, detail=f"{name}: give a time between the years 1 and 9999 in UTC")
 
 
 def _out(shift: Shift) -> ShiftOut:

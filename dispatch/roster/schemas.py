@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -33,7 +34,9 @@ class ShiftIn(BaseModel):
     physician_id: int = Field(ge=1, le=ID_MAX)
     starts_at: datetime
     ends_at: datetime
-    coverage: list[int] = Field(min_length=1, description="municipality ids the physician covers")
+    coverage: list[Annotated[int, Field(ge=1, le=ID_MAX)]] = Field(
+        min_length=1, description="municipality ids the physician covers"
+    )
 
 
 class CoverIn(BaseModel):

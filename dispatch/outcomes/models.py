@@ -1,0 +1,55 @@
+"""The outcome of a house call, and the death record for a death at home (医師法 20/21条)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dispatch.db import Base, UTCDateTime, db_enum
+
+
+class OutcomeCode(StrEnum):
+    treated_at_home = "treated_at_home"
+    transported_admitted = "transported_admitted"
+    death_pronounced = "death_pronounced"  # 看取り
+    no_contact = "no_contact"
+
+
+class CertificateBy(StrEnum):
+    substitute = "substitute"  # the visiting substitute physician issues the death certificate
+    attending = "attending"  # the attending physician issues it later
+
+
+class VisitOutcome(Base):
+    """One per house call; recorded by the substitute physician (details link) or an operator."""
+
+    __tablename__ = "visit_outcome"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"), primary_key=True)
+    outcome: Mapped[OutcomeCode] = mapped_column(db_enum(OutcomeCode, 32))
+    findings: Mapped[str | None] = mapped_column(Text)
+    treatment: Mapped[str | None] = mapped_column(Text)
+    medication: Mapped[str | None] = mapped_column(Text)
+    departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[str] = mapped_column(String(100))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class DeathRecord(Base):
+    """What the law and the family need when a patient dies at home."""
+
+    __tablename__ = "death_record"
+
+    case_id: Mapped[int] = mapped_column(ForeignKey("visit_outcome.case_id"), primary_key=True)
+    noticed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # when the family noticed
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # 死亡確認
+    confirming_physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"))
+    related_to_treated_disease: Mapped[bool] = mapped_column(Boolean)
+    certificate_by: Mapped[CertificateBy] = mapped_column(db_enum(CertificateBy, 16))
+    police_informed: Mapped[bool] = mapped_column(Boolean)
+    note: Mapped[str | None] = mapped_column(Text)

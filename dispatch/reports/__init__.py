@@ -1,0 +1,1 @@
+"""Reports: the prefecture's per-clinic fiscal-year table and monthly utilisation."""

@@ -1,0 +1,60 @@
+"""Fiscal years, months and the Reiwa era, all in the programme's time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+REIWA_YEAR_ZERO = 2018  # 令和元年 = 2019
+
+
+def local_midnight_utc(day: date, tz: str) -> datetime:
+    """00:00 of `day` in `tz`, as a UTC instant."""
+    return datetime.combine(day, time(0), ZoneInfo(tz)).astimezone(UTC)
+
+
+def fiscal_year_days(year: int) -> tuple[date, date]:
+    """First and last day: FY2024 = 2024-04-01 .. 2025-03-31."""
+    return date(year, 4, 1), date(year + 1, 3, 31)
+
+
+def fiscal_year_bounds(year: int, tz: str) -> tuple[datetime, datetime]:
+    """[start, end) of the fiscal year in UTC, cut at local midnight."""
+    return local_midnight_utc(date(year, 4, 1), tz), local_midnight_utc(date(year + 1, 4, 1), tz)
+
+
+def fiscal_year_of(day: date) -> int:
+    return day.year if day.month >= 4 else day.year - 1
+
+
+def month_start(text: str) -> date:
+    """'2024-04' -> 2024-04-01, with a clear error for anything else."""
+    try:
+        year, month = (int(part) for part in text.split("-"))
+        return date(year, month, 1)
+    except (ValueError, TypeError):
+        raise ValueError(f"{text!r} is not a month; write it as YYYY-MM, e.g. 2024-04") from None
+
+
+def next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+
+
+def months(first: date, last: date) -> list[date]:
+    """Every month from `first` to `last`, inclusive."""
+    result, current = [], date(first.year, first.month, 1)
+    while current <= last:
+        result.append(current)
+        current = next_month(current)
+    return result
+
+
+def reiwa(month: date) -> str:
+    """2024-04 -> 'R6.4' (the seed's 契約時期)."""
+    if month < date(2019, 5, 1):
+        raise ValueError("before the Reiwa era")
+    return f"R{month.year - REIWA_YEAR_ZERO}.{month.month}"
+
+
+def fiscal_year_label(year: int) -> str:
+    return f"令和{year - REIWA_YEAR_ZERO}年度"
