@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import time
 from enum import StrEnum
 from pathlib import Path
 
@@ -54,6 +55,9 @@ class Settings(BaseSettings):
     offer_timeout_other_s: int = Field(300, ge=10, le=3600)
     offers_before_coordinator_alert: int = Field(3, ge=1, le=50)
     triage_claim_idle_s: int = Field(600, ge=30, le=86400)
+    # 申し送り: reports are made at this local time; unacknowledged ones are flagged at the deadline.
+    handoff_time: time = time(8, 0)
+    handoff_ack_deadline: time = time(12, 0)
 
     session_ttl_s: int = Field(12 * 3600, ge=60)
     login_max_failures: int = Field(5, ge=1)

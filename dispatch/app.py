@@ -15,10 +15,12 @@ from dispatch.cases.router import router as cases_router
 from dispatch.clinics.router import router as clinics_router
 from dispatch.errors import install_error_handlers, install_nul_guard
 from dispatch.events.router import router as events_router
+from dispatch.handoffs.router import router as handoffs_router
 from dispatch.health.router import router as health_router
 from dispatch.metrics.router import router as metrics_router
 from dispatch.offers.router import router as offers_router
 from dispatch.offers.visit import router as visit_router
+from dispatch.outcomes.router import router as outcomes_router
 from dispatch.patients.router import router as patients_router
 from dispatch.programme.router import router as programme_router
 from dispatch.reports.router import router as reports_router
@@ -42,6 +44,8 @@ ROUTERS = (
     offers_router,
     sms_router,
     visit_router,
+    outcomes_router,
+    handoffs_router,
     metrics_router,
     reports_router,
     audit_router,

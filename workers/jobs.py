@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dispatch.db import unit_of_work
+from dispatch.handoffs import service as handoff_service
 from dispatch.heartbeats import beat
 from dispatch.offers import reconciler, runner
+from dispatch.programme.service import get_programme
 from dispatch.triage.service import release_idle_claims as release_idle_triage_claims
 from workers.context import services
 
@@ -40,3 +42,15 @@ def reconcile() -> dict:
     """The sweep: re-drive whatever the database says needs work that no job holds."""
     sweep = reconciler.reconcile(services())
     return {"timed_out": sweep.timed_out, "resent": sweep.resent, "rematched": sweep.rematched}
+
+
+def handoffs() -> dict:
+    """The morning handoff reports, and the noon flag for any left unacknowledged."""
+    svc = services()
+    with unit_of_work(svc.session_factory) as session:
+        programme = get_programme(session, svc.settings.programme_code)
+        made = handoff_service.make_handoffs(session, svc.clock, programme, svc.settings.handoff_time)
+        flagged = handoff_service.flag_unacknowledged(
+            session, svc.clock, programme, svc.settings.handoff_ack_deadline
+        )
+        return {"made": [h.id for h in made], "flagged": [h.id for h in flagged]}

@@ -16,6 +16,7 @@ from dispatch.cases.states import CaseState
 from dispatch.deps import db_session, get_services
 from dispatch.ids import ID_MAX
 from dispatch.programme.service import ProgrammeNotLoaded, get_programme
+from dispatch.times import time_problem
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 
@@ -76,8 +77,8 @@ def list_cases(
 ) -> list[CaseOut]:
     """Cases, newest call first, filtered by state, clinic and call time."""
     for name, value in (("called_from", called_from), ("called_before", called_before)):
-        if value is not None and value.tzinfo is None:
-            raise HTTPException(422, detail=f"{name}: give a time zone offset, e.g. 2025-01-15T00:00:00+09:00")
+        if problem := time_problem(value):
+            raise HTTPException(422, detail=f"{name}: {problem}")
     filters = service.CaseFilter(state, clinic_id, called_from, called_before, open_only, limit, offset)
     return [CaseOut.model_validate(c) for c in service.list_cases(session, user, filters)]
 

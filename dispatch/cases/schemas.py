@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from dispatch.cases.states import CaseState, Disposition, Urgency
 from dispatch.ids import ID_MAX
 from dispatch.phones import InvalidPhoneNumber, to_e164
+from dispatch.times import time_problem
 
 
 class CallerRelation(StrEnum):
@@ -146,8 +147,8 @@ class IntakeRequest(BaseModel):
     @field_validator("called_at")
     @classmethod
     def _aware(cls, value: datetime | None) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            raise ValueError("give a time zone offset, e.g. 2025-01-15T23:05:00+09:00")
+        if problem := time_problem(value):
+            raise ValueError(problem)
         return value
 
 

@@ -24,7 +24,7 @@ router = APIRouter(tags=["visit link"])
 SHOWN_STATES = {*ACTIVE_VISIT_STATES, CaseState.visit_completed}
 
 
-def _case_for(request: Request, session: Session, token: str) -> tuple[Offer, Case]:
+def case_for_link(request: Request, session: Session, token: str) -> tuple[Offer, Case]:
     try:
         offer_id = read_token(get_services(request).settings.secret_key.get_secret_value(), token)
     except LinkInvalid as exc:
@@ -49,7 +49,7 @@ def _row(label: str, value: object) -> str:
 @router.get("/visit/{token}", response_class=HTMLResponse, dependencies=[public()])
 def visit_page(token: str, request: Request, session: Session = Depends(db_session)) -> HTMLResponse:
     """The case for the physician who accepted it: patient, address, care profile, and progress buttons."""
-    offer, case = _case_for(request, session, token)
+    offer, case = case_for_link(request, session, token)
     patient = session.get(Patient, case.patient_id) if case.patient_id else None
     audit.record(
         session,
@@ -98,7 +98,7 @@ def visit_progress(
     session: Session = Depends(db_session),
 ) -> RedirectResponse:
     """Record 出発 / 到着 / 完了 from the details page."""
-    offer, case = _case_for(request, session, token)
+    offer, case = case_for_link(request, session, token)
     try:
         progress.report(
             session,

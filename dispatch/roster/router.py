@@ -14,6 +14,7 @@ from dispatch.ids import ID_MAX
 from dispatch.roster import service
 from dispatch.roster.models import Shift
 from dispatch.roster.schemas import CoverIn, CoverOut, OnCallOut, ShiftIn, ShiftOut
+from dispatch.times import time_problem
 
 router = APIRouter(prefix="/api/v1", tags=["roster"])
 READERS = (Role.operator, Role.consulting_physician, Role.coordinator, Role.admin)
@@ -21,10 +22,9 @@ EDITORS = (Role.coordinator, Role.admin)
 
 
 def _aware(name: str, value: datetime | None) -> None:
-    if value is not None and value.tzinfo is None:
-        raise HTTPException(422, detail=f"{name}: give a time zone offset, e.g. 2025-01-01T03:00:00+09:00")
-    if value is not None and not service.in_range(value):
-        raise HTTPException(422, detail=f"{name}: give a time between the years 1 and 9999 in UTC")
+    problem = time_problem(value)
+    if problem:
+        raise HTTPException(422, detail=f"{name}: {problem}")
 
 
 def _out(shift: Shift) -> ShiftOut:

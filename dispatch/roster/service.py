@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from dispatch.programme.models import Municipality
 from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover
+from dispatch.times import time_problem
 
 MAX_SHIFT = timedelta(hours=48)
 
@@ -89,15 +90,6 @@ def on_call(session: Session, at: datetime) -> list[OnCall]:
     return result
 
 
-def in_range(instant: datetime) -> bool:
-    """Whether an aware time can be stored: it must still be a date when turned into UTC."""
-    try:
-        instant.astimezone(UTC)
-    except OverflowError:
-        return False
-    return True
-
-
 def _substitute(session: Session, physician_id: int, field: str) -> Physician:
     physician = session.get(Physician, physician_id)
     if physician is None or physician.role is not PhysicianRole.substitute or not physician.active:
@@ -106,10 +98,9 @@ def _substitute(session: Session, physician_id: int, field: str) -> Physician:
 
 
 def _window(starts_at: datetime, ends_at: datetime) -> None:
-    if starts_at.tzinfo is None or ends_at.tzinfo is None:
-        raise RosterRejected("starts_at", "give times with a time zone offset, e.g. 2025-01-15T18:00:00+09:00")
-    if not (in_range(starts_at) and in_range(ends_at)):
-        raise RosterRejected("starts_at", "give times between the years 1 and 9999 in UTC")
+    problem = time_problem(starts_at) or time_problem(ends_at)
+    if problem:
+        raise RosterRejected("starts_at", problem)
     if ends_at <= starts_at:
         raise RosterRejected("ends_at", "must be after starts_at")
     if ends_at - starts_at > MAX_SHIFT:

@@ -1,0 +1,98 @@
+"""Handoff reports: listed, read (audited) and acknowledged by the clinic."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from sqlalchemy.orm import Session
+
+from dispatch.audit import service as audit
+from dispatch.auth.guard import allow, current_user
+from dispatch.auth.models import Role, User
+from dispatch.clinics.models import Clinic
+from dispatch.deps import db_session, get_services
+from dispatch.handoffs import service
+from dispatch.handoffs.models import Handoff
+from dispatch.handoffs.schemas import HandoffCase, HandoffDetail, HandoffOut
+from dispatch.ids import ID_MAX
+from dispatch.outcomes.models import VisitOutcome
+
+router = APIRouter(prefix="/api/v1/handoffs", tags=["handoffs"])
+READERS = (Role.clinic_admin, Role.coordinator, Role.operator, Role.admin)
+
+
+def _out(session: Session, handoff: Handoff) -> HandoffOut:
+    return HandoffOut(
+        id=handoff.id,
+        clinic_id=handoff.clinic_id,
+        clinic_label=session.get(Clinic, handoff.clinic_id).label,
+        period_start=handoff.period_start,
+        period_end=handoff.period_end,
+        created_at=handoff.created_at,
+        acknowledged_at=handoff.acknowledged_at,
+        flagged_at=handoff.flagged_at,
+        cases=len(service.cases_of(session, handoff)),
+    )
+
+
+@router.get("", response_model=list[HandoffOut], dependencies=[allow(*READERS)])
+def list_handoffs(
+    user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> list[HandoffOut]:
+    """Morning reports, newest first (a clinic admin sees their clinic's only)."""
+    return [_out(session, h) for h in service.visible(session, user)]
+
+
+@router.get("/{handoff_id}", response_model=HandoffDetail, dependencies=[allow(*READERS)])
+def read_handoff(
+    request: Request,
+    handoff_id: int = Path(ge=1, le=ID_MAX),
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> HandoffDetail:
+    """The report with each case: what was asked, decided and done. Every case read is audited."""
+    try:
+        handoff = service.visible(session, user, handoff_id)
+    except service.HandoffNotVisible:
+        raise HTTPException(404, detail=f"handoff_id: no handoff {handoff_id} that you may see") from None
+    clock = get_services(request).clock
+    items = []
+    for case in service.cases_of(session, handoff):
+        outcome = session.get(VisitOutcome, case.id)
+        audit.record(session, clock, user, "handoff.case.read", patient_id=case.patient_id, case_id=case.id)
+        items.append(
+            HandoffCase(
+                id=case.id,
+                reference=case.reference,
+                called_at=case.called_at,
+                state=case.state,
+                disposition=case.disposition,
+                urgency=case.urgency,
+                patient_id=case.patient_id,
+                chief_complaint=case.chief_complaint,
+                triage_note=case.triage_note,
+                outcome=outcome.outcome.value if outcome else None,
+            )
+        )
+    detail = HandoffDetail(**_out(session, handoff).model_dump(), items=items)
+    session.commit()
+    return detail
+
+
+@router.post(
+    "/{handoff_id}/acknowledge",
+    response_model=HandoffOut,
+    dependencies=[allow(Role.clinic_admin, Role.coordinator, Role.admin)],
+)
+def acknowledge_handoff(
+    request: Request,
+    handoff_id: int = Path(ge=1, le=ID_MAX),
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> HandoffOut:
+    """The clinic has read the report; its completed visits are closed."""
+    try:
+        handoff = service.acknowledge(session, get_services(request).clock, user, handoff_id)
+    except service.HandoffNotVisible:
+        raise HTTPException(404, detail=f"handoff_id: no handoff {handoff_id} that you may see") from None
+    session.commit()
+    return _out(session, handoff)

@@ -1,0 +1,84 @@
+"""Outcomes: recorded by an operator for the physician, or by the physician through the details link."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from sqlalchemy.orm import Session
+
+from dispatch.audit import service as audit
+from dispatch.auth.guard import allow, current_user, public
+from dispatch.auth.models import Role, User
+from dispatch.cases.lifecycle import Actor
+from dispatch.cases.schemas import CaseOut
+from dispatch.cases.service import CaseNotVisible, visible_case
+from dispatch.deps import db_session, get_services
+from dispatch.ids import ID_MAX
+from dispatch.offers.visit import case_for_link
+from dispatch.outcomes import service
+from dispatch.outcomes.schemas import OutcomeIn, OutcomeOut
+
+router = APIRouter(tags=["outcomes"])
+READERS = (Role.operator, Role.consulting_physician, Role.coordinator, Role.clinic_admin, Role.admin)
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/outcome",
+    response_model=CaseOut,
+    dependencies=[allow(Role.operator, Role.coordinator, Role.admin)],
+)
+def record_outcome(
+    body: OutcomeIn,
+    request: Request,
+    case_id: int = Path(ge=1, le=ID_MAX),
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> CaseOut:
+    """Record the visit's outcome as the physician reported it (completes the visit)."""
+    try:
+        case = service.record(
+            session, get_services(request).clock, case_id, body, Actor(f"user:{user.username}", user.id)
+        )
+    except LookupError:
+        raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
+    session.commit()
+    return CaseOut.model_validate(case)
+
+
+@router.get("/api/v1/cases/{case_id}/outcome", response_model=OutcomeOut, dependencies=[allow(*READERS)])
+def read_outcome(
+    request: Request,
+    case_id: int = Path(ge=1, le=ID_MAX),
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> OutcomeOut:
+    """The outcome and death record of a case (the read is audited)."""
+    try:
+        case = visible_case(session, user, case_id)
+    except CaseNotVisible:
+        raise HTTPException(404, detail=f"case_id: no case {case_id} that you may see") from None
+    outcome = service.read(session, case_id)
+    if outcome is None:
+        raise HTTPException(404, detail=f"case_id: no outcome recorded for case {case_id} yet")
+    audit.record(
+        session,
+        get_services(request).clock,
+        user,
+        "case.outcome.read",
+        patient_id=case.patient_id,
+        case_id=case.id,
+    )
+    session.commit()
+    return outcome
+
+
+@router.post("/visit/{token}/outcome", response_model=CaseOut, dependencies=[public()])
+def record_outcome_by_link(
+    body: OutcomeIn, token: str, request: Request, session: Session = Depends(db_session)
+) -> CaseOut:
+    """The physician records the outcome through their signed link."""
+    offer, case = case_for_link(request, session, token)
+    case = service.record(
+        session, get_services(request).clock, case.id, body, Actor(label=f"link:physician-{offer.physician_id}")
+    )
+    session.commit()
+    return CaseOut.model_validate(case)

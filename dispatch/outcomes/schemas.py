@@ -1,0 +1,67 @@
+"""What the substitute physician (or an operator) records after a visit."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from dispatch.outcomes.models import CertificateBy, OutcomeCode
+from dispatch.times import check_time
+
+
+class DeathIn(BaseModel):
+    """The death record (医師法 20/21条)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    noticed_at: datetime = Field(description="when the family or carer noticed")
+    confirmed_at: datetime = Field(description="死亡確認 by the visiting physician")
+    related_to_treated_disease: bool
+    certificate_by: CertificateBy = Field(description="who issues the death certificate")
+    police_informed: bool
+    note: str | None = Field(None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _order(self) -> DeathIn:
+        check_time("noticed_at", self.noticed_at)
+        check_time("confirmed_at", self.confirmed_at)
+        if self.confirmed_at < self.noticed_at:
+            raise ValueError("confirmed_at: cannot be before noticed_at")
+        return self
+
+
+class OutcomeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: OutcomeCode
+    findings: str | None = Field(None, max_length=4000)
+    treatment: str | None = Field(None, max_length=4000)
+    medication: str | None = Field(None, max_length=2000)
+    departed_at: datetime | None = None
+    arrived_at: datetime | None = None
+    ended_at: datetime | None = None
+    death: DeathIn | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OutcomeIn:
+        for name in ("departed_at", "arrived_at", "ended_at"):
+            check_time(name, getattr(self, name))
+        times = [(n, getattr(self, n)) for n in ("departed_at", "arrived_at", "ended_at") if getattr(self, n)]
+        for (a, ta), (b, tb) in itertools.pairwise(times):
+            if tb < ta:
+                raise ValueError(f"{b}: cannot be before {a}")
+        if self.outcome is OutcomeCode.death_pronounced and self.death is None:
+            raise ValueError("death: a death pronounced at home needs the death record")
+        if self.outcome is not OutcomeCode.death_pronounced and self.death is not None:
+            raise ValueError("death: only for the outcome death_pronounced")
+        return self
+
+
+class OutcomeOut(OutcomeIn):
+    model_config = ConfigDict(extra="ignore")
+
+    case_id: int
+    recorded_by: str
+    recorded_at: datetime
