@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint format migrate clean
+.PHONY: install demo test lint format migrate clean bench-reports
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -41,3 +41,7 @@ migrate: install
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache
+
+## The report benchmark: a million cases in PostgreSQL (database `bench`, wiped), the FY report timed
+bench-reports: install
+	$(BIN)/python -m simulations bench-reports --cases 1000000

@@ -1,4 +1,5 @@
-"""Discrete-event models of nights and years, replays through the real stack, and benchmarks.
+"""Models of nights and years, replays through the real stack, and benchmarks (`python -m simulations`).
 
-Nothing here yet: the verbs `model`, `replay` and `bench` arrive with their own issue.
+Here now: the fake Twilio (`fake_twilio`), a direct loader of a year's table (`bulk`) and the report
+benchmark (`bench-reports`). The model, replay and end-to-end benchmark verbs arrive with their own issue.
 """
