@@ -117,6 +117,10 @@ def test_the_morning_handoff_reaches_each_clinic_and_is_acknowledged(night):
     assert len(made["made"]) == 2
     assert handoffs()["made"] == []  # the job again: nothing new
     assert night.state(visit) == "handed_off" and night.state(consult) == "closed_consultation"
+    night.run_jobs()
+    announced = [m.body for m in night.fake.messages if m.body.startswith("【申し送り】")]
+    assert len(announced) == 2 and all("/api/v1/handoffs/" in b for b in announced)
+    assert not any("印旛" in b or "四街道 よし子" in b for b in announced)  # no patient in the SMS
 
     clinic = night.headers("clinic")  # D病院's admin
     listed = night.http.get("/api/v1/handoffs", headers=clinic).json()

@@ -49,7 +49,9 @@ def handoffs() -> dict:
     svc = services()
     with unit_of_work(svc.session_factory) as session:
         programme = get_programme(session, svc.settings.programme_code)
-        made = handoff_service.make_handoffs(session, svc.clock, programme, svc.settings.handoff_time)
+        made = handoff_service.make_handoffs(
+            session, svc.clock, programme, svc.settings.handoff_time, svc.settings.public_base_url
+        )
         flagged = handoff_service.flag_unacknowledged(
             session, svc.clock, programme, svc.settings.handoff_ack_deadline
         )

@@ -36,7 +36,9 @@ def period_ending(now: datetime, tz: str, at: time) -> tuple[datetime, datetime]
     return end - timedelta(days=1), end
 
 
-def make_handoffs(session: Session, clock: Clock, programme: Programme, at: time) -> list[Handoff]:
+def make_handoffs(
+    session: Session, clock: Clock, programme: Programme, at: time, base_url: str = ""
+) -> list[Handoff]:
     """Create this morning's reports (once: a repeat finds them made) and hand off completed visits."""
     period = period_ending(clock.now(), programme.timezone, at)
     if period is None:
@@ -92,7 +94,8 @@ def make_handoffs(session: Session, clock: Clock, programme: Programme, at: time
                 session,
                 clock,
                 clinic.handoff_phone,
-                f"【申し送り】{clinic.label} 夜間・休日の対応 {len(cases)}件。内容を確認し受領してください。",
+                f"【申し送り】{clinic.label} 夜間・休日の対応 {len(cases)}件。確認し受領してください: "
+                f"{base_url.rstrip('/')}/api/v1/handoffs/{handoff.id}",
                 "handoff",
             )
         made.append(handoff)

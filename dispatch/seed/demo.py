@@ -81,6 +81,8 @@ def seed_demo(session: Session, data: dict[str, Any], clock: Clock, passwords: P
     municipalities = {m.code: m for m in session.scalars(select(Municipality))}
     clinics = {c.label: c for c in session.scalars(select(Clinic).where(Clinic.programme_id == programme.id))}
 
+    for label, phone in demo.get("handoff_phones", {}).items():
+        clinics[label].handoff_phone = clinics[label].handoff_phone or to_e164(phone)
     continued = month_start(demo["continue_contracts_from"])
     for clinic in clinics.values():
         starts = {p.start_month for p in clinic.contract_periods}
