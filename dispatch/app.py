@@ -26,6 +26,7 @@ from dispatch.programme.router import router as programme_router
 from dispatch.reports.router import router as reports_router
 from dispatch.roster.router import router as roster_router
 from dispatch.services import Services
+from dispatch.simulation.router import router as simulation_router
 from dispatch.sms.router import router as sms_router
 from dispatch.triage.router import router as triage_router
 
@@ -48,6 +49,7 @@ ROUTERS = (
     handoffs_router,
     metrics_router,
     reports_router,
+    simulation_router,
     audit_router,
 )
 

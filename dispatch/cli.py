@@ -56,17 +56,19 @@ def seed_reference_cmd() -> None:
 
 
 @seed_app.command("demo")
-def seed_demo_cmd() -> None:
+def seed_demo_cmd(
+    patients: bool = typer.Option(True, help="also the three fictional patients (a replay wants none)"),
+) -> None:
     """Load the reference programme plus a demo roster, patients and one user per role."""
     settings = _settings()
     if settings.is_production:
         typer.secho("refusing to load demo users into a production database", fg=typer.colors.RED, err=True)
         raise typer.Exit(2)
-    for login in _seed_demo(settings):
+    for login in _seed_demo(settings, patients):
         typer.echo(f"  {login.role.value:<22} {login.username} / {login.password}")
 
 
-def _seed_demo(settings: Settings):
+def _seed_demo(settings: Settings, patients: bool = True):
     from dispatch.auth.passwords import Passwords
     from dispatch.clock import SystemClock
     from dispatch.db import make_engine, make_session_factory, unit_of_work
@@ -81,6 +83,7 @@ def _seed_demo(settings: Settings):
                 load_programme_data(settings.programme_code),
                 SystemClock(),
                 Passwords.from_settings(settings),
+                patients,
             )
     finally:
         engine.dispose()

@@ -51,3 +51,33 @@ class ManualClock:
                 raise ValueError("a clock never moves backward")
             self._now = instant
             return self._now
+
+
+class SharedClock:
+    """Simulation mode: one clock for the API and every worker, kept in Redis and moved only forward."""
+
+    KEY = "dispatch:simulation-clock"
+
+    def __init__(self, redis) -> None:
+        self.redis = redis
+
+    def now(self) -> datetime:
+        raw = self.redis.get(self.KEY)
+        return datetime.fromtimestamp(float(raw), UTC) if raw is not None else datetime.now(UTC)
+
+    def set(self, instant: datetime) -> datetime:
+        """Move the shared clock to `instant`; refuses to go backward."""
+        if instant.tzinfo is None:
+            raise ValueError("set() needs a timezone-aware time")
+        # Compare-and-set in Redis so two movers cannot take it backward.
+        moved = self.redis.eval(
+            "local cur = redis.call('GET', KEYS[1]) "
+            "if cur and tonumber(cur) > tonumber(ARGV[1]) then return 0 end "
+            "redis.call('SET', KEYS[1], ARGV[1]) return 1",
+            1,
+            self.KEY,
+            repr(instant.timestamp()),
+        )
+        if not moved:
+            raise ValueError("a clock never moves backward")
+        return instant.astimezone(UTC)

@@ -13,7 +13,7 @@ from config.settings import Settings
 from dispatch import outbox
 from dispatch.auth.passwords import Passwords
 from dispatch.auth.throttle import LoginThrottle
-from dispatch.clock import Clock, SystemClock
+from dispatch.clock import Clock, SharedClock, SystemClock
 from dispatch.db import make_engine, make_session_factory
 from dispatch.sms.factory import build_gateway
 from dispatch.sms.gateway import SmsGateway
@@ -43,12 +43,15 @@ class Services:
     def build(cls, settings: Settings, clock: Clock | None = None, redis: Redis | None = None) -> Services:
         """Connect to the configured database and Redis (connections open lazily)."""
         engine = make_engine(settings.database_url)
+        redis = redis or Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
+        if clock is None:
+            clock = SharedClock(redis) if settings.simulation_mode else SystemClock()
         return cls(
             settings=settings,
-            clock=clock or SystemClock(),
+            clock=clock,
             engine=engine,
             session_factory=make_session_factory(engine),
-            redis=redis or Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2),
+            redis=redis,
             passwords=Passwords.from_settings(settings),
         )
 

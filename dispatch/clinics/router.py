@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.clinics import service
-from dispatch.clinics.schemas import ClinicOut
-from dispatch.deps import db_session
+from dispatch.clinics.models import Clinic
+from dispatch.clinics.schemas import ClinicIn, ClinicOut, ContractIn
+from dispatch.deps import db_session, get_services
+from dispatch.ids import ID_MAX
+from dispatch.programme.service import get_programme
 
 router = APIRouter(prefix="/api/v1", tags=["clinics"])
 
@@ -27,3 +30,38 @@ CLINIC_READERS = (
 def list_clinics(user: User = Depends(current_user), session: Session = Depends(db_session)):
     """Clinics and their contract periods (a clinic admin sees only their own)."""
     return service.visible_clinics(session, user)
+
+
+@router.post("/clinics", response_model=ClinicOut, status_code=201, dependencies=[allow(Role.admin)])
+def add_clinic(body: ClinicIn, request: Request, session: Session = Depends(db_session)) -> ClinicOut:
+    """A clinic joins the programme, with its contract periods (start month YYYY-MM, last month or open)."""
+    programme = get_programme(session, get_services(request).settings.programme_code)
+    try:
+        clinic = service.add_clinic(session, programme.id, body)
+    except service.ClinicRejected as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    session.commit()
+    session.refresh(clinic)
+    return ClinicOut.model_validate(clinic)
+
+
+@router.post(
+    "/clinics/{clinic_id}/contracts",
+    response_model=ClinicOut,
+    status_code=201,
+    dependencies=[allow(Role.admin)],
+)
+def add_contract(
+    body: ContractIn, clinic_id: int = Path(ge=1, le=ID_MAX), session: Session = Depends(db_session)
+) -> ClinicOut:
+    """A new contract period for a clinic (e.g. renewed for the next fiscal year)."""
+    clinic = session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise HTTPException(404, detail=f"clinic_id: no clinic {clinic_id}")
+    try:
+        service.add_contract(session, clinic, body.start_month, body.end_month)
+    except service.ClinicRejected as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    session.commit()
+    session.refresh(clinic)
+    return ClinicOut.model_validate(clinic)

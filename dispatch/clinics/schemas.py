@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.clinics.models import ClinicKind
+from dispatch.ids import ID_MAX
 
 
 class ContractPeriodOut(BaseModel):
@@ -25,3 +26,21 @@ class ClinicOut(BaseModel):
     municipality_id: int | None
     newly_started_house_calls: bool
     contract_periods: list[ContractPeriodOut]
+
+
+class ContractIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start_month: str = Field(pattern=r"^\d{4}-\d{2}$", description="YYYY-MM")
+    end_month: str | None = Field(None, pattern=r"^\d{4}-\d{2}$", description="last covered month, YYYY-MM")
+
+
+class ClinicIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    label: str = Field(min_length=1, max_length=64)
+    kind: ClinicKind
+    municipality_id: int | None = Field(None, ge=1, le=ID_MAX)
+    handoff_phone: str | None = Field(None, max_length=32)
+    newly_started_house_calls: bool = False
+    contract_periods: list[ContractIn] = Field(default_factory=list)

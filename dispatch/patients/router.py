@@ -12,7 +12,7 @@ from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
 from dispatch.ids import ID_MAX
 from dispatch.patients import service
-from dispatch.patients.schemas import CareProfileOut, PatientMatch
+from dispatch.patients.schemas import CareProfileOut, PatientCreated, PatientIn, PatientMatch
 from dispatch.phones import InvalidPhoneNumber, to_e164
 
 router = APIRouter(prefix="/api/v1", tags=["patients"])
@@ -70,3 +70,24 @@ def search_patients(
     )
     session.commit()
     return matches
+
+
+@router.post(
+    "/patients",
+    response_model=PatientCreated,
+    status_code=201,
+    dependencies=[allow(Role.admin, Role.clinic_admin)],
+)
+def enrol_patient(
+    body: PatientIn,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> PatientCreated:
+    """Enrol a patient under a clinic's contract, with their care profile and consent."""
+    try:
+        patient, enrolment = service.enrol(session, get_services(request).clock, user, body)
+    except service.PatientRejected as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    session.commit()
+    return PatientCreated(id=patient.id, enrolment_id=enrolment.id)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from dispatch.ids import ID_MAX
+from dispatch.patients.models import Sex
+from dispatch.times import time_problem
 
 
 class EnrolmentOut(BaseModel):
@@ -44,3 +48,54 @@ class PatientMatch(BaseModel):
     clinic_label: str
     clinic_patient_number: str
     municipality: str
+
+
+class EnrolmentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    clinic_id: int = Field(ge=1, le=ID_MAX)
+    clinic_patient_number: str = Field(min_length=1, max_length=32)
+    attending_physician_id: int | None = Field(None, ge=1, le=ID_MAX)
+    enrolled_on: date
+    consent_given: bool
+    consent_at: datetime | None = None
+    consent_by: str | None = Field(None, max_length=100, description="the patient, or who consented for them")
+
+
+class PatientIn(BaseModel):
+    """A patient enrolled under a clinic's contract, with their care profile."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    family_name: str = Field(min_length=1, max_length=50)
+    given_name: str = Field(min_length=1, max_length=50)
+    family_name_kana: str = Field(min_length=1, max_length=50)
+    given_name_kana: str = Field(min_length=1, max_length=50)
+    date_of_birth: date
+    sex: Sex = Sex.unknown
+    household_phone: str | None = Field(None, max_length=32)
+    address: str = Field(min_length=1, max_length=200)
+    municipality_id: int = Field(ge=1, le=ID_MAX)
+    latitude: float | None = Field(None, ge=20, le=46)
+    longitude: float | None = Field(None, ge=122, le=154)
+    diagnoses: list[str] = Field(default_factory=list, max_length=50)
+    acp: dict[str, Any] = Field(default_factory=dict)
+    devices: list[str] = Field(default_factory=list, max_length=50)
+    key_person: dict[str, Any] = Field(default_factory=dict)
+    enrolment: EnrolmentIn
+
+    @model_validator(mode="after")
+    def _consent(self) -> PatientIn:
+        e = self.enrolment
+        if e.consent_given and (e.consent_at is None or not e.consent_by):
+            raise ValueError("enrolment.consent_at and consent_by: say when and by whom consent was given")
+        if e.consent_at is not None and (problem := time_problem(e.consent_at)):
+            raise ValueError(f"enrolment.consent_at: {problem}")
+        if not date(1890, 1, 1) <= self.date_of_birth <= date.today():
+            raise ValueError(f"date_of_birth: {self.date_of_birth.isoformat()} is not a possible date of birth")
+        return self
+
+
+class PatientCreated(BaseModel):
+    id: int
+    enrolment_id: int

@@ -12,7 +12,9 @@ from dispatch.auth.models import Role, User
 from dispatch.clinics.models import Clinic
 from dispatch.clock import Clock
 from dispatch.patients.models import Enrolment, Patient
-from dispatch.patients.schemas import CareProfileOut, EnrolmentOut, PatientMatch
+from dispatch.patients.schemas import CareProfileOut, EnrolmentOut, PatientIn, PatientMatch
+from dispatch.phones import InvalidPhoneNumber, to_e164
+from dispatch.programme.models import Municipality
 from dispatch.roster.models import Physician
 
 
@@ -111,3 +113,42 @@ def search(
 def normalise_kana(text: str) -> str:
     """Katakana compared loosely: half-width folded to full-width, spaces dropped."""
     return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+class PatientRejected(ValueError):
+    """The patient or enrolment cannot be recorded; the message names the field."""
+
+
+def enrol(session: Session, clock: Clock, user: User, data: PatientIn) -> tuple[Patient, Enrolment]:
+    """Record a patient and their enrolment under a clinic (a clinic admin: their own clinic only)."""
+    e = data.enrolment
+    if user.role is Role.clinic_admin and e.clinic_id != user.clinic_id:
+        raise PatientRejected("enrolment.clinic_id: you may enrol patients of your own clinic only")
+    if session.get(Clinic, e.clinic_id) is None:
+        raise PatientRejected(f"enrolment.clinic_id: no clinic {e.clinic_id}")
+    if e.attending_physician_id is not None and session.get(Physician, e.attending_physician_id) is None:
+        raise PatientRejected(f"enrolment.attending_physician_id: no physician {e.attending_physician_id}")
+    town = session.get(Municipality, data.municipality_id)
+    if town is None:
+        raise PatientRejected(f"municipality_id: no municipality {data.municipality_id}")
+    if session.scalar(
+        select(Enrolment.id).where(
+            Enrolment.clinic_id == e.clinic_id, Enrolment.clinic_patient_number == e.clinic_patient_number
+        )
+    ):
+        raise PatientRejected("enrolment.clinic_patient_number: already used at this clinic")
+    try:
+        phone = to_e164(data.household_phone) if data.household_phone else None
+    except InvalidPhoneNumber as exc:
+        raise PatientRejected(f"household_phone: {exc}") from None
+    fields = data.model_dump(exclude={"enrolment", "household_phone"})
+    fields["latitude"] = data.latitude if data.latitude is not None else town.latitude
+    fields["longitude"] = data.longitude if data.longitude is not None else town.longitude
+    patient = Patient(**fields, household_phone_e164=phone)
+    session.add(patient)
+    session.flush()
+    enrolment = Enrolment(patient_id=patient.id, **e.model_dump())
+    session.add(enrolment)
+    session.flush()
+    audit.record(session, clock, user, "patient.create", patient_id=patient.id)
+    return patient, enrolment

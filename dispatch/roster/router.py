@@ -13,7 +13,7 @@ from dispatch.deps import db_session, get_services
 from dispatch.ids import ID_MAX
 from dispatch.roster import service
 from dispatch.roster.models import Shift
-from dispatch.roster.schemas import CoverIn, CoverOut, OnCallOut, ShiftIn, ShiftOut
+from dispatch.roster.schemas import CoverIn, CoverOut, OnCallOut, PhysicianOut, ShiftIn, ShiftOut
 from dispatch.times import time_problem
 
 router = APIRouter(prefix="/api/v1", tags=["roster"])
@@ -91,3 +91,9 @@ def add_cover(
         raise HTTPException(422, detail=str(exc)) from None
     session.commit()
     return CoverOut.model_validate(cover)
+
+
+@router.get("/roster/physicians", response_model=list[PhysicianOut], dependencies=[allow(*READERS)])
+def list_substitutes(session: Session = Depends(db_session)) -> list[PhysicianOut]:
+    """The substitute physicians (for shifts and the coordinator's hand moves); no phone numbers."""
+    return [PhysicianOut.model_validate(p) for p in service.substitutes(session)]

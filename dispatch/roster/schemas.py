@@ -57,3 +57,11 @@ class CoverOut(BaseModel):
     starts_at: datetime
     ends_at: datetime
     note: str | None
+
+
+class PhysicianOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    base_municipality_id: int | None

@@ -155,3 +155,14 @@ def add_cover(
     session.add(cover)
     session.flush()
     return cover
+
+
+def substitutes(session: Session) -> list[Physician]:
+    """Active substitute physicians, by name."""
+    return list(
+        session.scalars(
+            select(Physician)
+            .where(Physician.role == PhysicianRole.substitute, Physician.active.is_(True))
+            .order_by(Physician.name)
+        )
+    )

@@ -74,7 +74,9 @@ def _demo_shifts(
             session.add(shift)
 
 
-def seed_demo(session: Session, data: dict[str, Any], clock: Clock, passwords: Passwords) -> list[DemoLogin]:
+def seed_demo(
+    session: Session, data: dict[str, Any], clock: Clock, passwords: Passwords, patients: bool = True
+) -> list[DemoLogin]:
     """Load the reference programme and the demo data; running it again adds only what is missing."""
     programme = seed_reference(session, data)
     demo = data["demo"]
@@ -110,7 +112,7 @@ def seed_demo(session: Session, data: dict[str, Any], clock: Clock, passwords: P
         physicians[spec["key"]] = (physician, spec)
     _demo_shifts(session, programme, physicians, municipalities, clock, demo)
 
-    for spec in demo["patients"]:
+    for spec in demo["patients"] if patients else []:
         clinic = clinics[spec["clinic"]]
         if session.scalar(
             select(Enrolment.id).where(

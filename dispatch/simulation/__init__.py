@@ -1,0 +1,1 @@
+"""Simulation mode: lets a replay move the shared clock. A production configuration refuses it."""

@@ -1,0 +1,70 @@
+"""A fiscal year of calls from a table in the reference format: who is enrolled from when, and exactly the
+table's consultations, house calls and end-of-life cases, each at a night-time slot inside the contract."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from dispatch.reports.periods import fiscal_year_days, month_start
+
+# Calls start at these local times; a house call takes under two and a half hours, so they never overlap.
+SLOTS = (time(20, 0), time(22, 30), time(1, 0), time(3, 30))
+
+
+@dataclass(frozen=True)
+class ClinicPlan:
+    label: str
+    kind: str
+    contract_start: date
+    patients: int
+
+
+@dataclass(frozen=True)
+class PlannedCall:
+    at: datetime  # UTC
+    clinic: str
+    kind: str  # consultation | visit | end_of_life
+
+
+def clinics(rows: list[dict[str, str]]) -> list[ClinicPlan]:
+    return [
+        ClinicPlan(
+            r["clinic_label"], r["clinic_kind"], month_start(r["contract_start"]), int(r["enrolled_patients"])
+        )
+        for r in rows
+    ]
+
+
+def calls(rows: list[dict[str, str]], year: int, tz: str = "Asia/Tokyo", seed: int = 2024) -> list[PlannedCall]:
+    """Every call of the year in time order, one per slot."""
+    rng = random.Random(seed)
+    zone = ZoneInfo(tz)
+    first_day, last_day = fiscal_year_days(year)
+    taken: set[datetime] = set()
+    planned = []
+    for row in rows:
+        start = max(month_start(row["contract_start"]), first_day)
+        kinds = (
+            ["consultation"] * int(row["consultations"] or 0)
+            + ["end_of_life"] * int(row["end_of_life"])
+            + ["visit"] * (int(row["house_calls"]) - int(row["end_of_life"]))
+        )
+        days = (last_day - start).days  # the last evening's early-morning slots would fall in the next year
+        for kind in kinds:
+            for _ in range(10_000):
+                day = start + timedelta(days=rng.randrange(days))
+                slot = rng.choice(SLOTS)
+                local = datetime.combine(day + timedelta(days=1) if slot < time(12) else day, slot, zone)
+                if local.date() > last_day or local.date() < start:
+                    continue
+                at = local.astimezone(UTC)
+                if at not in taken:
+                    taken.add(at)
+                    planned.append(PlannedCall(at, row["clinic_label"], kind))
+                    break
+            else:
+                raise ValueError(f"{row['clinic_label']}: more calls than night slots in its contract")
+    return sorted(planned, key=lambda c: c.at)

@@ -1,0 +1,281 @@
+"""Replay a fiscal year through the real stack, as operators, consulting and substitute physicians would,
+then fetch the system's own per-clinic report from the API."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import httpx
+from redis import Redis
+from rq.job import Job
+
+from dispatch.queue import enqueue
+from dispatch.reports.periods import fiscal_year_days
+from simulations.plan import ClinicPlan, PlannedCall
+from simulations.stack import Stack
+
+PASSWORD = "{}-demo"
+MORNING = timedelta(hours=8)
+
+
+class Api:
+    """A logged-in HTTP client per demo user; logs in again when a simulated day outlives the session."""
+
+    def __init__(self, url: str) -> None:
+        self.http = httpx.Client(base_url=url, timeout=30)
+        self.tokens: dict[str, str] = {}
+
+    def __call__(self, user: str, method: str, path: str, expect: tuple[int, ...] = (200, 201), **kwargs):
+        for _ in range(2):
+            if user not in self.tokens:
+                login = self.http.post(
+                    "/api/v1/auth/login", json={"username": user, "password": PASSWORD.format(user)}
+                )
+                login.raise_for_status()
+                self.tokens[user] = login.json()["access_token"]
+                self.http.cookies.clear()
+            response = self.http.request(
+                method, path, headers={"Authorization": f"Bearer {self.tokens[user]}"}, **kwargs
+            )
+            if response.status_code == 401:
+                del self.tokens[user]
+                continue
+            if response.status_code not in expect:
+                raise RuntimeError(f"{method} {path} as {user}: {response.status_code} {response.text[:300]}")
+            return response
+        raise RuntimeError(f"{method} {path}: could not log in as {user}")
+
+
+class Replay:
+    def __init__(
+        self,
+        stack: Stack,
+        rng: random.Random,
+        decline_rate: float,
+        timeout_rate: float,
+        progress: Callable[[int], None] = lambda n: None,
+    ) -> None:
+        self.stack, self.rng, self.progress = stack, rng, progress
+        self.decline_rate, self.timeout_rate = decline_rate, timeout_rate
+        self.api = Api(stack.url)
+        self.redis = Redis.from_url(stack.redis_url)
+        self.patients: dict[str, list[int]] = {}
+        self.now: datetime | None = None
+        self.stats = {"offers_declined": 0, "offers_timed_out": 0}
+
+    # -- time ----------------------------------------------------------------------------------------
+    def set_clock(self, at: datetime) -> None:
+        if self.now is not None and at <= self.now:
+            return
+        self.api("admin", "PUT", "/api/v1/simulation/clock", json={"now": at.isoformat()})
+        self.now = at
+
+    def run_job(self, func: str, name: str) -> None:
+        """Run a periodic job now (on the shared clock) and wait for it."""
+        job = enqueue(self.redis, func, job_id=f"replay-{name}-{time.monotonic_ns()}")
+        deadline = time.monotonic() + 60
+        while (status := Job.fetch(job.id, connection=self.redis).get_status()) not in ("finished", "failed"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{func} did not finish")
+            time.sleep(0.02)
+        if status == "failed":
+            raise RuntimeError(f"{func} failed on the worker")
+
+    # -- setting up ------------------------------------------------------------------------------------
+    def set_up(self, clinics: list[ClinicPlan], year: int) -> None:
+        first_day, last_day = fiscal_year_days(year)
+        start = min(max(c.contract_start, first_day) for c in clinics)
+        self.set_clock(datetime.combine(start, datetime.min.time(), ZoneInfo("Asia/Tokyo")) - timedelta(days=1))
+        known = {c["label"]: c for c in self.api("admin", "GET", "/api/v1/clinics").json()}
+        towns = self.api("admin", "GET", "/api/v1/programme").json()["municipalities"]
+        for plan in clinics:
+            clinic = known.get(plan.label)
+            month = plan.contract_start.strftime("%Y-%m")
+            if clinic is None:
+                clinic = self.api(
+                    "admin",
+                    "POST",
+                    "/api/v1/clinics",
+                    json={
+                        "label": plan.label,
+                        "kind": plan.kind,
+                        "municipality_id": towns[len(known) % len(towns)]["id"],
+                        "contract_periods": [{"start_month": month, "end_month": last_day.strftime("%Y-%m")}],
+                    },
+                ).json()
+                known[plan.label] = clinic
+            elif not any(p["start_month"].startswith(month) for p in clinic["contract_periods"]):
+                self.api(
+                    "admin",
+                    "POST",
+                    f"/api/v1/clinics/{clinic['id']}/contracts",
+                    json={"start_month": month, "end_month": last_day.strftime("%Y-%m")},
+                )
+            enrolled_on = max(plan.contract_start, first_day).isoformat()
+            town = next((t for t in towns if t["id"] == clinic.get("municipality_id")), towns[0])
+            ids = []
+            for n in range(plan.patients):
+                ids.append(
+                    self.api(
+                        "admin",
+                        "POST",
+                        "/api/v1/patients",
+                        json={
+                            "family_name": "再現",
+                            "given_name": f"{n}",
+                            "family_name_kana": "サイゲン",
+                            "given_name_kana": f"{n}",
+                            "date_of_birth": "1940-01-01",
+                            "address": "（再現データ）",
+                            "municipality_id": town["id"],
+                            "enrolment": {
+                                "clinic_id": clinic["id"],
+                                "clinic_patient_number": f"R-{n}",
+                                "enrolled_on": enrolled_on,
+                                "consent_given": True,
+                                "consent_at": f"{enrolled_on}T10:00:00+09:00",
+                                "consent_by": "本人",
+                            },
+                        },
+                    ).json()["id"]
+                )
+            self.patients[plan.label] = ids
+        # Every substitute physician on call, everywhere, all year: 48-hour blocks.
+        physicians = [p["id"] for p in self.api("admin", "GET", "/api/v1/roster/physicians").json()]
+        block = datetime.combine(start, datetime.min.time(), ZoneInfo("Asia/Tokyo")) - timedelta(days=1)
+        end = datetime.combine(last_day, datetime.min.time(), ZoneInfo("Asia/Tokyo")) + timedelta(days=2)
+        while block < end:
+            for physician_id in physicians:
+                self.api(
+                    "admin",
+                    "POST",
+                    "/api/v1/roster/shifts",
+                    json={
+                        "physician_id": physician_id,
+                        "starts_at": block.isoformat(),
+                        "ends_at": (block + timedelta(hours=48)).isoformat(),
+                        "coverage": [t["id"] for t in towns],
+                    },
+                )
+            block += timedelta(hours=48)
+
+    # -- one call --------------------------------------------------------------------------------------
+    def wait_for_offer(self, case_id: int, seen: int) -> tuple[str, int]:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            offers = [
+                m
+                for m in self.stack.fake.messages
+                if m.via == "api" and f"#K{case_id} " in m.body and m.body.startswith("【往診依頼】")
+            ]
+            if len(offers) > seen:
+                return offers[-1].to, len(offers)
+            time.sleep(0.01)
+        timeline = self.api("admin", "GET", f"/api/v1/cases/{case_id}").json()["timeline"]
+        last = [(e["kind"], e["to_state"], e["reason"]) for e in timeline[-4:]]
+        raise RuntimeError(f"case {case_id}: no offer SMS arrived; last events {last}")
+
+    def reply(self, phone: str, body: str) -> str:
+        response = self.stack.fake.send_inbound(phone, body)
+        response.raise_for_status()
+        return response.text
+
+    def call(self, planned: PlannedCall) -> None:
+        self.set_clock(planned.at)
+        patient = self.rng.choice(self.patients[planned.clinic])
+        case = self.api(
+            "operator",
+            "POST",
+            "/api/v1/cases",
+            json={
+                "patient": {"patient_id": patient},
+                "called_at": planned.at.isoformat(),
+                "caller_relation": "family",
+                "callback_phone": "090-1234-5678",
+                "chief_complaint": "（再現）",
+                "attending_unavailable": "no_answer",
+            },
+        ).json()
+        case_id = case["id"]
+        self.set_clock(planned.at + timedelta(minutes=4))
+        self.api("consult", "POST", f"/api/v1/cases/{case_id}/claim")
+        decision = {
+            "consultation": ("advice_follow_up_attending", "green", 4),
+            "visit": ("visit_standard", "yellow", 3),
+            "end_of_life": ("expected_death_visit", "yellow", 3),
+        }[planned.kind]
+        self.api(
+            "consult",
+            "POST",
+            f"/api/v1/cases/{case_id}/decision",
+            json=dict(zip(("disposition", "urgency", "jtas_level"), decision, strict=True)),
+        )
+        if planned.kind == "consultation":
+            return
+        seen, attempts = 0, 0
+        while True:
+            phone, seen = self.wait_for_offer(case_id, seen)
+            attempts += 1
+            roll = self.rng.random() if attempts <= 2 else 1.0  # at most two refusals per case
+            if roll < self.decline_rate:
+                self.reply(phone, f"{case_id} N")
+                self.stats["offers_declined"] += 1
+            elif roll < self.decline_rate + self.timeout_rate:
+                self.set_clock(self.now + timedelta(minutes=5, seconds=1))
+                self.run_job("workers.jobs.reconcile", "reconcile")
+                self.stats["offers_timed_out"] += 1
+            else:
+                link = re.search(r"(/visit/[\w.\-]+)", self.reply(phone, "Y")).group(1)
+                break
+        self.set_clock(self.now + timedelta(minutes=self.rng.randint(15, 45)))
+        self.reply(phone, f"{case_id} 到着")
+        self.set_clock(self.now + timedelta(minutes=self.rng.randint(20, 60)))
+        outcome: dict = {"outcome": "treated_at_home", "treatment": "（再現）"}
+        if planned.kind == "end_of_life":
+            outcome = {
+                "outcome": "death_pronounced",
+                "death": {
+                    "noticed_at": (self.now - timedelta(minutes=90)).isoformat(),
+                    "confirmed_at": self.now.isoformat(),
+                    "related_to_treated_disease": True,
+                    "certificate_by": "attending",
+                    "police_informed": False,
+                },
+            }
+        self.api("admin", "POST", link + "/outcome", json=outcome)
+
+    def morning(self, after: datetime) -> None:
+        """08:00 after the night of `after`: the handoffs are made and every clinic acknowledges."""
+        local = after.astimezone(ZoneInfo("Asia/Tokyo"))
+        day = local.date() if local.hour < 8 else local.date() + timedelta(days=1)
+        self.set_clock(datetime.combine(day, datetime.min.time(), ZoneInfo("Asia/Tokyo")) + MORNING)
+        self.run_job("workers.jobs.handoffs", "handoffs")
+        for handoff in self.api("coordinator", "GET", "/api/v1/handoffs").json():
+            if handoff["acknowledged_at"] is None:
+                self.api("coordinator", "POST", f"/api/v1/handoffs/{handoff['id']}/acknowledge")
+
+    def run(self, calls: list[PlannedCall]) -> None:
+        pending_morning: datetime | None = None
+        for n, planned in enumerate(calls, 1):
+            if pending_morning is not None and planned.at >= pending_morning:
+                self.morning(pending_morning - timedelta(minutes=1))
+            self.call(planned)
+            local = planned.at.astimezone(ZoneInfo("Asia/Tokyo"))
+            day = local.date() if local.hour < 8 else local.date() + timedelta(days=1)
+            pending_morning = (
+                datetime.combine(day, datetime.min.time(), ZoneInfo("Asia/Tokyo")) + MORNING
+            ).astimezone(UTC)
+            self.progress(n)
+        if pending_morning is not None:
+            self.morning(pending_morning - timedelta(minutes=1))
+
+    def report(self, year: int) -> dict:
+        return self.api("admin", "GET", "/api/v1/reports/clinics", params={"fiscal_year": year}).json()
+
+    def open_cases(self) -> list[dict]:
+        return self.api("admin", "GET", "/api/v1/cases", params={"open_only": "true", "limit": 1000}).json()
