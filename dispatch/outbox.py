@@ -83,10 +83,13 @@ def install(session_factory: sessionmaker[Session], redis: Redis) -> None:
 
     @event.listens_for(session_factory, "after_commit")
     def _after_commit(session: Session) -> None:
+        if session.in_nested_transaction():
+            return  # a savepoint: the real commit is still to come
         outbox = session.info.pop(_OUTBOX, None)
         if outbox is not None:
             send(redis, outbox)
 
     @event.listens_for(session_factory, "after_soft_rollback")
-    def _after_rollback(session: Session, _previous) -> None:
-        session.info.pop(_OUTBOX, None)
+    def _after_rollback(session: Session, previous) -> None:
+        if previous.parent is None:  # the whole transaction, not a savepoint, was rolled back
+            session.info.pop(_OUTBOX, None)

@@ -13,9 +13,12 @@ from dispatch.auth.models import Role, User
 from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, transition
 from dispatch.cases.models import Case, CaseEvent
 from dispatch.cases.schemas import CaseDetail, CaseEventOut, CaseOut
-from dispatch.cases.states import TERMINAL_STATES, CaseState, can_transition
+from dispatch.cases.states import ACTIVE_VISIT_STATES, TERMINAL_STATES, CaseState, can_transition
 from dispatch.clock import Clock
 from dispatch.offers.service import withdraw
+from dispatch.roster.models import Physician
+from dispatch.sms.protocol import withdrawn_text
+from dispatch.sms.service import queue_sms
 
 
 class CaseNotVisible(LookupError):
@@ -89,6 +92,9 @@ def cancel(session: Session, clock: Clock, user: User, case_id: int, reason: str
     if not can_transition(case.state, CaseState.cancelled):
         raise TransitionNotAllowed(case.id, case.state, CaseState.cancelled)
     withdraw(session, clock, case, "case cancelled")
+    if case.state in ACTIVE_VISIT_STATES and case.assigned_physician_id is not None:
+        physician = session.get(Physician, case.assigned_physician_id)
+        queue_sms(session, clock, physician.phone_e164, withdrawn_text(case.id), "withdrawn", case_id=case.id)
     transition(
         session,
         case,

@@ -99,7 +99,37 @@ def make_handoffs(
                 "handoff",
             )
         made.append(handoff)
+    hand_off_late_completions(session, clock)
     return made
+
+
+def hand_off_late_completions(session: Session, clock: Clock) -> None:
+    """Visits completed after their report was made: handed off now, and closed if it was acknowledged."""
+    late = session.execute(
+        select(Case, Handoff)
+        .join(handoff_case, handoff_case.c.case_id == Case.id)
+        .join(Handoff, Handoff.id == handoff_case.c.handoff_id)
+        .where(Case.state == CaseState.visit_completed)
+    ).all()
+    for case, handoff in late:
+        transition(
+            session,
+            case,
+            CaseState.handed_off,
+            actor=HANDOFF,
+            clock=clock,
+            reason="completed after the report",
+            data={"handoff_id": handoff.id},
+        )
+        if handoff.acknowledged_at is not None:
+            transition(
+                session,
+                case,
+                CaseState.closed,
+                actor=HANDOFF,
+                clock=clock,
+                reason="report already acknowledged",
+            )
 
 
 def flag_unacknowledged(session: Session, clock: Clock, programme: Programme, deadline: time) -> list[Handoff]:

@@ -103,11 +103,19 @@ def available_physicians(session: Session, at: datetime) -> list[AvailablePhysic
             coverage.setdefault(slot.physician_id, set()).update(slot.municipality_ids)
     if not coverage:
         return []
-    physicians = {p.id: p for p in session.scalars(select(Physician).where(Physician.id.in_(coverage)))}
+    # Without a phone an offer cannot reach them: not a candidate (the roster should be fixed).
+    physicians = {
+        p.id: p
+        for p in session.scalars(
+            select(Physician).where(Physician.id.in_(coverage), Physician.phone_e164.is_not(None))
+        )
+    }
     last = _last_visits(session, list(coverage))
     result = []
     for physician_id, towns in coverage.items():
-        physician = physicians[physician_id]
+        physician = physicians.get(physician_id)
+        if physician is None:
+            continue
         worked_at, where = last.get(physician_id, (None, None))
         if worked_at is not None and at - worked_at > LAST_VISIT_COUNTS_FOR:
             where = None  # a visit from another night says nothing about where they are now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, record_event, transition
@@ -11,6 +12,7 @@ from dispatch.clock import Clock
 from dispatch.matching.policy import Match
 from dispatch.offers import service
 from dispatch.offers.links import visit_url
+from dispatch.offers.models import Offer, OfferState
 from dispatch.roster.models import Physician, PhysicianRole
 from dispatch.sms import protocol
 from dispatch.sms.service import queue_sms
@@ -22,10 +24,23 @@ class NotASubstitute(ValueError):
     """The chosen physician is not an active substitute physician."""
 
 
+class PhysicianHasOffer(Exception):
+    """The chosen physician is answering another offer right now."""
+
+
 def _prepare(session: Session, clock: Clock, case_id: int, physician_id: int, actor: Actor) -> Case:
-    case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
+    case = session.get(Case, case_id)
     if case is None:
         raise LookupError(case_id)
+    service.lock_programme(session, case.programme_id)  # no matching round runs meanwhile
+    case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
+    pending = session.scalar(
+        select(Offer.case_id).where(Offer.physician_id == physician_id, Offer.state == OfferState.pending)
+    )
+    if pending is not None and pending != case.id:
+        raise PhysicianHasOffer(
+            f"physician_id: physician {physician_id} is answering an offer for case K{pending}"
+        )
     physician = session.get(Physician, physician_id)
     if physician is None or physician.role is not PhysicianRole.substitute or not physician.active:
         raise NotASubstitute(f"physician_id: no active substitute physician {physician_id}")

@@ -3,6 +3,7 @@ it re-drives from the database. Losing Redis or a worker delays work; it loses n
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -17,10 +18,13 @@ from dispatch.services import Services
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.service import release_stale_claims
 
+log = logging.getLogger(__name__)
+
 DISPATCHING_IDLE = timedelta(seconds=10)
 UNFILLED_RETRY = timedelta(seconds=30)
 SMS_STUCK = timedelta(seconds=10)
 SMS_CLAIM_LOST = timedelta(seconds=30)
+MAX_RESENDS = 20  # per pass, so a Twilio outage cannot make one pass outlive its job timeout
 
 
 @dataclass
@@ -35,9 +39,12 @@ def reconcile(services: Services) -> Sweep:
     sweep = Sweep()
     now = services.clock.now()
     for offer_id in runner.overdue_offer_ids(services):
-        with unit_of_work(services.session_factory) as session:
-            if service.expire_if_due(session, services.clock, offer_id):
-                sweep.timed_out.append(offer_id)
+        try:
+            with unit_of_work(services.session_factory) as session:
+                if service.expire_if_due(session, services.clock, offer_id):
+                    sweep.timed_out.append(offer_id)
+        except Exception:  # one bad offer must not stop the sweep for every other case
+            log.exception("reconciler: offer %s could not be timed out", offer_id)
     with unit_of_work(services.session_factory) as session:
         release_stale_claims(session, services.clock, SMS_CLAIM_LOST)
     with services.session_factory() as session:
@@ -60,11 +67,17 @@ def reconcile(services: Services) -> Sweep:
             )
             .limit(1)
         )
-    for message_id in unsent:
-        if runner.send(services, message_id):
-            sweep.resent.append(message_id)
     if sweep.timed_out or waiting is not None:
-        runner.drive(services)
-        sweep.rematched = True
+        try:
+            runner.drive(services)
+            sweep.rematched = True
+        except Exception:
+            log.exception("reconciler: matching round failed")
+    for message_id in unsent[:MAX_RESENDS]:
+        try:
+            if runner.send(services, message_id):
+                sweep.resent.append(message_id)
+        except Exception:
+            log.exception("reconciler: SMS %s could not be sent", message_id)
     beat(services.redis, "reconciler")
     return sweep

@@ -71,6 +71,16 @@ def _answer_offer(
     session, clock, physician: Physician, reply: protocol.Reply, secret: str, base_url: str
 ) -> Answer:
     offer = _pending_offer(session, physician.id, reply.case_id)
+    held = progress.active_case(session, physician.id, reply.case_id) if offer is None else None
+    if held is not None and reply.intent is Intent.accept:
+        # They already have this case (our first answer may not have reached them): send the link again.
+        accepted = session.scalar(
+            select(Offer).where(
+                Offer.case_id == held.id, Offer.physician_id == physician.id, Offer.state == OfferState.accepted
+            )
+        )
+        if accepted is not None:
+            return Answer(protocol.accepted_text(held.id, visit_url(base_url, secret, accepted.id)), held.id)
     if offer is None:
         if reply.case_id is not None:
             return Answer(protocol.too_late_text(reply.case_id), reply.case_id)
@@ -106,14 +116,13 @@ def handle_inbound(
     if record_inbound(session, clock, sid, phone, body) is None:
         return Answer(None)
     strikes = Strikes(redis)
-    if strikes.silenced(phone):
-        return Answer(None)
     physician = session.scalar(
         select(Physician).where(Physician.phone_e164 == phone, Physician.active.is_(True))
     )
     reply = protocol.read_reply(body)
     if physician is None or reply.intent is Intent.unreadable:
-        if not strikes.strike(phone):
+        # Only nonsense counts against a number; a rostered physician's readable reply is always acted on.
+        if strikes.silenced(phone) or not strikes.strike(phone):
             return Answer(None)
         answer = Answer(protocol.UNKNOWN_NUMBER_TEXT if physician is None else protocol.HELP_TEXT)
     else:

@@ -52,6 +52,8 @@ def offer_by_hand(
         raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
     except manual.NotASubstitute as exc:
         raise HTTPException(422, detail=str(exc)) from None
+    except manual.PhysicianHasOffer as exc:
+        raise HTTPException(409, detail=str(exc)) from None
     session.commit()
     runner.send(services, message_id)
     return CaseOut.model_validate(session.get(Case, case_id))
@@ -83,6 +85,8 @@ def assign_by_hand(
         raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
     except manual.NotASubstitute as exc:
         raise HTTPException(422, detail=str(exc)) from None
+    except manual.PhysicianHasOffer as exc:
+        raise HTTPException(409, detail=str(exc)) from None
     except manual.service.PhysicianBusy:
         raise HTTPException(409, detail="physician_id: this physician is on another case") from None
     session.commit()

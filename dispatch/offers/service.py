@@ -129,10 +129,12 @@ def make_offer(session: Session, clock: Clock, case: Case, match: Match, manual:
 
 def current_offer(session: Session, offer_id: int) -> tuple[Offer, Case]:
     """The offer and its case, locked; OfferClosed unless it is still the case's pending offer."""
-    offer = session.get(Offer, offer_id, with_for_update=True, populate_existing=True)
-    if offer is None:
+    case_id = session.scalar(select(Offer.case_id).where(Offer.id == offer_id))
+    if case_id is None:
         raise OfferClosed(offer_id)
-    case = session.get(Case, offer.case_id, with_for_update=True, populate_existing=True)
+    # Always the case first, then the offer: the order cancel and reassignment take too.
+    case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
+    offer = session.get(Offer, offer_id, with_for_update=True, populate_existing=True)
     if offer.state is not OfferState.pending or case.current_offer_id != offer.id:
         raise OfferClosed(offer_id)
     return offer, case

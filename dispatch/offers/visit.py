@@ -21,7 +21,7 @@ from dispatch.patients.models import Patient
 from dispatch.sms.protocol import Intent
 
 router = APIRouter(tags=["visit link"])
-SHOWN_STATES = {*ACTIVE_VISIT_STATES, CaseState.visit_completed}
+SHOWN_STATES = {*ACTIVE_VISIT_STATES, CaseState.visit_completed, CaseState.handed_off}
 
 
 def case_for_link(request: Request, session: Session, token: str) -> tuple[Offer, Case]:

@@ -11,8 +11,8 @@ from dispatch.clock import Clock
 from dispatch.outcomes.models import DeathRecord, VisitOutcome
 from dispatch.outcomes.schemas import DeathIn, OutcomeIn, OutcomeOut
 
-# Until the morning handoff the outcome may still be corrected.
-RECORDABLE = (CaseState.on_scene, CaseState.visit_completed)
+# Until the clinic acknowledges the morning handoff the outcome may still be recorded or corrected.
+RECORDABLE = (CaseState.on_scene, CaseState.visit_completed, CaseState.handed_off)
 
 
 def record(session: Session, clock: Clock, case_id: int, data: OutcomeIn, actor: Actor) -> Case:

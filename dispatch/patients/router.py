@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow, current_user
@@ -12,8 +10,7 @@ from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
 from dispatch.ids import ID_MAX
 from dispatch.patients import service
-from dispatch.patients.schemas import CareProfileOut, PatientCreated, PatientIn, PatientMatch
-from dispatch.phones import InvalidPhoneNumber, to_e164
+from dispatch.patients.schemas import CareProfileOut, PatientCreated, PatientIn, PatientMatch, PatientSearch
 
 router = APIRouter(prefix="/api/v1", tags=["patients"])
 
@@ -36,37 +33,24 @@ def read_care_profile(
     return profile
 
 
-@router.get("/patients", response_model=list[PatientMatch], dependencies=[allow(*PROFILE_READERS)])
+@router.post("/patients/search", response_model=list[PatientMatch], dependencies=[allow(*PROFILE_READERS)])
 def search_patients(
+    body: PatientSearch,
     request: Request,
-    clinic_patient_number: str | None = Query(None, min_length=1, max_length=32),
-    household_phone: str | None = Query(None, max_length=32, description="e.g. 043-123-4567"),
-    name_kana: str | None = Query(
-        None, min_length=1, max_length=100, description="katakana, a prefix is enough"
-    ),
-    date_of_birth: date | None = Query(None),
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> list[PatientMatch]:
-    """Find the patient a caller describes (by chart number, household phone, or kana name and birth date)."""
-    if not any((clinic_patient_number, household_phone, name_kana, date_of_birth)):
-        raise HTTPException(
-            422, detail="give clinic_patient_number, household_phone, name_kana or date_of_birth to search by"
-        )
-    phone = None
-    if household_phone:
-        try:
-            phone = to_e164(household_phone)
-        except InvalidPhoneNumber as exc:
-            raise HTTPException(422, detail=f"household_phone: {exc}") from None
+    """Find the patient a caller describes (chart number, household phone, or kana name and birth date).
+
+    A POST, so that what the caller said never lands in a URL or an access log."""
     matches = service.search(
         session,
         get_services(request).clock,
         user,
-        clinic_patient_number=clinic_patient_number,
-        household_phone=phone,
-        name_kana=name_kana,
-        date_of_birth=date_of_birth,
+        clinic_patient_number=body.clinic_patient_number,
+        household_phone=body.household_phone,
+        name_kana=body.name_kana,
+        date_of_birth=body.date_of_birth,
     )
     session.commit()
     return matches

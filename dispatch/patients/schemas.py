@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dispatch.ids import ID_MAX
 from dispatch.patients.models import Sex
+from dispatch.phones import InvalidPhoneNumber, to_e164
 from dispatch.times import time_problem
 
 
@@ -99,3 +100,29 @@ class PatientIn(BaseModel):
 class PatientCreated(BaseModel):
     id: int
     enrolment_id: int
+
+
+class PatientSearch(BaseModel):
+    """What the caller said; at least one of these."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    clinic_patient_number: str | None = Field(None, min_length=1, max_length=32)
+    household_phone: str | None = Field(None, max_length=32, description="e.g. 043-123-4567")
+    name_kana: str | None = Field(
+        None, min_length=1, max_length=100, description="katakana; a prefix is enough"
+    )
+    date_of_birth: date | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> PatientSearch:
+        if not any((self.clinic_patient_number, self.household_phone, self.name_kana, self.date_of_birth)):
+            raise ValueError(
+                "give clinic_patient_number, household_phone, name_kana or date_of_birth to search by"
+            )
+        if self.household_phone:
+            try:
+                self.household_phone = to_e164(self.household_phone)
+            except InvalidPhoneNumber as exc:
+                raise ValueError(f"household_phone: {exc}") from None
+        return self

@@ -91,9 +91,11 @@ def search(
         query = query.where(Enrolment.clinic_id == user.clinic_id)
     wanted = normalise_kana(name_kana) if name_kana else None
     matches = []
-    for patient, enrolment, label in session.execute(query.order_by(Patient.id).limit(50)):
+    for patient, enrolment, label in session.execute(query.order_by(Patient.id)):
         if wanted and not normalise_kana(patient.family_name_kana + patient.given_name_kana).startswith(wanted):
             continue
+        if len(matches) == 50:
+            break
         audit.record(session, clock, user, "patient.search.match", patient_id=patient.id)
         matches.append(
             PatientMatch(

@@ -24,7 +24,7 @@ from dispatch.offers import replies, runner
 from dispatch.phones import InvalidPhoneNumber, to_e164
 from dispatch.services import Services
 from dispatch.sms.models import SmsMessage
-from dispatch.sms.service import is_failure, record_status
+from dispatch.sms.service import is_failure, record_status, redact_links
 from dispatch.sms.twilio_gateway import sign, signature_is_valid, twiml_message
 
 router = APIRouter(tags=["sms"])
@@ -123,7 +123,10 @@ def outbox(
     query = select(SmsMessage).order_by(SmsMessage.id.desc()).limit(limit)
     if case_id is not None:
         query = query.where(SmsMessage.case_id == case_id)
-    return [SmsOut.model_validate(m, from_attributes=True) for m in session.scalars(query)]
+    return [
+        SmsOut.model_validate(m, from_attributes=True).model_copy(update={"body": redact_links(m.body)})
+        for m in session.scalars(query)
+    ]
 
 
 class SimulatedSms(BaseModel):

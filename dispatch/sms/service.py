@@ -4,6 +4,7 @@ and take each inbound message once."""
 from __future__ import annotations
 
 import logging
+import re
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -18,6 +19,7 @@ from dispatch.sms.models import FAILED_STATUSES, STATUS_ORDER, Direction, SmsMes
 
 log = logging.getLogger(__name__)
 SEND_JOB = "workers.jobs.send_sms"
+LINK = re.compile(r"/visit/[\w.\-]+")
 
 
 def queue_sms(
@@ -70,6 +72,10 @@ def send_pending(
         if not claimed:
             return None
         message = session.get(SmsMessage, message_id)
+        if message.purpose == "offer" and message.offer_id is not None and not _offer_pending(session, message):
+            message.status = "withdrawn"  # the offer ended before its SMS could leave: don't send a stale one
+            session.commit()
+            return None
         try:
             sent = gateway.send(message.phone_e164, message.body, status_callback=status_callback)
         except SmsRejected as exc:
@@ -86,6 +92,12 @@ def send_pending(
         message.updated_at = clock.now()
         session.commit()
         return message
+
+
+def _offer_pending(session: Session, message: SmsMessage) -> bool:
+    from dispatch.offers.models import Offer, OfferState  # sms is below offers; this one look is the exception
+
+    return session.scalar(select(Offer.state).where(Offer.id == message.offer_id)) is OfferState.pending
 
 
 def _advance(message: SmsMessage, status: str) -> bool:
@@ -134,14 +146,19 @@ def record_inbound(session: Session, clock: Clock, sid: str, phone: str, body: s
     return message
 
 
+def redact_links(body: str) -> str:
+    """A details link opens a patient's record: it is sent, never stored or shown."""
+    return LINK.sub("/visit/…", body)
+
+
 def record_reply(session: Session, clock: Clock, phone: str, body: str, case_id: int | None) -> None:
-    """Keep the TwiML answer we gave, for the outbox and the case's record."""
+    """Keep the TwiML answer we gave (its link redacted), for the outbox and the case's record."""
     now = clock.now()
     session.add(
         SmsMessage(
             direction=Direction.outbound,
             phone_e164=phone,
-            body=body,
+            body=redact_links(body),
             purpose="twiml_reply",
             status="replied",
             case_id=case_id,

@@ -17,6 +17,8 @@ from dispatch.sms.gateway import SentMessage, SmsRejected, SmsUnavailable
 
 log = logging.getLogger(__name__)
 RETRY_DELAYS_S = (0.2, 0.5)
+# Our credentials or our rate, not the recipient's number: retry later, never blame the physician.
+ACCOUNT_PROBLEMS = frozenset({401, 403, 429})
 
 
 class TwilioGateway:
@@ -43,7 +45,7 @@ class TwilioGateway:
                 )
                 return SentMessage(sid=message.sid, status=message.status)
             except TwilioRestException as exc:
-                if exc.status < 500:
+                if exc.status < 500 and exc.status not in ACCOUNT_PROBLEMS:
                     raise SmsRejected(str(exc.code), exc.msg) from None
                 log.warning(
                     "Twilio answered %s sending to %s (attempt %d)", exc.status, masked(to), attempt + 1
