@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import logging
 import os
 import signal
@@ -119,10 +120,13 @@ def worker(
     from redis import Redis
     from rq import SimpleWorker, Worker
 
-    from dispatch.queue import QUEUE_NAME
+    from dispatch.queue import JOBS_MODULE, QUEUE_NAME
 
     settings = _settings()
     redis = Redis.from_url(settings.redis_url)
+    # Import the job modules once, before RQ forks a work horse per job: each horse then starts warm
+    # (by name: `dispatch` never imports `workers` statically).
+    importlib.import_module(JOBS_MODULE)
     worker_class = Worker if fork else SimpleWorker
     worker_class([QUEUE_NAME], connection=redis).work(with_scheduler=scheduler, burst=burst)
 

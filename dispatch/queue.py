@@ -11,6 +11,7 @@ from rq.job import Job
 QUEUE_NAME = "dispatch"
 # The RQ cron configuration module run by `dispatch cron` (named, not imported, by the service).
 CRON_CONFIG = "workers.cron"
+JOBS_MODULE = "workers.jobs"
 
 
 def dispatch_queue(redis: Redis) -> Queue:

@@ -67,7 +67,7 @@ def replay(
     rows = read_table(table)
     calls = plan.calls(rows, fiscal_year, seed=seed)
     started = time.monotonic()
-    running = stack.start(database_url, redis_url, workers=workers)
+    running = stack.start(database_url, redis_url, workers=workers, quiet=not os.environ.get("REPLAY_VERBOSE"))
     try:
         with Progress(transient=True) as progress:
             task = progress.add_task("replaying calls", total=len(calls))

@@ -180,6 +180,17 @@ class Replay:
         last = [(e["kind"], e["to_state"], e["reason"]) for e in timeline[-4:]]
         raise RuntimeError(f"case {case_id}: no offer SMS arrived; last events {last}")
 
+    def deadline(self, case_id: int) -> datetime:
+        """The pending offer's deadline, once the worker has recorded the SMS as sent (it starts then)."""
+        until = time.monotonic() + 30
+        while time.monotonic() < until:
+            offers = self.api("admin", "GET", f"/api/v1/cases/{case_id}/offers").json()
+            pending = [o for o in offers if o["state"] == "pending"]
+            if pending and pending[-1]["sms_sent_at"]:
+                return datetime.fromisoformat(pending[-1]["deadline_at"])
+            time.sleep(0.01)
+        raise RuntimeError(f"case {case_id}: the offer was never recorded as sent")
+
     def reply(self, phone: str, body: str) -> str:
         response = self.stack.fake.send_inbound(phone, body)
         response.raise_for_status()
@@ -226,7 +237,7 @@ class Replay:
                 self.reply(phone, f"{case_id} N")
                 self.stats["offers_declined"] += 1
             elif roll < self.decline_rate + self.timeout_rate:
-                self.set_clock(self.now + timedelta(minutes=5, seconds=1))
+                self.set_clock(self.deadline(case_id) + timedelta(seconds=1))
                 self.run_job("workers.jobs.reconcile", "reconcile")
                 self.stats["offers_timed_out"] += 1
             else:
