@@ -58,6 +58,7 @@ def replay(
     import sys
     import time
 
+    from rich.console import Console
     from rich.progress import Progress
 
     from simulations import plan, stack
@@ -69,7 +70,7 @@ def replay(
     started = time.monotonic()
     running = stack.start(database_url, redis_url, workers=workers, quiet=not os.environ.get("REPLAY_VERBOSE"))
     try:
-        with Progress(transient=True) as progress:
+        with Progress(transient=True, console=Console(stderr=True)) as progress:
             task = progress.add_task("replaying calls", total=len(calls))
             run = Replay(
                 running,
