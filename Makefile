@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint format migrate clean bench-reports
+.PHONY: install demo test lint format migrate clean bench-reports replay-fy2024 bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,13 @@ clean:
 ## The report benchmark: a million cases in PostgreSQL (database `bench`, wiped), the FY report timed
 bench-reports: install
 	$(BIN)/python -m simulations bench-reports --cases 1000000
+
+## The prefecture's FY2024 table replayed through the whole stack (PostgreSQL `replay` and Redis db 9 are wiped)
+replay-fy2024: install
+	DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/replay REDIS_URL=redis://127.0.0.1:6379/9 \
+	  $(BIN)/python -m simulations replay --table config/reference/model_project_fy2024.csv --fiscal-year 2024
+
+## The end-to-end benchmark on PostgreSQL and Redis (database `bench`, Redis db 8 are wiped)
+bench: install
+	DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench REDIS_URL=redis://127.0.0.1:6379/8 \
+	  $(BIN)/python -m simulations bench

@@ -1,5 +1,6 @@
-"""Models of nights and years, replays through the real stack, and benchmarks (`python -m simulations`).
+"""Replays through the real stack, benchmarks, and the pieces they share (`python -m simulations`).
 
-Here now: the fake Twilio (`fake_twilio`), a direct loader of a year's table (`bulk`) and the report
-benchmark (`bench-reports`). The model, replay and end-to-end benchmark verbs arrive with their own issue.
+`replay` drives a fiscal year from a table through the API, workers, Redis, the database and the fake
+Twilio; `bench` measures the stack end to end; `bench-reports` times the reports over a million cases.
+The discrete-event model (`model`, `roster`) is still to come.
 """

@@ -121,5 +121,30 @@ def replay(
         sys.exit(1)
 
 
+@app.command()
+def bench(
+    database_url: str | None = typer.Option(
+        None, envvar="DATABASE_URL", help="PostgreSQL to use (it is wiped)"
+    ),
+    redis_url: str | None = typer.Option(None, envvar="REDIS_URL", help="Redis to use; its own if absent"),
+    intake_calls: int = typer.Option(600, help="calls logged for the intake figures"),
+    threads: int = typer.Option(8, help="operators logging calls at once"),
+    cases: int = typer.Option(60, help="cases driven from decision to acceptance"),
+    workers: int = typer.Option(2, min=1, max=8, help="RQ worker processes"),
+) -> None:
+    """Start the stack as replay does and measure it; prints a table, then one JSON line with every figure."""
+    from simulations import stack
+    from simulations.bench import run_bench
+
+    running = stack.start(database_url, redis_url, workers=workers)
+    try:
+        figures = run_bench(running, intake_calls, threads, cases)
+    finally:
+        running.stop()
+    for name, value in figures.items():
+        typer.echo(f"{name:<24} {value}")
+    typer.echo(json.dumps(figures))
+
+
 if __name__ == "__main__":
     app()

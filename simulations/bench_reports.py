@@ -14,6 +14,7 @@ from dispatch.db import make_engine, make_session_factory, unit_of_work
 from dispatch.programme.models import Programme
 from dispatch.reports import service
 from dispatch.seed.reference import load_programme_data, seed_reference
+from simulations.stack import ensure_database
 
 FILL = """
 INSERT INTO "case" (programme_id, state, version, clinic_id, municipality_id, called_at, in_service_hours,
@@ -37,6 +38,9 @@ FROM "case" WHERE state = 'closed'
 
 def run(database_url: str, cases: int, repeats: int = 5) -> dict[str, float]:
     """Fill an empty database with `cases` cases over ~14 years, then time the FY2024 report."""
+    if not database_url.startswith("postgresql"):
+        raise SystemExit("the report benchmark needs PostgreSQL: set DATABASE_URL=postgresql+psycopg://...")
+    ensure_database(database_url)
     engine = make_engine(database_url)
     if engine.dialect.name != "postgresql":
         raise SystemExit("the report benchmark needs PostgreSQL: set DATABASE_URL=postgresql+psycopg://...")

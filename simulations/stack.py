@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from dispatch import embedded
 from simulations.fake_twilio import FakeTwilio
@@ -41,7 +42,18 @@ class Stack:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def ensure_database(database_url: str) -> None:
+    """Create the PostgreSQL database named in the URL if it does not exist yet."""
+    url = make_url(database_url)
+    admin = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if not conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": url.database}).first():
+            conn.execute(text(f'CREATE DATABASE "{url.database}"'))
+    admin.dispose()
+
+
 def _wipe(database_url: str) -> None:
+    ensure_database(database_url)
     engine = create_engine(database_url)
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
