@@ -20,6 +20,9 @@ from simulations.fake_twilio import FakeTwilio
 
 TWILIO_SID = "AC" + "5e" * 16
 TWILIO_TOKEN = "replay-fake-twilio-token-0123456789"
+# For experiments: e.g. SIM_WORKER_FLAGS=--fork, SIM_SERVE_FLAGS="--workers 2".
+WORKER_FLAGS = os.environ.get("SIM_WORKER_FLAGS", "").split()
+SERVE_FLAGS = os.environ.get("SIM_SERVE_FLAGS", "").split()
 
 
 @dataclass
@@ -100,7 +103,8 @@ def start(
         Redis.from_url(redis_url).flushdb()
         for command in (["migrate"], ["seed", "demo", "--no-patients"]):
             subprocess.run([sys.executable, "-m", "dispatch", *command], env=env, check=True, stdout=out)
-        commands = [["serve", "--port", str(port)], ["cron"]] + [["worker"]] * workers
+        serve = ["serve", "--port", str(port), *SERVE_FLAGS]
+        commands = [serve, ["cron"]] + [["worker", *WORKER_FLAGS]] * workers
         for command in commands:
             stack.processes.append(
                 embedded.spawn([sys.executable, "-m", "dispatch", *command], env=env, stdout=out, stderr=out)
