@@ -117,3 +117,24 @@ def test_patient_search_is_a_post_so_nothing_said_reaches_a_url(night):
     )
     empty = night.http.post("/api/v1/patients/search", headers=headers, json={})
     assert empty.status_code == 422 and "give clinic_patient_number" in empty.json()["detail"]
+
+
+def test_the_coordinator_can_take_an_accepted_case_back_and_give_it_to_someone_else(night):
+    case_id = night.call()
+    night.decide_visit(case_id)
+    first = night.offer_for(case_id).to
+    night.reply(first, "Y")
+    physicians = night.http.get("/api/v1/roster/physicians", headers=night.headers("coordinator")).json()
+    other = next(p for p in physicians if night.phone(p["name"]) not in (first, None))
+    response = night.http.post(
+        f"/api/v1/cases/{case_id}/offers",
+        headers=night.headers("coordinator"),
+        json={"physician_id": other["id"]},
+    )
+    assert response.status_code == 200, response.text
+    night.run_jobs()
+    assert any("取り消されました" in m.body for m in night.fake.sent_to(first))  # the first one is told
+    assert night.offer_for(case_id).to == night.phone(other["name"])
+    assert "担当中の往診はありません" in night.reply(first, f"{case_id} 到着")
+    night.reply(night.phone(other["name"]), "Y")
+    assert night.state(case_id) == "accepted"

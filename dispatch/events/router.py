@@ -18,6 +18,7 @@ from dispatch.events.service import events_after
 from dispatch.outbox import CASE_EVENTS_CHANNEL
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
+REPLAY_MARGIN = 50
 
 
 def _replay(request: Request, last_event_id: int) -> list[dict]:
@@ -40,17 +41,20 @@ async def case_events(
     await pubsub.subscribe(CASE_EVENTS_CHANNEL)
     try:
         last = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+        sent: set[int] = set()
         if last is not None:
-            for payload in await run_in_threadpool(_replay, request, last):
-                last = payload["event_id"]
-                yield ServerSentEvent(id=str(last), event="case", data=payload)
+            # Ids are given at flush but published at commit, so a slightly older event can commit after a
+            # newer one: replay from a little before the client's last id; consoles dedupe by event id.
+            for payload in await run_in_threadpool(_replay, request, max(0, last - REPLAY_MARGIN)):
+                sent.add(payload["event_id"])
+                yield ServerSentEvent(id=str(payload["event_id"]), event="case", data=payload)
         yield ServerSentEvent(event="ready", data={"last_event_id": last})
         while not await request.is_disconnected():
             message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
             if message is None:
                 continue
             payload = json.loads(message["data"])
-            if last is not None and payload["event_id"] <= last:
+            if payload["event_id"] in sent:
                 continue  # already sent from the replay
             yield ServerSentEvent(id=str(payload["event_id"]), event="case", data=payload)
     finally:

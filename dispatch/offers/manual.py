@@ -17,7 +17,14 @@ from dispatch.roster.models import Physician, PhysicianRole
 from dispatch.sms import protocol
 from dispatch.sms.service import queue_sms
 
-OPEN_FOR_OFFERS = (CaseState.dispatching, CaseState.unfilled, CaseState.offered)
+# Before arrival a case can be given to someone else: the physician who had it may have broken down.
+OPEN_FOR_OFFERS = (
+    CaseState.dispatching,
+    CaseState.unfilled,
+    CaseState.offered,
+    CaseState.accepted,
+    CaseState.en_route,
+)
 
 
 class NotASubstitute(ValueError):
@@ -49,7 +56,34 @@ def _prepare(session: Session, clock: Clock, case_id: int, physician_id: int, ac
     if case.state is CaseState.offered:
         service.withdraw(session, clock, case, "reassigned by the coordinator")
         transition(session, case, CaseState.dispatching, actor=actor, clock=clock, reason="reassigned by hand")
+    elif case.state in (CaseState.accepted, CaseState.en_route):
+        _take_back(session, clock, case, actor)
     return case
+
+
+def _take_back(session: Session, clock: Clock, case: Case, actor: Actor) -> None:
+    """Relieve the physician who accepted (and tell them); the case goes back to dispatching."""
+    holder = case.assigned_physician_id
+    accepted = session.scalar(
+        select(Offer).where(Offer.case_id == case.id, Offer.state == OfferState.accepted).with_for_update()
+    )
+    if accepted is not None:
+        accepted.state = OfferState.withdrawn
+    case.assigned_physician_id = None
+    transition(
+        session,
+        case,
+        CaseState.dispatching,
+        actor=actor,
+        clock=clock,
+        reason="reassigned by hand",
+        data={"relieved_physician_id": holder},
+    )
+    physician = session.get(Physician, holder) if holder else None
+    if physician is not None and physician.phone_e164:
+        queue_sms(
+            session, clock, physician.phone_e164, protocol.withdrawn_text(case.id), "withdrawn", case_id=case.id
+        )
 
 
 def offer_to(session: Session, clock: Clock, case_id: int, physician_id: int, actor: Actor) -> int:
