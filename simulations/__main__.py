@@ -146,5 +146,121 @@ def bench(
     typer.echo(json.dumps(figures))
 
 
+@app.command()
+def model(
+    table: Path = typer.Option(
+        Path("config/reference/model_project_fy2024.csv"),
+        exists=True,
+        dir_okay=False,
+        help="a table in the reference CSV format (the calibration: yearly counts per clinic)",
+    ),
+    fiscal_year: int = typer.Option(2024, help="the fiscal year the table describes"),
+    physicians: int = typer.Option(3, min=1, help="substitute physicians on shift"),
+    surge: float = typer.Option(1.0, min=0.1, help="multiply the arrival rate, e.g. 3 for a disaster night"),
+    seeds: int = typer.Option(20, min=1, help="simulated years per policy"),
+    chart: Path = typer.Option(Path("model_arrival.png"), help="PNG of the call-to-arrival distributions"),
+) -> None:
+    """Simulate the fiscal year's nights and holidays (SimPy) under each matching policy and print per policy:
+    minutes from call to acceptance and to arrival (median, p90), utilisation and cases waiting over 60 min."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from simulations import model as sim
+    from simulations.bulk import read_table
+
+    rows = read_table(table)
+    runs = {}
+    with Progress(transient=True, console=Console(stderr=True)) as progress:
+        task = progress.add_task("simulating years", total=seeds * len(sim.POLICIES))
+        for name in sim.POLICIES:
+            runs[name] = []
+            for seed in range(seeds):
+                runs[name].append(sim.run_year(rows, fiscal_year, name, physicians, surge, seed))
+                progress.advance(task)
+    typer.echo(
+        f"FY{fiscal_year}, {physicians} physicians on shift, surge x{surge:g}, {seeds} seeds "
+        "(minutes; percentiles per year, then the mean)"
+    )
+    typer.echo(
+        f"{'policy':<20} {'accept med':>10} {'accept p90':>10} {'arrive med':>10} {'arrive p90':>10} "
+        f"{'util %':>7} {'>60 min/yr':>10}"
+    )
+    for name, policy_runs in runs.items():
+        f = sim.summarise(policy_runs)
+        typer.echo(
+            f"{name:<20} {f['accept_median']:>10.1f} {f['accept_p90']:>10.1f} {f['arrival_median']:>10.1f} "
+            f"{f['arrival_p90']:>10.1f} {f['utilisation'] * 100:>7.1f} {f['waited_over_60']:>10.1f}"
+        )
+    table_counts = sim.table_counts(rows)
+    simulated = sim.mean_counts(runs[sim.SERVICE_POLICY])
+    typer.echo(f"yearly counts, simulated mean / table (x{surge:g} surge applies to the simulation)")
+    typer.echo(f"{'clinic':<14} {'consultations':>15} {'house calls':>15} {'end of life':>15}")
+    for label, expected in table_counts.items():
+        got = simulated.get(label, dict.fromkeys(sim.KINDS, 0.0))
+        cells = " ".join(f"{f'{got[k]:.1f} / {expected[k]}':>15}" for k in sim.KINDS)
+        typer.echo(f"{label:<14} {cells}")
+    totals = " ".join(
+        f"{f'{sum(c[k] for c in simulated.values()):.1f} / {sum(c[k] for c in table_counts.values())}':>15}"
+        for k in sim.KINDS
+    )
+    typer.echo(f"{'total':<14} {totals}")
+    figure, axes = plt.subplots(figsize=(8, 5))
+    for name, policy_runs in runs.items():
+        values = np.sort(np.concatenate([r.to_arrival for r in policy_runs] or [np.zeros(0)]))
+        if len(values):
+            axes.step(values, np.arange(1, len(values) + 1) / len(values), where="post", label=name)
+    axes.axvline(sim.WAIT_LIMIT_MIN, color="grey", linestyle=":", linewidth=1)
+    axes.set_xlabel("minutes from call to arrival")
+    axes.set_ylabel("share of house calls")
+    axes.set_title(f"FY{fiscal_year}: {physicians} physicians, surge x{surge:g}, {seeds} seeds")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(chart, dpi=100)
+    plt.close(figure)
+    typer.echo(f"chart: {chart}")
+
+
+@app.command()
+def roster(
+    table: Path = typer.Option(
+        Path("config/reference/model_project_fy2024.csv"),
+        exists=True,
+        dir_okay=False,
+        help="a table in the reference CSV format",
+    ),
+    fiscal_year: int = typer.Option(2024, help="the fiscal year the table describes"),
+    target_p90: float = typer.Option(60.0, help="p90 minutes from call to arrival to meet"),
+    max_physicians: int = typer.Option(8, min=1, help="the most physicians per shift to try"),
+    surge: float = typer.Option(1.0, min=0.1, help="multiply the arrival rate"),
+    seeds: int = typer.Option(20, min=1, help="simulated years per physician count"),
+) -> None:
+    """Find the fewest physicians per shift whose mean p90 call-to-arrival, under the service's policy,
+    meets the target; prints the p90 for each count tried."""
+    from simulations import model as sim
+    from simulations.bulk import read_table
+
+    rows = read_table(table)
+    typer.echo(
+        f"policy {sim.SERVICE_POLICY}, FY{fiscal_year}, surge x{surge:g}, target p90 <= {target_p90:g} min"
+    )
+    for physicians in range(1, max_physicians + 1):
+        runs = [sim.run_year(rows, fiscal_year, sim.SERVICE_POLICY, physicians, surge, s) for s in range(seeds)]
+        p90 = sim.summarise(runs)["arrival_p90"]
+        met = p90 <= target_p90
+        typer.echo(
+            f"{physicians} physicians: p90 call-to-arrival {p90:.1f} min{'  meets target' if met else ''}"
+        )
+        if met:
+            typer.echo(f"fewest physicians per shift: {physicians}")
+            return
+    typer.echo(f"no count up to {max_physicians} meets the target")
+    raise typer.Exit(1)
+
+
 if __name__ == "__main__":
     app()
