@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -14,7 +14,7 @@ from dispatch.cases import intake, service
 from dispatch.cases.schemas import CancelRequest, CaseDetail, CaseOut, IntakeRequest
 from dispatch.cases.states import CaseState
 from dispatch.deps import db_session, get_services
-from dispatch.ids import ID_MAX
+from dispatch.ids import ID_MAX, PathId
 from dispatch.programme.service import ProgrammeNotLoaded, get_programme
 from dispatch.times import time_problem
 
@@ -86,7 +86,7 @@ def list_cases(
 @router.get("/cases/{case_id}", response_model=CaseDetail, dependencies=[allow(*CASE_READERS)])
 def read_case(
     request: Request,
-    case_id: int = Path(ge=1, le=ID_MAX),
+    case_id: PathId,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> CaseDetail:
@@ -107,7 +107,7 @@ def read_case(
 def cancel_case(
     body: CancelRequest,
     request: Request,
-    case_id: int = Path(ge=1, le=ID_MAX),
+    case_id: PathId,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> CaseOut:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow, current_user
@@ -11,7 +11,7 @@ from dispatch.clinics import service
 from dispatch.clinics.models import Clinic
 from dispatch.clinics.schemas import ClinicIn, ClinicOut, ContractIn
 from dispatch.deps import db_session, get_services
-from dispatch.ids import ID_MAX
+from dispatch.ids import PathId
 from dispatch.programme.service import get_programme
 
 router = APIRouter(prefix="/api/v1", tags=["clinics"])
@@ -51,9 +51,7 @@ def add_clinic(body: ClinicIn, request: Request, session: Session = Depends(db_s
     status_code=201,
     dependencies=[allow(Role.admin)],
 )
-def add_contract(
-    body: ContractIn, clinic_id: int = Path(ge=1, le=ID_MAX), session: Session = Depends(db_session)
-) -> ClinicOut:
+def add_contract(body: ContractIn, clinic_id: PathId, session: Session = Depends(db_session)) -> ClinicOut:
     """A new contract period for a clinic (e.g. renewed for the next fiscal year)."""
     clinic = session.get(Clinic, clinic_id)
     if clinic is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from dispatch.audit import service as audit
@@ -13,7 +13,7 @@ from dispatch.deps import db_session, get_services
 from dispatch.handoffs import service
 from dispatch.handoffs.models import Handoff
 from dispatch.handoffs.schemas import HandoffCase, HandoffDetail, HandoffOut
-from dispatch.ids import ID_MAX
+from dispatch.ids import PathId
 from dispatch.outcomes.models import VisitOutcome
 
 router = APIRouter(prefix="/api/v1/handoffs", tags=["handoffs"])
@@ -45,7 +45,7 @@ def list_handoffs(
 @router.get("/{handoff_id}", response_model=HandoffDetail, dependencies=[allow(*READERS)])
 def read_handoff(
     request: Request,
-    handoff_id: int = Path(ge=1, le=ID_MAX),
+    handoff_id: PathId,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> HandoffDetail:
@@ -85,7 +85,7 @@ def read_handoff(
 )
 def acknowledge_handoff(
     request: Request,
-    handoff_id: int = Path(ge=1, le=ID_MAX),
+    handoff_id: PathId,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> HandoffOut:

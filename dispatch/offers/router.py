@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -12,7 +12,7 @@ from dispatch.cases.lifecycle import Actor
 from dispatch.cases.models import Case
 from dispatch.cases.schemas import CaseOut
 from dispatch.deps import db_session, get_services
-from dispatch.ids import ID_MAX
+from dispatch.ids import PathId
 from dispatch.offers import manual, progress, runner
 from dispatch.offers.models import Offer
 from dispatch.offers.schemas import Assignment, ManualOffer, OfferOut, Progress
@@ -31,7 +31,7 @@ def _actor(user: User) -> Actor:
     response_model=list[OfferOut],
     dependencies=[allow(Role.operator, Role.consulting_physician, Role.coordinator, Role.admin)],
 )
-def list_offers(case_id: int = Path(ge=1, le=ID_MAX), session: Session = Depends(db_session)) -> list[Offer]:
+def list_offers(case_id: PathId, session: Session = Depends(db_session)) -> list[Offer]:
     """Every offer made on the case, with its deadline and how it ended."""
     return list(session.scalars(select(Offer).where(Offer.case_id == case_id).order_by(Offer.id)))
 
@@ -40,7 +40,7 @@ def list_offers(case_id: int = Path(ge=1, le=ID_MAX), session: Session = Depends
 def offer_by_hand(
     body: ManualOffer,
     request: Request,
-    case_id: int = Path(ge=1, le=ID_MAX),
+    case_id: PathId,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> CaseOut:
@@ -63,7 +63,7 @@ def offer_by_hand(
 def assign_by_hand(
     body: Assignment,
     request: Request,
-    case_id: int = Path(ge=1, le=ID_MAX),
+    case_id: PathId,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> CaseOut:
@@ -101,7 +101,7 @@ def assign_by_hand(
 def progress_by_phone(
     body: Progress,
     request: Request,
-    case_id: int = Path(ge=1, le=ID_MAX),
+    case_id: PathId,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> CaseOut:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from dispatch.audit import service as audit
@@ -12,7 +12,7 @@ from dispatch.cases.lifecycle import Actor
 from dispatch.cases.schemas import CaseOut
 from dispatch.cases.service import CaseNotVisible, visible_case
 from dispatch.deps import db_session, get_services
-from dispatch.ids import ID_MAX
+from dispatch.ids import PathId
 from dispatch.offers.visit import case_for_link
 from dispatch.outcomes import service
 from dispatch.outcomes.schemas import OutcomeIn, OutcomeOut
@@ -29,7 +29,7 @@ READERS = (Role.operator, Role.consulting_physician, Role.coordinator, Role.clin
 def record_outcome(
     body: OutcomeIn,
     request: Request,
-    case_id: int = Path(ge=1, le=ID_MAX),
+    case_id: PathId,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> CaseOut:
@@ -47,7 +47,7 @@ def record_outcome(
 @router.get("/api/v1/cases/{case_id}/outcome", response_model=OutcomeOut, dependencies=[allow(*READERS)])
 def read_outcome(
     request: Request,
-    case_id: int = Path(ge=1, le=ID_MAX),
+    case_id: PathId,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> OutcomeOut:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
-from dispatch.ids import ID_MAX
+from dispatch.ids import PathId
 from dispatch.patients import service
 from dispatch.patients.schemas import CareProfileOut, PatientCreated, PatientIn, PatientMatch, PatientSearch
 
@@ -20,7 +20,7 @@ PROFILE_READERS = (Role.operator, Role.consulting_physician, Role.coordinator, R
 @router.get("/patients/{patient_id}", response_model=CareProfileOut, dependencies=[allow(*PROFILE_READERS)])
 def read_care_profile(
     request: Request,
-    patient_id: int = Path(ge=1, le=ID_MAX),
+    patient_id: PathId,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> CareProfileOut:

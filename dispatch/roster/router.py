@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow
 from dispatch.auth.models import Role
 from dispatch.deps import db_session, get_services
-from dispatch.ids import ID_MAX
+from dispatch.ids import PathId
 from dispatch.roster import service
 from dispatch.roster.models import Shift
 from dispatch.roster.schemas import CoverIn, CoverOut, OnCallOut, PhysicianOut, ShiftIn, ShiftOut
@@ -77,9 +77,7 @@ def add_shift(body: ShiftIn, session: Session = Depends(db_session)) -> ShiftOut
 @router.post(
     "/roster/shifts/{shift_id}/covers", response_model=CoverOut, status_code=201, dependencies=[allow(*EDITORS)]
 )
-def add_cover(
-    body: CoverIn, shift_id: int = Path(ge=1, le=ID_MAX), session: Session = Depends(db_session)
-) -> CoverOut:
+def add_cover(body: CoverIn, shift_id: PathId, session: Session = Depends(db_session)) -> CoverOut:
     """Another physician takes this shift, or part of it."""
     try:
         cover = service.add_cover(

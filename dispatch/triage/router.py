@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.cases.schemas import CaseOut
 from dispatch.deps import db_session, get_services
-from dispatch.ids import ID_MAX
+from dispatch.ids import PathId
 from dispatch.triage import service
 from dispatch.triage.schemas import Decision, QueueItem, ReleaseRequest
 
@@ -44,7 +44,7 @@ def triage_queue(request: Request, session: Session = Depends(db_session)) -> li
 @router.post("/cases/{case_id}/claim", response_model=CaseOut, dependencies=[PHYSICIAN])
 def claim_case(
     request: Request,
-    case_id: int = Path(ge=1, le=ID_MAX),
+    case_id: PathId,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> CaseOut:
@@ -65,8 +65,8 @@ def claim_case(
 @router.post("/cases/{case_id}/release", response_model=CaseOut, dependencies=[PHYSICIAN])
 def release_case(
     request: Request,
+    case_id: PathId,
     body: ReleaseRequest | None = None,
-    case_id: int = Path(ge=1, le=ID_MAX),
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> CaseOut:
@@ -87,7 +87,7 @@ def release_case(
 def decide_case(
     body: Decision,
     request: Request,
-    case_id: int = Path(ge=1, le=ID_MAX),
+    case_id: PathId,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> CaseOut:
