@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -20,6 +23,21 @@ from dispatch.sms.protocol import Intent
 
 router = APIRouter(prefix="/api/v1", tags=["dispatch"])
 COORDINATION = (Role.coordinator, Role.admin)
+
+
+@contextmanager
+def _hand_move_errors(case_id: int) -> Iterator[None]:
+    """The coordinator's hand moves fail the same ways: no case, not a substitute, physician not free."""
+    try:
+        yield
+    except LookupError:
+        raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
+    except manual.NotASubstitute as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    except manual.PhysicianHasOffer as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    except manual.service.PhysicianBusy:
+        raise HTTPException(409, detail="physician_id: this physician is on another case") from None
 
 
 def _actor(user: User) -> Actor:
@@ -46,14 +64,8 @@ def offer_by_hand(
 ) -> CaseOut:
     """Offer the case to a physician of your choosing now (a pending offer to someone else is withdrawn)."""
     services = get_services(request)
-    try:
+    with _hand_move_errors(case_id):
         message_id = manual.offer_to(session, services.clock, case_id, body.physician_id, _actor(user))
-    except LookupError:
-        raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
-    except manual.NotASubstitute as exc:
-        raise HTTPException(422, detail=str(exc)) from None
-    except manual.PhysicianHasOffer as exc:
-        raise HTTPException(409, detail=str(exc)) from None
     session.commit()
     runner.send(services, message_id)
     return CaseOut.model_validate(session.get(Case, case_id))
@@ -70,7 +82,7 @@ def assign_by_hand(
     """Record that a physician agreed by phone: the case is theirs, and they get the details link."""
     services = get_services(request)
     settings = services.settings
-    try:
+    with _hand_move_errors(case_id):
         case = manual.assign(
             session,
             services.clock,
@@ -81,14 +93,6 @@ def assign_by_hand(
             settings.secret_key.get_secret_value(),
             settings.public_base_url,
         )
-    except LookupError:
-        raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
-    except manual.NotASubstitute as exc:
-        raise HTTPException(422, detail=str(exc)) from None
-    except manual.PhysicianHasOffer as exc:
-        raise HTTPException(409, detail=str(exc)) from None
-    except manual.service.PhysicianBusy:
-        raise HTTPException(409, detail="physician_id: this physician is on another case") from None
     session.commit()
     return CaseOut.model_validate(case)
 

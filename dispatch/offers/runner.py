@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from dispatch.cases.models import Case
 from dispatch.db import unit_of_work
 from dispatch.matching.policy import Policy, least_total_travel
 from dispatch.offers import service
@@ -60,7 +61,7 @@ def offer_sent(services: Services, message: SmsMessage) -> None:
             )
             return
         now = services.clock.now()
-        case = session.get(service.Case, offer.case_id)
+        case = session.get(Case, offer.case_id)
         offer.sms_sent_at = now
         offer.deadline_at = max(offer.deadline_at, now + service.offer_timeout(case))
         defer_job(session, DEADLINE_JOB, offer.id, job_id=f"deadline-{offer.id}", at=offer.deadline_at)
