@@ -311,3 +311,15 @@ def test_the_cli_refuses_a_bad_month(services, demo_logins, monkeypatch, bad):
     monkeypatch.setenv("DATABASE_URL", services.settings.database_url)
     result = CliRunner().invoke(cli, ["report", "monthly", "--from", bad, "--to", "2025-03"])
     assert result.exit_code != 0 and "YYYY-MM" in result.output
+
+
+def test_contract_months_are_written_in_their_era():
+    from dispatch.reports.periods import reiwa
+
+    assert [reiwa(date(*ym, 1)) for ym in ((2024, 4), (2019, 5), (2019, 4), (1989, 1), (1988, 12))] == [
+        "R6.4",
+        "R1.5",
+        "H31.4",
+        "H1.1",
+        "S63.12",
+    ]

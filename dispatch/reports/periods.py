@@ -50,10 +50,14 @@ def months(first: date, last: date) -> list[date]:
 
 
 def reiwa(month: date) -> str:
-    """2024-04 -> 'R6.4' (the seed's 契約時期)."""
-    if month < date(2019, 5, 1):
-        raise ValueError("before the Reiwa era")
-    return f"R{month.year - REIWA_YEAR_ZERO}.{month.month}"
+    """2024-04 -> 'R6.4' (the seed's 契約時期); earlier months in their own era (H31.4, S63.1)."""
+    if month >= date(2019, 5, 1):
+        return f"R{month.year - REIWA_YEAR_ZERO}.{month.month}"
+    if month >= date(1989, 1, 1):
+        return f"H{month.year - 1988}.{month.month}"
+    if month >= date(1926, 12, 1):
+        return f"S{month.year - 1925}.{month.month}"
+    return f"{month.year}.{month.month}"
 
 
 def fiscal_year_label(year: int) -> str:
