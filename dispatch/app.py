@@ -28,7 +28,9 @@ from dispatch.roster.router import router as roster_router
 from dispatch.services import Services
 from dispatch.simulation.router import router as simulation_router
 from dispatch.sms.router import router as sms_router
+from dispatch.sms.simulator import router as simulator_router
 from dispatch.triage.router import router as triage_router
+from dispatch.web import router as web
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ ROUTERS = (
     events_router,
     offers_router,
     sms_router,
+    simulator_router,
     visit_router,
     outcomes_router,
     handoffs_router,
@@ -77,6 +80,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     for router in ROUTERS:
         app.include_router(router)
+    web.install(app)
     install_error_handlers(app)
     install_nul_guard(app)
     enforce_declared_roles(app)

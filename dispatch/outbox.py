@@ -24,6 +24,13 @@ from dispatch.queue import dispatch_queue
 log = logging.getLogger(__name__)
 
 CASE_EVENTS_CHANNEL = "dispatch:case-events"
+
+
+def case_events_channel(redis: Any) -> str:
+    """The live-event channel of this deployment. Redis pub/sub ignores database indexes, so two
+    deployments (or a test run and a benchmark) on one server must not share the bare channel name:
+    a console would take the other's events for its own, and dedupe its real ones away by id."""
+    return f"{CASE_EVENTS_CHANNEL}:{redis.connection_pool.connection_kwargs.get('db', 0)}"
 _OUTBOX = "dispatch.outbox"
 
 
@@ -61,7 +68,7 @@ def send(redis: Redis, outbox: Outbox) -> None:
         if outbox.events:
             pipe = redis.pipeline(transaction=False)
             for payload in outbox.events:
-                pipe.publish(CASE_EVENTS_CHANNEL, json.dumps(payload, ensure_ascii=False))
+                pipe.publish(case_events_channel(redis), json.dumps(payload, ensure_ascii=False))
             pipe.execute()
     except RedisError:
         log.warning("live events not published (Redis error); consoles catch up on reconnect")

@@ -92,3 +92,24 @@ def test_a_reconnecting_console_gets_what_it_missed(client, login, live_server):
     # A little before the last id is sent again on purpose (commit order can differ from id order); the
     # console dedupes by event id, so nothing is lost and nothing is shown twice.
     assert len({p["event_id"] for p in replayed}) == len(replayed)
+
+
+def test_a_deployment_on_another_redis_database_does_not_reach_this_console(services):
+    """Redis pub/sub ignores database indexes: a benchmark on db 8 must not feed the consoles of db 15,
+    or a console would take its events (and their ids) for its own."""
+    from redis import Redis
+
+    from dispatch import outbox
+
+    own_db = services.redis.connection_pool.connection_kwargs["db"]
+    other = Redis.from_url(services.settings.redis_url.rsplit("/", 1)[0] + f"/{(own_db + 1) % 16}")
+    listener = services.redis.pubsub()
+    listener.subscribe(outbox.case_events_channel(services.redis))
+    listener.get_message(timeout=1)  # the subscription's own confirmation
+    outbox.send(other, outbox.Outbox(events=[{"event_id": 1, "from": "elsewhere"}]))
+    outbox.send(services.redis, outbox.Outbox(events=[{"event_id": 2, "from": "here"}]))
+    message = listener.get_message(ignore_subscribe_messages=True, timeout=2)
+    assert json.loads(message["data"])["from"] == "here"
+    assert listener.get_message(ignore_subscribe_messages=True, timeout=0.5) is None
+    listener.close()
+    other.close()

@@ -27,8 +27,7 @@ class RoleGuard:
     def __call__(self, request: Request, session: Session = Depends(db_session)) -> User | None:
         if self.public:
             return None
-        token = bearer_token(request)
-        user = user_for_token(session, get_services(request).clock, token) if token else None
+        user = logged_in_user(request, session)
         if user is None:
             raise HTTPException(
                 status.HTTP_401_UNAUTHORIZED,
@@ -43,6 +42,12 @@ class RoleGuard:
         # End the read so a long response (a live event stream) holds no database connection.
         session.commit()
         return user
+
+
+def logged_in_user(request: Request, session: Session) -> User | None:
+    """The user whose token or session cookie came with the request, if any."""
+    token = bearer_token(request)
+    return user_for_token(session, get_services(request).clock, token) if token else None
 
 
 def bearer_token(request: Request) -> str | None:

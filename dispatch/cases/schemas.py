@@ -174,6 +174,11 @@ class CaseOut(BaseModel):
     triage_physician_id: int | None
     triage_claimed_at: datetime | None
     assigned_physician_id: int | None
+    current_offer_id: int | None
+    decided_at: datetime | None
+    accepted_at: datetime | None
+    arrived_at: datetime | None
+    coordinator_alerted_at: datetime | None
     updated_at: datetime
     closed_at: datetime | None
 

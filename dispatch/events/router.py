@@ -15,7 +15,7 @@ from dispatch.auth.guard import allow
 from dispatch.auth.models import Role
 from dispatch.deps import get_services
 from dispatch.events.service import events_after
-from dispatch.outbox import CASE_EVENTS_CHANNEL
+from dispatch.outbox import case_events_channel
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 REPLAY_MARGIN = 50
@@ -38,7 +38,7 @@ async def case_events(
     """Case events as they happen (ids, states, times; never patient data)."""
     redis = AsyncRedis.from_url(get_services(request).settings.redis_url)
     pubsub = redis.pubsub()
-    await pubsub.subscribe(CASE_EVENTS_CHANNEL)
+    await pubsub.subscribe(case_events_channel(redis))
     try:
         last = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
         sent: set[int] = set()

@@ -1,4 +1,4 @@
-"""Twilio's webhooks (inbound SMS, delivery statuses), the outbox, and the demo's phone simulator.
+"""Twilio's webhooks (inbound SMS, delivery statuses) and the outbox.
 
 Webhooks are public routes that prove themselves instead: `X-Twilio-Signature` must match the configured
 public URL and the posted form, in every configuration. They answer quickly: one transaction, TwiML back.
@@ -6,17 +6,14 @@ public URL and the posted form, in every configuration. They answer quickly: one
 
 from __future__ import annotations
 
-import uuid
 from urllib.parse import parse_qsl
 
-import httpx
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.settings import SmsProvider
 from dispatch.auth.guard import allow, public
 from dispatch.auth.models import Role
 from dispatch.deps import db_session, get_services
@@ -25,7 +22,7 @@ from dispatch.phones import InvalidPhoneNumber, to_e164
 from dispatch.services import Services
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.service import is_failure, record_status, redact_links
-from dispatch.sms.twilio_gateway import sign, signature_is_valid, twiml_message
+from dispatch.sms.twilio_gateway import signature_is_valid, twiml_message
 
 router = APIRouter(tags=["sms"])
 INBOUND_PATH = "/webhooks/twilio/sms"
@@ -127,35 +124,3 @@ def outbox(
         SmsOut.model_validate(m, from_attributes=True).model_copy(update={"body": redact_links(m.body)})
         for m in session.scalars(query)
     ]
-
-
-class SimulatedSms(BaseModel):
-    from_phone: str = Field(max_length=32, description="the physician's phone, e.g. 090-1111-0101")
-    body: str = Field(min_length=1, max_length=320, description="e.g. 412 Y")
-
-
-@router.post(
-    "/api/v1/sms/simulator",
-    dependencies=[allow(Role.operator, Role.coordinator, Role.admin, Role.substitute_physician)],
-)
-async def phone_simulator(body: SimulatedSms, request: Request) -> dict:
-    """Demo only: reply as a physician's phone would. The request is signed exactly as Twilio signs."""
-    services = get_services(request)
-    if services.settings.sms_provider is not SmsProvider.console or services.settings.is_production:
-        raise HTTPException(404, detail="the phone simulator exists only with the console SMS adapter")
-    try:
-        phone = to_e164(body.from_phone)
-    except InvalidPhoneNumber as exc:
-        raise HTTPException(422, detail=f"from_phone: {exc}") from None
-    params = {
-        "MessageSid": "SMsim" + uuid.uuid4().hex[:27],
-        "From": phone,
-        "To": "+815000000000",
-        "Body": body.body,
-    }
-    base = services.settings.public_base_url.rstrip("/")
-    headers = {"X-Twilio-Signature": sign(services.settings.webhook_auth_token, base + INBOUND_PATH, params)}
-    transport = httpx.ASGITransport(app=request.app)
-    async with httpx.AsyncClient(transport=transport, base_url=base) as client:
-        response = await client.post(INBOUND_PATH, data=params, headers=headers)
-    return {"status": response.status_code, "twiml": response.text}

@@ -1,0 +1,1 @@
+"""The operator console: Japanese web pages over the same API, live by server-sent events."""

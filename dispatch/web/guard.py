@@ -1,0 +1,74 @@
+"""Page access by role: like the API's guard, but a browser is sent to log in or shown a page, not JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from dispatch.auth.guard import RoleGuard, logged_in_user
+from dispatch.auth.models import Role, User
+from dispatch.deps import db_session
+
+
+class LoginRequired(Exception):
+    """Nobody is logged in: the browser goes to the login page and comes back after."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking, as plain facts that outlive the request's database session."""
+
+    username: str
+    display_name: str
+    role: Role
+    physician_id: int | None
+
+    @classmethod
+    def of(cls, user: User) -> Viewer:
+        return cls(user.username, user.display_name, user.role, user.physician_id)
+
+
+class PageForbidden(Exception):
+    """Logged in, but this role may not open the page."""
+
+    def __init__(self, viewer: Viewer) -> None:
+        self.viewer = viewer
+
+
+class PageGuard(RoleGuard):
+    """Let through the declared roles; send everyone else to the login page or a 403 page."""
+
+    def __call__(self, request: Request, session: Session = Depends(db_session)) -> User | None:
+        user = logged_in_user(request, session)
+        if user is None:
+            raise LoginRequired(request.url.path)
+        if user.role not in self.roles:
+            raise PageForbidden(Viewer.of(user))
+        request.state.user = user
+        session.commit()
+        return user
+
+
+def page(*roles: Role) -> Depends:  # type: ignore[valid-type]
+    """Declare the roles that may open a page."""
+    if not roles:
+        raise ValueError("page() needs at least one role")
+    return Depends(PageGuard(roles))
+
+
+def login_url(next_path: str) -> str:
+    """The login page, with where to go after."""
+    return f"/login?next={quote(safe_next(next_path), safe='/')}"
+
+
+def safe_next(next_path: str | None) -> str:
+    """Only a path on this site: never `//host` or a full URL (no open redirect)."""
+    if not next_path or not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path:
+        return "/"
+    return next_path

@@ -1,0 +1,69 @@
+/* The board: every open case in a column by state, waiting times ticking, changes arriving live. */
+"use strict";
+
+const COLUMN_OF = {
+  received: "intake", triage_pending: "intake", triaging: "intake",
+  dispatching: "dispatch", offered: "dispatch", unfilled: "dispatch",
+  accepted: "visit", en_route: "visit", on_scene: "visit",
+  visit_completed: "after", handed_off: "after",
+};
+const URGENCY_ORDER = { red: 0, orange: 1, yellow: 2, green: 3, white: 4 };
+let changed = new Set();
+
+function card(item) {
+  const urgency = item.urgency || item.provisional_urgency;
+  const waited = minutesSince(item.called_at);
+  const flags = [
+    item.state === "unfilled" || item.coordinator_alerted_at ? el("span", { class: "flag alert" }, t("common.alerted")) : null,
+    item.in_service_hours ? null : el("span", { class: "flag" }, t("common.out_of_hours")),
+    item.in_contract ? null : el("span", { class: "flag" }, t("common.out_of_contract")),
+  ];
+  return el("li", {
+    class: `card ${item.state === "unfilled" ? "escalated" : ""} ${changed.has(item.id) ? "changed" : ""}`,
+    dataset: { caseId: item.id, state: item.state },
+  },
+  el("a", { href: `/cases/${item.id}`, class: "card-link" },
+    el("div", { class: "card-head" }, urgencyBadge(urgency), el("strong", {}, item.reference), stateBadge(item.state)),
+    el("div", { class: "card-body" },
+      el("span", { class: `wait ${waited >= 60 ? "late" : waited >= 30 ? "slow" : ""}`, dataset: { since: item.called_at } },
+        `${t("common.waiting")} ${fmtMinutes(waited)}`),
+      el("span", {}, nameOf("municipalities", item.municipality_id)),
+      item.assigned_physician_id ? el("span", {}, nameOf("physicians", item.assigned_physician_id)) : null,
+    ),
+    el("div", { class: "flags" }, flags)));
+}
+
+async function refresh() {
+  const result = await api("GET", "/api/v1/cases?open_only=true&limit=500");
+  if (!result.ok) return toast(problemText(result), "error");
+  const open = result.data.filter((item) => COLUMN_OF[item.state]);
+  open.sort((a, b) => (URGENCY_ORDER[a.urgency || a.provisional_urgency] ?? 2) - (URGENCY_ORDER[b.urgency || b.provisional_urgency] ?? 2)
+    || Date.parse(a.called_at) - Date.parse(b.called_at));
+  for (const column of document.querySelectorAll("[data-column]")) {
+    const list = column.querySelector(".cards");
+    list.replaceChildren(...open.filter((item) => COLUMN_OF[item.state] === column.dataset.column).map(card));
+  }
+  document.getElementById("board-count").textContent = `(${open.length})`;
+  document.getElementById("board-empty").hidden = open.length > 0;
+  changed = new Set();
+}
+
+function tickWaiting() {
+  for (const node of document.querySelectorAll(".wait[data-since]")) {
+    const waited = minutesSince(node.dataset.since);
+    node.textContent = `${t("common.waiting")} ${fmtMinutes(waited)}`;
+    node.classList.toggle("late", waited >= 60);
+    node.classList.toggle("slow", waited >= 30 && waited < 60);
+  }
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  await loadReference("municipalities", "physicians");
+  await refresh();
+  const later = debounce(refresh, 150);
+  liveEvents((event) => {
+    changed.add(event.case_id);
+    later();
+  });
+  setInterval(tickWaiting, 15000);
+});

@@ -1,0 +1,200 @@
+/* Shared by every console page: words, times in Asia/Tokyo, the API with the login cookie, live events. */
+"use strict";
+
+const BOOT = JSON.parse(document.getElementById("boot").textContent);
+// The server's clock may be a simulation's: keep our offset from it so waiting times agree with the server.
+const CLOCK_OFFSET_MS = Date.parse(BOOT.serverNow) - Date.now();
+
+function t(key) {
+  return BOOT.messages[key] ?? key;
+}
+
+function label(group, value) {
+  if (value === null || value === undefined) return "—";
+  return (BOOT.labels[group] || {})[value] ?? value;
+}
+
+function serverNow() {
+  return Date.now() + CLOCK_OFFSET_MS;
+}
+
+const LOCALE = BOOT.lang === "ja" ? "ja-JP" : "en-GB";
+const TIME_FORMAT = new Intl.DateTimeFormat(LOCALE, {
+  timeZone: BOOT.timezone, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+});
+const CLOCK_FORMAT = new Intl.DateTimeFormat(LOCALE, {
+  timeZone: BOOT.timezone, year: "numeric", month: "2-digit", day: "2-digit", weekday: "short",
+  hour: "2-digit", minute: "2-digit", second: "2-digit",
+});
+
+/** A time as people here read it: in the programme's time zone (Asia/Tokyo), never the browser's. */
+function fmtTime(iso) {
+  return iso ? TIME_FORMAT.format(new Date(iso)) : "—";
+}
+
+/** "12分" / "12 min" since a time, on the server's clock. */
+function minutesSince(iso) {
+  return Math.max(0, Math.floor((serverNow() - Date.parse(iso)) / 60000));
+}
+
+function fmtMinutes(n) {
+  return BOOT.lang === "ja" ? `${n}分` : `${n} min`;
+}
+
+/** Build an element; strings become text nodes, so nothing the API returns is ever parsed as HTML. */
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key === "dataset") Object.assign(node.dataset, value);
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function urgencyBadge(urgency) {
+  return el("span", { class: `urgency u-${urgency || "none"}` }, urgency ? label("urgency", urgency) : "—");
+}
+
+function stateBadge(state) {
+  return el("span", { class: `state s-${state}` }, label("state", state));
+}
+
+/** Call the API with the login cookie; a lapsed login goes back to the login page. */
+async function api(method, path, body, headers = {}) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json", ...headers } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, init);
+  if (response.status === 401) {
+    location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+    throw new Error("login required");
+  }
+  const type = response.headers.get("content-type") || "";
+  const data = type.includes("json") ? await response.json() : await response.text();
+  return { ok: response.ok, status: response.status, data };
+}
+
+function problemText(result) {
+  const detail = result.data && result.data.detail;
+  if (typeof detail === "string") return detail;
+  if (detail && detail.message) return detail.message;
+  return `${t("common.error")} ${result.status}`;
+}
+
+/** Show a 422's problems beside the fields they name, and a summary; returns whether any were shown. */
+function showFieldErrors(form, result) {
+  clearFieldErrors(form);
+  const errors = (result.data && result.data.errors) || [];
+  for (const error of errors) {
+    const name = error.field.replace(/^patient\./, "");
+    const input = form.querySelector(`[name="${CSS.escape(error.field)}"], [name="${CSS.escape(name)}"]`);
+    const message = el("span", { class: "field-error", role: "alert" }, error.problem);
+    if (input) {
+      input.setAttribute("aria-invalid", "true");
+      input.closest("label")?.append(message);
+    }
+  }
+  const summary = form.querySelector(".form-error");
+  if (summary) {
+    summary.textContent = problemText(result);
+    summary.hidden = false;
+  }
+  return errors.length > 0;
+}
+
+function clearFieldErrors(form) {
+  form.querySelectorAll(".field-error").forEach((node) => node.remove());
+  form.querySelectorAll("[aria-invalid]").forEach((node) => node.removeAttribute("aria-invalid"));
+  const summary = form.querySelector(".form-error");
+  if (summary) summary.hidden = true;
+}
+
+let toastTimer = null;
+function toast(message, kind = "info") {
+  const box = document.getElementById("toast");
+  box.textContent = message;
+  box.className = `toast ${kind}`;
+  box.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { box.hidden = true; }, 5000);
+}
+
+/** Case events as they happen. EventSource reconnects by itself and sends Last-Event-ID; dedupe by id. */
+function liveEvents(onEvent) {
+  const indicator = document.getElementById("live");
+  const seen = new Set();
+  const source = new EventSource("/api/v1/events");
+  indicator.hidden = false;
+  indicator.textContent = t("common.offline");
+  indicator.className = "live off";
+  source.addEventListener("ready", () => {
+    indicator.textContent = t("common.live");
+    indicator.className = "live on";
+  });
+  source.addEventListener("case", (message) => {
+    const payload = JSON.parse(message.data);
+    if (seen.has(payload.event_id)) return;
+    seen.add(payload.event_id);
+    onEvent(payload);
+  });
+  source.onerror = () => {
+    indicator.textContent = t("common.offline");
+    indicator.className = "live off";
+  };
+  return source;
+}
+
+/** Run `fn` at most once per `ms`, at the end of a burst (many events, one reload). */
+function debounce(fn, ms) {
+  let timer = null;
+  return (...args) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => fn(...args), ms);
+  };
+}
+
+const reference = { municipalities: null, physicians: null, clinics: null };
+
+/** Names for ids (municipalities, physicians, clinics), loaded once per page where the role may read them. */
+async function loadReference(...kinds) {
+  const sources = {
+    municipalities: ["/api/v1/programme", (d) => d.municipalities],
+    physicians: ["/api/v1/roster/physicians", (d) => d],
+    clinics: ["/api/v1/clinics", (d) => d],
+  };
+  await Promise.all(kinds.map(async (kind) => {
+    if (reference[kind]) return;
+    const [path, pick] = sources[kind];
+    const result = await api("GET", path);
+    reference[kind] = new Map(result.ok ? pick(result.data).map((item) => [item.id, item]) : []);
+  }));
+}
+
+function nameOf(kind, id) {
+  if (id === null || id === undefined) return "—";
+  const item = reference[kind] && reference[kind].get(id);
+  return item ? (item.name || item.label) : `#${id}`;
+}
+
+function tickClock() {
+  const node = document.getElementById("clock");
+  if (node) node.textContent = CLOCK_FORMAT.format(new Date(serverNow()));
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  tickClock();
+  setInterval(tickClock, 1000);
+  document.getElementById("logout")?.addEventListener("click", async () => {
+    await fetch("/api/v1/auth/logout", { method: "POST", credentials: "same-origin" });
+    location.href = "/login";
+  });
+});

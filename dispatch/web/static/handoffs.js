@@ -1,0 +1,49 @@
+/* Morning handoffs (申し送り) per clinic: the night's cases for the attending physician, and the receipt. */
+"use strict";
+
+const ACKNOWLEDGES = ["clinic_admin", "coordinator", "admin"].includes(BOOT.user.role);
+let current = null;
+
+function status(h) {
+  if (h.acknowledged_at) return el("span", { class: "flag ok" }, `${t("handoffs.acknowledged")} ${fmtTime(h.acknowledged_at)}`);
+  if (h.flagged_at) return el("span", { class: "flag alert" }, t("handoffs.flagged"));
+  return el("span", { class: "flag" }, "—");
+}
+
+async function list() {
+  const result = await api("GET", "/api/v1/handoffs");
+  if (!result.ok) return toast(problemText(result), "error");
+  document.querySelector("#handoffs tbody").replaceChildren(...result.data.map((h) => el("tr", {
+    class: current === h.id ? "chosen" : "", dataset: { handoffId: h.id }, tabindex: 0,
+    onclick: () => open(h.id), onkeydown: (e) => { if (e.key === "Enter") open(h.id); },
+  },
+  el("td", {}, h.clinic_label), el("td", {}, `${fmtTime(h.period_start)} – ${fmtTime(h.period_end)}`),
+  el("td", {}, h.cases), el("td", {}, status(h)))));
+  document.getElementById("handoffs-empty").hidden = result.data.length > 0;
+}
+
+async function open(id) {
+  current = id;
+  const result = await api("GET", `/api/v1/handoffs/${id}`);
+  if (!result.ok) return toast(problemText(result), "error");
+  const h = result.data;
+  document.getElementById("handoff-detail").hidden = false;
+  document.getElementById("handoff-title").replaceChildren(`${h.clinic_label} `, status(h));
+  document.getElementById("handoff-items").replaceChildren(...h.items.map((c) => el("li", {},
+    el("div", {}, urgencyBadge(c.urgency), " ", el("a", { href: `/cases/${c.id}` }, c.reference), " ",
+      fmtTime(c.called_at), " ", stateBadge(c.state)),
+    el("div", {}, `${label("disposition", c.disposition)} · ${c.outcome ? label("outcome", c.outcome) : "—"}`),
+    el("div", { class: "muted" }, c.chief_complaint || ""),
+    c.triage_note ? el("div", { class: "muted" }, c.triage_note) : null)));
+  document.getElementById("acknowledge").hidden = !ACKNOWLEDGES || Boolean(h.acknowledged_at);
+  await list();
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  await list();
+  document.getElementById("acknowledge").addEventListener("click", async () => {
+    const result = await api("POST", `/api/v1/handoffs/${current}/acknowledge`);
+    if (!result.ok) return toast(problemText(result), "error");
+    await open(current);
+  });
+});

@@ -1,0 +1,129 @@
+/* Log a call: find the patient, see their care profile, log the call once however often it is submitted. */
+"use strict";
+
+let patientId = null;
+let idempotencyKey = newKey();
+
+/** A fresh idempotency key for the next call (one per call, kept across retries of it). */
+function newKey() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function filled(form) {
+  const out = {};
+  for (const [key, value] of new FormData(form)) if (String(value).trim() !== "") out[key] = String(value).trim();
+  return out;
+}
+
+async function search(event) {
+  event.preventDefault();
+  const form = event.target;
+  const result = await api("POST", "/api/v1/patients/search", filled(form));
+  const list = document.getElementById("matches");
+  if (!result.ok) {
+    showFieldErrors(form, result);
+    list.replaceChildren();
+    return;
+  }
+  clearFieldErrors(form);
+  if (result.data.length === 0) {
+    list.replaceChildren(el("li", { class: "empty" }, t("intake.no_match")));
+    return;
+  }
+  list.replaceChildren(...result.data.map((m) => el("li", {},
+    el("button", { type: "button", class: "match", dataset: { patientId: m.id }, onclick: () => choose(m) },
+      `${m.name}（${m.name_kana}） ${m.date_of_birth} — ${m.clinic_label} ${m.clinic_patient_number} — ${m.municipality}`))));
+  list.querySelector("button").focus();
+}
+
+async function choose(match) {
+  patientId = match.id;
+  document.getElementById("unidentified").checked = false;
+  document.getElementById("municipality-row").hidden = true;
+  document.getElementById("selected").textContent = `${t("intake.selected")}: ${match.name}（${match.clinic_label}）`;
+  document.querySelectorAll(".match").forEach((b) => b.classList.toggle("chosen", Number(b.dataset.patientId) === match.id));
+  await showProfile(match.id, document.getElementById("profile"), document.getElementById("profile-body"));
+  document.querySelector('#intake-form [name="caller_relation"]').focus();
+}
+
+function unidentifiedChanged(event) {
+  const on = event.target.checked;
+  document.getElementById("municipality-row").hidden = !on;
+  if (on) {
+    patientId = null;
+    document.getElementById("profile").hidden = true;
+    document.getElementById("selected").textContent = t("intake.unidentified");
+  }
+}
+
+function body(form) {
+  const values = filled(form);
+  const out = { vitals: {} };
+  for (const [key, value] of Object.entries(values)) {
+    if (key.startsWith("vitals.")) out.vitals[key.slice(7)] = Number(value);
+    else out[key] = value;
+  }
+  if (document.getElementById("unidentified").checked) {
+    const municipality = document.getElementById("municipality").value;
+    out.patient = { unidentified: true, municipality_id: municipality ? Number(municipality) : null };
+  } else if (patientId) {
+    out.patient = { patient_id: patientId };
+  }
+  return out;
+}
+
+async function submit(event) {
+  event.preventDefault();
+  const form = event.target;
+  const button = document.getElementById("intake-submit");
+  if (button.disabled) return; // a double click while the first is in flight
+  const payload = body(form);
+  if (!payload.patient) {
+    const summary = form.querySelector(".form-error");
+    summary.textContent = t("intake.pick_patient");
+    summary.hidden = false;
+    return;
+  }
+  button.disabled = true;
+  try {
+    // The same key on a retry or a second click: the server answers with the case it already made.
+    const result = await api("POST", "/api/v1/cases", payload, { "Idempotency-Key": idempotencyKey });
+    if (!result.ok) {
+      // A refused call made no case, so the corrected one may go with a new key.
+      if (result.status === 422) idempotencyKey = newKey();
+      showFieldErrors(form, result);
+      return;
+    }
+    logged(form, result);
+  } catch (error) {
+    // The answer was lost on the way: the key stays, so sending again returns the case if it was made.
+    toast(t("intake.retry"), "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function logged(form, result) {
+  clearFieldErrors(form);
+  toast(`${t("intake.logged")}: ${result.data.reference}`, "ok");
+  const notice = el("p", { class: "logged", id: "logged" }, `${t("intake.logged")}: `,
+    el("a", { href: `/cases/${result.data.id}` }, result.data.reference));
+  document.getElementById("logged")?.remove();
+  form.prepend(notice);
+  form.reset();
+  patientId = null;
+  idempotencyKey = newKey();
+  document.getElementById("selected").textContent = t("intake.pick_patient");
+  document.getElementById("profile").hidden = true;
+  document.getElementById("matches").replaceChildren();
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  document.getElementById("search-form").addEventListener("submit", search);
+  document.getElementById("intake-form").addEventListener("submit", submit);
+  document.getElementById("unidentified").addEventListener("change", unidentifiedChanged);
+  await loadReference("municipalities");
+  document.getElementById("municipality").replaceChildren(el("option", { value: "" }, "—"),
+    ...[...reference.municipalities.values()].map((m) => el("option", { value: m.id }, m.name)));
+});

@@ -1,0 +1,77 @@
+/* Offers on a case with their deadlines counting down, and the coordinator's hand moves. Shared by the
+   dispatch view and the case page. */
+"use strict";
+
+const COORDINATES = ["coordinator", "admin"].includes(BOOT.user.role);
+
+function countdown(deadline) {
+  const left = Math.round((Date.parse(deadline) - serverNow()) / 1000);
+  if (left <= 0) return { text: t("dispatch.overdue"), late: true };
+  const m = Math.floor(left / 60);
+  const s = String(left % 60).padStart(2, "0");
+  return { text: `${t("dispatch.remaining")} ${m}:${s}`, late: false };
+}
+
+function offersTable(offers) {
+  if (!offers.length) return el("p", { class: "muted" }, "—");
+  return el("table", { class: "offers" },
+    el("thead", {}, el("tr", {},
+      el("th", {}, "#"), el("th", {}, t("common.physician")), el("th", {}, t("common.state")),
+      el("th", {}, t("dispatch.deadline")), el("th", {}, ""))),
+    el("tbody", {}, offers.map((o) => {
+      const clock = o.state === "pending" ? countdown(o.deadline_at) : null;
+      return el("tr", { class: `offer o-${o.state}`, dataset: { offerId: o.id } },
+        el("td", {}, `${o.attempt}${t("dispatch.attempt")}${o.manual ? " ✋" : ""}`),
+        el("td", {}, nameOf("physicians", o.physician_id),
+          o.estimated_travel_min !== null ? el("span", { class: "muted" }, ` (${fmtMinutes(o.estimated_travel_min)})`) : null),
+        el("td", {}, label("offer_state", o.state)),
+        el("td", {}, fmtTime(o.deadline_at)),
+        el("td", {}, clock ? el("span", { class: `countdown ${clock.late ? "late" : ""}`, dataset: { deadline: o.deadline_at } }, clock.text)
+          : fmtTime(o.responded_at)));
+    })));
+}
+
+function tickCountdowns() {
+  for (const node of document.querySelectorAll(".countdown[data-deadline]")) {
+    const clock = countdown(node.dataset.deadline);
+    node.textContent = clock.text;
+    node.classList.toggle("late", clock.late);
+  }
+}
+
+let onCall = null;
+async function loadOnCall() {
+  const result = await api("GET", "/api/v1/roster/on-call");
+  onCall = result.ok ? result.data : [];
+  return onCall;
+}
+
+/** The coordinator's controls for one case: offer to a chosen physician, or record one who agreed by phone. */
+function handControls(caseId, onDone) {
+  if (!COORDINATES) return null;
+  const choice = el("select", { name: "physician_id", "aria-label": t("common.physician") },
+    el("option", { value: "" }, "—"),
+    (onCall || []).map((p) => el("option", { value: p.physician_id }, p.physician_name)));
+  const reason = el("input", { name: "reason", placeholder: t("field.reason"), maxlength: 500 });
+  const form = el("form", { class: "hand", novalidate: true },
+    el("label", {}, t("common.physician"), choice),
+    el("label", {}, t("field.reason"), reason),
+    el("p", { class: "form-error", role: "alert", hidden: true }));
+  async function move(path, body) {
+    if (!choice.value) return toast(t("common.physician"), "error");
+    const result = await api("POST", `/api/v1/cases/${caseId}/${path}`, body);
+    if (!result.ok) return showFieldErrors(form, result);
+    clearFieldErrors(form);
+    toast(`${result.data.reference}: ${label("state", result.data.state)}`, "ok");
+    onDone();
+  }
+  form.append(
+    el("button", { type: "button", class: "offer-by-hand",
+      onclick: () => move("offers", { physician_id: Number(choice.value) }) }, t("dispatch.offer_by_hand")),
+    el("button", { type: "button", class: "assign-by-hand",
+      onclick: () => move("assign", { physician_id: Number(choice.value), reason: reason.value || null }) },
+    t("dispatch.assign_by_hand")));
+  return form;
+}
+
+setInterval(tickCountdowns, 1000);

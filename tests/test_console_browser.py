@@ -1,0 +1,234 @@
+"""The console in headless Chromium: one case walked from the phone call to the prefecture's table, by the
+people who would walk it, each in their own browser. Every page is saved as a screenshot."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+from rq import SimpleWorker
+from sqlalchemy import func, select
+
+from dispatch.cases.models import Case
+from dispatch.embedded import free_port
+from dispatch.queue import QUEUE_NAME
+from tests.browser import require_chromium, screenshot
+from tests.conftest import TOKYO, LiveServer
+
+expect.set_options(timeout=10_000)
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def settings(settings, port):
+    # Links in SMS answers and webhook signatures use the address the browser reaches.
+    return settings.model_copy(update={"public_base_url": f"http://127.0.0.1:{port}"})
+
+
+@pytest.fixture
+def stack(client, services, demo_logins, port, worker_env):
+    from workers import context
+
+    context.install(services)
+    with LiveServer(client.app, port=port) as server:
+        yield server
+
+
+@pytest.fixture
+def browser() -> Browser:
+    executable = require_chromium()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable)
+        yield chromium
+        chromium.close()
+
+
+def passwords(demo_logins) -> dict[str, str]:
+    return {d.username: d.password for d in demo_logins}
+
+
+def log_in(browser: Browser, url: str, username: str, password: str, path: str = "/") -> Page:
+    """A person at their own browser, set to UTC, so the page must show Tokyo time by itself."""
+    context = browser.new_context(base_url=url, timezone_id="UTC", viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    page.goto(path)
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.fill('input[name="username"]', username)
+    page.fill('input[name="password"]', password)
+    page.press('input[name="password"]', "Enter")
+    expect(page).not_to_have_url(re.compile("/login"))
+    return page
+
+
+def cases_in_db(services) -> int:
+    with services.session_factory() as session:
+        return session.scalar(select(func.count()).select_from(Case))
+
+
+def test_a_whole_case_walked_through_the_console(stack, browser, services, clock, demo_logins):
+    url, pw = stack.url, passwords(demo_logins)
+
+    # 23:00 on a Wednesday night: the operator's board is open, and stays open (never reloaded) all night.
+    board = log_in(browser, url, "operator", pw["operator"])
+    expect(board).to_have_url(f"{url}/board")
+    expect(board.locator("#live")).to_have_text("ライブ更新中")
+    board.evaluate("window.sameBoard = true")
+    screenshot(board, "01_board_empty")
+
+    # A call: find the patient by kana, read the care profile, log the call.
+    intake = board.context.new_page()
+    intake.goto("/intake")
+    intake.fill('#search-form [name="name_kana"]', "インバ")
+    intake.press('#search-form [name="name_kana"]', "Enter")
+    intake.locator(".match").first.press("Enter")
+    expect(intake.locator("#profile")).to_contain_text("慢性心不全")
+    expect(intake.locator("#profile")).to_contain_text("自宅での看取りを希望")
+    intake.select_option('[name="caller_relation"]', "family")
+    intake.fill('[name="caller_name"]', "印旛 花子")
+    intake.fill('[name="callback_phone"]', "090-12")
+    intake.select_option('[name="attending_unavailable"]', "no_answer")
+    intake.fill('[name="chief_complaint"]', "夕方から息苦しさが強くなった")
+    intake.select_option('[name="breathing"]', "laboured")
+    intake.fill('[name="vitals.spo2_percent"]', "88")
+    intake.select_option('[name="provisional_urgency"]', "orange")
+    intake.click("#intake-submit")
+    # Inline, beside the field, in words; and nothing was logged.
+    expect(intake.locator('label:has([name="callback_phone"]) .field-error')).to_contain_text("090-12")
+    screenshot(intake, "02_intake_validation")
+    assert cases_in_db(services) == 0
+
+    # The first answer is lost on the way back (the case was made); the operator presses again, twice.
+    lost = {"done": False}
+
+    def lose_first_answer(route):
+        if lost["done"]:
+            route.continue_()
+            return
+        route.fetch()
+        lost["done"] = True
+        route.abort()
+
+    intake.route("**/api/v1/cases", lose_first_answer)
+    intake.fill('[name="callback_phone"]', "090-1234-5678")
+    intake.click("#intake-submit")
+    expect(intake.locator("#toast")).to_contain_text("二重登録にはなりません")
+    intake.dblclick("#intake-submit")
+    expect(intake.locator("#logged")).to_contain_text("K")
+    screenshot(intake, "03_intake_logged")
+    assert cases_in_db(services) == 1
+    case_id = int(intake.locator("#logged a").get_attribute("href").rsplit("/", 1)[1])
+    card = f'[data-case-id="{case_id}"]'
+
+    # The board shows it without a reload.
+    expect(board.locator(f'[data-column="intake"] {card}')).to_be_visible()
+    expect(board.locator(card)).to_contain_text("相談待ち")
+
+    # The consulting physician: queue, profile, claim, decision.
+    triage = log_in(browser, url, "consult", pw["consult"])
+    expect(triage).to_have_url(f"{url}/triage")
+    triage.click(f".queue-item{card}")
+    expect(triage.locator("#profile")).to_contain_text("在宅酸素療法")
+    triage.click("#claim")
+    expect(triage.locator("#decision-form")).to_be_visible()
+    triage.select_option('[name="disposition"]', "visit_urgent")
+    triage.select_option('[name="urgency"]', "orange")
+    triage.select_option('[name="jtas_level"]', "2")
+    screenshot(triage, "04_triage_decision")
+    triage.click("#decide")
+    expect(triage.locator("#triage-title")).to_contain_text("代診医を探索中")
+    expect(board.locator(f'[data-column="dispatch"] {card}')).to_be_visible()
+
+    # A worker matches and sends the offer SMS; the board sees it offered.
+    SimpleWorker([QUEUE_NAME], connection=services.redis).work(burst=True)
+    expect(board.locator(f'{card}[data-state="offered"]')).to_be_visible()
+
+    # The coordinator's dispatch view: the offer with its deadline counting down.
+    coordinator = log_in(browser, url, "coordinator", pw["coordinator"])
+    expect(coordinator).to_have_url(f"{url}/dispatch")
+    offer_row = coordinator.locator(f".dispatch-case{card} tr.o-pending")
+    expect(offer_row.locator(".countdown")).to_contain_text(re.compile(r"残り \d+:\d\d"))
+    screenshot(coordinator, "05_dispatch_offer")
+
+    # The physician's phone (the demo simulator): the offer carries no patient data; one word accepts.
+    coordinator.goto("/phone")
+    phone = coordinator.locator('.phone:has([data-purpose="offer"])')
+    expect(phone.locator('[data-purpose="offer"]')).to_contain_text("【往診依頼】")
+    expect(phone.locator('[data-purpose="offer"]')).not_to_contain_text("印旛")
+    phone.locator("button.accept").click()
+    expect(phone.locator(".details-link")).to_be_visible()
+    screenshot(coordinator, "06_phone_accepted")
+    details = coordinator.context.new_page()
+    details.goto(phone.locator(".details-link").get_attribute("href"))
+    expect(details.locator("body")).to_contain_text("印旛 太郎")
+    screenshot(details, "07_details_link")
+
+    # The board, still the same page, has moved the case to the visit column.
+    expect(board.locator(f'[data-column="visit"] {card}')).to_contain_text("受諾")
+    assert board.evaluate("window.sameBoard") is True
+    screenshot(board, "08_board_accepted")
+
+    # Arrival phoned in; the visit ends in a death at home, recorded with its death record.
+    clock.advance(timedelta(minutes=50))
+    case = board.context.new_page()
+    case.goto(f"/cases/{case_id}")
+    expect(case.locator("#call-body")).to_contain_text("23:00")  # Tokyo time on a UTC browser
+    case.click('[data-step="arrived"]')
+    expect(case.locator("#case-title")).to_contain_text("到着")
+    case.select_option('#outcome-form [name="outcome"]', "death_pronounced")
+    expect(case.locator("#death")).to_be_visible()
+    case.fill('[name="death.noticed_at"]', "2025-01-15T23:30")
+    case.fill('[name="death.confirmed_at"]', "2025-01-15T23:45")
+    case.fill('[name="findings"]', "呼吸停止、心停止、瞳孔散大を確認")
+    case.click("#save-outcome")
+    expect(case.locator("#case-title")).to_contain_text("往診完了")
+    expect(case.locator("#outcome-body")).to_contain_text("看取り")
+    expect(case.locator("#timeline")).to_contain_text("往診完了")
+    screenshot(case, "09_case_outcome")
+    expect(board.locator(f'[data-column="after"] {card}')).to_be_visible()
+
+    # 08:00: the morning handoff; the clinic reads and acknowledges it, which closes the case.
+    clock.set(datetime(2025, 1, 16, 8, 5, tzinfo=TOKYO))
+    from workers import jobs
+
+    jobs.handoffs()
+    clinic = log_in(browser, url, "clinic", pw["clinic"])
+    expect(clinic).to_have_url(f"{url}/handoffs")
+    clinic.locator("#handoffs tbody tr").first.click()
+    expect(clinic.locator("#handoff-items")).to_contain_text("看取り")
+    clinic.click("#acknowledge")
+    expect(clinic.locator("#handoff-title")).to_contain_text("確認済")
+    screenshot(clinic, "10_handoff_acknowledged")
+    expect(board.locator(card)).to_have_count(0)
+
+    # The prefecture sees only the reports page, and the case counted: one house call, one end of life.
+    prefecture = log_in(browser, url, "prefecture", pw["prefecture"])
+    expect(prefecture).to_have_url(f"{url}/reports")
+    expect(prefecture.locator(".top nav a")).to_have_count(1)
+    row = prefecture.locator('#clinic-report tr[data-clinic="D病院"]')
+    expect(row.locator("td").nth(2)).to_have_text("1")  # 往診
+    expect(row.locator("td").nth(3)).to_have_text("1")  # 看取り
+    expect(
+        prefecture.locator('#monthly-chart rect[data-month="2025-01"][data-series="house_calls"]')
+    ).to_have_count(1)
+    screenshot(prefecture, "11_reports")
+    csv = prefecture.context.request.get(prefecture.locator("#csv").get_attribute("href"))
+    assert csv.status == 200 and "D病院" in csv.text()
+    xlsx = prefecture.context.request.get(prefecture.locator("#xlsx").get_attribute("href"))
+    assert xlsx.status == 200 and xlsx.body()[:2] == b"PK"
+    prefecture.goto("/board")
+    expect(prefecture.locator("h1")).to_have_text("この画面は使えません")
+
+    # The outbox lists what was sent, without the details link; the console switches to English.
+    outbox = board.context.new_page()
+    outbox.goto("/outbox")
+    expect(outbox.locator("#outbox")).to_contain_text("【往診依頼】")
+    screenshot(outbox, "12_outbox")
+    board.click("#language")
+    expect(board.locator("h1")).to_contain_text("Open cases")
+    screenshot(board, "13_board_english")
