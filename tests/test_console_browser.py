@@ -153,6 +153,8 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     expect(coordinator).to_have_url(f"{url}/dispatch")
     offer_row = coordinator.locator(f".dispatch-case{card} tr.o-pending")
     expect(offer_row.locator(".countdown")).to_contain_text(re.compile(r"残り \d+:\d\d"))
+    # The coordinator could offer it by hand to anyone on call.
+    assert coordinator.locator(f'.dispatch-case{card} select[name="physician_id"] option').count() >= 2
     screenshot(coordinator, "05_dispatch_offer")
 
     # The physician's phone (the demo simulator): the offer carries no patient data; one word accepts.

@@ -21,21 +21,23 @@ async function load() {
   const result = await api("GET", `/api/v1/cases/${CASE_ID}`);
   if (!result.ok) return toast(problemText(result), "error");
   const c = result.data;
-  document.getElementById("case-title").replaceChildren(
+  document.getElementById("case-title").replaceChildren(...[
     urgencyBadge(c.urgency || c.provisional_urgency), ` ${c.reference} `, stateBadge(c.state),
     c.in_service_hours ? null : el("span", { class: "flag" }, t("common.out_of_hours")),
     c.in_contract ? null : el("span", { class: "flag" }, t("common.out_of_contract")),
-    c.coordinator_alerted_at ? el("span", { class: "flag alert" }, t("common.alerted")) : null);
+    c.coordinator_alerted_at ? el("span", { class: "flag alert" }, t("common.alerted")) : null,
+  ].filter(Boolean));
   document.body.dataset.state = c.state;
   facts("call-body", [
     [t("common.called_at"), fmtTime(c.called_at)],
     [t("common.clinic"), nameOf("clinics", c.clinic_id)],
     [t("common.municipality"), nameOf("municipalities", c.municipality_id)],
     [t("field.caller_relation"), `${label("caller_relation", c.caller_relation)} ${c.caller_name || ""}`],
-    [t("field.callback_phone"), c.callback_phone_e164],
+    [t("field.callback_phone"), fmtPhone(c.callback_phone_e164)],
     [t("field.chief_complaint"), c.chief_complaint],
     [t("field.consciousness"), label("consciousness", c.intake.consciousness)],
     [t("field.breathing"), label("breathing", c.intake.breathing)],
+    [t("field.vitals"), fmtVitals(c.intake.vitals)],
   ]);
   facts("triage-body", [
     [t("field.disposition"), label("disposition", c.disposition)],
@@ -77,7 +79,16 @@ async function loadOutcome(c) {
     ...(o.death ? [[t("death.confirmed_at"), fmtTime(o.death.confirmed_at)],
       [t("death.certificate_by"), label("certificate_by", o.death.certificate_by)]] : []),
   ] : []);
-  document.getElementById("outcome-form").hidden = !RECORDS || !OUTCOME_STATES.includes(c.state);
+  const form = document.getElementById("outcome-form");
+  form.hidden = !RECORDS || !OUTCOME_STATES.includes(c.state);
+  if (o && !form.dataset.filled) {
+    // A correction starts from what was recorded.
+    form.dataset.filled = "1";
+    form.elements.outcome.value = o.outcome;
+    form.elements.findings.value = o.findings || "";
+    form.elements.treatment.value = o.treatment || "";
+    document.getElementById("death").hidden = o.outcome !== "death_pronounced";
+  }
 }
 
 async function saveOutcome(event) {

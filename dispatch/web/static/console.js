@@ -58,6 +58,24 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+/** +819012345678 as people here write it: 090-1234-5678 (other numbers: 0 and the digits). */
+function fmtPhone(e164) {
+  if (!e164) return "—";
+  if (!e164.startsWith("+81")) return e164;
+  const national = `0${e164.slice(3)}`;
+  const mobile = national.match(/^(0[789]0)(\d{4})(\d{4})$/);
+  return mobile ? mobile.slice(1).join("-") : national;
+}
+
+const VITAL_UNITS = { spo2_percent: ["SpO2", "%"], temperature_c: ["", "℃"], pulse_bpm: ["HR", "/min"],
+  systolic_bp: ["sBP", ""], diastolic_bp: ["dBP", ""], respiratory_rate: ["RR", "/min"] };
+
+function fmtVitals(vitals) {
+  const parts = Object.entries(vitals || {}).filter(([, v]) => v !== null && v !== undefined)
+    .map(([k, v]) => { const [name, unit] = VITAL_UNITS[k] || [k, ""]; return `${name} ${v}${unit}`.trim(); });
+  return parts.length ? parts.join(" / ") : "—";
+}
+
 function urgencyBadge(urgency) {
   return el("span", { class: `urgency u-${urgency || "none"}` }, urgency ? label("urgency", urgency) : "—");
 }

@@ -17,13 +17,16 @@ async function showProfile(patientId, container, body) {
     return null;
   }
   const p = result.data;
+  const acp = p.acp || {};
+  const key = p.key_person || {};
   const rows = [
     ["", `${p.name}（${p.name_kana}） ${p.date_of_birth}`],
+    ["DNAR", acp.dnar === true ? el("strong", { class: "flag alert" }, "DNAR") : acp.dnar === false ? t("profile.full_code") : "—"],
     [t("profile.address"), `${p.address}（${p.municipality}）`],
     [t("profile.diagnoses"), describe(p.diagnoses)],
-    [t("profile.acp"), describe(p.acp)],
+    [t("profile.acp"), describe(Object.fromEntries(Object.entries(acp).filter(([k]) => k !== "dnar")))],
     [t("profile.devices"), describe(p.devices)],
-    [t("profile.key_person"), describe(p.key_person)],
+    [t("profile.key_person"), key.name ? `${key.name}${key.relation ? `（${key.relation}）` : ""} ${key.phone || ""}`.trim() : describe(key)],
     [t("profile.enrolments"), p.enrolments.map((e) => `${e.clinic_label} ${e.clinic_patient_number}`).join("、")],
   ];
   body.replaceChildren(...rows.flatMap(([term, text]) => [el("dt", {}, term), el("dd", {}, text)]));

@@ -18,7 +18,8 @@ async function loadQueue() {
     urgencyBadge(item.urgency), el("strong", {}, item.reference), stateBadge(item.state),
     el("span", { class: "wait", dataset: { since: item.called_at } }, fmtMinutes(minutesSince(item.called_at))),
     el("span", {}, nameOf("municipalities", item.municipality_id)),
-    item.claimed_by_physician_id ? el("span", { class: "muted" }, `✓ ${nameOf("physicians", item.claimed_by_physician_id)}`) : null))));
+    item.claimed_by_physician_id ? el("span", { class: "muted" },
+      item.claimed_by_physician_id === BOOT.user.physicianId ? t("triage.claimed_by_me") : t("triage.claimed_by_other")) : null))));
   document.getElementById("queue-empty").hidden = result.data.length > 0;
   return result.data;
 }
@@ -32,16 +33,15 @@ async function select(caseId) {
   document.getElementById("triage-pick").hidden = true;
   document.getElementById("triage-detail").hidden = false;
   document.getElementById("triage-title").replaceChildren(urgencyBadge(c.urgency || c.provisional_urgency), ` ${c.reference} `, stateBadge(c.state));
-  const vitals = Object.entries(c.intake.vitals || {}).filter(([, v]) => v !== null).map(([k, v]) => `${k} ${v}`).join(" / ");
   const facts = [
     [t("common.called_at"), fmtTime(c.called_at)],
     [t("field.caller_relation"), `${label("caller_relation", c.caller_relation)} ${c.caller_name || ""}`],
-    [t("field.callback_phone"), c.callback_phone_e164 || "—"],
+    [t("field.callback_phone"), fmtPhone(c.callback_phone_e164)],
     [t("field.chief_complaint"), c.chief_complaint || "—"],
     [t("field.onset"), c.intake.onset || "—"],
     [t("field.consciousness"), label("consciousness", c.intake.consciousness)],
     [t("field.breathing"), label("breathing", c.intake.breathing)],
-    ["Vitals", vitals || "—"],
+    [t("field.vitals"), fmtVitals(c.intake.vitals)],
   ];
   document.getElementById("call-body").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   const profile = document.getElementById("profile");
@@ -56,7 +56,7 @@ function showActions(c) {
   document.getElementById("release").hidden = !I_DECIDE || c.state !== "triaging" || !mine;
   document.getElementById("decision-form").hidden = !I_DECIDE || c.state !== "triaging" || !mine;
   document.getElementById("claim-holder").textContent =
-    c.state === "triaging" && !mine ? `${t("triage.claimed_by_other")}: ${nameOf("physicians", c.triage_physician_id)}` : "";
+    c.state === "triaging" && !mine ? t("triage.claimed_by_other") : "";
   const urgency = document.querySelector('#decision-form [name="urgency"]');
   if (!urgency.value && (c.urgency || c.provisional_urgency)) urgency.value = c.urgency || c.provisional_urgency;
   fitJtas();
