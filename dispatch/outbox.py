@@ -31,6 +31,8 @@ def case_events_channel(redis: Any) -> str:
     deployments (or a test run and a benchmark) on one server must not share the bare channel name:
     a console would take the other's events for its own, and dedupe its real ones away by id."""
     return f"{CASE_EVENTS_CHANNEL}:{redis.connection_pool.connection_kwargs.get('db', 0)}"
+
+
 _OUTBOX = "dispatch.outbox"
 
 
