@@ -176,6 +176,7 @@ def up(
             children.append(embedded.spawn([sys.executable, "-m", "dispatch", command], env=env))
         url = f"http://{host}:{port}"
         typer.secho(f"\nHouse-call dispatch is up at {url}  (API docs: {url}/docs)", fg=typer.colors.GREEN)
+        typer.echo(f"  console:  {url}/login  (Japanese; English at the top right)")
         typer.echo(f"  database: {settings.database_url}\n  redis:    {settings.redis_url}")
         if logins:
             typer.echo("  demo logins (username / password):")
