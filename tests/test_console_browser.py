@@ -99,7 +99,9 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     intake.select_option('[name="provisional_urgency"]', "orange")
     intake.click("#intake-submit")
     # Inline, beside the field, in words; and nothing was logged.
-    expect(intake.locator('label:has([name="callback_phone"]) .field-error')).to_contain_text("090-12")
+    expect(intake.locator('label:has([name="callback_phone"]) .field-error')).to_have_text(
+        "「090-12」は電話番号として正しくありません。090-1234-5678 や 043-123-4567 の形で入力してください"
+    )
     screenshot(intake, "02_intake_validation")
     assert cases_in_db(services) == 0
 

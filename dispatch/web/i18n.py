@@ -38,6 +38,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "common.none": ("なし", "none"),
     "common.loading": ("読み込み中…", "Loading…"),
     "common.error": ("エラー", "Error"),
+    "common.check_fields": ("赤字の項目を確認してください", "Check the fields marked in red"),
     "common.live": ("ライブ更新中", "Live"),
     "common.offline": ("再接続中…", "Reconnecting…"),
     "common.waiting": ("待ち時間", "Waiting"),

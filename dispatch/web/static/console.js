@@ -108,6 +108,29 @@ function problemText(result) {
   return `${t("common.error")} ${result.status}`;
 }
 
+// The API words its problems in English; the common ones are said again in Japanese for the console.
+const PROBLEMS_JA = [
+  [/^Field required$/, () => "入力してください"],
+  [/^is empty/, () => "入力してください"],
+  [/^'(.*)' is not a (valid )?phone number/, (m) => `「${m[1]}」は電話番号として正しくありません。090-1234-5678 や 043-123-4567 の形で入力してください`],
+  [/^Input should be a valid (integer|number)/, () => "数字で入力してください"],
+  [/^Input should be greater than or equal to (\S+)/, (m) => `${m[1]}以上で入力してください`],
+  [/^Input should be less than or equal to (\S+)/, (m) => `${m[1]}以下で入力してください`],
+  [/^String should have at least 1 character/, () => "入力してください"],
+  [/^String should have at most (\d+) character/, (m) => `${m[1]}文字以内で入力してください`],
+  [/^Input should be '/, () => "一覧から選んでください"],
+  [/^Input should be a valid datetime/, () => "日時を入力してください"],
+];
+
+function inWords(problem) {
+  if (BOOT.lang !== "ja") return problem;
+  for (const [pattern, say] of PROBLEMS_JA) {
+    const match = problem.match(pattern);
+    if (match) return say(match);
+  }
+  return problem;
+}
+
 /** Show a 422's problems beside the fields they name, and a summary; returns whether any were shown. */
 function showFieldErrors(form, result) {
   clearFieldErrors(form);
@@ -115,7 +138,7 @@ function showFieldErrors(form, result) {
   for (const error of errors) {
     const name = error.field.replace(/^patient\./, "");
     const input = form.querySelector(`[name="${CSS.escape(error.field)}"], [name="${CSS.escape(name)}"]`);
-    const message = el("span", { class: "field-error", role: "alert" }, error.problem);
+    const message = el("span", { class: "field-error", role: "alert" }, inWords(error.problem));
     if (input) {
       input.setAttribute("aria-invalid", "true");
       input.closest("label")?.append(message);
@@ -123,7 +146,7 @@ function showFieldErrors(form, result) {
   }
   const summary = form.querySelector(".form-error");
   if (summary) {
-    summary.textContent = problemText(result);
+    summary.textContent = errors.length ? t("common.check_fields") : problemText(result);
     summary.hidden = false;
   }
   return errors.length > 0;
