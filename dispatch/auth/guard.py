@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from fastapi import Depends, FastAPI, HTTPException, Request, status
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.routing import BaseRoute
 
 from dispatch.auth.models import Role, User
@@ -24,9 +25,12 @@ class RoleGuard:
         self.public = roles is None
         self.roles = frozenset(roles or ())
 
-    def __call__(self, request: Request, session: Session = Depends(db_session)) -> User | None:
+    async def __call__(self, request: Request, session: Session = Depends(db_session)) -> User | None:
         if self.public:
-            return None
+            return None  # on the event loop: a public route pays no threadpool hop for its guard
+        return await run_in_threadpool(self._check, request, session)
+
+    def _check(self, request: Request, session: Session) -> User:
         token = bearer_token(request)
         user = user_for_token(session, get_services(request).clock, token) if token else None
         if user is None:
@@ -71,7 +75,7 @@ def authenticated() -> Depends:  # type: ignore[valid-type]
     return Depends(RoleGuard(ALL_ROLES))
 
 
-def current_user(request: Request) -> User:
+async def current_user(request: Request) -> User:
     """The user the route's guard let through."""
     user = getattr(request.state, "user", None)
     if user is None:  # a route used current_user without declaring roles
