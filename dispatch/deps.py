@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 
 from fastapi import Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from dispatch.clock import Clock
 from dispatch.services import Services
@@ -15,14 +16,24 @@ def get_services(request: Request) -> Services:
     return request.app.state.services
 
 
-def db_session(request: Request) -> Iterator[Session]:
-    """One session per request; the route commits, anything uncommitted is rolled back."""
+def _end(session: Session) -> None:
+    session.rollback()
+    session.close()
+
+
+async def db_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; the route commits, anything uncommitted is rolled back.
+
+    Opening a session touches no connection, so it happens on the event loop; the close goes to the
+    threadpool only when a transaction is still open (a route that failed or never committed)."""
     session = get_services(request).session_factory()
     try:
         yield session
     finally:
-        session.rollback()
-        session.close()
+        if session.in_transaction():
+            await run_in_threadpool(_end, session)
+        else:
+            session.close()
 
 
 def get_clock(request: Request) -> Clock:

@@ -6,6 +6,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatch.cases.lifecycle import TransitionNotAllowed
 
@@ -55,12 +56,50 @@ def _has_nul(request_body: bytes, content_type: str, query: str) -> bool:
     return content_type.startswith("application/x-www-form-urlencoded") and b"%00" in request_body
 
 
+class NulGuard:
+    """Pure ASGI middleware (no task group or response streaming per request, as `@app.middleware` has):
+    reads the body of a POST/PUT/PATCH, refuses it if it holds a NUL, else hands it on unchanged."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body = b""
+        if scope["method"] in {"POST", "PUT", "PATCH"}:
+            chunks, more = [], True
+            while more:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return  # the client is gone: nobody to answer
+                chunks.append(message.get("body", b""))
+                more = message.get("more_body", False)
+            body = b"".join(chunks)
+            receive = _replay(body, receive)
+        content_type = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"), "")
+        if _has_nul(body, content_type, scope.get("query_string", b"").decode("latin-1")):
+            response = JSONResponse(status_code=422, content={"detail": "text must not contain NUL characters"})
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that gives the already-read body once, then whatever the client sends next."""
+    sent = False
+
+    async def replayed() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
 def install_nul_guard(app: FastAPI) -> None:
     """Refuse NUL characters in any request: PostgreSQL text cannot hold them, and no person types one."""
-
-    @app.middleware("http")
-    async def _refuse_nul(request: Request, call_next):
-        body = await request.body() if request.method in {"POST", "PUT", "PATCH"} else b""
-        if _has_nul(body, request.headers.get("content-type", ""), request.url.query):
-            return JSONResponse(status_code=422, content={"detail": "text must not contain NUL characters"})
-        return await call_next(request)
+    app.add_middleware(NulGuard)

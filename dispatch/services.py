@@ -15,6 +15,7 @@ from dispatch.auth.passwords import Passwords
 from dispatch.auth.throttle import LoginThrottle
 from dispatch.clock import Clock, SharedClock, SystemClock
 from dispatch.db import make_engine, make_session_factory
+from dispatch.programme.service import ReferenceCache
 from dispatch.sms.factory import build_gateway
 from dispatch.sms.gateway import SmsGateway
 
@@ -30,6 +31,7 @@ class Services:
     redis: Redis
     passwords: Passwords
     throttle: LoginThrottle = field(init=False)
+    reference: ReferenceCache = field(init=False)
     _gateway: SmsGateway | None = field(default=None, init=False, repr=False)
     started_monotonic: float = field(default_factory=time.monotonic, init=False)
 
@@ -37,6 +39,7 @@ class Services:
         self.throttle = LoginThrottle(
             self.redis, self.settings.login_max_failures, self.settings.login_failure_window_s
         )
+        self.reference = ReferenceCache(self.settings.programme_code)
         outbox.install(self.session_factory, self.redis)
 
     @classmethod

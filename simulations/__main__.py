@@ -127,23 +127,36 @@ def bench(
         None, envvar="DATABASE_URL", help="PostgreSQL to use (it is wiped)"
     ),
     redis_url: str | None = typer.Option(None, envvar="REDIS_URL", help="Redis to use; its own if absent"),
-    intake_calls: int = typer.Option(600, help="calls logged for the intake figures"),
-    threads: int = typer.Option(8, help="operators logging calls at once"),
+    intake_seconds: int = typer.Option(10, help="seconds of back-to-back intake for the intake figures"),
+    threads: int = typer.Option(8, help="operators logging calls at once (wrk connections)"),
     cases: int = typer.Option(60, help="cases driven from decision to acceptance"),
+    rate: float = typer.Option(20.0, help="triage decisions a second for the decision → SMS figure"),
+    escalations: int = typer.Option(15, help="offers left to lapse on the shared clock"),
+    wall_clock: int = typer.Option(
+        12, help="offers left to lapse on the wall clock (production path, a second start); 0 skips it"
+    ),
+    offer_timeout_s: int = typer.Option(10, help="offer timeout for the wall-clock escalation run"),
     workers: int = typer.Option(2, min=1, max=8, help="RQ worker processes"),
 ) -> None:
-    """Start the stack as replay does and measure it; prints a table, then one JSON line with every figure."""
+    """Start the stack as replay does and measure it; prints a table, then one JSON line with every figure.
+
+    Intake load comes from `wrk` when it is on PATH (else httpx threads); the API runs as two uvicorn
+    processes (`dispatch serve --workers 2`, as in docker-compose)."""
     from simulations import stack
-    from simulations.bench import run_bench
+    from simulations.bench import escalation_wall_clock, run_bench
 
     running = stack.start(database_url, redis_url, workers=workers)
     try:
-        figures = run_bench(running, intake_calls, threads, cases)
+        figures = run_bench(running, intake_seconds, threads, cases, rate, escalations)
     finally:
         running.stop()
+    if wall_clock:
+        figures["escalation_wall_clock"] = escalation_wall_clock(
+            database_url, redis_url, wall_clock, offer_timeout_s
+        )
     for name, value in figures.items():
         typer.echo(f"{name:<24} {value}")
-    typer.echo(json.dumps(figures))
+    typer.echo(json.dumps(figures, ensure_ascii=False))
 
 
 @app.command()

@@ -118,33 +118,9 @@ class Replay:
                 )
             enrolled_on = max(plan.contract_start, first_day).isoformat()
             town = next((t for t in towns if t["id"] == clinic.get("municipality_id")), towns[0])
-            ids = []
-            for n in range(plan.patients):
-                ids.append(
-                    self.api(
-                        "admin",
-                        "POST",
-                        "/api/v1/patients",
-                        json={
-                            "family_name": "再現",
-                            "given_name": f"{n}",
-                            "family_name_kana": "サイゲン",
-                            "given_name_kana": f"{n}",
-                            "date_of_birth": "1940-01-01",
-                            "address": "（再現データ）",
-                            "municipality_id": town["id"],
-                            "enrolment": {
-                                "clinic_id": clinic["id"],
-                                "clinic_patient_number": f"R-{n}",
-                                "enrolled_on": enrolled_on,
-                                "consent_given": True,
-                                "consent_at": f"{enrolled_on}T10:00:00+09:00",
-                                "consent_by": "本人",
-                            },
-                        },
-                    ).json()["id"]
-                )
-            self.patients[plan.label] = ids
+            self.patients[plan.label] = [
+                self.enrol(n, clinic["id"], town["id"], enrolled_on) for n in range(plan.patients)
+            ]
         # Every substitute physician on call, everywhere, all year: 48-hour blocks.
         physicians = [p["id"] for p in self.api("admin", "GET", "/api/v1/roster/physicians").json()]
         block = datetime.combine(start, datetime.min.time(), ZoneInfo("Asia/Tokyo")) - timedelta(days=1)
@@ -163,6 +139,31 @@ class Replay:
                     },
                 )
             block += timedelta(hours=48)
+
+    def enrol(self, n: int, clinic_id: int, municipality_id: int, enrolled_on: str) -> int:
+        """Enrol fictional patient number `n` with the clinic from `enrolled_on` (ISO date); its id."""
+        return self.api(
+            "admin",
+            "POST",
+            "/api/v1/patients",
+            json={
+                "family_name": "再現",
+                "given_name": f"{n}",
+                "family_name_kana": "サイゲン",
+                "given_name_kana": f"{n}",
+                "date_of_birth": "1940-01-01",
+                "address": "（再現データ）",
+                "municipality_id": municipality_id,
+                "enrolment": {
+                    "clinic_id": clinic_id,
+                    "clinic_patient_number": f"R-{n}",
+                    "enrolled_on": enrolled_on,
+                    "consent_given": True,
+                    "consent_at": f"{enrolled_on}T10:00:00+09:00",
+                    "consent_by": "本人",
+                },
+            },
+        ).json()["id"]
 
     # -- one call --------------------------------------------------------------------------------------
     def wait_for_offer(self, case_id: int, seen: int) -> tuple[str, int]:

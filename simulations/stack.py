@@ -20,9 +20,11 @@ from simulations.fake_twilio import FakeTwilio
 
 TWILIO_SID = "AC" + "5e" * 16
 TWILIO_TOKEN = "replay-fake-twilio-token-0123456789"
-# For experiments: e.g. SIM_WORKER_FLAGS=--fork, SIM_SERVE_FLAGS="--workers 2".
+# For experiments: e.g. SIM_WORKER_FLAGS=--fork, SIM_SERVE_FLAGS="--workers 1".
 WORKER_FLAGS = os.environ.get("SIM_WORKER_FLAGS", "").split()
 SERVE_FLAGS = os.environ.get("SIM_SERVE_FLAGS", "").split()
+# As docker-compose runs the API: one uvicorn process per core.
+API_WORKERS = 2
 
 
 @dataclass
@@ -65,9 +67,16 @@ def _wipe(database_url: str) -> None:
 
 
 def start(
-    database_url: str | None = None, redis_url: str | None = None, workers: int = 2, quiet: bool = True
+    database_url: str | None = None,
+    redis_url: str | None = None,
+    workers: int = 2,
+    quiet: bool = True,
+    simulation: bool = True,
+    settings: dict[str, str] | None = None,
 ) -> Stack:
-    """Start everything on empty storage (a given PostgreSQL database is wiped) and wait until healthy."""
+    """Start everything on empty storage (a given PostgreSQL database is wiped) and wait until healthy.
+
+    `simulation=False` runs on the wall clock (no shared clock); `settings` adds environment settings."""
     workdir = tempfile.mkdtemp(prefix="dispatch-replay-")
     redis_server = None
     if redis_url is None:
@@ -85,7 +94,7 @@ def start(
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "ENVIRONMENT": "development",
-        "SIMULATION_MODE": "true",
+        "SIMULATION_MODE": "true" if simulation else "false",
         "SMS_PROVIDER": "twilio",
         "TWILIO_ACCOUNT_SID": TWILIO_SID,
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
@@ -94,6 +103,7 @@ def start(
         "PUBLIC_BASE_URL": url,
         "ARGON2_MEMORY_KIB": "1024",
         "ARGON2_TIME_COST": "1",
+        **(settings or {}),
     }
     stack = Stack(url, fake, database_url, redis_url, env, redis_server=redis_server, workdir=workdir)
     out = subprocess.DEVNULL if quiet else None
@@ -103,7 +113,7 @@ def start(
         Redis.from_url(redis_url).flushdb()
         for command in (["migrate"], ["seed", "demo", "--no-patients"]):
             subprocess.run([sys.executable, "-m", "dispatch", *command], env=env, check=True, stdout=out)
-        serve = ["serve", "--port", str(port), *SERVE_FLAGS]
+        serve = ["serve", "--port", str(port), "--workers", str(API_WORKERS), *SERVE_FLAGS]
         commands = [serve, ["cron"]] + [["worker", *WORKER_FLAGS]] * workers
         for command in commands:
             stack.processes.append(

@@ -90,11 +90,16 @@ def open_session(session: Session, clock: Clock, user: User, ttl_s: int) -> tupl
 
 def user_for_token(session: Session, clock: Clock, token: str) -> User | None:
     """The active user behind a live, unrevoked token, or None."""
-    row = session.scalar(select(UserSession).where(UserSession.token_sha256 == _digest(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= clock.now():
-        return None
-    user = session.get(User, row.user_id)
-    return user if user is not None and user.active else None
+    return session.scalar(
+        select(User)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            UserSession.token_sha256 == _digest(token),
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > clock.now(),
+            User.active.is_(True),
+        )
+    )
 
 
 def revoke_token(session: Session, clock: Clock, token: str) -> None:

@@ -13,17 +13,17 @@ from sqlalchemy.orm import Session
 from config.settings import Settings
 from dispatch.audit import service as audit
 from dispatch.auth.models import User
-from dispatch.cases.lifecycle import Actor, event_payload, transition
+from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, event_payload
 from dispatch.cases.models import Case, CaseEvent, IntakeKey
 from dispatch.cases.schemas import Breathing, Consciousness, IntakeRequest, PatientRef
-from dispatch.cases.states import CaseState, Urgency
-from dispatch.clinics.models import Clinic
+from dispatch.cases.states import CaseState, Urgency, can_transition
+from dispatch.clinics.models import ContractPeriod
 from dispatch.clock import Clock
 from dispatch.outbox import defer_event
 from dispatch.patients.models import Enrolment, Patient
 from dispatch.patients.service import normalise_kana
-from dispatch.programme.models import Municipality, Programme
-from dispatch.programme.service import judge_service_hours
+from dispatch.programme.models import Municipality
+from dispatch.programme.service import ProgrammeSnapshot
 
 MAX_CALL_AGE = timedelta(days=7)
 CLOCK_SKEW = timedelta(minutes=2)
@@ -106,12 +106,14 @@ def find_patient(session: Session, ref: PatientRef) -> Patient | None:
 
 
 def _enrolment_on(session: Session, patient: Patient, day: date) -> tuple[Enrolment | None, bool]:
-    """The enrolment covering `day` (True), else the latest one (False)."""
+    """The enrolment covering `day` (True if its clinic's contract covers the day), else the latest one
+    (False)."""
     enrolments = list(session.scalars(select(Enrolment).where(Enrolment.patient_id == patient.id)))
     for enrolment in enrolments:
         if enrolment.enrolled_on <= day and (enrolment.ended_on is None or day <= enrolment.ended_on):
-            clinic = session.get(Clinic, enrolment.clinic_id)
-            return enrolment, any(p.covers(day) for p in clinic.contract_periods)
+            clinic_periods = select(ContractPeriod).where(ContractPeriod.clinic_id == enrolment.clinic_id)
+            periods = session.scalars(clinic_periods)
+            return enrolment, any(p.covers(day) for p in periods)
     latest = max(enrolments, key=lambda e: e.enrolled_on, default=None)
     return latest, False
 
@@ -143,11 +145,14 @@ def log_call(
     session: Session,
     clock: Clock,
     settings: Settings,
-    programme: Programme,
+    programme: ProgrammeSnapshot,
     user: User,
     request: IntakeRequest,
 ) -> Case:
-    """Create the case, its first events and an audit entry, queued for the consulting physician."""
+    """Create the case, its first events and an audit entry, queued for the consulting physician.
+
+    Three statements: the case (INSERT … RETURNING id), its two opening events (one multi-row INSERT),
+    the audit entry; the caller commits them together."""
     now = clock.now()
     called_at = request.called_at or now
     if called_at > now + CLOCK_SKEW:
@@ -157,14 +162,22 @@ def log_call(
     patient = find_patient(session, request.patient)
     local_day = called_at.astimezone(ZoneInfo(programme.timezone)).date()
     enrolment, in_contract = _enrolment_on(session, patient, local_day) if patient else (None, False)
-    municipality_id = patient.municipality_id if patient else request.patient.municipality_id
-    if municipality_id is not None and session.get(Municipality, municipality_id) is None:
-        raise IntakeRejected("patient.municipality_id", f"no municipality {municipality_id}")
-    in_hours, rule = judge_service_hours(session, programme, called_at)
+    if patient is not None:
+        municipality_id = patient.municipality_id  # the foreign key vouches for it
+    else:
+        municipality_id = request.patient.municipality_id
+        if municipality_id is not None and session.get(Municipality, municipality_id) is None:
+            raise IntakeRejected("patient.municipality_id", f"no municipality {municipality_id}")
+    in_hours, rule = programme.judge_service_hours(called_at)
 
+    # The case is written already queued for triage, with both opening events (created as `received`,
+    # then `received → triage_pending`, a move the lifecycle allows), instead of an INSERT then an UPDATE.
+    queued = CaseState.triage_pending
+    if not can_transition(CaseState.received, queued):  # checked against the lifecycle like any move
+        raise TransitionNotAllowed(0, CaseState.received, queued)
     case = Case(
         programme_id=programme.id,
-        state=CaseState.received,
+        state=queued,
         patient_id=patient.id if patient else None,
         clinic_id=enrolment.clinic_id if enrolment else None,
         municipality_id=municipality_id,
@@ -201,22 +214,34 @@ def log_call(
         "in_contract": in_contract,
         "service_hours_rule_version": rule.version,
     }
-    created = CaseEvent(
-        case_id=case.id,
-        at=now,
-        kind="created",
-        from_state=None,
-        to_state=CaseState.received,
-        actor=actor.label,
-        actor_user_id=user.id,
-        reason="call logged",
-        data=flags,
-    )
-    session.add(created)
-    session.flush()
-    defer_event(session, event_payload(case, created))
-    transition(session, case, CaseState.triage_pending, actor=actor, clock=clock, reason="queued for triage")
-    audit.record(session, clock, user, "case.intake", patient_id=case.patient_id, case_id=case.id)
+    opening = [
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            kind="created",
+            from_state=None,
+            to_state=CaseState.received,
+            actor=actor.label,
+            actor_user_id=user.id,
+            reason="call logged",
+            data=flags,
+        ),
+        CaseEvent(
+            case_id=case.id,
+            at=now,
+            kind="transition",
+            from_state=CaseState.received,
+            to_state=queued,
+            actor=actor.label,
+            actor_user_id=user.id,
+            reason="queued for triage",
+            data={},
+        ),
+    ]
+    session.add_all(opening)
+    audit.record(session, clock, user, "case.intake", patient_id=case.patient_id, case_id=case.id)  # flushes
+    for event in opening:
+        defer_event(session, event_payload(case, event))
     return case
 
 

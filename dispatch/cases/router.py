@@ -15,7 +15,7 @@ from dispatch.cases.schemas import CancelRequest, CaseDetail, CaseOut, IntakeReq
 from dispatch.cases.states import CaseState
 from dispatch.deps import db_session, get_services
 from dispatch.ids import ID_MAX, PathId
-from dispatch.programme.service import ProgrammeNotLoaded, get_programme
+from dispatch.programme.service import ProgrammeNotLoaded
 from dispatch.times import time_problem
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
@@ -41,7 +41,7 @@ def log_call(
         if idempotency_key and (earlier := intake.replay(session, idempotency_key, user, digest)):
             response.headers["Idempotent-Replayed"] = "true"
             return CaseOut.model_validate(earlier)
-        programme = get_programme(session, services.settings.programme_code)
+        programme = services.reference.programme(session)
         case = intake.log_call(session, services.clock, services.settings, programme, user, body)
         if idempotency_key:
             intake.remember_key(session, services.clock, idempotency_key, user, digest, case)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,3 +32,75 @@ def judge_service_hours(session: Session, programme: Programme, at: datetime) ->
     """Whether `at` is inside night/holiday hours, and the rule version that said so."""
     rule = current_service_hours_rule(session, programme.id, at)
     return in_service_hours(at, rule.definition, programme.timezone), rule
+
+
+@dataclass(frozen=True)
+class RuleVersion:
+    version: int
+    effective_from: datetime
+    definition: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ProgrammeSnapshot:
+    """The programme's immutable reference data, detached from any session: its id, its time zone and
+    every version of its service-hours rule."""
+
+    id: int
+    code: str
+    timezone: str
+    rules: tuple[RuleVersion, ...]  # by version, ascending
+
+    def judge_service_hours(self, at: datetime) -> tuple[bool, RuleVersion]:
+        """As `judge_service_hours`: the newest version in force at `at`, and its verdict."""
+        in_force = [r for r in self.rules if r.effective_from <= at]
+        if not in_force:
+            raise LookupError(f"programme {self.id} has no service-hours rule in force at {at.isoformat()}")
+        rule = in_force[-1]
+        return in_service_hours(at, rule.definition, self.timezone), rule
+
+
+class ReferenceCache:
+    """The programme and its rule versions, read from the database once per process and kept.
+
+    They are written only by `dispatch seed reference` (which never changes a programme already loaded)
+    and by migrations; a rule change is a new version with its own `effective_from`, judged by time, so
+    a process that holds all versions judges every call correctly. The snapshot is still re-read every
+    `ttl_s` seconds so a version added by hand reaches a running process without a restart. A missing
+    programme is never cached."""
+
+    def __init__(self, code: str, ttl_s: float = 300.0) -> None:
+        self.code = code
+        self.ttl_s = ttl_s
+        self._snapshot: ProgrammeSnapshot | None = None
+        self._read_at = 0.0
+        self._lock = threading.Lock()
+
+    def programme(self, session: Session) -> ProgrammeSnapshot:
+        """The snapshot, read with `session` when absent or older than the TTL."""
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is not None and time.monotonic() - self._read_at < self.ttl_s:
+                return snapshot
+        snapshot = self._read(session)
+        with self._lock:
+            self._snapshot, self._read_at = snapshot, time.monotonic()
+        return snapshot
+
+    def clear(self) -> None:
+        with self._lock:
+            self._snapshot = None
+
+    def _read(self, session: Session) -> ProgrammeSnapshot:
+        programme = get_programme(session, self.code)
+        rules = session.scalars(
+            select(ServiceHoursRule)
+            .where(ServiceHoursRule.programme_id == programme.id)
+            .order_by(ServiceHoursRule.version)
+        )
+        return ProgrammeSnapshot(
+            id=programme.id,
+            code=programme.code,
+            timezone=programme.timezone,
+            rules=tuple(RuleVersion(r.version, r.effective_from, dict(r.definition)) for r in rules),
+        )
