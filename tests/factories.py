@@ -33,3 +33,23 @@ def decision_body(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
+
+
+def add_user(services, username: str, role, **extra: Any) -> dict[str, str]:
+    """One more user of a role (beside the demo ones); returns the credentials to log in with."""
+    from dispatch.auth.service import create_user
+    from dispatch.db import unit_of_work
+
+    password = f"{username}-password-0123"
+    with unit_of_work(services.session_factory) as session:
+        create_user(
+            session,
+            services.passwords,
+            services.clock,
+            username=username,
+            password=password,
+            display_name=extra.pop("display_name", username),
+            role=role,
+            **extra,
+        )
+    return {"username": username, "password": password}

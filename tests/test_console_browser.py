@@ -11,11 +11,13 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from rq import SimpleWorker
 from sqlalchemy import func, select
 
+from dispatch.audit.models import AuditEntry
 from dispatch.cases.models import Case
 from dispatch.embedded import free_port
 from dispatch.queue import QUEUE_NAME
 from tests.browser import require_chromium, screenshot
 from tests.conftest import TOKYO, LiveServer
+from tests.factories import decision_body, intake_body
 
 expect.set_options(timeout=10_000)
 
@@ -66,6 +68,21 @@ def log_in(browser: Browser, url: str, username: str, password: str, path: str =
     return page
 
 
+def lose_the_first_answer(page: Page) -> None:
+    """The first logged call reaches the server (the case is made) but its answer never comes back."""
+    lost = {"done": False}
+
+    def route(request_route):
+        if lost["done"]:
+            request_route.continue_()
+            return
+        request_route.fetch()
+        lost["done"] = True
+        request_route.abort()
+
+    page.route("**/api/v1/cases", route)
+
+
 def cases_in_db(services) -> int:
     with services.session_factory() as session:
         return session.scalar(select(func.count()).select_from(Case))
@@ -106,17 +123,7 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     assert cases_in_db(services) == 0
 
     # The first answer is lost on the way back (the case was made); the operator presses again, twice.
-    lost = {"done": False}
-
-    def lose_first_answer(route):
-        if lost["done"]:
-            route.continue_()
-            return
-        route.fetch()
-        lost["done"] = True
-        route.abort()
-
-    intake.route("**/api/v1/cases", lose_first_answer)
+    lose_the_first_answer(intake)
     intake.fill('[name="callback_phone"]', "090-1234-5678")
     intake.click("#intake-submit")
     expect(intake.locator("#toast")).to_contain_text("二重登録にはなりません")
@@ -190,6 +197,12 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     case.fill('[name="death.confirmed_at"]', "2025-01-15T23:45")
     case.fill('[name="findings"]', "呼吸停止、心停止、瞳孔散大を確認")
     case.click("#save-outcome")
+    # Who certifies, whether it relates to the treated disease, the police: asked, never assumed.
+    expect(case.locator("#outcome-form .form-error")).to_be_visible()
+    case.select_option('[name="death.certificate_by"]', "substitute")
+    case.select_option('[name="death.related_to_treated_disease"]', "true")
+    case.select_option('[name="death.police_informed"]', "false")
+    case.click("#save-outcome")
     expect(case.locator("#case-title")).to_contain_text("往診完了")
     expect(case.locator("#outcome-body")).to_contain_text("看取り")
     expect(case.locator("#timeline")).to_contain_text("往診完了")
@@ -228,6 +241,15 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     prefecture.goto("/board")
     expect(prefecture.locator("h1")).to_have_text("この画面は使えません")
 
+    # Every look at the patient's record on the way was written to the audit log, by whom.
+    with services.session_factory() as session:
+        readers = set(
+            session.execute(
+                select(AuditEntry.role, AuditEntry.action).where(AuditEntry.patient_id.is_not(None))
+            ).all()
+        )
+    assert {role for role, _ in readers} >= {"operator", "consulting_physician", "clinic_admin"}
+
     # The outbox lists what was sent, without the details link; the console switches to English.
     outbox = board.context.new_page()
     outbox.goto("/outbox")
@@ -236,3 +258,71 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     board.click("#language")
     expect(board.locator("h1")).to_contain_text("Open cases")
     screenshot(board, "13_board_english")
+
+
+def test_after_logging_in_the_browser_stays_on_this_site_however_next_is_written(stack, browser, demo_logins):
+    page = log_in(
+        browser,
+        stack.url,
+        "operator",
+        passwords(demo_logins)["operator"],
+        path="/login?next=/%09/evil.example/x",
+    )
+    expect(page).to_have_url(re.compile(rf"^{re.escape(stack.url)}/"))
+
+
+def on_scene_case(client, login, services) -> int:
+    """A visit under way, walked through the API: called in, decided, offered, accepted, arrived."""
+    op, doctor = login("operator"), login("consult")
+    case_id = client.post("/api/v1/cases", json=intake_body(), headers=op).json()["id"]
+    client.post(f"/api/v1/cases/{case_id}/claim", headers=doctor)
+    client.post(f"/api/v1/cases/{case_id}/decision", headers=doctor, json=decision_body())
+    SimpleWorker([QUEUE_NAME], connection=services.redis).work(burst=True)
+    offer = next(m for m in client.get("/api/v1/sms/messages", headers=op).json() if m["purpose"] == "offer")
+    client.post("/api/v1/sms/simulator", headers=op, json={"from_phone": offer["phone_e164"], "body": "Y"})
+    client.post(f"/api/v1/cases/{case_id}/progress", headers=op, json={"step": "arrived"})
+    return case_id
+
+
+def test_correcting_an_outcome_in_the_console_keeps_what_the_page_does_not_show(
+    stack, browser, client, login, services, demo_logins
+):
+    case_id = on_scene_case(client, login, services)
+    op = login("operator")
+    recorded = {
+        "outcome": "treated_at_home",
+        "findings": "肺うっ血",
+        "medication": "フロセミド 20mg 静注",
+        "arrived_at": "2025-01-15T23:30:00+09:00",
+        "ended_at": "2025-01-16T00:10:00+09:00",
+    }
+    assert client.post(f"/api/v1/cases/{case_id}/outcome", headers=op, json=recorded).status_code == 200
+    page = log_in(browser, stack.url, "operator", passwords(demo_logins)["operator"], path=f"/cases/{case_id}")
+    expect(page.locator('#outcome-form [name="findings"]')).to_have_value("肺うっ血")
+    page.fill('#outcome-form [name="findings"]', "肺うっ血、SpO2 改善")
+    page.click("#save-outcome")
+    expect(page.locator("#outcome-body")).to_contain_text("SpO2 改善")
+    kept = client.get(f"/api/v1/cases/{case_id}/outcome", headers=op).json()
+    assert kept["medication"] == "フロセミド 20mg 静注"
+    assert datetime.fromisoformat(kept["ended_at"]) == datetime(2025, 1, 16, 0, 10, tzinfo=TOKYO)
+
+
+def test_a_call_changed_after_a_lost_answer_points_to_the_case_already_made(
+    stack, browser, services, demo_logins
+):
+    page = log_in(browser, stack.url, "operator", passwords(demo_logins)["operator"], path="/intake")
+    page.fill('#search-form [name="clinic_patient_number"]', "D-0001")
+    page.press('#search-form [name="clinic_patient_number"]', "Enter")
+    page.locator(".match").first.click()
+    page.select_option('[name="caller_relation"]', "family")
+    page.fill('[name="callback_phone"]', "090-1234-5678")
+    page.select_option('[name="attending_unavailable"]', "no_answer")
+    page.fill('[name="chief_complaint"]', "発熱")
+    lose_the_first_answer(page)
+    page.click("#intake-submit")
+    expect(page.locator("#toast")).to_contain_text("二重登録にはなりません")
+    page.fill('[name="chief_complaint"]', "発熱と悪寒")  # changed before pressing again
+    page.click("#intake-submit")
+    expect(page.locator("#intake-form .form-error")).to_contain_text("既に受付されています")
+    expect(page.locator("#intake-form .form-error a")).to_have_text("K1")
+    assert cases_in_db(services) == 1

@@ -14,7 +14,6 @@ from sqlalchemy import select
 from config.settings import SmsProvider
 from dispatch.app import create_app
 from dispatch.auth.models import Role
-from dispatch.auth.service import create_user
 from dispatch.cases.schemas import AttendingUnavailable, Breathing, CallerRelation, Consciousness
 from dispatch.cases.states import CaseState, Disposition, Urgency
 from dispatch.db import unit_of_work
@@ -24,6 +23,7 @@ from dispatch.roster.models import Physician, PhysicianRole
 from dispatch.services import Services
 from dispatch.web import i18n
 from dispatch.web.router import NAV_KEYS
+from tests.factories import add_user
 
 WEB = Path(__file__).parent.parent / "dispatch" / "web"
 
@@ -41,7 +41,10 @@ def test_a_stranger_is_sent_to_log_in_and_comes_back_after(client, demo_logins):
     assert page.status_code == 200 and "ログイン" in page.text and 'data-next="/board"' in page.text
 
 
-@pytest.mark.parametrize("next_path", ["//evil.example/board", "https://evil.example", "/\\evil.example"])
+@pytest.mark.parametrize(
+    "next_path",
+    ["//evil.example/board", "https://evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil.example"],
+)
 def test_the_login_page_never_sends_anyone_to_another_site(client, next_path):
     page = client.get("/login", params={"next": next_path})
     assert 'data-next="/"' in page.text
@@ -90,17 +93,10 @@ def test_english_is_one_click_away_and_stays_chosen(client, login):
 
 
 def test_names_on_a_page_are_escaped_in_the_markup_and_in_the_script_data(client, services, demo_logins):
-    with unit_of_work(services.session_factory) as session:
-        create_user(
-            session,
-            services.passwords,
-            services.clock,
-            username="mallory",
-            password="a-long-password-1",
-            display_name="</script><script>alert(1)</script>",
-            role=Role.operator,
-        )
-    token = client.post("/api/v1/auth/login", json={"username": "mallory", "password": "a-long-password-1"})
+    credentials = add_user(
+        services, "mallory", Role.operator, display_name="</script><script>alert(1)</script>"
+    )
+    token = client.post("/api/v1/auth/login", json=credentials)
     assert token.status_code == 200
     page = client.get("/board").text
     assert "<script>alert(1)" not in page
@@ -186,3 +182,28 @@ def test_a_substitute_sees_and_answers_from_their_own_phone_only(client, login, 
     assert refused.status_code == 403 and "own phone" in refused.json()["detail"]
     mine = client.post("/api/v1/sms/simulator", headers=headers, json={"from_phone": own, "body": "Y"})
     assert mine.status_code == 200
+
+
+def test_a_write_that_another_site_started_is_refused_even_with_the_cookie(client, login):
+    browser_login(client, login, "consult")
+    for site in ("cross-site", "same-site"):  # same-site: another port on this host
+        refused = client.post("/api/v1/cases/1/claim", headers={"Sec-Fetch-Site": site})
+        assert refused.status_code == 403 and "another site" in refused.json()["detail"]
+    refused = client.post("/api/v1/cases/1/claim", headers={"Origin": "http://127.0.0.1:9999"})
+    assert refused.status_code == 403
+    own = client.post("/api/v1/cases/1/claim", headers={"Sec-Fetch-Site": "same-origin"})
+    assert own.status_code == 404  # through the guard: there is no case 1
+    assert client.get("/api/v1/triage/queue", headers={"Sec-Fetch-Site": "cross-site"}).status_code == 200
+
+
+def test_every_form_posts_so_nothing_typed_reaches_a_url():
+    """With the script not yet loaded, Enter submits the form natively: it must never be a GET."""
+    for path in (WEB / "templates").glob("*.html"):
+        for form in re.findall(r"<form[^>]*>", path.read_text()):
+            assert 'method="post"' in form, f"{path.name}: {form}"
+
+
+def test_pages_allow_only_their_own_scripts_and_no_framing(client, login):
+    browser_login(client, login, "operator")
+    policy = client.get("/board").headers["content-security-policy"]
+    assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy

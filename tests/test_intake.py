@@ -11,9 +11,10 @@ import pytest
 from sqlalchemy import func, select
 
 from dispatch.audit.models import AuditEntry
+from dispatch.auth.models import Role
 from dispatch.cases.models import Case, CaseEvent
 from dispatch.clock import ManualClock
-from tests.factories import intake_body
+from tests.factories import add_user, intake_body
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 
@@ -146,6 +147,24 @@ def test_the_same_key_for_a_different_call_is_refused(client, login, services):
     other = client.post("/api/v1/cases", json=intake_body(chief_complaint="発熱"), headers=headers)
     assert other.status_code == 422
     assert other.json()["detail"].startswith("idempotency_key:")
+    # The operator whose answer was lost learns which case the key already made.
+    first = client.post("/api/v1/cases", json=intake_body(), headers=headers).json()
+    assert other.json()["earlier_case"] == {"id": first["id"], "reference": first["reference"]}
+    assert _count_cases(services) == 1
+
+
+def test_another_operator_reusing_a_key_learns_nothing_of_the_case(client, login, services):
+    key = {"Idempotency-Key": "call-2025-01-15-0009"}
+    client.post("/api/v1/cases", json=intake_body(), headers={**login("operator"), **key})
+    credentials = add_user(services, "operator2", Role.operator)
+    token = client.post("/api/v1/auth/login", json=credentials)
+    client.cookies.clear()
+    other = client.post(
+        "/api/v1/cases",
+        json=intake_body(),
+        headers={"Authorization": f"Bearer {token.json()['access_token']}", **key},
+    )
+    assert other.status_code == 422 and "earlier_case" not in other.json()
     assert _count_cases(services) == 1
 
 

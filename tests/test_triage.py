@@ -10,12 +10,10 @@ from rq import SimpleWorker
 from sqlalchemy import select
 
 from dispatch.auth.models import Role
-from dispatch.auth.service import create_user
 from dispatch.cases.models import CaseEvent
-from dispatch.db import unit_of_work
 from dispatch.queue import QUEUE_NAME, dispatch_queue
 from dispatch.roster.models import Physician
-from tests.factories import decision_body, intake_body
+from tests.factories import add_user, decision_body, intake_body
 
 
 def _log(client, headers, **overrides):
@@ -25,19 +23,11 @@ def _log(client, headers, **overrides):
 
 
 def _second_consultant(services) -> dict[str, str]:
-    with unit_of_work(services.session_factory) as session:
+    with services.session_factory() as session:
         physician = session.scalar(select(Physician).where(Physician.name == "相談 花子"))
-        create_user(
-            session,
-            services.passwords,
-            services.clock,
-            username="consult2",
-            password="consult2-password",
-            display_name="相談医2",
-            role=Role.consulting_physician,
-            physician_id=physician.id,
-        )
-    return {"username": "consult2", "password": "consult2-password"}
+    return add_user(
+        services, "consult2", Role.consulting_physician, display_name="相談医2", physician_id=physician.id
+    )
 
 
 def _headers(client, credentials) -> dict[str, str]:

@@ -54,8 +54,28 @@ class RoleGuard:
         return user
 
 
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def cross_site_cookie_write(request: Request) -> bool:
+    """A browser sent the session cookie with a write that another site started. SameSite=Strict keeps the
+    cookie from other sites, but another port on the same host is the same site; the browser's own
+    Sec-Fetch-Site (or, from older browsers, Origin) tells the page's origin apart."""
+    if request.method not in UNSAFE_METHODS or SESSION_COOKIE not in request.cookies:
+        return False
+    if request.headers.get("authorization", "").lower().startswith("bearer "):
+        return False  # a header token is never added by a browser on its own
+    site = request.headers.get("sec-fetch-site")
+    if site is not None:
+        return site not in ("same-origin", "none")
+    origin = request.headers.get("origin")
+    return origin is not None and origin.rstrip("/") != str(request.base_url).rstrip("/")
+
+
 def logged_in_user(request: Request, session: Session) -> User | None:
     """The user whose token or session cookie came with the request, if any."""
+    if cross_site_cookie_write(request):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="a write started by another site is refused")
     token = bearer_token(request)
     return user_for_token(session, get_services(request).clock, token) if token else None
 

@@ -39,7 +39,12 @@ class IntakeRejected(ValueError):
 
 
 class IdempotencyKeyReused(ValueError):
-    """The Idempotency-Key was already used for a different request."""
+    """The Idempotency-Key was already used for a different request; `case` is what it made, if the same
+    operator sent both."""
+
+    def __init__(self, message: str, case: Case | None = None) -> None:
+        super().__init__(message)
+        self.case = case
 
 
 @dataclass(frozen=True)
@@ -58,8 +63,14 @@ def replay(session: Session, key: str, user: User, digest: str) -> Case | None:
     row = session.get(IntakeKey, key)
     if row is None:
         return None
-    if row.user_id != user.id or row.request_sha256 != digest:
+    if row.user_id != user.id:
         raise IdempotencyKeyReused("Idempotency-Key was already used for a different call; use a new key")
+    if row.request_sha256 != digest:
+        # The same operator changed the call after an answer was lost: say which case the key made.
+        earlier = session.get(Case, row.case_id)
+        raise IdempotencyKeyReused(
+            "Idempotency-Key was already used for a different call; use a new key", earlier
+        )
     return session.get(Case, row.case_id)
 
 

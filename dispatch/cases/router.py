@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -49,7 +50,11 @@ def log_call(
     except intake.IntakeRejected as exc:
         raise HTTPException(422, detail=str(exc)) from None
     except intake.IdempotencyKeyReused as exc:
-        raise HTTPException(422, detail=f"idempotency_key: {exc}") from None
+        problem = {"field": "idempotency_key", "problem": str(exc)}
+        content = {"detail": f"idempotency_key: {exc}", "errors": [problem]}
+        if exc.case is not None:
+            content["earlier_case"] = {"id": exc.case.id, "reference": exc.case.reference}
+        return JSONResponse(status_code=422, content=content)
     except ProgrammeNotLoaded as exc:
         raise HTTPException(503, detail=str(exc)) from None
     except IntegrityError:

@@ -68,7 +68,14 @@ def login_url(next_path: str) -> str:
 
 
 def safe_next(next_path: str | None) -> str:
-    """Only a path on this site: never `//host` or a full URL (no open redirect)."""
-    if not next_path or not next_path.startswith("/") or next_path.startswith("//") or "\\" in next_path:
+    """Only a path on this site: never `//host`, a full URL, or a path a browser would turn into one (it
+    drops tabs and newlines, and reads a backslash as a slash): no open redirect."""
+    if (
+        not next_path
+        or not next_path.startswith("/")
+        or next_path.startswith("//")
+        or "\\" in next_path
+        or any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in next_path)
+    ):
         return "/"
     return next_path

@@ -67,6 +67,9 @@ PAGES = (
     Page("/outbox", "outbox.html", OUTBOX, "Every SMS the service sent and received."),
     Page("/phone", "phone.html", PHONE, "Demo only: the physicians' phones, to answer offers.", demo_only=True),
 )
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
 NAV_KEYS = {p.path: f"nav.{p.path.strip('/')}" for p in PAGES}
 
 
@@ -119,6 +122,9 @@ def render(
     response = templates.TemplateResponse(request, template, context, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
+    # Only this site's own scripts and styles; no framing (clickjacking); forms post only here.
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
     return response
 
 

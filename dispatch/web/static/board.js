@@ -9,6 +9,8 @@ const COLUMN_OF = {
 };
 const URGENCY_ORDER = { red: 0, orange: 1, yellow: 2, green: 3, white: 4 };
 let changed = new Set();
+let seq = 0; // a slower, older answer must not paint over a newer one
+const LIMIT = 500;
 
 function card(item) {
   const urgency = item.urgency || item.provisional_urgency;
@@ -34,8 +36,11 @@ function card(item) {
 }
 
 async function refresh() {
-  const result = await api("GET", "/api/v1/cases?open_only=true&limit=500");
+  const mine = ++seq;
+  const result = await api("GET", `/api/v1/cases?open_only=true&limit=${LIMIT}`);
+  if (mine !== seq) return;
   if (!result.ok) return toast(problemText(result), "error");
+  if (result.data.length >= LIMIT) toast(t("board.truncated"), "error");
   const open = result.data.filter((item) => COLUMN_OF[item.state]);
   open.sort((a, b) => (URGENCY_ORDER[a.urgency || a.provisional_urgency] ?? 2) - (URGENCY_ORDER[b.urgency || b.provisional_urgency] ?? 2)
     || Date.parse(a.called_at) - Date.parse(b.called_at));
@@ -64,6 +69,6 @@ document.addEventListener("DOMContentLoaded", async () => {
   liveEvents((event) => {
     changed.add(event.case_id);
     later();
-  });
+  }, later);
   setInterval(tickWaiting, 15000);
 });

@@ -7,6 +7,20 @@ const OUTCOME_STATES = ["on_scene", "visit_completed", "handed_off"];
 const PROGRESS_STATES = ["accepted", "en_route", "on_scene"];
 const CANCELLABLE = ["received", "triage_pending", "triaging", "dispatching", "offered", "unfilled", "accepted", "en_route"];
 let profileShown = false;
+let recorded = null; // the outcome as recorded: a correction changes only what the form shows
+
+const TOKYO_INPUT = new Intl.DateTimeFormat("sv-SE", {
+  timeZone: BOOT.timezone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+});
+
+/** A recorded time as a datetime-local value, in Tokyo. */
+function inputTime(iso) {
+  return iso ? TOKYO_INPUT.format(new Date(iso)).replace(" ", "T") : "";
+}
+
+function yesNo(value) {
+  return value === "true" ? true : value === "false" ? false : null;
+}
 
 function facts(id, rows) {
   document.getElementById(id).replaceChildren(...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v ?? "—")]));
@@ -72,6 +86,7 @@ async function loadOutcome(c) {
   if (panel.hidden) return;
   const result = await api("GET", `/api/v1/cases/${CASE_ID}/outcome`);
   const o = result.ok ? result.data : null;
+  recorded = o;
   facts("outcome-body", o ? [
     [t("case.outcome"), label("outcome", o.outcome)],
     [t("outcome.findings"), o.findings],
@@ -87,6 +102,13 @@ async function loadOutcome(c) {
     form.elements.outcome.value = o.outcome;
     form.elements.findings.value = o.findings || "";
     form.elements.treatment.value = o.treatment || "";
+    if (o.death) {
+      form.elements["death.noticed_at"].value = inputTime(o.death.noticed_at);
+      form.elements["death.confirmed_at"].value = inputTime(o.death.confirmed_at);
+      form.elements["death.certificate_by"].value = o.death.certificate_by;
+      form.elements["death.related_to_treated_disease"].value = String(o.death.related_to_treated_disease);
+      form.elements["death.police_informed"].value = String(o.death.police_informed);
+    }
     document.getElementById("death").hidden = o.outcome !== "death_pronounced";
   }
 }
@@ -95,18 +117,21 @@ async function saveOutcome(event) {
   event.preventDefault();
   const form = event.target;
   const v = Object.fromEntries(new FormData(form));
-  const body = { outcome: v.outcome || null, findings: v.findings || null, treatment: v.treatment || null };
+  // What the form does not show (medication, visit times, the death note) stays as it was recorded.
+  const kept = recorded ? { medication: recorded.medication, departed_at: recorded.departed_at,
+    arrived_at: recorded.arrived_at, ended_at: recorded.ended_at } : {};
+  const body = { ...kept, outcome: v.outcome || null, findings: v.findings || null, treatment: v.treatment || null };
   if (v.outcome === "death_pronounced") {
     body.death = {
+      note: recorded && recorded.death ? recorded.death.note : null,
       noticed_at: tokyo(v["death.noticed_at"]), confirmed_at: tokyo(v["death.confirmed_at"]),
-      related_to_treated_disease: form.elements["death.related_to_treated_disease"].checked,
-      certificate_by: v["death.certificate_by"], police_informed: form.elements["death.police_informed"].checked,
+      related_to_treated_disease: yesNo(v["death.related_to_treated_disease"]),
+      certificate_by: v["death.certificate_by"] || null, police_informed: yesNo(v["death.police_informed"]),
     };
   }
   const button = document.getElementById("save-outcome");
   button.disabled = true;
-  const result = await api("POST", `/api/v1/cases/${CASE_ID}/outcome`, body);
-  button.disabled = false;
+  const result = await api("POST", `/api/v1/cases/${CASE_ID}/outcome`, body).finally(() => { button.disabled = false; });
   if (!result.ok) return showFieldErrors(form, result);
   clearFieldErrors(form);
   toast(t("case.outcome_saved"), "ok");
@@ -129,12 +154,19 @@ document.addEventListener("DOMContentLoaded", async () => {
   }
   document.getElementById("cancel-form").addEventListener("submit", async (event) => {
     event.preventDefault();
-    const result = await api("POST", `/api/v1/cases/${CASE_ID}/cancel`, { reason: event.target.reason.value });
-    if (!result.ok) return showFieldErrors(event.target, result);
+    const form = event.target;
+    const button = form.querySelector("button");
+    if (button.disabled || !confirm(t("case.cancel_confirm"))) return;
+    button.disabled = true;
+    const result = await api("POST", `/api/v1/cases/${CASE_ID}/cancel`, { reason: form.reason.value })
+      .finally(() => { button.disabled = false; });
+    if (!result.ok) return showFieldErrors(form, result);
+    clearFieldErrors(form);
+    toast(t("case.cancelled"), "ok");
     await load();
   });
   if (["operator", "consulting_physician", "coordinator", "admin"].includes(BOOT.user.role)) {
     const later = debounce(load, 200);
-    liveEvents((event) => { if (event.case_id === CASE_ID) later(); });
+    liveEvents((event) => { if (event.case_id === CASE_ID) later(); }, later);
   }
 });

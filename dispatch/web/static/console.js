@@ -93,19 +93,34 @@ async function api(method, path, body, headers = {}) {
   }
   const response = await fetch(path, init);
   if (response.status === 401) {
-    location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
-    throw new Error("login required");
+    if (method === "GET") {
+      location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+      throw new Error("login required");
+    }
+    // Never throw away what someone was typing: log in again in another tab, then press again here.
+    loginLapsed();
   }
   const type = response.headers.get("content-type") || "";
   const data = type.includes("json") ? await response.json() : await response.text();
   return { ok: response.ok, status: response.status, data };
 }
 
+const STATUS_WORDS = { 401: "common.login_lapsed", 403: "common.forbidden", 404: "common.not_found", 409: "common.conflict" };
+
+/** What went wrong, in the reader's language where the status says enough; the server's words after it. */
 function problemText(result) {
   const detail = result.data && result.data.detail;
-  if (typeof detail === "string") return detail;
-  if (detail && detail.message) return detail.message;
-  return `${t("common.error")} ${result.status}`;
+  const said = typeof detail === "string" ? detail : detail && detail.message ? detail.message : "";
+  const key = STATUS_WORDS[result.status];
+  if (key && BOOT.lang === "ja") return said ? `${t(key)}（${said}）` : t(key);
+  return said || `${t("common.error")} ${result.status}`;
+}
+
+function loginLapsed() {
+  if (document.getElementById("lapsed")) return;
+  const banner = el("div", { id: "lapsed", class: "banner", role: "alert" }, t("common.login_lapsed"), " ",
+    el("a", { href: "/login", target: "_blank", rel: "noopener" }, t("login.title")));
+  document.body.prepend(banner);
 }
 
 // The API words its problems in English; the common ones are said again in Japanese for the console.
@@ -135,18 +150,22 @@ function inWords(problem) {
 function showFieldErrors(form, result) {
   clearFieldErrors(form);
   const errors = (result.data && result.data.errors) || [];
+  const unplaced = [];
   for (const error of errors) {
     const name = error.field.replace(/^patient\./, "");
     const input = form.querySelector(`[name="${CSS.escape(error.field)}"], [name="${CSS.escape(name)}"]`);
     const message = el("span", { class: "field-error", role: "alert" }, inWords(error.problem));
-    if (input) {
+    if (input && input.closest("label")) {
       input.setAttribute("aria-invalid", "true");
-      input.closest("label")?.append(message);
+      input.closest("label").append(message);
+    } else {
+      unplaced.push(inWords(error.problem));
     }
   }
   const summary = form.querySelector(".form-error");
   if (summary) {
-    summary.textContent = errors.length ? t("common.check_fields") : problemText(result);
+    // Problems with no field on the form to stand beside are said in the summary itself.
+    summary.textContent = unplaced.length ? unplaced.join(" / ") : errors.length ? t("common.check_fields") : problemText(result);
     summary.hidden = false;
   }
   return errors.length > 0;
@@ -166,32 +185,49 @@ function toast(message, kind = "info") {
   box.className = `toast ${kind}`;
   box.hidden = false;
   clearTimeout(toastTimer);
-  toastTimer = setTimeout(() => { box.hidden = true; }, 5000);
+  // A problem stays until it is read (a click closes it); good news fades.
+  if (kind !== "error") toastTimer = setTimeout(() => { box.hidden = true; }, 5000);
 }
 
-/** Case events as they happen. EventSource reconnects by itself and sends Last-Event-ID; dedupe by id. */
-function liveEvents(onEvent) {
+/** Case events as they happen. EventSource reconnects by itself and sends Last-Event-ID; dedupe by id.
+    `onReady` runs on every (re)connection, so a page re-reads what it shows and misses nothing in the gap.
+    A stream the browser gave up on (a restart, a proxy error, a lapsed login) is opened again, slower each
+    time: a board left open all night must not go quietly stale. */
+function liveEvents(onEvent, onReady) {
   const indicator = document.getElementById("live");
   const seen = new Set();
-  const source = new EventSource("/api/v1/events");
+  let retry = 1000;
   indicator.hidden = false;
-  indicator.textContent = t("common.offline");
-  indicator.className = "live off";
-  source.addEventListener("ready", () => {
-    indicator.textContent = t("common.live");
-    indicator.className = "live on";
-  });
-  source.addEventListener("case", (message) => {
-    const payload = JSON.parse(message.data);
-    if (seen.has(payload.event_id)) return;
-    seen.add(payload.event_id);
-    onEvent(payload);
-  });
-  source.onerror = () => {
+  const offline = () => {
     indicator.textContent = t("common.offline");
     indicator.className = "live off";
   };
-  return source;
+  const open = () => {
+    offline();
+    const source = new EventSource("/api/v1/events");
+    source.addEventListener("ready", () => {
+      retry = 1000;
+      indicator.textContent = t("common.live");
+      indicator.className = "live on";
+      if (onReady) onReady();
+    });
+    source.addEventListener("case", (message) => {
+      const payload = JSON.parse(message.data);
+      if (seen.has(payload.event_id)) return;
+      seen.add(payload.event_id);
+      onEvent(payload);
+    });
+    source.onerror = async () => {
+      offline();
+      if (source.readyState !== EventSource.CLOSED) return; // the browser is retrying by itself
+      source.close();
+      const me = await fetch("/api/v1/auth/me", { credentials: "same-origin" }).catch(() => null);
+      if (me && me.status === 401) return loginLapsed();
+      setTimeout(open, retry);
+      retry = Math.min(retry * 2, 30000);
+    };
+  };
+  open();
 }
 
 /** Run `fn` at most once per `ms`, at the end of a burst (many events, one reload). */
@@ -232,6 +268,7 @@ function tickClock() {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("toast").addEventListener("click", (event) => { event.currentTarget.hidden = true; });
   tickClock();
   setInterval(tickClock, 1000);
   document.getElementById("logout")?.addEventListener("click", async () => {

@@ -3,13 +3,40 @@
 
 const SHOWN = ["unfilled", "dispatching", "offered", "accepted", "en_route"];
 const ORDER = Object.fromEntries(SHOWN.map((s, i) => [s, i]));
+let seq = 0;
+
+/** What the coordinator has chosen or typed in each case's hand controls, to put back after a redraw. */
+function handState() {
+  const state = new Map();
+  for (const form of document.querySelectorAll("form.hand")) {
+    state.set(form.dataset.caseId, {
+      physician: form.elements.physician_id.value,
+      reason: form.elements.reason.value,
+      focus: form.contains(document.activeElement) ? document.activeElement.name : null,
+    });
+  }
+  return state;
+}
+
+function restore(state) {
+  for (const form of document.querySelectorAll("form.hand")) {
+    const kept = state.get(form.dataset.caseId);
+    if (!kept) continue;
+    form.elements.physician_id.value = kept.physician;
+    form.elements.reason.value = kept.reason;
+    if (kept.focus && form.elements[kept.focus]) form.elements[kept.focus].focus();
+  }
+}
 
 async function refresh() {
+  const mine = ++seq;
   const query = SHOWN.map((s) => `state=${s}`).join("&");
   const [cases] = await Promise.all([api("GET", `/api/v1/cases?${query}&limit=200`), loadOnCall()]);
   if (!cases.ok) return toast(problemText(cases), "error");
   const items = cases.data.sort((a, b) => ORDER[a.state] - ORDER[b.state] || Date.parse(a.called_at) - Date.parse(b.called_at));
   const offers = await Promise.all(items.map((c) => api("GET", `/api/v1/cases/${c.id}/offers`)));
+  if (mine !== seq) return; // a newer refresh is on its way
+  const kept = handState();
   const list = document.getElementById("dispatch-list");
   list.replaceChildren(...items.map((c, i) => el("article", {
     class: `panel dispatch-case ${c.state === "unfilled" ? "escalated" : ""}`, dataset: { caseId: c.id, state: c.state },
@@ -19,12 +46,14 @@ async function refresh() {
     c.coordinator_alerted_at ? el("span", { class: "flag alert" }, t("common.alerted")) : null),
   el("p", { class: "muted" }, `${nameOf("municipalities", c.municipality_id)} · ${label("disposition", c.disposition)}`),
   offersTable(offers[i].ok ? offers[i].data : []),
-  ["unfilled", "dispatching", "offered", "accepted", "en_route"].includes(c.state) ? handControls(c.id, refresh) : null)));
+  handControls(c.id, refresh))));
+  restore(kept);
   document.getElementById("dispatch-empty").hidden = items.length > 0;
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
   await loadReference("municipalities", "physicians");
   await refresh();
-  liveEvents(debounce(refresh, 200));
+  const later = debounce(refresh, 200);
+  liveEvents(later, later);
 });

@@ -14,8 +14,9 @@ async function list() {
   const result = await api("GET", "/api/v1/handoffs");
   if (!result.ok) return toast(problemText(result), "error");
   document.querySelector("#handoffs tbody").replaceChildren(...result.data.map((h) => el("tr", {
-    class: current === h.id ? "chosen" : "", dataset: { handoffId: h.id }, tabindex: 0,
-    onclick: () => open(h.id), onkeydown: (e) => { if (e.key === "Enter") open(h.id); },
+    class: current === h.id ? "chosen" : "", dataset: { handoffId: h.id }, tabindex: 0, role: "button",
+    onclick: () => open(h.id),
+    onkeydown: (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); open(h.id); } },
   },
   el("td", {}, h.clinic_label), el("td", {}, `${fmtTime(h.period_start)} – ${fmtTime(h.period_end)}`),
   el("td", {}, h.cases), el("td", {}, status(h)))));
@@ -41,9 +42,15 @@ async function open(id) {
 
 document.addEventListener("DOMContentLoaded", async () => {
   await list();
-  document.getElementById("acknowledge").addEventListener("click", async () => {
-    const result = await api("POST", `/api/v1/handoffs/${current}/acknowledge`);
-    if (!result.ok) return toast(problemText(result), "error");
-    await open(current);
+  const button = document.getElementById("acknowledge");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const result = await api("POST", `/api/v1/handoffs/${current}/acknowledge`);
+      if (!result.ok) return toast(problemText(result), "error");
+      await open(current);
+    } finally {
+      button.disabled = false;
+    }
   });
 });

@@ -90,6 +90,7 @@ async function submit(event) {
     // The same key on a retry or a second click: the server answers with the case it already made.
     const result = await api("POST", "/api/v1/cases", payload, { "Idempotency-Key": idempotencyKey });
     if (!result.ok) {
+      if (result.data && result.data.earlier_case) return alreadyLogged(form, result.data.earlier_case);
       // A refused call made no case, so the corrected one may go with a new key.
       if (result.status === 422) idempotencyKey = newKey();
       showFieldErrors(form, result);
@@ -102,6 +103,16 @@ async function submit(event) {
   } finally {
     button.disabled = false;
   }
+}
+
+/** The answer to an earlier press was lost and the call was changed since: the case exists already.
+    Say which, and start the next call afresh; the change belongs on that case's page. */
+function alreadyLogged(form, earlier) {
+  clearFieldErrors(form);
+  const summary = form.querySelector(".form-error");
+  summary.replaceChildren(`${t("intake.already_logged")}: `, el("a", { href: `/cases/${earlier.id}` }, earlier.reference));
+  summary.hidden = false;
+  idempotencyKey = newKey();
 }
 
 function logged(form, result) {
@@ -117,6 +128,8 @@ function logged(form, result) {
   document.getElementById("selected").textContent = t("intake.pick_patient");
   document.getElementById("profile").hidden = true;
   document.getElementById("matches").replaceChildren();
+  document.getElementById("search-form").reset();
+  document.querySelector('#search-form [name="clinic_patient_number"]').focus(); // ready for the next call
 }
 
 document.addEventListener("DOMContentLoaded", async () => {

@@ -8,14 +8,24 @@ document.addEventListener("DOMContentLoaded", () => {
     button.disabled = true;
     error.hidden = true;
     const data = Object.fromEntries(new FormData(form));
-    const response = await fetch("/api/v1/auth/login", {
-      method: "POST", credentials: "same-origin",
-      headers: { "Content-Type": "application/json" }, body: JSON.stringify(data),
-    });
-    button.disabled = false;
+    let response;
+    try {
+      response = await fetch("/api/v1/auth/login", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" }, body: JSON.stringify(data),
+      });
+    } catch {
+      error.textContent = t("common.network");
+      error.hidden = false;
+      return;
+    } finally {
+      button.disabled = false;
+    }
     if (response.ok) {
-      const next = form.dataset.next;
-      location.href = next && next !== "/login" ? next : "/";
+      // Only somewhere on this site, however the address was written.
+      const next = new URL(form.dataset.next || "/", location.origin);
+      const here = next.origin === location.origin && next.pathname !== "/login";
+      location.href = here ? next.pathname + next.search : "/";
       return;
     }
     error.textContent = response.status === 429 ? t("login.throttled") : t("login.failed");

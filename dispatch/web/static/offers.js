@@ -53,17 +53,28 @@ function handControls(caseId, onDone) {
     el("option", { value: "" }, "—"),
     (onCall || []).map((p) => el("option", { value: p.physician_id }, p.physician_name)));
   const reason = el("input", { name: "reason", placeholder: t("field.reason"), maxlength: 500 });
-  const form = el("form", { class: "hand", novalidate: true },
+  const form = el("form", { class: "hand", method: "post", novalidate: true, dataset: { caseId } },
     el("label", {}, t("common.physician"), choice),
     el("label", {}, t("field.reason"), reason),
     el("p", { class: "form-error", role: "alert", hidden: true }));
   async function move(path, body) {
-    if (!choice.value) return toast(t("common.physician"), "error");
-    const result = await api("POST", `/api/v1/cases/${caseId}/${path}`, body);
-    if (!result.ok) return showFieldErrors(form, result);
-    clearFieldErrors(form);
-    toast(`${result.data.reference}: ${label("state", result.data.state)}`, "ok");
-    onDone();
+    if (!choice.value) return toast(t("dispatch.pick_physician"), "error");
+    const buttons = form.querySelectorAll("button");
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      const result = await api("POST", `/api/v1/cases/${caseId}/${path}`, body);
+      if (!result.ok) {
+        showFieldErrors(form, result);
+        if (result.status === 409) onDone();
+        return;
+      }
+      clearFieldErrors(form);
+      form.reset();
+      toast(`${result.data.reference}: ${label("state", result.data.state)}`, "ok");
+      onDone();
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+    }
   }
   form.append(
     el("button", { type: "button", class: "offer-by-hand",

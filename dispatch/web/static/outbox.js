@@ -7,12 +7,13 @@ async function refresh() {
   document.querySelector("#outbox tbody").replaceChildren(...result.data.map((m) => el("tr", { class: `sms ${m.direction}` },
     el("td", {}, fmtTime(m.created_at)),
     el("td", {}, m.direction === "inbound" ? t("outbox.in") : t("outbox.out")),
-    el("td", {}, m.phone_e164), el("td", { class: "sms-body" }, m.body), el("td", {}, m.purpose), el("td", {}, m.status),
+    el("td", {}, fmtPhone(m.phone_e164)), el("td", { class: "sms-body" }, m.body), el("td", {}, m.purpose), el("td", {}, m.status),
     el("td", {}, m.case_id ? el("a", { href: `/cases/${m.case_id}` }, `#K${m.case_id}`) : "—"))));
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
   await refresh();
-  liveEvents(debounce(refresh, 300));
+  const later = debounce(refresh, 300);
+  liveEvents(later, later);
   setInterval(refresh, 10000);
 });

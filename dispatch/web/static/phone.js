@@ -32,7 +32,7 @@ function phoneCard(phone) {
     el("h2", {}, phone.name, el("small", {}, ` ${phone.phone_e164}`)),
     el("div", { class: "thread" }, thread.length ? thread : el("p", { class: "muted" }, t("phone.empty")),
       answer ? answerNode(answer) : null),
-    el("form", { class: "reply", onsubmit: (e) => { e.preventDefault(); if (input.value.trim()) send(phone, input.value.trim()); } },
+    el("form", { class: "reply", method: "post", onsubmit: (e) => { e.preventDefault(); if (input.value.trim()) send(phone, input.value.trim()); } },
       input, el("button", { type: "submit" }, t("phone.send"))),
     el("div", { class: "actions" },
       el("button", { type: "button", class: "primary accept", onclick: () => send(phone, "Y") }, t("phone.accept")),
@@ -44,7 +44,8 @@ function phoneCard(phone) {
 async function refresh() {
   const result = await api("GET", "/api/v1/sms/simulator/phones");
   if (!result.ok) return toast(problemText(result), "error");
-  const focused = document.activeElement && document.activeElement.closest(".phone")?.dataset.physicianId;
+  const active = document.activeElement;
+  const focused = active && active.tagName === "INPUT" ? active.closest(".phone")?.dataset.physicianId : null;
   document.getElementById("phones").replaceChildren(...result.data.map(phoneCard));
   if (focused) document.querySelector(`.phone[data-physician-id="${focused}"] input`)?.focus();
 }

@@ -71,7 +71,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const select = document.getElementById("fiscal-year");
   const years = programme.ok ? programme.data.fiscal_years.map((f) => f) : [];
   select.replaceChildren(...years.map((f) => el("option", { value: f.year }, `${f.label}（${f.year}）`)));
-  const now = new Date(serverNow());
+  const now = new Date(serverNow() + 9 * 3600e3); // Tokyo's calendar (UTC+9, no summer time)
   const current = now.getUTCMonth() >= 3 ? now.getUTCFullYear() : now.getUTCFullYear() - 1;
   const pick = years.some((f) => f.year === current) ? current : (years.at(-1) || { year: current }).year;
   select.value = String(pick);

@@ -27,7 +27,10 @@ async function loadQueue() {
 async function select(caseId) {
   selected = caseId;
   document.querySelectorAll(".queue-item").forEach((b) => b.classList.toggle("chosen", Number(b.dataset.caseId) === caseId));
+  // Nothing of the case before shows while this one loads: a decision must go to the case on the screen.
+  document.getElementById("triage-detail").hidden = true;
   const result = await api("GET", `/api/v1/cases/${caseId}`);
+  if (selected !== caseId) return;
   if (!result.ok) return toast(problemText(result), "error");
   const c = result.data;
   document.getElementById("triage-pick").hidden = true;
@@ -45,8 +48,10 @@ async function select(caseId) {
   ];
   document.getElementById("call-body").replaceChildren(...facts.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
   const profile = document.getElementById("profile");
+  profile.hidden = true;
   if (c.patient_id) await showProfile(c.patient_id, profile, document.getElementById("profile-body"));
-  else profile.hidden = true;
+  if (selected !== caseId) return;
+  document.getElementById("decision-form").reset();
   showActions(c);
 }
 
@@ -57,8 +62,6 @@ function showActions(c) {
   document.getElementById("decision-form").hidden = !I_DECIDE || c.state !== "triaging" || !mine;
   document.getElementById("claim-holder").textContent =
     c.state === "triaging" && !mine ? t("triage.claimed_by_other") : "";
-  const urgency = document.querySelector('#decision-form [name="urgency"]');
-  if (!urgency.value && (c.urgency || c.provisional_urgency)) urgency.value = c.urgency || c.provisional_urgency;
   fitJtas();
 }
 
@@ -66,14 +69,18 @@ function fitJtas() {
   const urgency = document.querySelector('#decision-form [name="urgency"]').value;
   const jtas = document.querySelector('#decision-form [name="jtas_level"]');
   const allowed = JTAS[urgency] || [1, 2, 3, 4, 5];
+  // Only the levels that fit the colour can be chosen; none is chosen for the physician.
   for (const option of jtas.options) option.disabled = option.value !== "" && !allowed.includes(Number(option.value));
   if (jtas.value && !allowed.includes(Number(jtas.value))) jtas.value = "";
-  if (!jtas.value) jtas.value = String(allowed[allowed.length - 1]);
 }
 
 async function act(path, body) {
   const result = await api("POST", `/api/v1/cases/${selected}/${path}`, body);
   if (!result.ok && result.status !== 422) toast(problemText(result), "error");
+  if (result.status === 409) {
+    await loadQueue();
+    await select(selected);
+  }
   return result;
 }
 
@@ -85,8 +92,9 @@ async function decide(event) {
     jtas_level: values.jtas_level ? Number(values.jtas_level) : null, note: values.note || null };
   const button = document.getElementById("decide");
   button.disabled = true;
-  const result = await act("decision", body);
-  button.disabled = false;
+  const caseId = selected;
+  const result = await act("decision", body).finally(() => { button.disabled = false; });
+  if (selected !== caseId) return;
   if (!result.ok) return showFieldErrors(form, result);
   clearFieldErrors(form);
   form.reset();
@@ -117,7 +125,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (item) showActions({ ...item, triage_physician_id: item.claimed_by_physician_id });
     else if (selected) showActions({ state: "gone", triage_physician_id: null });
   }, 200);
-  liveEvents(later);
+  liveEvents(later, later);
   setInterval(() => document.querySelectorAll(".queue-item .wait").forEach((n) => {
     n.textContent = fmtMinutes(minutesSince(n.dataset.since));
   }), 15000);
