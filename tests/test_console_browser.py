@@ -218,6 +218,7 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     expect(clinic).to_have_url(f"{url}/handoffs")
     clinic.locator("#handoffs tbody tr").first.click()
     expect(clinic.locator("#handoff-items")).to_contain_text("看取り")
+    expect(clinic.locator("#handoff-items .patient")).to_have_text("印旛 太郎（D-0001）")
     clinic.click("#acknowledge")
     expect(clinic.locator("#handoff-title")).to_contain_text("確認済")
     screenshot(clinic, "10_handoff_acknowledged")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.audit import service as audit
@@ -15,6 +16,7 @@ from dispatch.handoffs.models import Handoff
 from dispatch.handoffs.schemas import HandoffCase, HandoffDetail, HandoffOut
 from dispatch.ids import PathId
 from dispatch.outcomes.models import VisitOutcome
+from dispatch.patients.models import Enrolment, Patient
 
 router = APIRouter(prefix="/api/v1/handoffs", tags=["handoffs"])
 READERS = (Role.clinic_admin, Role.coordinator, Role.operator, Role.admin)
@@ -58,6 +60,16 @@ def read_handoff(
     items = []
     for case in service.cases_of(session, handoff):
         outcome = session.get(VisitOutcome, case.id)
+        patient = session.get(Patient, case.patient_id) if case.patient_id else None
+        chart = (
+            session.scalar(
+                select(Enrolment.clinic_patient_number).where(
+                    Enrolment.patient_id == case.patient_id, Enrolment.clinic_id == handoff.clinic_id
+                )
+            )
+            if patient
+            else None
+        )
         audit.record(session, clock, user, "handoff.case.read", patient_id=case.patient_id, case_id=case.id)
         items.append(
             HandoffCase(
@@ -68,6 +80,8 @@ def read_handoff(
                 disposition=case.disposition,
                 urgency=case.urgency,
                 patient_id=case.patient_id,
+                patient_name=f"{patient.family_name} {patient.given_name}" if patient else None,
+                clinic_patient_number=chart,
                 chief_complaint=case.chief_complaint,
                 triage_note=case.triage_note,
                 outcome=outcome.outcome.value if outcome else None,

@@ -29,6 +29,8 @@ class HandoffCase(BaseModel):
     disposition: Disposition | None
     urgency: Urgency | None
     patient_id: int | None
+    patient_name: str | None = None  # the attending physician must know whose night it was
+    clinic_patient_number: str | None = None  # the clinic's own chart number
     chief_complaint: str | None
     triage_note: str | None
     outcome: str | None

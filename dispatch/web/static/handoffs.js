@@ -33,6 +33,7 @@ async function open(id) {
   document.getElementById("handoff-items").replaceChildren(...h.items.map((c) => el("li", {},
     el("div", {}, urgencyBadge(c.urgency), " ", el("a", { href: `/cases/${c.id}` }, c.reference), " ",
       fmtTime(c.called_at), " ", stateBadge(c.state)),
+    el("div", { class: "patient" }, c.patient_name ? `${c.patient_name}（${c.clinic_patient_number || "—"}）` : t("intake.unidentified")),
     el("div", {}, `${label("disposition", c.disposition)} · ${c.outcome ? label("outcome", c.outcome) : "—"}`),
     el("div", { class: "muted" }, c.chief_complaint || ""),
     c.triage_note ? el("div", { class: "muted" }, c.triage_note) : null)));
