@@ -327,3 +327,26 @@ def test_a_call_changed_after_a_lost_answer_points_to_the_case_already_made(
     expect(page.locator("#intake-form .form-error")).to_contain_text("既に受付されています")
     expect(page.locator("#intake-form .form-error a")).to_have_text("K1")
     assert cases_in_db(services) == 1
+
+
+def test_an_escalation_shows_on_the_board_at_a_glance(
+    stack, browser, client, login, services, clock, demo_logins
+):
+    from dispatch.offers import reconciler
+
+    board = log_in(browser, stack.url, "operator", passwords(demo_logins)["operator"])
+    expect(board.locator("#live")).to_have_text("ライブ更新中")
+    op, doctor = login("operator"), login("consult")
+    case_id = client.post("/api/v1/cases", json=intake_body(), headers=op).json()["id"]
+    client.post(f"/api/v1/cases/{case_id}/claim", headers=doctor)
+    client.post(f"/api/v1/cases/{case_id}/decision", headers=doctor, json=decision_body())
+    SimpleWorker([QUEUE_NAME], connection=services.redis).work(burst=True)
+    expect(board.locator("#escalations")).to_be_hidden()
+    for _ in range(3):  # three offers left unanswered past their deadlines
+        clock.advance(timedelta(minutes=4))
+        reconciler.reconcile(services)
+        SimpleWorker([QUEUE_NAME], connection=services.redis).work(burst=True)
+    expect(board.locator("#escalations")).to_contain_text("代診医が決まらない案件: K1")
+    expect(board.locator(f'[data-case-id="{case_id}"] .flag.alert')).to_be_visible()
+    expect(board).to_have_title(re.compile("^⚠"))
+    screenshot(board, "14_board_escalation")

@@ -69,6 +69,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "common.alerted": ("コーディネーター通知済", "coordinator alerted"),
     "board.title": ("案件ボード", "Open cases"),
     "board.empty": ("開いている案件はありません", "No open cases"),
+    "board.chime": ("エスカレーションを音で知らせる", "Chime on escalations"),
+    "board.escalated": ("代診医が決まらない案件", "No physician yet"),
     "board.truncated": ("表示できるのは500件までです。絞り込んでください", "Only 500 cases can be shown"),
     "board.col.intake": ("受付・相談待ち", "Awaiting triage"),
     "board.col.dispatch": ("代診医の手配", "Finding a physician"),

@@ -35,6 +35,33 @@ function card(item) {
     el("div", { class: "flags" }, flags)));
 }
 
+// A chime for a coordinator alert or an unfilled case, when asked for (browsers play sound only after a click).
+let audio = null;
+function chime() {
+  if (!document.getElementById("chime").checked) return;
+  audio = audio || new AudioContext();
+  const now = audio.currentTime;
+  [880, 660].forEach((freq, i) => {
+    const tone = audio.createOscillator();
+    const gain = audio.createGain();
+    tone.frequency.value = freq;
+    gain.gain.setValueAtTime(0.2, now + i * 0.25);
+    gain.gain.exponentialRampToValueAtTime(0.001, now + i * 0.25 + 0.22);
+    tone.connect(gain).connect(audio.destination);
+    tone.start(now + i * 0.25);
+    tone.stop(now + i * 0.25 + 0.23);
+  });
+}
+
+/** Escalations at a glance: a banner on the page, and a mark in the tab's title for a board in the background. */
+function showEscalations(open) {
+  const escalated = open.filter((item) => item.state === "unfilled" || item.coordinator_alerted_at);
+  const banner = document.getElementById("escalations");
+  banner.hidden = escalated.length === 0;
+  banner.textContent = escalated.length ? `${t("board.escalated")}: ${escalated.map((i) => i.reference).join("、")}` : "";
+  document.title = `${escalated.length ? "⚠ " : ""}${t("board.title")} (${open.length}) — ${t("app.title")}`;
+}
+
 async function refresh() {
   const mine = ++seq;
   const result = await api("GET", `/api/v1/cases?open_only=true&limit=${LIMIT}`);
@@ -49,6 +76,7 @@ async function refresh() {
     list.replaceChildren(...open.filter((item) => COLUMN_OF[item.state] === column.dataset.column).map(card));
   }
   document.getElementById("board-count").textContent = `(${open.length})`;
+  showEscalations(open);
   document.getElementById("board-empty").hidden = open.length > 0;
   changed = new Set();
 }
@@ -66,8 +94,16 @@ document.addEventListener("DOMContentLoaded", async () => {
   await loadReference("municipalities", "physicians");
   await refresh();
   const later = debounce(refresh, 150);
+  document.getElementById("chime").checked = localStorage.getItem("chime") === "on";
+  document.getElementById("chime").addEventListener("change", (event) => {
+    localStorage.setItem("chime", event.target.checked ? "on" : "off");
+  });
   liveEvents((event) => {
     changed.add(event.case_id);
+    if (event.kind === "alert.coordinator" || event.to_state === "unfilled") {
+      chime();
+      toast(`${t("board.escalated")}: ${event.reference}`, "error");
+    }
     later();
   }, later);
   setInterval(tickWaiting, 15000);
