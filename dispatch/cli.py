@@ -117,6 +117,7 @@ def worker(
     fork: bool = typer.Option(
         False, help="Run each job in a forked work horse (isolation, ~0.3 s a job) or in this warm process"
     ),
+    log_level: str = typer.Option("INFO", help="RQ's own lines (WARNING hides one line per job)"),
 ) -> None:
     """Run an RQ worker on the service's queue (start as many as you like)."""
     from redis import Redis
@@ -130,11 +131,17 @@ def worker(
     # (by name: `dispatch` never imports `workers` statically).
     importlib.import_module(JOBS_MODULE)
     worker_class = Worker if fork else SimpleWorker
-    worker_class([QUEUE_NAME], connection=redis).work(with_scheduler=scheduler, burst=burst)
+    # The service's own lines (the console adapter's SMS among them) stay at INFO whatever RQ's level.
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    worker_class([QUEUE_NAME], connection=redis).work(
+        with_scheduler=scheduler, burst=burst, logging_level=log_level.upper()
+    )
 
 
 @app.command()
-def cron() -> None:
+def cron(
+    log_level: str = typer.Option("INFO", help="RQ's own lines (WARNING hides one line per periodic job)"),
+) -> None:
     """Run RQ's cron scheduler: the periodic jobs (heartbeat, and later the reconciler). Run one."""
     from redis import Redis
     from rq.cron import CronScheduler
@@ -142,7 +149,7 @@ def cron() -> None:
     from dispatch.queue import CRON_CONFIG
 
     settings = _settings()
-    scheduler = CronScheduler(connection=Redis.from_url(settings.redis_url))
+    scheduler = CronScheduler(connection=Redis.from_url(settings.redis_url), logging_level=log_level.upper())
     scheduler.load_config_from_file(CRON_CONFIG)
     scheduler.start()
 
@@ -173,7 +180,9 @@ def up(
         logins = [] if settings.is_production else _seed_demo(settings)
         env = embedded.child_env()
         for command in ("worker", "cron"):
-            children.append(embedded.spawn([sys.executable, "-m", "dispatch", command], env=env))
+            # Quiet RQ's line per job (a reconcile every 5 s would bury the console SMS and the errors).
+            argv = [sys.executable, "-m", "dispatch", command, "--log-level", "WARNING"]
+            children.append(embedded.spawn(argv, env=env))
         url = f"http://{host}:{port}"
         typer.secho(f"\nHouse-call dispatch is up at {url}  (API docs: {url}/docs)", fg=typer.colors.GREEN)
         typer.echo(f"  console:  {url}/login  (Japanese; English at the top right)")
