@@ -126,9 +126,10 @@ def worker(
 
     settings = _settings()
     redis = Redis.from_url(settings.redis_url)
-    # Import the job modules once, before RQ forks a work horse per job: each horse then starts warm
-    # (by name: `dispatch` never imports `workers` statically).
-    importlib.import_module(JOBS_MODULE)
+    # Import the job modules and wire the service once, before the first job (and before RQ forks a work
+    # horse per job): no job pays for imports or connections (by name: `dispatch` never imports `workers`
+    # statically).
+    importlib.import_module(JOBS_MODULE).warm_up(redis)
     worker_class = Worker if fork else SimpleWorker
     worker_class([QUEUE_NAME], connection=redis).work(with_scheduler=scheduler, burst=burst)
 
