@@ -15,7 +15,7 @@ from dispatch.offers.models import Offer, OfferState
 from dispatch.patients.models import Patient
 from dispatch.programme.models import MedicalArea, Municipality, Programme
 from dispatch.roster.models import Physician
-from dispatch.roster.service import on_call
+from dispatch.roster.service import on_call_select
 
 WAITING_STATES = (CaseState.dispatching, CaseState.unfilled)
 TURNED_DOWN = (OfferState.declined, OfferState.timed_out, OfferState.failed)
@@ -77,51 +77,55 @@ def waiting_cases(session: Session, case_ids: list[int] | None = None) -> list[t
     return result
 
 
-def _last_visits(session: Session, physician_ids: list[int]) -> dict[int, tuple[datetime, Point | None]]:
-    """Each physician's latest arrival at a patient, and where that was."""
-    rows = session.execute(
-        select(Case.assigned_physician_id, Case.arrived_at, Patient.latitude, Patient.longitude)
-        .outerjoin(Patient, Patient.id == Case.patient_id)
-        .where(Case.assigned_physician_id.in_(physician_ids), Case.arrived_at.is_not(None))
-        .order_by(Case.arrived_at)
+def available_physicians(
+    session: Session, at: datetime, municipality_ids: set[int] | None = None
+) -> list[AvailablePhysician]:
+    """On call now, not holding an active case, not waiting on another offer; with `municipality_ids`,
+    only those covering one of them (and each with just those towns: all a round needs).
+
+    One query: the roster's rows for `at`, with each holder's base, latest arrival at a patient and where
+    that was; the busy and the phoneless are left out in SQL."""
+    holder = Physician.id
+    last_arrived = select(func.max(Case.arrived_at)).where(Case.assigned_physician_id == holder)
+    last_place = (
+        select(Patient.latitude, Patient.longitude)
+        .join(Case, Case.patient_id == Patient.id)
+        .where(Case.assigned_physician_id == holder, Case.arrived_at.is_not(None))
+        .order_by(Case.arrived_at.desc())
+        .limit(1)
     )
-    last = {}
-    for physician_id, arrived_at, lat, lon in rows:
-        last[physician_id] = (arrived_at, Point(lat, lon) if lat is not None else None)
-    return last
-
-
-def available_physicians(session: Session, at: datetime) -> list[AvailablePhysician]:
-    """On call now, not holding an active case, not waiting on another offer."""
-    shifts = on_call(session, at)
-    busy = set(
-        session.scalars(select(Case.assigned_physician_id).where(Case.state.in_(ACTIVE_VISIT_STATES)))
-    ) | set(session.scalars(select(Offer.physician_id).where(Offer.state == OfferState.pending)))
-    coverage: dict[int, set[int]] = {}
-    for slot in shifts:
-        if slot.physician_id not in busy:
-            coverage.setdefault(slot.physician_id, set()).update(slot.municipality_ids)
-    if not coverage:
-        return []
-    # Without a phone an offer cannot reach them: not a candidate (the roster should be fixed).
-    physicians = {
-        p.id: p
-        for p in session.scalars(
-            select(Physician).where(Physician.id.in_(coverage), Physician.phone_e164.is_not(None))
+    active_case = select(Case.id).where(
+        Case.assigned_physician_id == holder, Case.state.in_(ACTIVE_VISIT_STATES)
+    )
+    pending_offer = select(Offer.id).where(Offer.physician_id == holder, Offer.state == OfferState.pending)
+    query = (
+        on_call_select(at, municipality_ids)
+        .add_columns(
+            holder,
+            Physician.base_latitude,
+            Physician.base_longitude,
+            last_arrived.scalar_subquery(),
+            last_place.with_only_columns(Patient.latitude).scalar_subquery(),
+            last_place.with_only_columns(Patient.longitude).scalar_subquery(),
         )
-    }
-    last = _last_visits(session, list(coverage))
-    result = []
-    for physician_id, towns in coverage.items():
-        physician = physicians.get(physician_id)
-        if physician is None:
-            continue
-        worked_at, where = last.get(physician_id, (None, None))
-        if worked_at is not None and at - worked_at > LAST_VISIT_COUNTS_FOR:
-            where = None  # a visit from another night says nothing about where they are now
-        base = Point(physician.base_latitude, physician.base_longitude) if physician.base_latitude else None
-        location = where or base
-        if location is None:
-            continue  # nowhere to measure from: the roster needs the physician's base
-        result.append(AvailablePhysician(physician_id, location, frozenset(towns), worked_at))
+        .where(
+            Physician.phone_e164.is_not(None),  # an offer could not reach them: the roster should be fixed
+            ~active_case.exists(),
+            ~pending_offer.exists(),
+        )
+    )
+    found: dict[int, tuple[set[int], Point | None, datetime | None]] = {}
+    for *_slot, town, physician_id, base_lat, base_lon, worked_at, lat, lon in session.execute(query):
+        if physician_id not in found:
+            base = Point(base_lat, base_lon) if base_lat else None
+            # A visit from another night says nothing about where they are now.
+            recent = worked_at is not None and at - worked_at <= LAST_VISIT_COUNTS_FOR and lat is not None
+            found[physician_id] = (set(), Point(lat, lon) if recent else base, worked_at)
+        if town is not None:
+            found[physician_id][0].add(town)
+    result = [
+        AvailablePhysician(physician_id, location, frozenset(towns), worked_at)
+        for physician_id, (towns, location, worked_at) in found.items()
+        if location is not None  # nowhere to measure from: the roster needs the physician's base
+    ]
     return sorted(result, key=lambda p: p.physician_id)

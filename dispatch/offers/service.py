@@ -65,9 +65,11 @@ def match_round(
     if not pairs:
         return []
     now = clock.now()
-    matches = policy(
-        [w for _, w in pairs], available_physicians(session, now), estimator_for(session, programme)
-    )
+    waiting = [w for _, w in pairs]
+    # Only physicians who cover a waiting case's town can be offered one (any, for a case of no known town).
+    towns = {w.municipality_id for w in waiting}
+    physicians = available_physicians(session, now, None if None in towns else towns)
+    matches = policy(waiting, physicians, estimator_for(session, programme))
     messages = []
     for case, _waiting in pairs:
         case.last_matched_at = now
