@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from dispatch.cases.lifecycle import Actor, record_event, transition
 from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState, Urgency
-from dispatch.clock import Clock
+from dispatch.clock import Clock, ManualClock
 from dispatch.matching.candidates import available_physicians, estimator_for, waiting_cases
 from dispatch.matching.policy import Match, Policy, least_total_travel
 from dispatch.offers.models import Offer, OfferState
@@ -57,13 +57,16 @@ def lock_programme(session: Session, programme_id: int) -> Programme:
 
 
 def match_round(
-    session: Session, clock: Clock, programme: Programme, policy: Policy = least_total_travel
+    session: Session, clock: Clock, programme_id: int, policy: Policy = least_total_travel
 ) -> list[int]:
-    """Offer every waiting case to the physician the policy picks; returns the ids of the offer SMS."""
-    lock_programme(session, programme.id)
+    """Offer every waiting case to the physician the policy picks; returns the ids of the offer SMS.
+
+    The caller sends them right after the commit (no send job is queued; the reconciler sends any left)."""
+    programme = lock_programme(session, programme_id)
     pairs = waiting_cases(session)
     if not pairs:
         return []
+    clock = ManualClock(clock.now())  # a round happens at one instant (and reads the clock once)
     now = clock.now()
     waiting = [w for _, w in pairs]
     # Only physicians who cover a waiting case's town can be offered one (any, for a case of no known town).
@@ -93,7 +96,8 @@ def match_round(
 
 
 def make_offer(session: Session, clock: Clock, case: Case, match: Match, manual: bool = False):
-    """Create the offer, move the case to `offered` and queue the SMS; returns the SMS row."""
+    """Create the offer, move the case to `offered` and write its SMS; returns the SMS row, which the
+    caller sends (`runner.send`) once this commits: every caller does, so no send job is queued for it."""
     now = clock.now()
     attempt = (session.scalar(select(func.count()).select_from(Offer).where(Offer.case_id == case.id)) or 0) + 1
     offer = Offer(
@@ -126,7 +130,9 @@ def make_offer(session: Session, clock: Clock, case: Case, match: Match, manual:
     )
     physician = session.get(Physician, match.physician_id)
     body = protocol.offer_text(case.id, _town(session, case), _urgency(case))
-    return queue_sms(session, clock, physician.phone_e164, body, "offer", case_id=case.id, offer_id=offer.id)
+    return queue_sms(
+        session, clock, physician.phone_e164, body, "offer", case_id=case.id, offer_id=offer.id, job=False
+    )
 
 
 def current_offer(session: Session, offer_id: int) -> tuple[Offer, Case]:

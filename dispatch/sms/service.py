@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -31,8 +32,10 @@ def queue_sms(
     *,
     case_id: int | None = None,
     offer_id: int | None = None,
+    job: bool = True,
 ) -> SmsMessage:
-    """Write an outbound SMS as pending; a job sends it after the commit."""
+    """Write an outbound SMS as pending; a job sends it after the commit. `job=False`: the caller sends it
+    itself right after the commit, and the reconciler sends it if that never happens (a crash)."""
     now = clock.now()
     message = SmsMessage(
         direction=Direction.outbound,
@@ -47,7 +50,8 @@ def queue_sms(
     )
     session.add(message)
     session.flush()
-    defer_job(session, SEND_JOB, message.id, job_id=f"sms-{message.id}")
+    if job:
+        defer_job(session, SEND_JOB, message.id, job_id=f"sms-{message.id}")
     return message
 
 
@@ -57,25 +61,28 @@ def send_pending(
     gateway: SmsGateway,
     message_id: int,
     status_callback: str | None,
+    then: Callable[[Session, SmsMessage], None] | None = None,
 ) -> SmsMessage | None:
     """Hand a pending message to the provider, at most once: claim it, send, record the provider's id.
 
-    Returns the message if this call sent it (or the provider refused it), None if it was not ours to send.
+    `then(session, message)` runs in the transaction that records what the provider said (sent or refused),
+    so what follows from it commits with it. Returns the message if this call sent it (or the provider
+    refused it), None if it was not ours to send.
     """
     with factory() as session:
-        claimed = session.execute(
+        message = session.scalar(
             update(SmsMessage)
             .where(SmsMessage.id == message_id, SmsMessage.status == "pending")
             .values(status="claimed", updated_at=clock.now())
-        ).rowcount
-        session.commit()
-        if not claimed:
+            .returning(SmsMessage)
+        )
+        if message is None:
             return None
-        message = session.get(SmsMessage, message_id)
         if message.purpose == "offer" and message.offer_id is not None and not _offer_pending(session, message):
             message.status = "withdrawn"  # the offer ended before its SMS could leave: don't send a stale one
             session.commit()
             return None
+        session.commit()
         try:
             sent = gateway.send(message.phone_e164, message.body, status_callback=status_callback)
         except SmsRejected as exc:
@@ -90,6 +97,8 @@ def send_pending(
             message.provider_sid = sent.sid
             _advance(message, sent.status)
         message.updated_at = clock.now()
+        if then is not None:
+            then(session, message)
         session.commit()
         return message
 
@@ -168,18 +177,21 @@ def record_reply(session: Session, clock: Clock, phone: str, body: str, case_id:
     )
 
 
-def release_stale_claims(session: Session, clock: Clock, older_than: timedelta) -> int:
-    """Messages a worker claimed but never reported (it died mid-send) become sendable again.
+def release_stale_claims(session: Session, clock: Clock, older_than: timedelta) -> list[int]:
+    """Messages a worker claimed but never reported (it died mid-send) become sendable again; their ids.
 
     At-least-once: if the worker died after Twilio took the message but before we recorded it, the phone
     gets it twice. Better twice than a case waiting on an offer nobody received.
     """
-    return session.execute(
-        update(SmsMessage)
-        .where(
-            SmsMessage.status == "claimed",
-            SmsMessage.provider_sid.is_(None),
-            SmsMessage.updated_at <= clock.now() - older_than,
+    return list(
+        session.scalars(
+            update(SmsMessage)
+            .where(
+                SmsMessage.status == "claimed",
+                SmsMessage.provider_sid.is_(None),
+                SmsMessage.updated_at <= clock.now() - older_than,
+            )
+            .values(status="pending", updated_at=clock.now())
+            .returning(SmsMessage.id)
         )
-        .values(status="pending", updated_at=clock.now())
-    ).rowcount
+    )
