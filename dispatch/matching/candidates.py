@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.cases.models import Case
@@ -35,12 +36,18 @@ def _centre(session: Session) -> Point:
 
 def waiting_cases(session: Session, case_ids: list[int] | None = None) -> list[tuple[Case, WaitingCase]]:
     """Cases that need a physician and have no offer out."""
-    query = select(Case).where(Case.state.in_(WAITING_STATES), Case.current_offer_id.is_(None))
+    # The patient's position only, not the patient: their record is not the matching's to read.
+    query = (
+        select(Case, Patient.latitude, Patient.longitude)
+        .outerjoin(Patient, Patient.id == Case.patient_id)
+        .where(Case.state.in_(WAITING_STATES), Case.current_offer_id.is_(None))
+    )
     if case_ids is not None:
         query = query.where(Case.id.in_(case_ids))
-    cases = list(session.scalars(query.order_by(Case.id)))
-    if not cases:
+    rows = list(session.execute(query.order_by(Case.id)))
+    if not rows:
         return []
+    cases = [case for case, _lat, _lon in rows]
     excluded: dict[int, set[int]] = {}
     for case_id, physician_id in session.execute(
         select(Offer.case_id, Offer.physician_id).where(
@@ -51,10 +58,9 @@ def waiting_cases(session: Session, case_ids: list[int] | None = None) -> list[t
     towns = {m.id: m for m in session.scalars(select(Municipality))}
     centre = None
     result = []
-    for case in cases:
-        patient = session.get(Patient, case.patient_id) if case.patient_id else None
-        if patient is not None and patient.latitude is not None:
-            location = Point(patient.latitude, patient.longitude)
+    for case, lat, lon in rows:
+        if lat is not None:
+            location = Point(lat, lon)
         elif case.municipality_id in towns:
             town = towns[case.municipality_id]
             location = Point(town.latitude, town.longitude)
@@ -77,14 +83,10 @@ def waiting_cases(session: Session, case_ids: list[int] | None = None) -> list[t
     return result
 
 
-def available_physicians(
-    session: Session, at: datetime, municipality_ids: set[int] | None = None
-) -> list[AvailablePhysician]:
-    """On call now, not holding an active case, not waiting on another offer; with `municipality_ids`,
-    only those covering one of them (and each with just those towns: all a round needs).
-
-    One query: the roster's rows for `at`, with each holder's base, latest arrival at a patient and where
-    that was; the busy and the phoneless are left out in SQL."""
+@functools.cache
+def _available_select(by_town: bool) -> Select:
+    """The statement behind `available_physicians`, built once (building it cost more than running it);
+    bound at execution to `at` and, when `by_town`, to the `towns`."""
     holder = Physician.id
     last_arrived = select(func.max(Case.arrived_at)).where(Case.assigned_physician_id == holder)
     last_place = (
@@ -98,8 +100,9 @@ def available_physicians(
         Case.assigned_physician_id == holder, Case.state.in_(ACTIVE_VISIT_STATES)
     )
     pending_offer = select(Offer.id).where(Offer.physician_id == holder, Offer.state == OfferState.pending)
-    query = (
-        on_call_select(at, municipality_ids)
+    towns = bindparam("towns", expanding=True) if by_town else None
+    return (
+        on_call_select(bindparam("at"), towns)
         .add_columns(
             holder,
             Physician.base_latitude,
@@ -114,8 +117,22 @@ def available_physicians(
             ~pending_offer.exists(),
         )
     )
+
+
+def available_physicians(
+    session: Session, at: datetime, municipality_ids: set[int] | None = None
+) -> list[AvailablePhysician]:
+    """On call now, not holding an active case, not waiting on another offer; with `municipality_ids`,
+    only those covering one of them (and each with just those towns: all a round needs).
+
+    One query: the roster's rows for `at`, with each holder's base, latest arrival at a patient and where
+    that was; the busy and the phoneless are left out in SQL."""
+    params: dict[str, object] = {"at": at}
+    if municipality_ids is not None:
+        params["towns"] = sorted(municipality_ids)
+    rows = session.execute(_available_select(municipality_ids is not None), params)
     found: dict[int, tuple[set[int], Point | None, datetime | None]] = {}
-    for *_slot, town, physician_id, base_lat, base_lon, worked_at, lat, lon in session.execute(query):
+    for *_slot, town, physician_id, base_lat, base_lon, worked_at, lat, lon in rows:
         if physician_id not in found:
             base = Point(base_lat, base_lon) if base_lat else None
             # A visit from another night says nothing about where they are now.

@@ -75,11 +75,11 @@ def match_round(
     matches = policy(waiting, physicians, estimator_for(session, programme))
     messages = []
     for case, _waiting in pairs:
-        case.last_matched_at = now
         match = matches.get(case.id)
         if match is not None:
             messages.append(make_offer(session, clock, case, match).id)
         else:
+            case.last_matched_at = now
             if case.state is CaseState.dispatching:
                 transition(
                     session,
@@ -113,6 +113,8 @@ def make_offer(session: Session, clock: Clock, case: Case, match: Match, manual:
     session.add(offer)
     session.flush()
     case.current_offer_id = offer.id
+    if not manual:
+        case.last_matched_at = now  # here, so the case is written once, with its transition
     transition(
         session,
         case,
@@ -128,11 +130,9 @@ def make_offer(session: Session, clock: Clock, case: Case, match: Match, manual:
             "deadline_at": offer.deadline_at.isoformat(),
         },
     )
-    physician = session.get(Physician, match.physician_id)
+    phone = session.scalar(select(Physician.phone_e164).where(Physician.id == match.physician_id))
     body = protocol.offer_text(case.id, _town(session, case), _urgency(case))
-    return queue_sms(
-        session, clock, physician.phone_e164, body, "offer", case_id=case.id, offer_id=offer.id, job=False
-    )
+    return queue_sms(session, clock, phone, body, "offer", case_id=case.id, offer_id=offer.id, job=False)
 
 
 def current_offer(session: Session, offer_id: int) -> tuple[Offer, Case]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import BindParameter, Select, func, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from dispatch.programme.models import Municipality
@@ -56,7 +56,9 @@ def shifts_between(session: Session, start: datetime, end: datetime) -> list[Shi
     return list(session.scalars(query))
 
 
-def on_call_select(at: datetime, municipality_ids: set[int] | None = None) -> Select:
+def on_call_select(
+    at: datetime | BindParameter, municipality_ids: set[int] | BindParameter | None = None
+) -> Select:
     """One row per shift running at `at` and town it covers: the shift's id, rostered physician and end,
     the cover's physician and end (when covered), the town; `Physician` is joined as whoever holds the
     shift then (covers applied), active ones only. With `municipality_ids`, only rows for those towns.
