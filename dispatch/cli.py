@@ -95,6 +95,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, help="Port to listen on"),
     workers: int = typer.Option(1, help="uvicorn worker processes"),
+    access_log: bool = typer.Option(
+        False, help="Log every request (the proxy in front usually does); errors are logged either way"
+    ),
 ) -> None:
     """Run the HTTP API."""
     import uvicorn
@@ -107,6 +110,7 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        access_log=access_log,
     )
 
 
