@@ -18,7 +18,7 @@ from dispatch.cases.models import Case, CaseEvent, IntakeKey
 from dispatch.cases.schemas import Breathing, Consciousness, IntakeRequest, PatientRef
 from dispatch.cases.states import CaseState, Urgency, can_transition
 from dispatch.clinics.models import ContractPeriod
-from dispatch.clock import Clock
+from dispatch.clock import Clock, ManualClock
 from dispatch.outbox import defer_event
 from dispatch.patients.models import Enrolment, Patient
 from dispatch.patients.service import normalise_kana
@@ -108,13 +108,19 @@ def find_patient(session: Session, ref: PatientRef) -> Patient | None:
 def _enrolment_on(session: Session, patient: Patient, day: date) -> tuple[Enrolment | None, bool]:
     """The enrolment covering `day` (True if its clinic's contract covers the day), else the latest one
     (False)."""
-    enrolments = list(session.scalars(select(Enrolment).where(Enrolment.patient_id == patient.id)))
-    for enrolment in enrolments:
+    # One query: each enrolment with its clinic's contract periods (a handful of rows).
+    rows = session.execute(
+        select(Enrolment, ContractPeriod)
+        .outerjoin(ContractPeriod, ContractPeriod.clinic_id == Enrolment.clinic_id)
+        .where(Enrolment.patient_id == patient.id)
+    )
+    periods: dict[Enrolment, list[ContractPeriod]] = {}
+    for enrolment, period in rows:
+        periods.setdefault(enrolment, []).extend([period] if period is not None else [])
+    for enrolment, clinic_periods in periods.items():
         if enrolment.enrolled_on <= day and (enrolment.ended_on is None or day <= enrolment.ended_on):
-            clinic_periods = select(ContractPeriod).where(ContractPeriod.clinic_id == enrolment.clinic_id)
-            periods = session.scalars(clinic_periods)
-            return enrolment, any(p.covers(day) for p in periods)
-    latest = max(enrolments, key=lambda e: e.enrolled_on, default=None)
+            return enrolment, any(p.covers(day) for p in clinic_periods)
+    latest = max(periods, key=lambda e: e.enrolled_on, default=None)
     return latest, False
 
 
@@ -154,6 +160,7 @@ def log_call(
     Three statements: the case (INSERT … RETURNING id), its two opening events (one multi-row INSERT),
     the audit entry (the last two plain Core INSERTs); the caller commits them together."""
     now = clock.now()
+    clock = ManualClock(now)  # the call is logged at one instant (and the clock read once)
     called_at = request.called_at or now
     if called_at > now + CLOCK_SKEW:
         raise IntakeRejected("called_at", "is in the future")
