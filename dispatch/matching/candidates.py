@@ -14,7 +14,8 @@ from dispatch.matching.policy import AvailablePhysician, WaitingCase
 from dispatch.matching.travel import Point, StraightLineEstimate
 from dispatch.offers.models import Offer, OfferState
 from dispatch.patients.models import Patient
-from dispatch.programme.models import MedicalArea, Municipality, Programme
+from dispatch.programme.models import Municipality
+from dispatch.programme.service import ProgrammeSnapshot
 from dispatch.roster.models import Physician
 from dispatch.roster.service import on_call_select
 
@@ -23,10 +24,9 @@ TURNED_DOWN = (OfferState.declined, OfferState.timed_out, OfferState.failed)
 LAST_VISIT_COUNTS_FOR = timedelta(hours=8)
 
 
-def estimator_for(session: Session, programme: Programme) -> StraightLineEstimate:
+def estimator_for(programme: ProgrammeSnapshot) -> StraightLineEstimate:
     """The programme area's travel-time estimate."""
-    area = session.get(MedicalArea, programme.area_id)
-    return StraightLineEstimate(road_factor=area.road_factor, speed_kmh=area.travel_speed_kmh)
+    return StraightLineEstimate(road_factor=programme.road_factor, speed_kmh=programme.travel_speed_kmh)
 
 
 def _centre(session: Session) -> Point:
@@ -36,10 +36,12 @@ def _centre(session: Session) -> Point:
 
 def waiting_cases(session: Session, case_ids: list[int] | None = None) -> list[tuple[Case, WaitingCase]]:
     """Cases that need a physician and have no offer out."""
-    # The patient's position only, not the patient: their record is not the matching's to read.
+    # The patient's position only, not the patient: their record is not the matching's to read. Where
+    # the patient has none, the municipality's reference point.
     query = (
-        select(Case, Patient.latitude, Patient.longitude)
+        select(Case, Patient.latitude, Patient.longitude, Municipality.latitude, Municipality.longitude)
         .outerjoin(Patient, Patient.id == Case.patient_id)
+        .outerjoin(Municipality, Municipality.id == Case.municipality_id)
         .where(Case.state.in_(WAITING_STATES), Case.current_offer_id.is_(None))
     )
     if case_ids is not None:
@@ -47,7 +49,7 @@ def waiting_cases(session: Session, case_ids: list[int] | None = None) -> list[t
     rows = list(session.execute(query.order_by(Case.id)))
     if not rows:
         return []
-    cases = [case for case, _lat, _lon in rows]
+    cases = [case for case, *_position in rows]
     excluded: dict[int, set[int]] = {}
     for case_id, physician_id in session.execute(
         select(Offer.case_id, Offer.physician_id).where(
@@ -55,15 +57,13 @@ def waiting_cases(session: Session, case_ids: list[int] | None = None) -> list[t
         )
     ):
         excluded.setdefault(case_id, set()).add(physician_id)
-    towns = {m.id: m for m in session.scalars(select(Municipality))}
     centre = None
     result = []
-    for case, lat, lon in rows:
+    for case, lat, lon, town_lat, town_lon in rows:
         if lat is not None:
             location = Point(lat, lon)
-        elif case.municipality_id in towns:
-            town = towns[case.municipality_id]
-            location = Point(town.latitude, town.longitude)
+        elif town_lat is not None:
+            location = Point(town_lat, town_lon)
         else:
             centre = centre or _centre(session)
             location = centre

@@ -32,8 +32,8 @@ EARLY_WAIT = timedelta(seconds=2)
 def drive(services: Services, policy: Policy = least_total_travel) -> list[int]:
     """Run a matching round and send the offers it made at once; returns the offer SMS ids."""
     with unit_of_work(services.session_factory) as session:
-        programme_id = services.reference.programme(session).id
-        message_ids = service.match_round(session, services.clock, programme_id, policy)
+        reference = services.reference.programme(session)
+        message_ids = service.match_round(session, services.clock, reference, policy)
     for message_id in message_ids:
         send(services, message_id)
     return message_ids

@@ -20,6 +20,7 @@ from dispatch.matching.policy import Match, Policy, least_total_travel
 from dispatch.offers.models import Offer, OfferState
 from dispatch.outbox import defer_job
 from dispatch.programme.models import Municipality, Programme
+from dispatch.programme.service import ProgrammeSnapshot
 from dispatch.roster.models import Physician
 from dispatch.sms import protocol
 from dispatch.sms.service import queue_sms
@@ -57,12 +58,12 @@ def lock_programme(session: Session, programme_id: int) -> Programme:
 
 
 def match_round(
-    session: Session, clock: Clock, programme_id: int, policy: Policy = least_total_travel
+    session: Session, clock: Clock, reference: ProgrammeSnapshot, policy: Policy = least_total_travel
 ) -> list[int]:
     """Offer every waiting case to the physician the policy picks; returns the ids of the offer SMS.
 
     The caller sends them right after the commit (no send job is queued; the reconciler sends any left)."""
-    programme = lock_programme(session, programme_id)
+    programme = lock_programme(session, reference.id)
     pairs = waiting_cases(session)
     if not pairs:
         return []
@@ -72,7 +73,7 @@ def match_round(
     # Only physicians who cover a waiting case's town can be offered one (any, for a case of no known town).
     towns = {w.municipality_id for w in waiting}
     physicians = available_physicians(session, now, None if None in towns else towns)
-    matches = policy(waiting, physicians, estimator_for(session, programme))
+    matches = policy(waiting, physicians, estimator_for(reference))
     messages = []
     for case, _waiting in pairs:
         match = matches.get(case.id)

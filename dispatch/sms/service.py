@@ -8,7 +8,8 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -70,19 +71,17 @@ def send_pending(
     refused it), None if it was not ours to send.
     """
     with factory() as session:
+        # Claimed, or withdrawn if it is an offer that ended before its SMS could leave (don't send a stale
+        # one): one statement.
         message = session.scalar(
             update(SmsMessage)
             .where(SmsMessage.id == message_id, SmsMessage.status == "pending")
-            .values(status="claimed", updated_at=clock.now())
+            .values(status=sql_case((_stale_offer(), "withdrawn"), else_="claimed"), updated_at=clock.now())
             .returning(SmsMessage)
         )
-        if message is None:
-            return None
-        if message.purpose == "offer" and message.offer_id is not None and not _offer_pending(session, message):
-            message.status = "withdrawn"  # the offer ended before its SMS could leave: don't send a stale one
-            session.commit()
-            return None
         session.commit()
+        if message is None or message.status == "withdrawn":
+            return None
         try:
             sent = gateway.send(message.phone_e164, message.body, status_callback=status_callback)
         except SmsRejected as exc:
@@ -103,10 +102,12 @@ def send_pending(
         return message
 
 
-def _offer_pending(session: Session, message: SmsMessage) -> bool:
+def _stale_offer() -> ColumnElement[bool]:
+    """An offer SMS whose offer is no longer pending."""
     from dispatch.offers.models import Offer, OfferState  # sms is below offers; this one look is the exception
 
-    return session.scalar(select(Offer.state).where(Offer.id == message.offer_id)) is OfferState.pending
+    pending = select(Offer.id).where(Offer.id == SmsMessage.offer_id, Offer.state == OfferState.pending)
+    return (SmsMessage.purpose == "offer") & SmsMessage.offer_id.is_not(None) & ~pending.exists()
 
 
 def _advance(message: SmsMessage, status: str) -> bool:
