@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import Actor, record_event, transition
@@ -42,9 +42,15 @@ def _urgency(case: Case) -> Urgency:
     return case.urgency or case.provisional_urgency or Urgency.yellow
 
 
+UNKNOWN_TOWN = "地域不明"
+
+
+def _town_name(case: Case) -> ScalarSelect:
+    return select(Municipality.name).where(Municipality.id == case.municipality_id).scalar_subquery()
+
+
 def _town(session: Session, case: Case) -> str:
-    town = session.get(Municipality, case.municipality_id) if case.municipality_id else None
-    return town.name if town else "地域不明"
+    return (session.scalar(select(_town_name(case))) if case.municipality_id else None) or UNKNOWN_TOWN
 
 
 def offer_timeout(case: Case) -> timedelta:
@@ -100,7 +106,15 @@ def make_offer(session: Session, clock: Clock, case: Case, match: Match, manual:
     """Create the offer, move the case to `offered` and write its SMS; returns the SMS row, which the
     caller sends (`runner.send`) once this commits: every caller does, so no send job is queued for it."""
     now = clock.now()
-    attempt = (session.scalar(select(func.count()).select_from(Offer).where(Offer.case_id == case.id)) or 0) + 1
+    # What the offer and its SMS need, in one round trip: the offers so far, the phone, the town.
+    earlier, phone, town = session.execute(
+        select(
+            select(func.count()).select_from(Offer).where(Offer.case_id == case.id).scalar_subquery(),
+            select(Physician.phone_e164).where(Physician.id == match.physician_id).scalar_subquery(),
+            _town_name(case),
+        )
+    ).one()
+    attempt = (earlier or 0) + 1
     offer = Offer(
         case_id=case.id,
         physician_id=match.physician_id,
@@ -131,8 +145,7 @@ def make_offer(session: Session, clock: Clock, case: Case, match: Match, manual:
             "deadline_at": offer.deadline_at.isoformat(),
         },
     )
-    phone = session.scalar(select(Physician.phone_e164).where(Physician.id == match.physician_id))
-    body = protocol.offer_text(case.id, _town(session, case), _urgency(case))
+    body = protocol.offer_text(case.id, town or UNKNOWN_TOWN, _urgency(case))
     return queue_sms(session, clock, phone, body, "offer", case_id=case.id, offer_id=offer.id, job=False)
 
 
