@@ -95,6 +95,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
     port: int = typer.Option(8000, help="Port to listen on"),
     workers: int = typer.Option(1, help="uvicorn worker processes"),
+    access_log: bool = typer.Option(
+        False, help="Log every request (the proxy in front usually does); errors are logged either way"
+    ),
 ) -> None:
     """Run the HTTP API."""
     import uvicorn
@@ -107,6 +110,7 @@ def serve(
         port=port,
         workers=workers,
         proxy_headers=True,
+        access_log=access_log,
     )
 
 
@@ -127,9 +131,10 @@ def worker(
 
     settings = _settings()
     redis = Redis.from_url(settings.redis_url)
-    # Import the job modules once, before RQ forks a work horse per job: each horse then starts warm
-    # (by name: `dispatch` never imports `workers` statically).
-    importlib.import_module(JOBS_MODULE)
+    # Import the job modules and wire the service once, before the first job (and before RQ forks a work
+    # horse per job): no job pays for imports or connections (by name: `dispatch` never imports `workers`
+    # statically).
+    importlib.import_module(JOBS_MODULE).warm_up(redis)
     worker_class = Worker if fork else SimpleWorker
     # The service's own lines (the console adapter's SMS among them) stay at INFO whatever RQ's level.
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

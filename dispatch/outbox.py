@@ -65,15 +65,8 @@ def defer_event(session: Session, payload: dict[str, Any]) -> None:
 
 
 def send(redis: Redis, outbox: Outbox) -> None:
-    """Publish the events and enqueue the jobs; failures are logged, never raised."""
-    try:
-        if outbox.events:
-            pipe = redis.pipeline(transaction=False)
-            for payload in outbox.events:
-                pipe.publish(case_events_channel(redis), json.dumps(payload, ensure_ascii=False))
-            pipe.execute()
-    except RedisError:
-        log.warning("live events not published (Redis error); consoles catch up on reconnect")
+    """Enqueue the jobs, then publish the events (a worker waits on the jobs; a console only redraws);
+    failures are logged, never raised."""
     queue = dispatch_queue(redis)
     for job in outbox.jobs:
         try:
@@ -85,6 +78,14 @@ def send(redis: Redis, outbox: Outbox) -> None:
             pass  # already queued or done: the job is idempotent anyway
         except RedisError:
             log.warning("job %s not enqueued (Redis error); the reconciler will re-drive it", job.job_id)
+    try:
+        if outbox.events:
+            pipe = redis.pipeline(transaction=False)
+            for payload in outbox.events:
+                pipe.publish(case_events_channel(redis), json.dumps(payload, ensure_ascii=False))
+            pipe.execute()
+    except RedisError:
+        log.warning("live events not published (Redis error); consoles catch up on reconnect")
 
 
 def install(session_factory: sessionmaker[Session], redis: Redis) -> None:

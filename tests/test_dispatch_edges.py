@@ -51,7 +51,7 @@ def test_cancelling_an_accepted_visit_tells_the_physician(night):
 
 
 def test_twilio_refusing_our_credentials_does_not_rule_the_physician_out(night):
-    night.fake.fail_next(6, status=401)  # a rotated token: every try of both senders refused
+    night.fake.fail_next(3, status=401)  # a rotated token: every try of the matching job refused
     case_id = night.call()
     night.decide_visit(case_id)
     assert night.offers() == []

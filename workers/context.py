@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from redis import Redis
 from rq import get_current_job
+from sqlalchemy import text
 
 from config.settings import load_settings
 from dispatch.services import Services
@@ -17,6 +19,17 @@ def services() -> Services:
         job = get_current_job()
         _services = Services.build(load_settings(), redis=job.connection if job else None)
     return _services
+
+
+def warm(redis: Redis) -> None:
+    """Wire this process before its first job, so that job pays for no imports or connections: the SMS
+    gateway's client (importing twilio takes a good part of a second) and a pooled database connection."""
+    global _services
+    if _services is None:
+        _services = Services.build(load_settings(), redis=redis)
+    _services.gateway  # noqa: B018 - built on first use
+    with _services.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
 
 
 def install(wiring: Services) -> None:

@@ -9,6 +9,7 @@ from dispatch.offers import reconciler, runner
 from dispatch.programme.service import get_programme
 from dispatch.triage.service import release_idle_claims as release_idle_triage_claims
 from workers.context import services
+from workers.context import warm as warm_up  # noqa: F401 - `dispatch worker` calls it by this module's name
 
 
 def heartbeat() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from dispatch.audit.models import AuditEntry
@@ -21,20 +21,20 @@ def record(
     patient_id: int | None = None,
     case_id: int | None = None,
     detail: dict[str, Any] | None = None,
-) -> AuditEntry:
-    """Append one audit entry in the caller's transaction."""
-    entry = AuditEntry(
-        at=clock.now(),
-        user_id=user.id if user else None,
-        role=user.role.value if user else "system",
-        action=action,
-        patient_id=patient_id,
-        case_id=case_id,
-        detail=detail or {},
+) -> None:
+    """Append one audit entry in the caller's transaction: a plain INSERT (an entry is never read back
+    or changed here, so the ORM's unit of work would only cost time on every audited request)."""
+    session.execute(
+        insert(AuditEntry.__table__).values(
+            at=clock.now(),
+            user_id=user.id if user else None,
+            role=user.role.value if user else "system",
+            action=action,
+            patient_id=patient_id,
+            case_id=case_id,
+            detail=detail or {},
+        )
     )
-    session.add(entry)
-    session.flush()
-    return entry
 
 
 def entries(session: Session, *, patient_id: int | None = None, limit: int = 200) -> list[AuditEntry]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
@@ -18,7 +18,7 @@ from dispatch.cases.models import Case, CaseEvent, IntakeKey
 from dispatch.cases.schemas import Breathing, Consciousness, IntakeRequest, PatientRef
 from dispatch.cases.states import CaseState, Urgency, can_transition
 from dispatch.clinics.models import ContractPeriod
-from dispatch.clock import Clock
+from dispatch.clock import Clock, ManualClock
 from dispatch.outbox import defer_event
 from dispatch.patients.models import Enrolment, Patient
 from dispatch.patients.service import normalise_kana
@@ -119,13 +119,19 @@ def find_patient(session: Session, ref: PatientRef) -> Patient | None:
 def _enrolment_on(session: Session, patient: Patient, day: date) -> tuple[Enrolment | None, bool]:
     """The enrolment covering `day` (True if its clinic's contract covers the day), else the latest one
     (False)."""
-    enrolments = list(session.scalars(select(Enrolment).where(Enrolment.patient_id == patient.id)))
-    for enrolment in enrolments:
+    # One query: each enrolment with its clinic's contract periods (a handful of rows).
+    rows = session.execute(
+        select(Enrolment, ContractPeriod)
+        .outerjoin(ContractPeriod, ContractPeriod.clinic_id == Enrolment.clinic_id)
+        .where(Enrolment.patient_id == patient.id)
+    )
+    periods: dict[Enrolment, list[ContractPeriod]] = {}
+    for enrolment, period in rows:
+        periods.setdefault(enrolment, []).extend([period] if period is not None else [])
+    for enrolment, clinic_periods in periods.items():
         if enrolment.enrolled_on <= day and (enrolment.ended_on is None or day <= enrolment.ended_on):
-            clinic_periods = select(ContractPeriod).where(ContractPeriod.clinic_id == enrolment.clinic_id)
-            periods = session.scalars(clinic_periods)
-            return enrolment, any(p.covers(day) for p in periods)
-    latest = max(enrolments, key=lambda e: e.enrolled_on, default=None)
+            return enrolment, any(p.covers(day) for p in clinic_periods)
+    latest = max(periods, key=lambda e: e.enrolled_on, default=None)
     return latest, False
 
 
@@ -163,8 +169,9 @@ def log_call(
     """Create the case, its first events and an audit entry, queued for the consulting physician.
 
     Three statements: the case (INSERT … RETURNING id), its two opening events (one multi-row INSERT),
-    the audit entry; the caller commits them together."""
+    the audit entry (the last two plain Core INSERTs); the caller commits them together."""
     now = clock.now()
+    clock = ManualClock(now)  # the call is logged at one instant (and the clock read once)
     called_at = request.called_at or now
     if called_at > now + CLOCK_SKEW:
         raise IntakeRejected("called_at", "is in the future")
@@ -226,33 +233,36 @@ def log_call(
         "service_hours_rule_version": rule.version,
     }
     opening = [
-        CaseEvent(
-            case_id=case.id,
-            at=now,
-            kind="created",
-            from_state=None,
-            to_state=CaseState.received,
-            actor=actor.label,
-            actor_user_id=user.id,
-            reason="call logged",
-            data=flags,
-        ),
-        CaseEvent(
-            case_id=case.id,
-            at=now,
-            kind="transition",
-            from_state=CaseState.received,
-            to_state=queued,
-            actor=actor.label,
-            actor_user_id=user.id,
-            reason="queued for triage",
-            data={},
-        ),
+        {
+            "case_id": case.id,
+            "at": now,
+            "kind": "created",
+            "from_state": None,
+            "to_state": CaseState.received,
+            "actor": actor.label,
+            "actor_user_id": user.id,
+            "reason": "call logged",
+            "data": flags,
+        },
+        {
+            "case_id": case.id,
+            "at": now,
+            "kind": "transition",
+            "from_state": CaseState.received,
+            "to_state": queued,
+            "actor": actor.label,
+            "actor_user_id": user.id,
+            "reason": "queued for triage",
+            "data": {},
+        },
     ]
-    session.add_all(opening)
-    audit.record(session, clock, user, "case.intake", patient_id=case.patient_id, case_id=case.id)  # flushes
-    for event in opening:
-        defer_event(session, event_payload(case, event))
+    # Plain INSERTs (the rows are written once and never change): the ORM's unit of work cost more than
+    # the statements themselves.
+    events = CaseEvent.__table__
+    ids = session.scalars(insert(events).returning(events.c.id, sort_by_parameter_order=True), opening).all()
+    audit.record(session, clock, user, "case.intake", patient_id=case.patient_id, case_id=case.id)
+    for event_id, row in zip(ids, opening, strict=True):
+        defer_event(session, event_payload(case, CaseEvent(id=event_id, **row)))
     return case
 
 

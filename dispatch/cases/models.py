@@ -29,6 +29,15 @@ class Case(Base):
             postgresql_where=text(_ACTIVE_VISIT_SQL),
             sqlite_where=text(_ACTIVE_VISIT_SQL),
         ),
+        # Each physician's latest visit, read for every physician on call in every matching round.
+        # Partial: a case gets its entry at arrival, so intake's inserts do not pay for it.
+        Index(
+            "ix_case_physician_arrived_at",
+            "assigned_physician_id",
+            "arrived_at",
+            postgresql_where=text("arrived_at IS NOT NULL"),
+            sqlite_where=text("arrived_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.cases.models import Case
@@ -13,19 +14,19 @@ from dispatch.matching.policy import AvailablePhysician, WaitingCase
 from dispatch.matching.travel import Point, StraightLineEstimate
 from dispatch.offers.models import Offer, OfferState
 from dispatch.patients.models import Patient
-from dispatch.programme.models import MedicalArea, Municipality, Programme
+from dispatch.programme.models import Municipality
+from dispatch.programme.service import ProgrammeSnapshot
 from dispatch.roster.models import Physician
-from dispatch.roster.service import on_call
+from dispatch.roster.service import on_call_select
 
 WAITING_STATES = (CaseState.dispatching, CaseState.unfilled)
 TURNED_DOWN = (OfferState.declined, OfferState.timed_out, OfferState.failed)
 LAST_VISIT_COUNTS_FOR = timedelta(hours=8)
 
 
-def estimator_for(session: Session, programme: Programme) -> StraightLineEstimate:
+def estimator_for(programme: ProgrammeSnapshot) -> StraightLineEstimate:
     """The programme area's travel-time estimate."""
-    area = session.get(MedicalArea, programme.area_id)
-    return StraightLineEstimate(road_factor=area.road_factor, speed_kmh=area.travel_speed_kmh)
+    return StraightLineEstimate(road_factor=programme.road_factor, speed_kmh=programme.travel_speed_kmh)
 
 
 def _centre(session: Session) -> Point:
@@ -35,12 +36,20 @@ def _centre(session: Session) -> Point:
 
 def waiting_cases(session: Session, case_ids: list[int] | None = None) -> list[tuple[Case, WaitingCase]]:
     """Cases that need a physician and have no offer out."""
-    query = select(Case).where(Case.state.in_(WAITING_STATES), Case.current_offer_id.is_(None))
+    # The patient's position only, not the patient: their record is not the matching's to read. Where
+    # the patient has none, the municipality's reference point.
+    query = (
+        select(Case, Patient.latitude, Patient.longitude, Municipality.latitude, Municipality.longitude)
+        .outerjoin(Patient, Patient.id == Case.patient_id)
+        .outerjoin(Municipality, Municipality.id == Case.municipality_id)
+        .where(Case.state.in_(WAITING_STATES), Case.current_offer_id.is_(None))
+    )
     if case_ids is not None:
         query = query.where(Case.id.in_(case_ids))
-    cases = list(session.scalars(query.order_by(Case.id)))
-    if not cases:
+    rows = list(session.execute(query.order_by(Case.id)))
+    if not rows:
         return []
+    cases = [case for case, *_position in rows]
     excluded: dict[int, set[int]] = {}
     for case_id, physician_id in session.execute(
         select(Offer.case_id, Offer.physician_id).where(
@@ -48,16 +57,13 @@ def waiting_cases(session: Session, case_ids: list[int] | None = None) -> list[t
         )
     ):
         excluded.setdefault(case_id, set()).add(physician_id)
-    towns = {m.id: m for m in session.scalars(select(Municipality))}
     centre = None
     result = []
-    for case in cases:
-        patient = session.get(Patient, case.patient_id) if case.patient_id else None
-        if patient is not None and patient.latitude is not None:
-            location = Point(patient.latitude, patient.longitude)
-        elif case.municipality_id in towns:
-            town = towns[case.municipality_id]
-            location = Point(town.latitude, town.longitude)
+    for case, lat, lon, town_lat, town_lon in rows:
+        if lat is not None:
+            location = Point(lat, lon)
+        elif town_lat is not None:
+            location = Point(town_lat, town_lon)
         else:
             centre = centre or _centre(session)
             location = centre
@@ -77,51 +83,66 @@ def waiting_cases(session: Session, case_ids: list[int] | None = None) -> list[t
     return result
 
 
-def _last_visits(session: Session, physician_ids: list[int]) -> dict[int, tuple[datetime, Point | None]]:
-    """Each physician's latest arrival at a patient, and where that was."""
-    rows = session.execute(
-        select(Case.assigned_physician_id, Case.arrived_at, Patient.latitude, Patient.longitude)
-        .outerjoin(Patient, Patient.id == Case.patient_id)
-        .where(Case.assigned_physician_id.in_(physician_ids), Case.arrived_at.is_not(None))
-        .order_by(Case.arrived_at)
+@functools.cache
+def _available_select(by_town: bool) -> Select:
+    """The statement behind `available_physicians`, built once (building it cost more than running it);
+    bound at execution to `at` and, when `by_town`, to the `towns`."""
+    holder = Physician.id
+    last_arrived = select(func.max(Case.arrived_at)).where(Case.assigned_physician_id == holder)
+    last_place = (
+        select(Patient.latitude, Patient.longitude)
+        .join(Case, Case.patient_id == Patient.id)
+        .where(Case.assigned_physician_id == holder, Case.arrived_at.is_not(None))
+        .order_by(Case.arrived_at.desc())
+        .limit(1)
     )
-    last = {}
-    for physician_id, arrived_at, lat, lon in rows:
-        last[physician_id] = (arrived_at, Point(lat, lon) if lat is not None else None)
-    return last
-
-
-def available_physicians(session: Session, at: datetime) -> list[AvailablePhysician]:
-    """On call now, not holding an active case, not waiting on another offer."""
-    shifts = on_call(session, at)
-    busy = set(
-        session.scalars(select(Case.assigned_physician_id).where(Case.state.in_(ACTIVE_VISIT_STATES)))
-    ) | set(session.scalars(select(Offer.physician_id).where(Offer.state == OfferState.pending)))
-    coverage: dict[int, set[int]] = {}
-    for slot in shifts:
-        if slot.physician_id not in busy:
-            coverage.setdefault(slot.physician_id, set()).update(slot.municipality_ids)
-    if not coverage:
-        return []
-    # Without a phone an offer cannot reach them: not a candidate (the roster should be fixed).
-    physicians = {
-        p.id: p
-        for p in session.scalars(
-            select(Physician).where(Physician.id.in_(coverage), Physician.phone_e164.is_not(None))
+    active_case = select(Case.id).where(
+        Case.assigned_physician_id == holder, Case.state.in_(ACTIVE_VISIT_STATES)
+    )
+    pending_offer = select(Offer.id).where(Offer.physician_id == holder, Offer.state == OfferState.pending)
+    towns = bindparam("towns", expanding=True) if by_town else None
+    return (
+        on_call_select(bindparam("at"), towns)
+        .add_columns(
+            holder,
+            Physician.base_latitude,
+            Physician.base_longitude,
+            last_arrived.scalar_subquery(),
+            last_place.with_only_columns(Patient.latitude).scalar_subquery(),
+            last_place.with_only_columns(Patient.longitude).scalar_subquery(),
         )
-    }
-    last = _last_visits(session, list(coverage))
-    result = []
-    for physician_id, towns in coverage.items():
-        physician = physicians.get(physician_id)
-        if physician is None:
-            continue
-        worked_at, where = last.get(physician_id, (None, None))
-        if worked_at is not None and at - worked_at > LAST_VISIT_COUNTS_FOR:
-            where = None  # a visit from another night says nothing about where they are now
-        base = Point(physician.base_latitude, physician.base_longitude) if physician.base_latitude else None
-        location = where or base
-        if location is None:
-            continue  # nowhere to measure from: the roster needs the physician's base
-        result.append(AvailablePhysician(physician_id, location, frozenset(towns), worked_at))
+        .where(
+            Physician.phone_e164.is_not(None),  # an offer could not reach them: the roster should be fixed
+            ~active_case.exists(),
+            ~pending_offer.exists(),
+        )
+    )
+
+
+def available_physicians(
+    session: Session, at: datetime, municipality_ids: set[int] | None = None
+) -> list[AvailablePhysician]:
+    """On call now, not holding an active case, not waiting on another offer; with `municipality_ids`,
+    only those covering one of them (and each with just those towns: all a round needs).
+
+    One query: the roster's rows for `at`, with each holder's base, latest arrival at a patient and where
+    that was; the busy and the phoneless are left out in SQL."""
+    params: dict[str, object] = {"at": at}
+    if municipality_ids is not None:
+        params["towns"] = sorted(municipality_ids)
+    rows = session.execute(_available_select(municipality_ids is not None), params)
+    found: dict[int, tuple[set[int], Point | None, datetime | None]] = {}
+    for *_slot, town, physician_id, base_lat, base_lon, worked_at, lat, lon in rows:
+        if physician_id not in found:
+            base = Point(base_lat, base_lon) if base_lat else None
+            # A visit from another night says nothing about where they are now.
+            recent = worked_at is not None and at - worked_at <= LAST_VISIT_COUNTS_FOR and lat is not None
+            found[physician_id] = (set(), Point(lat, lon) if recent else base, worked_at)
+        if town is not None:
+            found[physician_id][0].add(town)
+    result = [
+        AvailablePhysician(physician_id, location, frozenset(towns), worked_at)
+        for physician_id, (towns, location, worked_at) in found.items()
+        if location is not None  # nowhere to measure from: the roster needs the physician's base
+    ]
     return sorted(result, key=lambda p: p.physician_id)

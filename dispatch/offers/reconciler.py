@@ -46,15 +46,15 @@ def reconcile(services: Services) -> Sweep:
         except Exception:  # one bad offer must not stop the sweep for every other case
             log.exception("reconciler: offer %s could not be timed out", offer_id)
     with unit_of_work(services.session_factory) as session:
-        release_stale_claims(session, services.clock, SMS_CLAIM_LOST)
+        # A lost claim is overdue by definition: sent again in this pass, not the next.
+        released = release_stale_claims(session, services.clock, SMS_CLAIM_LOST)
     with services.session_factory() as session:
-        unsent = list(
-            session.scalars(
-                select(SmsMessage.id).where(
-                    SmsMessage.status == "pending", SmsMessage.updated_at <= now - SMS_STUCK
-                )
+        stuck = session.scalars(
+            select(SmsMessage.id).where(
+                SmsMessage.status == "pending", SmsMessage.updated_at <= now - SMS_STUCK
             )
         )
+        unsent = sorted({*released, *stuck})
         waiting = session.scalar(
             select(Case.id)
             .where(

@@ -6,18 +6,20 @@ late without a second effect.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from datetime import timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dispatch.cases.models import Case
+from dispatch.clock import Clock
 from dispatch.db import unit_of_work
 from dispatch.matching.policy import Policy, least_total_travel
 from dispatch.offers import service
 from dispatch.offers.models import Offer, OfferState
 from dispatch.outbox import defer_job
-from dispatch.programme.service import get_programme
 from dispatch.services import Services
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.service import is_failure, send_pending
@@ -30,8 +32,8 @@ EARLY_WAIT = timedelta(seconds=2)
 def drive(services: Services, policy: Policy = least_total_travel) -> list[int]:
     """Run a matching round and send the offers it made at once; returns the offer SMS ids."""
     with unit_of_work(services.session_factory) as session:
-        programme = get_programme(session, services.settings.programme_code)
-        message_ids = service.match_round(session, services.clock, programme, policy)
+        reference = services.reference.programme(session)
+        message_ids = service.match_round(session, services.clock, reference, policy)
     for message_id in message_ids:
         send(services, message_id)
     return message_ids
@@ -40,31 +42,33 @@ def drive(services: Services, policy: Policy = least_total_travel) -> list[int]:
 def send(services: Services, message_id: int) -> bool:
     """Send a queued SMS if nobody has; for an offer, start its deadline from the moment it left."""
     message = send_pending(
-        services.session_factory, services.clock, services.gateway, message_id, services.status_callback_url()
+        services.session_factory,
+        services.clock,
+        services.gateway,
+        message_id,
+        services.status_callback_url(),
+        then=lambda session, sent: offer_sent(session, services.clock, sent),
     )
-    if message is None:
-        return False
-    if message.offer_id is not None and message.purpose == "offer":
-        offer_sent(services, message)
-    return True
+    return message is not None
 
 
-def offer_sent(services: Services, message: SmsMessage) -> None:
-    """The offer SMS left (or was refused): set the deadline, or move on to the next physician."""
-    with unit_of_work(services.session_factory) as session:
-        offer = session.get(Offer, message.offer_id, with_for_update=True)
-        if offer is None or offer.state is not OfferState.pending:
-            return
-        if is_failure(message.status):
-            service.end_offer(
-                session, services.clock, offer.id, OfferState.failed, "offer SMS could not be sent"
-            )
-            return
-        now = services.clock.now()
-        case = session.get(Case, offer.case_id)
-        offer.sms_sent_at = now
-        offer.deadline_at = max(offer.deadline_at, now + service.offer_timeout(case))
-        defer_job(session, DEADLINE_JOB, offer.id, job_id=f"deadline-{offer.id}", at=offer.deadline_at)
+def offer_sent(session: Session, clock: Clock, message: SmsMessage) -> None:
+    """An offer SMS left (or was refused): set the deadline, or move on to the next physician; in the
+    transaction that records the send."""
+    if message.offer_id is None or message.purpose != "offer":
+        return
+    offer = session.get(Offer, message.offer_id, with_for_update=True)
+    if offer is None or offer.state is not OfferState.pending:
+        return
+    if is_failure(message.status):
+        with contextlib.suppress(service.OfferClosed):  # never lose the record of the send over it
+            service.end_offer(session, clock, offer.id, OfferState.failed, "offer SMS could not be sent")
+        return
+    now = clock.now()
+    case = session.get(Case, offer.case_id)
+    offer.sms_sent_at = now
+    offer.deadline_at = max(offer.deadline_at, now + service.offer_timeout(case))
+    defer_job(session, DEADLINE_JOB, offer.id, job_id=f"deadline-{offer.id}", at=offer.deadline_at)
 
 
 def on_deadline(services: Services, offer_id: int) -> bool:

@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import Actor, record_event, transition
 from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState, Urgency
-from dispatch.clock import Clock
+from dispatch.clock import Clock, ManualClock
 from dispatch.matching.candidates import available_physicians, estimator_for, waiting_cases
 from dispatch.matching.policy import Match, Policy, least_total_travel
 from dispatch.offers.models import Offer, OfferState
 from dispatch.outbox import defer_job
 from dispatch.programme.models import Municipality, Programme
+from dispatch.programme.service import ProgrammeSnapshot
 from dispatch.roster.models import Physician
 from dispatch.sms import protocol
 from dispatch.sms.service import queue_sms
@@ -41,9 +42,15 @@ def _urgency(case: Case) -> Urgency:
     return case.urgency or case.provisional_urgency or Urgency.yellow
 
 
+UNKNOWN_TOWN = "地域不明"
+
+
+def _town_name(case: Case) -> ScalarSelect:
+    return select(Municipality.name).where(Municipality.id == case.municipality_id).scalar_subquery()
+
+
 def _town(session: Session, case: Case) -> str:
-    town = session.get(Municipality, case.municipality_id) if case.municipality_id else None
-    return town.name if town else "地域不明"
+    return (session.scalar(select(_town_name(case))) if case.municipality_id else None) or UNKNOWN_TOWN
 
 
 def offer_timeout(case: Case) -> timedelta:
@@ -57,24 +64,29 @@ def lock_programme(session: Session, programme_id: int) -> Programme:
 
 
 def match_round(
-    session: Session, clock: Clock, programme: Programme, policy: Policy = least_total_travel
+    session: Session, clock: Clock, reference: ProgrammeSnapshot, policy: Policy = least_total_travel
 ) -> list[int]:
-    """Offer every waiting case to the physician the policy picks; returns the ids of the offer SMS."""
-    lock_programme(session, programme.id)
+    """Offer every waiting case to the physician the policy picks; returns the ids of the offer SMS.
+
+    The caller sends them right after the commit (no send job is queued; the reconciler sends any left)."""
+    programme = lock_programme(session, reference.id)
     pairs = waiting_cases(session)
     if not pairs:
         return []
+    clock = ManualClock(clock.now())  # a round happens at one instant (and reads the clock once)
     now = clock.now()
-    matches = policy(
-        [w for _, w in pairs], available_physicians(session, now), estimator_for(session, programme)
-    )
+    waiting = [w for _, w in pairs]
+    # Only physicians who cover a waiting case's town can be offered one (any, for a case of no known town).
+    towns = {w.municipality_id for w in waiting}
+    physicians = available_physicians(session, now, None if None in towns else towns)
+    matches = policy(waiting, physicians, estimator_for(reference))
     messages = []
     for case, _waiting in pairs:
-        case.last_matched_at = now
         match = matches.get(case.id)
         if match is not None:
             messages.append(make_offer(session, clock, case, match).id)
         else:
+            case.last_matched_at = now
             if case.state is CaseState.dispatching:
                 transition(
                     session,
@@ -91,9 +103,18 @@ def match_round(
 
 
 def make_offer(session: Session, clock: Clock, case: Case, match: Match, manual: bool = False):
-    """Create the offer, move the case to `offered` and queue the SMS; returns the SMS row."""
+    """Create the offer, move the case to `offered` and write its SMS; returns the SMS row, which the
+    caller sends (`runner.send`) once this commits: every caller does, so no send job is queued for it."""
     now = clock.now()
-    attempt = (session.scalar(select(func.count()).select_from(Offer).where(Offer.case_id == case.id)) or 0) + 1
+    # What the offer and its SMS need, in one round trip: the offers so far, the phone, the town.
+    earlier, phone, town = session.execute(
+        select(
+            select(func.count()).select_from(Offer).where(Offer.case_id == case.id).scalar_subquery(),
+            select(Physician.phone_e164).where(Physician.id == match.physician_id).scalar_subquery(),
+            _town_name(case),
+        )
+    ).one()
+    attempt = (earlier or 0) + 1
     offer = Offer(
         case_id=case.id,
         physician_id=match.physician_id,
@@ -107,6 +128,8 @@ def make_offer(session: Session, clock: Clock, case: Case, match: Match, manual:
     session.add(offer)
     session.flush()
     case.current_offer_id = offer.id
+    if not manual:
+        case.last_matched_at = now  # here, so the case is written once, with its transition
     transition(
         session,
         case,
@@ -122,9 +145,8 @@ def make_offer(session: Session, clock: Clock, case: Case, match: Match, manual:
             "deadline_at": offer.deadline_at.isoformat(),
         },
     )
-    physician = session.get(Physician, match.physician_id)
-    body = protocol.offer_text(case.id, _town(session, case), _urgency(case))
-    return queue_sms(session, clock, physician.phone_e164, body, "offer", case_id=case.id, offer_id=offer.id)
+    body = protocol.offer_text(case.id, town or UNKNOWN_TOWN, _urgency(case))
+    return queue_sms(session, clock, phone, body, "offer", case_id=case.id, offer_id=offer.id, job=False)
 
 
 def current_offer(session: Session, offer_id: int) -> tuple[Offer, Case]:

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.programme.models import Programme, ServiceHoursRule
+from dispatch.programme.models import MedicalArea, Programme, ServiceHoursRule
 from dispatch.programme.service_hours import in_service_hours
 from dispatch.seed.reference import current_service_hours_rule
 
@@ -43,13 +43,16 @@ class RuleVersion:
 
 @dataclass(frozen=True)
 class ProgrammeSnapshot:
-    """The programme's immutable reference data, detached from any session: its id, its time zone and
-    every version of its service-hours rule."""
+    """The programme's immutable reference data, detached from any session: its id, its time zone, every
+    version of its service-hours rule and its area's travel-time parameters."""
 
     id: int
     code: str
     timezone: str
     rules: tuple[RuleVersion, ...]  # by version, ascending
+    # The medical area's travel-time estimate: straight line x road factor at this speed.
+    road_factor: float
+    travel_speed_kmh: float
 
     def judge_service_hours(self, at: datetime) -> tuple[bool, RuleVersion]:
         """As `judge_service_hours`: the newest version in force at `at`, and its verdict."""
@@ -98,9 +101,12 @@ class ReferenceCache:
             .where(ServiceHoursRule.programme_id == programme.id)
             .order_by(ServiceHoursRule.version)
         )
+        area = session.get(MedicalArea, programme.area_id)
         return ProgrammeSnapshot(
             id=programme.id,
             code=programme.code,
             timezone=programme.timezone,
             rules=tuple(RuleVersion(r.version, r.effective_from, dict(r.definition)) for r in rules),
+            road_factor=area.road_factor,
+            travel_speed_kmh=area.travel_speed_kmh,
         )

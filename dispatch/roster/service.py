@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import BindParameter, Select, func, select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from dispatch.programme.models import Municipality
-from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover
+from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover, shift_coverage
 from dispatch.times import time_problem
 
 MAX_SHIFT = timedelta(hours=48)
@@ -56,38 +56,54 @@ def shifts_between(session: Session, start: datetime, end: datetime) -> list[Shi
     return list(session.scalars(query))
 
 
+def on_call_select(
+    at: datetime | BindParameter, municipality_ids: set[int] | BindParameter | None = None
+) -> Select:
+    """One row per shift running at `at` and town it covers: the shift's id, rostered physician and end,
+    the cover's physician and end (when covered), the town; `Physician` is joined as whoever holds the
+    shift then (covers applied), active ones only. With `municipality_ids`, only rows for those towns.
+    Callers add the columns they need; plain rows, no ORM objects (a matching round reads every
+    physician on call)."""
+    cover = aliased(ShiftCover)
+    holder = func.coalesce(cover.covering_physician_id, Shift.physician_id)
+    query = (
+        select(
+            Shift.id,
+            Shift.physician_id,
+            Shift.ends_at,
+            cover.covering_physician_id,
+            cover.ends_at,
+            shift_coverage.c.municipality_id,
+        )
+        .outerjoin(cover, (cover.shift_id == Shift.id) & (cover.starts_at <= at) & (cover.ends_at > at))
+        .join(Physician, (Physician.id == holder) & Physician.active.is_(True))
+        .outerjoin(shift_coverage, shift_coverage.c.shift_id == Shift.id)
+        .where(Shift.starts_at <= at, Shift.ends_at > at)
+        .order_by(Shift.starts_at, Shift.id)
+    )
+    if municipality_ids is not None:
+        query = query.where(shift_coverage.c.municipality_id.in_(municipality_ids))
+    return query
+
+
 def on_call(session: Session, at: datetime) -> list[OnCall]:
     """Who is on call at `at`, covers applied; only active physicians."""
-    shifts = shifts_at(session, at)
-    covers = {
-        c.shift_id: c
-        for c in session.scalars(
-            select(ShiftCover).where(
-                ShiftCover.shift_id.in_([s.id for s in shifts]),
-                ShiftCover.starts_at <= at,
-                ShiftCover.ends_at > at,
+    slots: dict[int, tuple[OnCall, set[int]]] = {}
+    rows = session.execute(on_call_select(at).add_columns(Physician.name))
+    for shift_id, rostered, ends_at, covering, cover_ends_at, town, name in rows:
+        if shift_id not in slots:
+            slot = OnCall(
+                physician_id=covering or rostered,
+                physician_name=name,
+                shift_id=shift_id,
+                municipality_ids=frozenset(),
+                until=min(ends_at, cover_ends_at) if covering else ends_at,
+                covering_for=rostered if covering else None,
             )
-        )
-    }
-    physicians = {p.id: p for p in session.scalars(select(Physician).where(Physician.active.is_(True)))}
-    result = []
-    for shift in shifts:
-        cover = covers.get(shift.id)
-        physician_id = cover.covering_physician_id if cover else shift.physician_id
-        physician = physicians.get(physician_id)
-        if physician is None:
-            continue
-        result.append(
-            OnCall(
-                physician_id=physician_id,
-                physician_name=physician.name,
-                shift_id=shift.id,
-                municipality_ids=frozenset(m.id for m in shift.coverage),
-                until=min(shift.ends_at, cover.ends_at) if cover else shift.ends_at,
-                covering_for=shift.physician_id if cover else None,
-            )
-        )
-    return result
+            slots[shift_id] = (slot, set())
+        if town is not None:
+            slots[shift_id][1].add(town)
+    return [replace(slot, municipality_ids=frozenset(towns)) for slot, towns in slots.values()]
 
 
 def _substitute(session: Session, physician_id: int, field: str) -> Physician:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -31,8 +33,10 @@ def queue_sms(
     *,
     case_id: int | None = None,
     offer_id: int | None = None,
+    job: bool = True,
 ) -> SmsMessage:
-    """Write an outbound SMS as pending; a job sends it after the commit."""
+    """Write an outbound SMS as pending; a job sends it after the commit. `job=False`: the caller sends it
+    itself right after the commit, and the reconciler sends it if that never happens (a crash)."""
     now = clock.now()
     message = SmsMessage(
         direction=Direction.outbound,
@@ -47,7 +51,8 @@ def queue_sms(
     )
     session.add(message)
     session.flush()
-    defer_job(session, SEND_JOB, message.id, job_id=f"sms-{message.id}")
+    if job:
+        defer_job(session, SEND_JOB, message.id, job_id=f"sms-{message.id}")
     return message
 
 
@@ -57,24 +62,25 @@ def send_pending(
     gateway: SmsGateway,
     message_id: int,
     status_callback: str | None,
+    then: Callable[[Session, SmsMessage], None] | None = None,
 ) -> SmsMessage | None:
     """Hand a pending message to the provider, at most once: claim it, send, record the provider's id.
 
-    Returns the message if this call sent it (or the provider refused it), None if it was not ours to send.
+    `then(session, message)` runs in the transaction that records what the provider said (sent or refused),
+    so what follows from it commits with it. Returns the message if this call sent it (or the provider
+    refused it), None if it was not ours to send.
     """
     with factory() as session:
-        claimed = session.execute(
+        # Claimed, or withdrawn if it is an offer that ended before its SMS could leave (don't send a stale
+        # one): one statement.
+        message = session.scalar(
             update(SmsMessage)
             .where(SmsMessage.id == message_id, SmsMessage.status == "pending")
-            .values(status="claimed", updated_at=clock.now())
-        ).rowcount
+            .values(status=sql_case((_stale_offer(), "withdrawn"), else_="claimed"), updated_at=clock.now())
+            .returning(SmsMessage)
+        )
         session.commit()
-        if not claimed:
-            return None
-        message = session.get(SmsMessage, message_id)
-        if message.purpose == "offer" and message.offer_id is not None and not _offer_pending(session, message):
-            message.status = "withdrawn"  # the offer ended before its SMS could leave: don't send a stale one
-            session.commit()
+        if message is None or message.status == "withdrawn":
             return None
         try:
             sent = gateway.send(message.phone_e164, message.body, status_callback=status_callback)
@@ -90,14 +96,18 @@ def send_pending(
             message.provider_sid = sent.sid
             _advance(message, sent.status)
         message.updated_at = clock.now()
+        if then is not None:
+            then(session, message)
         session.commit()
         return message
 
 
-def _offer_pending(session: Session, message: SmsMessage) -> bool:
+def _stale_offer() -> ColumnElement[bool]:
+    """An offer SMS whose offer is no longer pending."""
     from dispatch.offers.models import Offer, OfferState  # sms is below offers; this one look is the exception
 
-    return session.scalar(select(Offer.state).where(Offer.id == message.offer_id)) is OfferState.pending
+    pending = select(Offer.id).where(Offer.id == SmsMessage.offer_id, Offer.state == OfferState.pending)
+    return (SmsMessage.purpose == "offer") & SmsMessage.offer_id.is_not(None) & ~pending.exists()
 
 
 def _advance(message: SmsMessage, status: str) -> bool:
@@ -168,18 +178,21 @@ def record_reply(session: Session, clock: Clock, phone: str, body: str, case_id:
     )
 
 
-def release_stale_claims(session: Session, clock: Clock, older_than: timedelta) -> int:
-    """Messages a worker claimed but never reported (it died mid-send) become sendable again.
+def release_stale_claims(session: Session, clock: Clock, older_than: timedelta) -> list[int]:
+    """Messages a worker claimed but never reported (it died mid-send) become sendable again; their ids.
 
     At-least-once: if the worker died after Twilio took the message but before we recorded it, the phone
     gets it twice. Better twice than a case waiting on an offer nobody received.
     """
-    return session.execute(
-        update(SmsMessage)
-        .where(
-            SmsMessage.status == "claimed",
-            SmsMessage.provider_sid.is_(None),
-            SmsMessage.updated_at <= clock.now() - older_than,
+    return list(
+        session.scalars(
+            update(SmsMessage)
+            .where(
+                SmsMessage.status == "claimed",
+                SmsMessage.provider_sid.is_(None),
+                SmsMessage.updated_at <= clock.now() - older_than,
+            )
+            .values(status="pending", updated_at=clock.now())
+            .returning(SmsMessage.id)
         )
-        .values(status="pending", updated_at=clock.now())
-    ).rowcount
+    )

@@ -12,7 +12,7 @@ from dispatch.auth.models import User
 from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, transition
 from dispatch.cases.models import Case
 from dispatch.cases.states import URGENCY_RANK, VISIT_DISPOSITIONS, CaseState, Disposition, Urgency
-from dispatch.clock import Clock
+from dispatch.clock import Clock, ManualClock
 from dispatch.outbox import defer_job
 from dispatch.triage.schemas import Decision, QueueItem
 
@@ -140,6 +140,7 @@ def release(session: Session, clock: Clock, case_id: int, user: User, reason: st
 def decide(session: Session, clock: Clock, case_id: int, user: User, decision: Decision) -> Case:
     """Record the disposition; a visit goes to dispatching (matching is enqueued after commit)."""
     case = _own_claim(session, case_id, user)
+    clock = ManualClock(clock.now())  # decided at one instant (and the clock read once)
     case.disposition = decision.disposition
     case.urgency = decision.urgency
     case.jtas_level = decision.jtas_level
