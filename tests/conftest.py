@@ -166,14 +166,18 @@ def worker_env(settings: Settings, monkeypatch) -> Iterator[None]:
 class LiveServer:
     """The app under a real uvicorn in a thread, for what the test client cannot do (endless streams)."""
 
-    def __init__(self, app, port: int | None = None) -> None:
+    def __init__(self, app, port: int | None = None, graceful_s: int | None = None) -> None:
         import threading
 
         import uvicorn
 
         self.port = port or embedded.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        # graceful_s: how long a stop waits for open streams (None: for ever, as uvicorn does by default).
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=graceful_s
+        )
+        self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> LiveServer:

@@ -350,3 +350,22 @@ def test_an_escalation_shows_on_the_board_at_a_glance(
     expect(board.locator(f'[data-case-id="{case_id}"] .flag.alert')).to_be_visible()
     expect(board).to_have_title(re.compile("^⚠"))
     screenshot(board, "14_board_escalation")
+
+
+def test_a_board_left_open_catches_up_after_the_server_comes_back(
+    client, services, demo_logins, port, worker_env, browser, login
+):
+    """The API restarts in the night; a call logged while it was down shows on the open board once the
+    stream is back (the board re-reads on every reconnection, not only on the events it receives)."""
+    from workers import context
+
+    context.install(services)
+    first = LiveServer(client.app, port=port, graceful_s=1)
+    with first:
+        board = log_in(browser, first.url, "operator", passwords(demo_logins)["operator"])
+        expect(board.locator("#live")).to_have_text("ライブ更新中")
+    expect(board.locator("#live")).to_have_text("再接続中…")
+    case_id = client.post("/api/v1/cases", json=intake_body(), headers=login("operator")).json()["id"]
+    with LiveServer(client.app, port=port, graceful_s=1):
+        expect(board.locator("#live")).to_have_text("ライブ更新中", timeout=20_000)
+        expect(board.locator(f'[data-column="intake"] [data-case-id="{case_id}"]')).to_be_visible()
