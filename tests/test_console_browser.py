@@ -369,3 +369,21 @@ def test_a_board_left_open_catches_up_after_the_server_comes_back(
     with LiveServer(client.app, port=port, graceful_s=1):
         expect(board.locator("#live")).to_have_text("ライブ更新中", timeout=20_000)
         expect(board.locator(f'[data-column="intake"] [data-case-id="{case_id}"]')).to_be_visible()
+
+
+def test_a_login_that_lapses_mid_call_keeps_the_form(stack, browser, services, demo_logins):
+    page = log_in(browser, stack.url, "operator", passwords(demo_logins)["operator"], path="/intake")
+    page.fill('#search-form [name="clinic_patient_number"]', "D-0001")
+    page.press('#search-form [name="clinic_patient_number"]', "Enter")
+    page.locator(".match").first.click()
+    page.select_option('[name="caller_relation"]', "family")
+    page.fill('[name="callback_phone"]', "090-1234-5678")
+    page.select_option('[name="attending_unavailable"]', "no_answer")
+    page.fill('[name="chief_complaint"]', "夕方から息苦しさが強くなった")
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "dispatch_session")
+    page.context.request.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
+    page.click("#intake-submit")
+    expect(page.locator("#lapsed")).to_contain_text("ログインの有効期限が切れました")
+    expect(page).to_have_url(f"{stack.url}/intake")
+    expect(page.locator('[name="chief_complaint"]')).to_have_value("夕方から息苦しさが強くなった")
+    assert cases_in_db(services) == 0
