@@ -39,19 +39,27 @@ class RoleGuard:
     def _check(self, request: Request, session: Session) -> User:
         user = logged_in_user(request, session)
         if user is None:
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                detail="login required: send a valid bearer token or session cookie",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            raise self.anonymous(request)
         if user.role not in self.roles:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN, detail=f"the {user.role.value} role may not use this route"
-            )
+            raise self.forbidden(user)
         request.state.user = user
         if self.release_connection:
             session.commit()
         return user
+
+    def anonymous(self, request: Request) -> Exception:
+        """What nobody logged in is told (a page guard sends a browser to log in instead)."""
+        return HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            detail="login required: send a valid bearer token or session cookie",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    def forbidden(self, user: User) -> Exception:
+        """What a role that may not use the route is told."""
+        return HTTPException(
+            status.HTTP_403_FORBIDDEN, detail=f"the {user.role.value} role may not use this route"
+        )
 
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})

@@ -49,9 +49,14 @@ class SimulatedPhone(BaseModel):
     messages: list[PhoneMessage]
 
 
-def _require_simulator(request: Request) -> None:
+def simulator_available(request: Request) -> bool:
+    """The phone simulator exists only with the console SMS adapter, never in production."""
     settings = get_services(request).settings
-    if settings.sms_provider is not SmsProvider.console or settings.is_production:
+    return settings.sms_provider is SmsProvider.console and not settings.is_production
+
+
+def _require_simulator(request: Request) -> None:
+    if not simulator_available(request):
         raise HTTPException(404, detail="the phone simulator exists only with the console SMS adapter")
 
 

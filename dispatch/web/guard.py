@@ -6,11 +6,9 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import Depends, Request
-from sqlalchemy.orm import Session
 
-from dispatch.auth.guard import RoleGuard, logged_in_user
+from dispatch.auth.guard import RoleGuard
 from dispatch.auth.models import Role, User
-from dispatch.deps import db_session
 
 
 class LoginRequired(Exception):
@@ -44,15 +42,11 @@ class PageForbidden(Exception):
 class PageGuard(RoleGuard):
     """Let through the declared roles; send everyone else to the login page or a 403 page."""
 
-    def __call__(self, request: Request, session: Session = Depends(db_session)) -> User | None:
-        user = logged_in_user(request, session)
-        if user is None:
-            raise LoginRequired(request.url.path)
-        if user.role not in self.roles:
-            raise PageForbidden(Viewer.of(user))
-        request.state.user = user
-        session.commit()
-        return user
+    def anonymous(self, request: Request) -> Exception:
+        return LoginRequired(request.url.path)
+
+    def forbidden(self, user: User) -> Exception:
+        return PageForbidden(Viewer.of(user))
 
 
 def page(*roles: Role) -> Depends:  # type: ignore[valid-type]

@@ -13,7 +13,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
-from config.settings import SmsProvider
 from dispatch.auth.guard import current_user, logged_in_user, public
 from dispatch.auth.models import Role, User
 from dispatch.cases.router import CASE_READERS
@@ -21,6 +20,7 @@ from dispatch.deps import db_session, get_services
 from dispatch.handoffs.router import READERS as HANDOFF_READERS
 from dispatch.ids import PathId
 from dispatch.reports.router import REPORT_READERS
+from dispatch.sms.simulator import simulator_available
 from dispatch.web import i18n
 from dispatch.web.guard import LoginRequired, PageForbidden, Viewer, login_url, page, safe_next
 
@@ -71,12 +71,6 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
 NAV_KEYS = {p.path: f"nav.{p.path.strip('/')}" for p in PAGES}
-
-
-def simulator_available(request: Request) -> bool:
-    """The phone simulator exists only with the console SMS adapter, never in production."""
-    settings = get_services(request).settings
-    return settings.sms_provider is SmsProvider.console and not settings.is_production
 
 
 def render(
