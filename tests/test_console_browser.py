@@ -83,6 +83,22 @@ def lose_the_first_answer(page: Page) -> None:
     page.route("**/api/v1/cases", route)
 
 
+def fill_a_call(page: Page, complaint: str) -> None:
+    """On the intake page: the demo patient found by chart number, and a call about them, not yet sent."""
+    page.fill('#search-form [name="clinic_patient_number"]', "D-0001")
+    page.press('#search-form [name="clinic_patient_number"]', "Enter")
+    page.locator(".match").first.click()
+    page.select_option('[name="caller_relation"]', "family")
+    page.fill('[name="callback_phone"]', "090-1234-5678")
+    page.select_option('[name="attending_unavailable"]', "no_answer")
+    page.fill('[name="chief_complaint"]', complaint)
+
+
+def run_jobs(services) -> None:
+    """Let an RQ worker (in this process, on the test's clock) take everything queued."""
+    SimpleWorker([QUEUE_NAME], connection=services.redis).work(burst=True)
+
+
 def cases_in_db(services) -> int:
     with services.session_factory() as session:
         return session.scalar(select(func.count()).select_from(Case))
@@ -154,7 +170,7 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     expect(board.locator(f'[data-column="dispatch"] {card}')).to_be_visible()
 
     # A worker matches and sends the offer SMS; the board sees it offered.
-    SimpleWorker([QUEUE_NAME], connection=services.redis).work(burst=True)
+    run_jobs(services)
     expect(board.locator(f'{card}[data-state="offered"]')).to_be_visible()
 
     # The coordinator's dispatch view: the offer with its deadline counting down.
@@ -272,13 +288,20 @@ def test_after_logging_in_the_browser_stays_on_this_site_however_next_is_written
     expect(page).to_have_url(re.compile(rf"^{re.escape(stack.url)}/"))
 
 
-def on_scene_case(client, login, services) -> int:
-    """A visit under way, walked through the API: called in, decided, offered, accepted, arrived."""
+def offered_case(client, login, services) -> int:
+    """A call decided for a visit through the API, its first offer sent by a worker."""
     op, doctor = login("operator"), login("consult")
     case_id = client.post("/api/v1/cases", json=intake_body(), headers=op).json()["id"]
     client.post(f"/api/v1/cases/{case_id}/claim", headers=doctor)
     client.post(f"/api/v1/cases/{case_id}/decision", headers=doctor, json=decision_body())
-    SimpleWorker([QUEUE_NAME], connection=services.redis).work(burst=True)
+    run_jobs(services)
+    return case_id
+
+
+def on_scene_case(client, login, services) -> int:
+    """A visit under way, walked through the API: called in, decided, offered, accepted, arrived."""
+    case_id = offered_case(client, login, services)
+    op = login("operator")
     offer = next(m for m in client.get("/api/v1/sms/messages", headers=op).json() if m["purpose"] == "offer")
     client.post("/api/v1/sms/simulator", headers=op, json={"from_phone": offer["phone_e164"], "body": "Y"})
     client.post(f"/api/v1/cases/{case_id}/progress", headers=op, json={"step": "arrived"})
@@ -312,13 +335,7 @@ def test_a_call_changed_after_a_lost_answer_points_to_the_case_already_made(
     stack, browser, services, demo_logins
 ):
     page = log_in(browser, stack.url, "operator", passwords(demo_logins)["operator"], path="/intake")
-    page.fill('#search-form [name="clinic_patient_number"]', "D-0001")
-    page.press('#search-form [name="clinic_patient_number"]', "Enter")
-    page.locator(".match").first.click()
-    page.select_option('[name="caller_relation"]', "family")
-    page.fill('[name="callback_phone"]', "090-1234-5678")
-    page.select_option('[name="attending_unavailable"]', "no_answer")
-    page.fill('[name="chief_complaint"]', "発熱")
+    fill_a_call(page, "発熱")
     lose_the_first_answer(page)
     page.click("#intake-submit")
     expect(page.locator("#toast")).to_contain_text("二重登録にはなりません")
@@ -336,16 +353,12 @@ def test_an_escalation_shows_on_the_board_at_a_glance(
 
     board = log_in(browser, stack.url, "operator", passwords(demo_logins)["operator"])
     expect(board.locator("#live")).to_have_text("ライブ更新中")
-    op, doctor = login("operator"), login("consult")
-    case_id = client.post("/api/v1/cases", json=intake_body(), headers=op).json()["id"]
-    client.post(f"/api/v1/cases/{case_id}/claim", headers=doctor)
-    client.post(f"/api/v1/cases/{case_id}/decision", headers=doctor, json=decision_body())
-    SimpleWorker([QUEUE_NAME], connection=services.redis).work(burst=True)
+    case_id = offered_case(client, login, services)
     expect(board.locator("#escalations")).to_be_hidden()
     for _ in range(3):  # three offers left unanswered past their deadlines
         clock.advance(timedelta(minutes=4))
         reconciler.reconcile(services)
-        SimpleWorker([QUEUE_NAME], connection=services.redis).work(burst=True)
+        run_jobs(services)
     expect(board.locator("#escalations")).to_contain_text("代診医が決まらない案件: K1")
     expect(board.locator(f'[data-case-id="{case_id}"] .flag.alert')).to_be_visible()
     expect(board).to_have_title(re.compile("^⚠"))
@@ -373,13 +386,7 @@ def test_a_board_left_open_catches_up_after_the_server_comes_back(
 
 def test_a_login_that_lapses_mid_call_keeps_the_form(stack, browser, services, demo_logins):
     page = log_in(browser, stack.url, "operator", passwords(demo_logins)["operator"], path="/intake")
-    page.fill('#search-form [name="clinic_patient_number"]', "D-0001")
-    page.press('#search-form [name="clinic_patient_number"]', "Enter")
-    page.locator(".match").first.click()
-    page.select_option('[name="caller_relation"]', "family")
-    page.fill('[name="callback_phone"]', "090-1234-5678")
-    page.select_option('[name="attending_unavailable"]', "no_answer")
-    page.fill('[name="chief_complaint"]', "夕方から息苦しさが強くなった")
+    fill_a_call(page, "夕方から息苦しさが強くなった")
     token = next(c["value"] for c in page.context.cookies() if c["name"] == "dispatch_session")
     page.context.request.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {token}"})
     page.click("#intake-submit")
