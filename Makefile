@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint format migrate clean bench-reports replay-fy2024 bench
+.PHONY: install demo test lint format migrate clean bench-reports replay-fy2024 bench cost
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,3 +55,8 @@ replay-fy2024: install
 bench: install
 	DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench REDIS_URL=redis://127.0.0.1:6379/8 \
 	  $(BIN)/python -m simulations bench
+
+## CPU instructions per request (valgrind; a figure the machine's load does not move): database `bench`, Redis db 8
+cost: install
+	DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench REDIS_URL=redis://127.0.0.1:6379/8 \
+	  $(BIN)/python -m simulations cost

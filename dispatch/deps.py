@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-from fastapi import Request
+from fastapi import Request, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
@@ -38,3 +39,10 @@ async def db_session(request: Request) -> AsyncIterator[Session]:
 
 def get_clock(request: Request) -> Clock:
     return get_services(request).clock
+
+
+def model_response(model: BaseModel, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """`model` as a JSON response, serialised once. A sync route that returns a model instead has FastAPI
+    validate it again against `response_model`, in one more threadpool hop; the hot routes skip that (their
+    `response_model` still documents the shape)."""
+    return Response(model.model_dump_json(), status_code, headers, media_type="application/json")

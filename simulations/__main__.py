@@ -160,6 +160,27 @@ def bench(
 
 
 @app.command()
+def cost(
+    database_url: str | None = typer.Option(
+        None, envvar="DATABASE_URL", help="PostgreSQL to use (it is wiped)"
+    ),
+    redis_url: str | None = typer.Option(None, envvar="REDIS_URL", help="Redis to use; its own if absent"),
+    low: int = typer.Option(20, min=1, help="requests in the shorter counted run"),
+    high: int = typer.Option(100, min=2, help="requests in the longer counted run"),
+) -> None:
+    """Count the CPU instructions one intake request and one bare logged-in request cost (valgrind), a
+    figure that does not move with the machine's load as throughput does. Takes a few minutes."""
+    from simulations.cost import measure
+
+    if high <= low:
+        raise typer.BadParameter("--high must be more than --low", param_hint="--high")
+    figures = measure(database_url, redis_url, low, high)
+    for route, millions in figures["minstr_per_request"].items():
+        typer.echo(f"{route:<8} {millions} M instructions a request")
+    typer.echo(json.dumps(figures))
+
+
+@app.command()
 def model(
     table: Path = typer.Option(
         Path("config/reference/model_project_fy2024.csv"),

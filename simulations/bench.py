@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.cases.states import TERMINAL_STATES, CaseState
 from dispatch.models import Municipality, Physician, PhysicianRole  # every mapper, so relationships resolve
+from simulations import cpu
 from simulations.plan import ClinicPlan
 from simulations.replay import Replay
 from simulations.stack import TWILIO_SID, TWILIO_TOKEN, Stack, start
@@ -60,7 +61,17 @@ def floors(stack: Stack, n: int = 200) -> dict[str, float]:
             data={"To": "+819011119999", "From": stack.fake.number, "Body": "floor"},
         )
         calls.append(time.perf_counter() - t0)
-    return {"redis_rtt": _ms(rtt)["p50"], "db_commit": _ms(commits)["p50"], "twilio_http": _ms(calls)["p50"]}
+    loops = []
+    for _ in range(20):  # the machine's own speed, so runs on different days (or machines) can be compared
+        t0 = time.perf_counter()
+        sum(range(1_000_000))
+        loops.append(time.perf_counter() - t0)
+    return {
+        "redis_rtt": _ms(rtt)["p50"],
+        "db_commit": _ms(commits)["p50"],
+        "twilio_http": _ms(calls)["p50"],
+        "python_sum_1m": _ms(loops)["p50"],
+    }
 
 
 INTAKE_BODY = {
@@ -122,7 +133,9 @@ def intake_wrk(run: Replay, at: datetime, seconds: int, connections: int) -> dic
         wrk(2)  # warm every API process: pools, caches, statement plans
         time.sleep(0.5)  # let the requests wrk left in flight finish before counting
         before = _count_cases(run.stack)
+        cpu_before = cpu.snapshot(run.stack.parts())
         result = wrk(seconds)
+        cpu_after = cpu.snapshot(run.stack.parts())
         time.sleep(0.5)
         recorded = _count_cases(run.stack) - before  # ≥ calls: wrk does not count the answers it left
     finally:
@@ -135,6 +148,7 @@ def intake_wrk(run: Replay, at: datetime, seconds: int, connections: int) -> dic
         "p99": round(result["p99_us"] / 1000, 1),
         "failed": result["non_2xx"] + result["socket_errors"],
         "cases_recorded": recorded,
+        "cpu_ms_per_call": cpu.per_call_ms(cpu_before, cpu_after, result["calls"]),
     }
 
 

@@ -38,6 +38,11 @@ class Stack:
     redis_server: embedded.EmbeddedRedis | None = None
     workdir: str = ""
 
+    def parts(self) -> dict[int, str]:
+        """Each process the stack started, by pid, named for the part it plays (for CPU accounting)."""
+        names = ["api", "cron"] + ["workers"] * (len(self.processes) - 2)
+        return {process.pid: name for process, name in zip(self.processes, names, strict=True)}
+
     def stop(self) -> None:
         for process in reversed(self.processes):
             embedded.stop(process)

@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 from dispatch.audit.models import AuditEntry
 from dispatch.auth.models import Role
 from dispatch.cases.models import Case, CaseEvent
+from dispatch.clinics.models import ContractPeriod
 from dispatch.clock import ManualClock
+from dispatch.patients.models import Enrolment
 from tests.factories import add_user, intake_body
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -209,6 +211,7 @@ def test_a_double_click_at_the_same_instant_makes_one_case(client, login, servic
             "patient.clinic_patient_number",
             "no enrolled patient has number 'Z-9999'",
         ),
+        ({"patient": {"patient_id": 987654}}, "patient.patient_id", "no patient 987654"),
         (
             {"patient": {"patient_id": 1, "household_phone": "043-111-0001"}},
             "patient",
@@ -238,3 +241,33 @@ def test_a_missing_field_is_named(client, login):
     del body["chief_complaint"]
     response = client.post("/api/v1/cases", json=body, headers=login("operator"))
     assert response.json()["errors"] == [{"field": "chief_complaint", "problem": "Field required"}]
+
+
+def _d0001(services):
+    with services.session_factory() as session:
+        return session.scalars(select(Enrolment).where(Enrolment.clinic_patient_number == "D-0001")).one()
+
+
+def test_a_call_outside_the_clinic_contract_is_logged_out_of_contract_under_its_clinic(client, login, services):
+    enrolment = _d0001(services)
+    with services.session_factory() as session:
+        periods = session.scalars(select(ContractPeriod).where(ContractPeriod.clinic_id == enrolment.clinic_id))
+        for period in periods:
+            period.end_month = period.start_month  # one month of contract, long before the call
+        session.commit()
+    case = client.post("/api/v1/cases", json=intake_body(), headers=login("operator")).json()
+    assert (case["patient_id"], case["clinic_id"], case["in_contract"]) == (
+        enrolment.patient_id,
+        enrolment.clinic_id,
+        False,
+    )
+
+
+def test_a_patient_whose_enrolment_ended_is_out_of_contract_under_the_last_clinic(client, login, services):
+    enrolment = _d0001(services)
+    with services.session_factory() as session:
+        session.get(Enrolment, enrolment.id).ended_on = enrolment.enrolled_on
+        session.commit()
+    body = intake_body(patient={"patient_id": enrolment.patient_id})
+    case = client.post("/api/v1/cases", json=body, headers=login("operator")).json()
+    assert (case["clinic_id"], case["in_contract"]) == (enrolment.clinic_id, False)

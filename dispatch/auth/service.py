@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from dispatch.auth.models import Role, User, UserSession
@@ -88,18 +88,22 @@ def open_session(session: Session, clock: Clock, user: User, ttl_s: int) -> tupl
     return token, row
 
 
+# Built once: every authenticated request runs it.
+_USER_FOR_TOKEN = (
+    select(User)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(
+        UserSession.token_sha256 == bindparam("digest"),
+        UserSession.revoked_at.is_(None),
+        UserSession.expires_at > bindparam("now"),
+        User.active.is_(True),
+    )
+)
+
+
 def user_for_token(session: Session, clock: Clock, token: str) -> User | None:
     """The active user behind a live, unrevoked token, or None."""
-    return session.scalar(
-        select(User)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(
-            UserSession.token_sha256 == _digest(token),
-            UserSession.revoked_at.is_(None),
-            UserSession.expires_at > clock.now(),
-            User.active.is_(True),
-        )
-    )
+    return session.scalar(_USER_FOR_TOKEN, {"digest": _digest(token), "now": clock.now()})
 
 
 def revoke_token(session: Session, clock: Clock, token: str) -> None:

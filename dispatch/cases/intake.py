@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from config.settings import Settings
@@ -17,7 +17,7 @@ from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, event_payload
 from dispatch.cases.models import Case, CaseEvent, IntakeKey
 from dispatch.cases.schemas import Breathing, Consciousness, IntakeRequest, PatientRef
 from dispatch.cases.states import CaseState, Urgency, can_transition
-from dispatch.clinics.models import ContractPeriod
+from dispatch.clinics.models import ContractPeriod, contract_covers
 from dispatch.clock import Clock, ManualClock
 from dispatch.outbox import defer_event
 from dispatch.patients.models import Enrolment, Patient
@@ -74,15 +74,12 @@ def replay(session: Session, key: str, user: User, digest: str) -> Case | None:
     return session.get(Case, row.case_id)
 
 
-def find_patient(session: Session, ref: PatientRef) -> Patient | None:
-    """The patient the operator identified, or None for an unidentified caller."""
+def find_patient_id(session: Session, ref: PatientRef) -> int | None:
+    """The id of the patient the operator identified, or None for an unidentified caller."""
     if ref.unidentified:
         return None
     if ref.patient_id is not None:
-        patient = session.get(Patient, ref.patient_id)
-        if patient is None:
-            raise IntakeRejected("patient.patient_id", f"no patient {ref.patient_id}")
-        return patient
+        return ref.patient_id  # checked by `covering_enrolment`, which reads the patient anyway
     if ref.clinic_patient_number is not None:
         query = select(Enrolment.patient_id).where(Enrolment.clinic_patient_number == ref.clinic_patient_number)
         if ref.clinic_id is not None:
@@ -94,45 +91,78 @@ def find_patient(session: Session, ref: PatientRef) -> Patient | None:
             )
         if len(ids) > 1:
             raise IntakeRejected("patient.clinic_id", "several clinics use this patient number; give clinic_id")
-        return session.get(Patient, ids.pop())
+        return ids.pop()
     if ref.household_phone is not None:
-        patients = list(
-            session.scalars(select(Patient).where(Patient.household_phone_e164 == ref.household_phone))
-        )
-        if not patients:
+        query = select(Patient.id).where(Patient.household_phone_e164 == ref.household_phone)
+        ids = list(session.scalars(query))
+        if not ids:
             raise IntakeRejected("patient.household_phone", "no enrolled patient has this phone number")
-        if len(patients) > 1:
+        if len(ids) > 1:
             raise IntakeRejected(
                 "patient.household_phone",
                 "several patients share this number; search /api/v1/patients and give patient_id",
             )
-        return patients[0]
+        return ids[0]
     wanted = normalise_kana(ref.name_kana or "")
-    candidates = session.scalars(select(Patient).where(Patient.date_of_birth == ref.date_of_birth))
-    matches = [p for p in candidates if normalise_kana(p.family_name_kana + p.given_name_kana) == wanted]
+    candidates = session.execute(
+        select(Patient.id, Patient.family_name_kana, Patient.given_name_kana).where(
+            Patient.date_of_birth == ref.date_of_birth
+        )
+    )
+    matches = [r.id for r in candidates if normalise_kana(r.family_name_kana + r.given_name_kana) == wanted]
     if len(matches) != 1:
         problem = "no enrolled patient" if not matches else "several patients"
         raise IntakeRejected("patient.name_kana", f"{problem} with this name and date of birth")
     return matches[0]
 
 
-def _enrolment_on(session: Session, patient: Patient, day: date) -> tuple[Enrolment | None, bool]:
-    """The enrolment covering `day` (True if its clinic's contract covers the day), else the latest one
-    (False)."""
-    # One query: each enrolment with its clinic's contract periods (a handful of rows).
-    rows = session.execute(
-        select(Enrolment, ContractPeriod)
-        .outerjoin(ContractPeriod, ContractPeriod.clinic_id == Enrolment.clinic_id)
-        .where(Enrolment.patient_id == patient.id)
+@dataclass(frozen=True)
+class Coverage:
+    """Where an identified patient lives and which clinic's contract, if any, covers the call."""
+
+    municipality_id: int
+    clinic_id: int | None  # the enrolment covering the day, else the latest one
+    in_contract: bool
+
+
+# One statement for every call about a known patient (built once): the patient's town, each enrolment
+# and its clinic's contract periods, a handful of rows.
+_COVERAGE = (
+    select(
+        Patient.municipality_id,
+        Enrolment.id.label("enrolment_id"),
+        Enrolment.clinic_id,
+        Enrolment.enrolled_on,
+        Enrolment.ended_on,
+        ContractPeriod.start_month,
+        ContractPeriod.end_month,
     )
-    periods: dict[Enrolment, list[ContractPeriod]] = {}
-    for enrolment, period in rows:
-        periods.setdefault(enrolment, []).extend([period] if period is not None else [])
-    for enrolment, clinic_periods in periods.items():
-        if enrolment.enrolled_on <= day and (enrolment.ended_on is None or day <= enrolment.ended_on):
-            return enrolment, any(p.covers(day) for p in clinic_periods)
-    latest = max(periods, key=lambda e: e.enrolled_on, default=None)
-    return latest, False
+    .select_from(Patient)
+    .outerjoin(Enrolment, Enrolment.patient_id == Patient.id)
+    .outerjoin(ContractPeriod, ContractPeriod.clinic_id == Enrolment.clinic_id)
+    .where(Patient.id == bindparam("patient_id"))
+)
+
+
+def covering_enrolment(session: Session, patient_id: int, day: date) -> Coverage:
+    """The patient's town, and the enrolment covering `day` (in contract if its clinic's contract covers
+    the day) or else the latest one (out of contract)."""
+    rows = session.execute(_COVERAGE, {"patient_id": patient_id}).all()
+    if not rows:
+        raise IntakeRejected("patient.patient_id", f"no patient {patient_id}")
+    enrolments: dict[int, tuple] = {}  # id → (clinic, enrolled on, ended on)
+    periods: dict[int, list[tuple]] = {}  # enrolment id → its clinic's contract periods
+    for row in rows:
+        if row.enrolment_id is not None:
+            enrolments[row.enrolment_id] = (row.clinic_id, row.enrolled_on, row.ended_on)
+            covered = periods.setdefault(row.enrolment_id, [])
+            covered.extend([(row.start_month, row.end_month)] if row.start_month is not None else [])
+    for enrolment_id, (clinic_id, enrolled_on, ended_on) in enrolments.items():
+        if enrolled_on <= day and (ended_on is None or day <= ended_on):
+            in_contract = any(contract_covers(start, end, day) for start, end in periods[enrolment_id])
+            return Coverage(rows[0].municipality_id, clinic_id, in_contract)
+    latest = max(enrolments.values(), key=lambda e: e[1], default=None)
+    return Coverage(rows[0].municipality_id, latest[0] if latest else None, False)
 
 
 def suggest_urgency(request: IntakeRequest) -> Urgency | None:
@@ -158,6 +188,10 @@ def escalation_policy(settings: Settings) -> dict:
     }
 
 
+_INSERT_CASE = insert(Case.__table__).returning(Case.__table__.c.id)
+_INSERT_EVENTS = insert(CaseEvent.__table__).returning(CaseEvent.__table__.c.id, sort_by_parameter_order=True)
+
+
 def log_call(
     session: Session,
     clock: Clock,
@@ -168,8 +202,8 @@ def log_call(
 ) -> Case:
     """Create the case, its first events and an audit entry, queued for the consulting physician.
 
-    Three statements: the case (INSERT … RETURNING id), its two opening events (one multi-row INSERT),
-    the audit entry (the last two plain Core INSERTs); the caller commits them together."""
+    Four statements for a known patient: its coverage (one SELECT), the case (INSERT … RETURNING id), its
+    two opening events (one multi-row INSERT) and the audit entry; the caller commits them together."""
     now = clock.now()
     clock = ManualClock(now)  # the call is logged at one instant (and the clock read once)
     called_at = request.called_at or now
@@ -177,15 +211,15 @@ def log_call(
         raise IntakeRejected("called_at", "is in the future")
     if called_at < now - MAX_CALL_AGE:
         raise IntakeRejected("called_at", "is more than 7 days ago; log it as a note instead")
-    patient = find_patient(session, request.patient)
+    patient_id = find_patient_id(session, request.patient)
     local_day = called_at.astimezone(ZoneInfo(programme.timezone)).date()
-    enrolment, in_contract = _enrolment_on(session, patient, local_day) if patient else (None, False)
-    if patient is not None:
-        municipality_id = patient.municipality_id  # the foreign key vouches for it
+    if patient_id is not None:
+        coverage = covering_enrolment(session, patient_id, local_day)
     else:
         municipality_id = request.patient.municipality_id
         if municipality_id is not None and session.get(Municipality, municipality_id) is None:
             raise IntakeRejected("patient.municipality_id", f"no municipality {municipality_id}")
+        coverage = Coverage(municipality_id, None, False)
     in_hours, rule = programme.judge_service_hours(called_at)
 
     # The case is written already queued for triage, with both opening events (created as `received`,
@@ -193,21 +227,22 @@ def log_call(
     queued = CaseState.triage_pending
     if not can_transition(CaseState.received, queued):  # checked against the lifecycle like any move
         raise TransitionNotAllowed(0, CaseState.received, queued)
-    case = Case(
-        programme_id=programme.id,
-        state=queued,
-        patient_id=patient.id if patient else None,
-        clinic_id=enrolment.clinic_id if enrolment else None,
-        municipality_id=municipality_id,
-        called_at=called_at,
-        in_service_hours=in_hours,
-        service_hours_rule_version=rule.version,
-        in_contract=in_contract,
-        caller_name=request.caller_name,
-        caller_relation=request.caller_relation.value,
-        callback_phone_e164=request.callback_phone,
-        chief_complaint=request.chief_complaint,
-        intake=request.model_dump(
+    values = {
+        "programme_id": programme.id,
+        "state": queued,
+        "version": 1,  # the mapper's version counter starts at 1
+        "patient_id": patient_id,
+        "clinic_id": coverage.clinic_id,
+        "municipality_id": coverage.municipality_id,
+        "called_at": called_at,
+        "in_service_hours": in_hours,
+        "service_hours_rule_version": rule.version,
+        "in_contract": coverage.in_contract,
+        "caller_name": request.caller_name,
+        "caller_relation": request.caller_relation.value,
+        "callback_phone_e164": request.callback_phone,
+        "chief_complaint": request.chief_complaint,
+        "intake": request.model_dump(
             mode="json",
             include={
                 "onset",
@@ -219,17 +254,18 @@ def log_call(
                 "attending_unavailable_note",
             },
         ),
-        provisional_urgency=request.provisional_urgency or suggest_urgency(request),
-        escalation_policy=escalation_policy(settings),
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(case)
-    session.flush()
+        "provisional_urgency": request.provisional_urgency or suggest_urgency(request),
+        "escalation_policy": escalation_policy(settings),
+        "created_at": now,
+        "updated_at": now,
+    }
+    # A plain INSERT … RETURNING id, like the events below: the unit of work cost more CPU than the
+    # statement. The Case handed back is not in the session (nothing here changes it again).
+    case = Case(id=session.scalar(_INSERT_CASE, values), **values)
     actor = Actor(label=f"user:{user.username}", user_id=user.id)
     flags = {
         "in_service_hours": in_hours,
-        "in_contract": in_contract,
+        "in_contract": coverage.in_contract,
         "service_hours_rule_version": rule.version,
     }
     opening = [
@@ -258,8 +294,7 @@ def log_call(
     ]
     # Plain INSERTs (the rows are written once and never change): the ORM's unit of work cost more than
     # the statements themselves.
-    events = CaseEvent.__table__
-    ids = session.scalars(insert(events).returning(events.c.id, sort_by_parameter_order=True), opening).all()
+    ids = session.scalars(_INSERT_EVENTS, opening).all()
     audit.record(session, clock, user, "case.intake", patient_id=case.patient_id, case_id=case.id)
     for event_id, row in zip(ids, opening, strict=True):
         defer_event(session, event_payload(case, CaseEvent(id=event_id, **row)))

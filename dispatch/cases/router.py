@@ -14,13 +14,14 @@ from dispatch.auth.models import Role, User
 from dispatch.cases import intake, service
 from dispatch.cases.schemas import CancelRequest, CaseDetail, CaseOut, IntakeRequest
 from dispatch.cases.states import CaseState
-from dispatch.deps import db_session, get_services
+from dispatch.deps import db_session, get_services, model_response
 from dispatch.ids import ID_MAX, PathId
 from dispatch.programme.service import ProgrammeNotLoaded
 from dispatch.times import time_problem
 
 router = APIRouter(prefix="/api/v1", tags=["cases"])
 
+REPLAYED = {"Idempotent-Replayed": "true"}
 CASE_READERS = (Role.operator, Role.consulting_physician, Role.coordinator, Role.clinic_admin, Role.admin)
 
 
@@ -28,20 +29,18 @@ CASE_READERS = (Role.operator, Role.consulting_physician, Role.coordinator, Role
 def log_call(
     body: IntakeRequest,
     request: Request,
-    response: Response,
     idempotency_key: str | None = Header(
         None, min_length=8, max_length=100, description="repeat it on a retry to get the same case back"
     ),
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
-) -> CaseOut:
+) -> Response:
     """Log a call. The case and its first events are committed before this answers."""
     services = get_services(request)
-    digest = intake.request_digest(body)
+    digest = intake.request_digest(body) if idempotency_key else ""
     try:
         if idempotency_key and (earlier := intake.replay(session, idempotency_key, user, digest)):
-            response.headers["Idempotent-Replayed"] = "true"
-            return CaseOut.model_validate(earlier)
+            return model_response(CaseOut.model_validate(earlier), 201, REPLAYED)
         programme = services.reference.programme(session)
         case = intake.log_call(session, services.clock, services.settings, programme, user, body)
         if idempotency_key:
@@ -63,9 +62,8 @@ def log_call(
         earlier = intake.replay(session, idempotency_key, user, digest) if idempotency_key else None
         if earlier is None:
             raise
-        response.headers["Idempotent-Replayed"] = "true"
-        return CaseOut.model_validate(earlier)
-    return CaseOut.model_validate(case)
+        return model_response(CaseOut.model_validate(earlier), 201, REPLAYED)
+    return model_response(CaseOut.model_validate(case), 201)
 
 
 @router.get("/cases", response_model=list[CaseOut], dependencies=[allow(*CASE_READERS)])

@@ -55,8 +55,13 @@ class ContractPeriod(Base):
 
     def covers(self, day: date) -> bool:
         """Whether `day` falls inside this contract."""
-        if day < self.start_month:
-            return False
-        if self.end_month is None:
-            return True
-        return (day.year, day.month) <= (self.end_month.year, self.end_month.month)
+        return contract_covers(self.start_month, self.end_month, day)
+
+
+def contract_covers(start_month: date, end_month: date | None, day: date) -> bool:
+    """Whether `day` falls inside a contract from `start_month` to `end_month` (inclusive, or open)."""
+    if day < start_month:
+        return False
+    if end_month is None:
+        return True
+    return (day.year, day.month) <= (end_month.year, end_month.month)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.cases.schemas import CaseOut
-from dispatch.deps import db_session, get_services
+from dispatch.deps import db_session, get_services, model_response
 from dispatch.ids import PathId
 from dispatch.triage import service
 from dispatch.triage.schemas import Decision, QueueItem, ReleaseRequest
@@ -80,7 +80,7 @@ def release_case(
     except service.ClaimConflict as exc:
         raise _conflict(exc) from None
     session.commit()
-    return CaseOut.model_validate(case)
+    return model_response(CaseOut.model_validate(case))
 
 
 @router.post("/cases/{case_id}/decision", response_model=CaseOut, dependencies=[PHYSICIAN])
@@ -90,7 +90,7 @@ def decide_case(
     case_id: PathId,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
-) -> CaseOut:
+) -> Response:
     """Decide on a case you claimed. A visit goes to dispatching; anything else closes the case."""
     try:
         case = service.decide(session, get_services(request).clock, case_id, user, body)
@@ -99,4 +99,4 @@ def decide_case(
     except service.ClaimConflict as exc:
         raise _conflict(exc) from None
     session.commit()
-    return CaseOut.model_validate(case)
+    return model_response(CaseOut.model_validate(case))
