@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from redis import Redis
 
-from dispatch.clock import ManualClock, SystemClock
+from dispatch.clock import ManualClock, SharedClock, SystemClock
 from dispatch.phones import InvalidPhoneNumber, masked, to_e164
 
 
@@ -48,3 +49,20 @@ def test_bad_numbers_are_refused_in_words(text, problem):
 
 def test_masked_numbers_show_only_the_last_four_digits():
     assert masked("+819012345678") == "…5678"
+
+
+def test_a_job_due_on_the_simulated_night_is_scheduled_as_far_ahead_on_the_wall_clock(redis_url):
+    # RQ's scheduler runs on the wall clock: an offer deadline 10 minutes ahead on the shared simulation
+    # clock must be handed to it 10 minutes ahead of now, not at the night's date (long past: run at once).
+    redis = Redis.from_url(redis_url)
+    redis.delete(SharedClock.KEY)
+    try:
+        clock = SharedClock(redis)
+        night = clock.set(datetime(2024, 11, 20, 12, 0, tzinfo=UTC))
+        due = clock.wall(night + timedelta(minutes=10))
+        assert abs(due - (datetime.now(UTC) + timedelta(minutes=10))) < timedelta(seconds=5)
+    finally:
+        redis.delete(SharedClock.KEY)
+    # The wall clock and the tests' manual clock schedule at the instant itself.
+    instant = datetime(2025, 1, 15, 14, 0, tzinfo=UTC)
+    assert SystemClock().wall(instant) == ManualClock(instant).wall(instant) == instant

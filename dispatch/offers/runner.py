@@ -68,7 +68,8 @@ def offer_sent(session: Session, clock: Clock, message: SmsMessage) -> None:
     case = session.get(Case, offer.case_id)
     offer.sms_sent_at = now
     offer.deadline_at = max(offer.deadline_at, now + service.offer_timeout(case))
-    defer_job(session, DEADLINE_JOB, offer.id, job_id=f"deadline-{offer.id}", at=offer.deadline_at)
+    at = clock.wall(offer.deadline_at)
+    defer_job(session, DEADLINE_JOB, offer.id, job_id=f"deadline-{offer.id}", at=at)
 
 
 def on_deadline(services: Services, offer_id: int) -> bool:
