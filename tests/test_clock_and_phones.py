@@ -6,9 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from redis import Redis
+from rq.registry import ScheduledJobRegistry
 
 from dispatch.clock import ManualClock, SharedClock, SystemClock
 from dispatch.phones import InvalidPhoneNumber, masked, to_e164
+from dispatch.queue import QUEUE_NAME, bring_forward, dispatch_queue
 
 
 def test_the_manual_clock_moves_only_forward_and_only_when_told():
@@ -66,3 +68,22 @@ def test_a_job_due_on_the_simulated_night_is_scheduled_as_far_ahead_on_the_wall_
     # The wall clock and the tests' manual clock schedule at the instant itself.
     instant = datetime(2025, 1, 15, 14, 0, tzinfo=UTC)
     assert SystemClock().wall(instant) == ManualClock(instant).wall(instant) == instant
+
+
+def test_a_jump_of_the_simulated_clock_brings_scheduled_jobs_as_far_forward(redis_url):
+    redis = Redis.from_url(redis_url)
+    redis.flushdb()
+    now = datetime.now(UTC)
+    queue = dispatch_queue(redis)
+    queue.enqueue_at(now + timedelta(minutes=10), "workers.jobs.offer_deadline", 1, job_id="deadline-1")
+    queue.enqueue_at(now + timedelta(minutes=30), "workers.jobs.offer_deadline", 2, job_id="deadline-2")
+    registry = ScheduledJobRegistry(QUEUE_NAME, connection=redis)
+    assert registry.get_jobs_to_schedule(int(now.timestamp()) + 1) == []
+
+    assert bring_forward(redis, 15 * 60) == 2  # the simulated night jumped a quarter of an hour
+
+    # RQ's scheduler now finds the first deadline due; the second is due in a quarter of an hour.
+    assert registry.get_jobs_to_schedule(int(now.timestamp()) + 1) == ["deadline-1"]
+    later = registry.get_scheduled_time("deadline-2")
+    assert abs(later - (now + timedelta(minutes=15))) < timedelta(seconds=2)
+    redis.flushdb()
