@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
@@ -14,7 +13,7 @@ from config.settings import Settings
 from dispatch.audit import service as audit
 from dispatch.auth.models import User
 from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, event_payload
-from dispatch.cases.models import Case, CaseEvent, IntakeKey
+from dispatch.cases.models import Case, CaseEvent
 from dispatch.cases.schemas import Breathing, Consciousness, IntakeRequest, PatientRef
 from dispatch.cases.states import CaseState, Urgency, can_transition
 from dispatch.clinics.models import ContractPeriod, contract_covers
@@ -36,42 +35,6 @@ class IntakeRejected(ValueError):
         super().__init__(f"{field}: {problem}")
         self.field = field
         self.problem = problem
-
-
-class IdempotencyKeyReused(ValueError):
-    """The Idempotency-Key was already used for a different request; `case` is what it made, if the same
-    operator sent both."""
-
-    def __init__(self, message: str, case: Case | None = None) -> None:
-        super().__init__(message)
-        self.case = case
-
-
-@dataclass(frozen=True)
-class Logged:
-    case: Case
-    replayed: bool
-
-
-def request_digest(request: IntakeRequest) -> str:
-    """A fingerprint of the request body, to tell a retry from a different call under the same key."""
-    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
-
-
-def replay(session: Session, key: str, user: User, digest: str) -> Case | None:
-    """The case an earlier request with this key made, if the key was seen."""
-    row = session.get(IntakeKey, key)
-    if row is None:
-        return None
-    if row.user_id != user.id:
-        raise IdempotencyKeyReused("Idempotency-Key was already used for a different call; use a new key")
-    if row.request_sha256 != digest:
-        # The same operator changed the call after an answer was lost: say which case the key made.
-        earlier = session.get(Case, row.case_id)
-        raise IdempotencyKeyReused(
-            "Idempotency-Key was already used for a different call; use a new key", earlier
-        )
-    return session.get(Case, row.case_id)
 
 
 def find_patient_id(session: Session, ref: PatientRef) -> int | None:
@@ -299,11 +262,3 @@ def log_call(
     for event_id, row in zip(ids, opening, strict=True):
         defer_event(session, event_payload(case, CaseEvent(id=event_id, **row)))
     return case
-
-
-def remember_key(session: Session, clock: Clock, key: str, user: User, digest: str, case: Case) -> None:
-    """Tie the Idempotency-Key to the case in the same transaction."""
-    session.add(
-        IntakeKey(key=key, user_id=user.id, request_sha256=digest, case_id=case.id, created_at=clock.now())
-    )
-    session.flush()

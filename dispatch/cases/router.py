@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
-from dispatch.cases import intake, service
+from dispatch.cases import idempotency, intake, service
 from dispatch.cases.schemas import CancelRequest, CaseDetail, CaseOut, IntakeRequest
 from dispatch.cases.states import CaseState
 from dispatch.deps import db_session, get_services, model_response
@@ -37,18 +37,18 @@ def log_call(
 ) -> Response:
     """Log a call. The case and its first events are committed before this answers."""
     services = get_services(request)
-    digest = intake.request_digest(body) if idempotency_key else ""
+    digest = idempotency.request_digest(body) if idempotency_key else ""
     try:
-        if idempotency_key and (earlier := intake.replay(session, idempotency_key, user, digest)):
+        if idempotency_key and (earlier := idempotency.replay(session, idempotency_key, user, digest)):
             return model_response(CaseOut.model_validate(earlier), 201, REPLAYED)
         programme = services.reference.programme(session)
         case = intake.log_call(session, services.clock, services.settings, programme, user, body)
         if idempotency_key:
-            intake.remember_key(session, services.clock, idempotency_key, user, digest, case)
+            idempotency.remember_key(session, services.clock, idempotency_key, user, digest, case)
         session.commit()
     except intake.IntakeRejected as exc:
         raise HTTPException(422, detail=str(exc)) from None
-    except intake.IdempotencyKeyReused as exc:
+    except idempotency.IdempotencyKeyReused as exc:
         problem = {"field": "idempotency_key", "problem": str(exc)}
         content = {"detail": f"idempotency_key: {exc}", "errors": [problem]}
         if exc.case is not None:
@@ -59,7 +59,7 @@ def log_call(
     except IntegrityError:
         # The same key arrived twice at once; the other request made the case.
         session.rollback()
-        earlier = intake.replay(session, idempotency_key, user, digest) if idempotency_key else None
+        earlier = idempotency.replay(session, idempotency_key, user, digest) if idempotency_key else None
         if earlier is None:
             raise
         return model_response(CaseOut.model_validate(earlier), 201, REPLAYED)
