@@ -74,6 +74,7 @@ def floors(stack: Stack, n: int = 200) -> dict[str, float]:
     }
 
 
+BENCH_CLINIC = "ベンチ診療所"
 INTAKE_BODY = {
     "caller_relation": "family",
     "callback_phone": "090-1234-5678",
@@ -116,7 +117,7 @@ def intake_wrk(run: Replay, at: datetime, seconds: int, connections: int) -> dic
     token = run.api("operator", "GET", "/api/v1/auth/me") and run.api.tokens["operator"]
     rest = json.dumps(INTAKE_BODY, ensure_ascii=False)[1:-1]
     script = WRK_SCRIPT % {
-        "ids": ",".join(map(str, run.patients["ベンチ診療所"])),
+        "ids": ",".join(map(str, run.patients[BENCH_CLINIC])),
         "token": token,
         "at": at.isoformat(),
         "rest": rest,
@@ -154,7 +155,7 @@ def intake_wrk(run: Replay, at: datetime, seconds: int, connections: int) -> dic
 
 def intake_threads(run: Replay, at: datetime, total: int, threads: int) -> dict:
     """Without wrk: `total` calls logged by `threads` operators at once (httpx, one thread each)."""
-    patients = run.patients["ベンチ診療所"]
+    patients = run.patients[BENCH_CLINIC]
     token = run.api("operator", "GET", "/api/v1/auth/me") and run.api.tokens["operator"]
     latencies: list[float] = []
     lock = threading.Lock()
@@ -292,7 +293,7 @@ def _accept_and_finish(run: Replay, case_ids: list[int]) -> list[float]:
 def dispatch_chain(run: Replay, cases: int, rate: float) -> dict:
     """Decision → offer SMS at the fake Twilio, `cases` decisions at `rate` a second; then each inbound
     'Y' → case accepted."""
-    patients = run.patients["ベンチ診療所"]
+    patients = run.patients[BENCH_CLINIC]
     case_ids = [_open_case(run, patients[n % len(patients)]) for n in range(cases)]
     sent = _decide(run, run.api.tokens["consult"], case_ids, rate)
     _wait_for_offers(run, case_ids, 1)
@@ -308,7 +309,7 @@ def dispatch_chain(run: Replay, cases: int, rate: float) -> dict:
 
 def escalation_simulated(run: Replay, samples: int) -> dict[str, float]:
     """Simulation mode: the shared clock is moved past an offer's deadline; how late is the next offer?"""
-    patients = run.patients["ベンチ診療所"]
+    patients = run.patients[BENCH_CLINIC]
     lateness = []
     for n in range(samples):
         case_id = _open_case(run, patients[n % len(patients)])
@@ -362,6 +363,16 @@ def lost_cases(run: Replay) -> int:
     return len(run.api("admin", "GET", "/api/v1/cases", params={"state": stalled, "limit": 1000}).json())
 
 
+def bench_night(stack: Stack) -> tuple[Replay, datetime]:
+    """The benchmark's clinic (100 patients, contracted from April 2024) set up through the API, and the
+    shared clock at a November night in its service hours."""
+    run = Replay(stack, random.Random(1), 0.0, 0.0)
+    run.set_up([ClinicPlan(BENCH_CLINIC, "clinic", datetime(2024, 4, 1).date(), 100)], 2024)
+    night = datetime(2024, 11, 20, 21, 0, tzinfo=UTC)
+    run.set_clock(night)
+    return run, night
+
+
 def run_bench(
     stack: Stack,
     intake_seconds: int = 10,
@@ -370,11 +381,7 @@ def run_bench(
     rate: float = 20.0,
     escalations: int = 15,
 ) -> dict:
-    run = Replay(stack, random.Random(1), 0.0, 0.0)
-    year_start = datetime(2024, 4, 1).date()
-    run.set_up([ClinicPlan("ベンチ診療所", "clinic", year_start, 100)], 2024)
-    night = datetime(2024, 11, 20, 21, 0, tzinfo=UTC)
-    run.set_clock(night)
+    run, night = bench_night(stack)
     # Enough physicians on call that every decision of the rate run finds one free.
     add_physicians(stack, run.api, cases + escalations, night)
     figures: dict = {}

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 
 ROUTES = {
     "intake": ("POST", "/api/v1/cases"),  # an operator logs a call about a known patient
@@ -112,21 +111,17 @@ def measure(database_url: str | None, redis_url: str | None, low: int = 20, high
     """Millions of instructions per request for each route, on a stack set up as the benchmark's."""
     if shutil.which("valgrind") is None:
         raise RuntimeError("valgrind is not installed (apt-get install valgrind)")
-    from simulations.plan import ClinicPlan
-    from simulations.replay import Replay
+    from simulations.bench import BENCH_CLINIC, bench_night
     from simulations.stack import start
 
     running = start(database_url, redis_url)
     try:
-        run = Replay(running, random.Random(1), 0.0, 0.0)
-        run.set_up([ClinicPlan("ベンチ診療所", "clinic", datetime(2024, 4, 1).date(), 100)], 2024)
-        night = datetime(2024, 11, 20, 21, 0, tzinfo=UTC)
-        run.set_clock(night)
+        run, night = bench_night(running)
         run.api("operator", "GET", "/api/v1/auth/me")
         config = {
             "env": {k: v for k, v in running.env.items() if os.environ.get(k) != v},
             "token": run.api.tokens["operator"],
-            "patients": run.patients["ベンチ診療所"],
+            "patients": run.patients[BENCH_CLINIC],
             "at": night.isoformat(),
         }
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:

@@ -113,16 +113,18 @@ def covering_enrolment(session: Session, patient_id: int, day: date) -> Coverage
     rows = session.execute(_COVERAGE, {"patient_id": patient_id}).all()
     if not rows:
         raise IntakeRejected("patient.patient_id", f"no patient {patient_id}")
-    enrolments: dict[int, tuple] = {}  # id → (clinic, enrolled on, ended on)
-    periods: dict[int, list[tuple]] = {}  # enrolment id → its clinic's contract periods
+    # Enrolment id → (clinic, enrolled on, ended on, its clinic's contract periods).
+    enrolments: dict[int, tuple[int, date, date | None, list[tuple[date, date | None]]]] = {}
     for row in rows:
         if row.enrolment_id is not None:
-            enrolments[row.enrolment_id] = (row.clinic_id, row.enrolled_on, row.ended_on)
-            covered = periods.setdefault(row.enrolment_id, [])
-            covered.extend([(row.start_month, row.end_month)] if row.start_month is not None else [])
-    for enrolment_id, (clinic_id, enrolled_on, ended_on) in enrolments.items():
+            *_, periods = enrolments.setdefault(
+                row.enrolment_id, (row.clinic_id, row.enrolled_on, row.ended_on, [])
+            )
+            if row.start_month is not None:
+                periods.append((row.start_month, row.end_month))
+    for clinic_id, enrolled_on, ended_on, periods in enrolments.values():
         if enrolled_on <= day and (ended_on is None or day <= ended_on):
-            in_contract = any(contract_covers(start, end, day) for start, end in periods[enrolment_id])
+            in_contract = any(contract_covers(start, end, day) for start, end in periods)
             return Coverage(rows[0].municipality_id, clinic_id, in_contract)
     latest = max(enrolments.values(), key=lambda e: e[1], default=None)
     return Coverage(rows[0].municipality_id, latest[0] if latest else None, False)

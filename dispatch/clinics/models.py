@@ -53,10 +53,6 @@ class ContractPeriod(Base):
 
     clinic: Mapped[Clinic] = relationship(back_populates="contract_periods")
 
-    def covers(self, day: date) -> bool:
-        """Whether `day` falls inside this contract."""
-        return contract_covers(self.start_month, self.end_month, day)
-
 
 def contract_covers(start_month: date, end_month: date | None, day: date) -> bool:
     """Whether `day` falls inside a contract from `start_month` to `end_month` (inclusive, or open)."""

@@ -69,7 +69,7 @@ def release_case(
     body: ReleaseRequest | None = None,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
-) -> CaseOut:
+) -> Response:
     """Give your claim back to the queue."""
     try:
         case = service.release(
