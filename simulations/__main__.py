@@ -167,14 +167,22 @@ def cost(
     redis_url: str | None = typer.Option(None, envvar="REDIS_URL", help="Redis to use; its own if absent"),
     low: int = typer.Option(20, min=1, help="requests in the shorter counted run"),
     high: int = typer.Option(100, min=2, help="requests in the longer counted run"),
+    route: list[str] = typer.Option(
+        [], help="only these (repeat the option): intake, auth, decision, chain; all by default"
+    ),
 ) -> None:
-    """Count the CPU instructions one intake request and one bare logged-in request cost (valgrind), a
-    figure that does not move with the machine's load as throughput does. Takes a few minutes."""
-    from simulations.cost import measure
+    """Count the CPU instructions a request costs (valgrind): intake, the bare logged-in floor, a triage
+    decision, and the decision with the matching round and offer SMS it sets off; a figure that does not
+    move with the machine's load as throughput does. Takes ten minutes or so."""
+    from simulations.cost import ROUTES, measure
 
     if high <= low:
         raise typer.BadParameter("--high must be more than --low", param_hint="--high")
-    figures = measure(database_url, redis_url, low, high)
+    unknown = sorted(set(route) - set(ROUTES))
+    if unknown:
+        known = ", ".join(ROUTES)
+        raise typer.BadParameter(f"unknown route {unknown[0]!r}; one of {known}", param_hint="--route")
+    figures = measure(database_url, redis_url, low, high, route or tuple(ROUTES))
     for route, millions in figures["minstr_per_request"].items():
         typer.echo(f"{route:<8} {millions} M instructions a request")
     typer.echo(json.dumps(figures))

@@ -226,7 +226,7 @@ def add_physicians(stack: Stack, api, count: int, around: datetime) -> None:
         )
 
 
-def _open_case(run: Replay, patient_id: int) -> int:
+def open_case(run: Replay, patient_id: int) -> int:
     """Log a call and claim it as the consulting physician: a case ready for its decision."""
     case_id = run.api(
         "operator", "POST", "/api/v1/cases", json={"patient": {"patient_id": patient_id}, **INTAKE_BODY}
@@ -294,7 +294,7 @@ def dispatch_chain(run: Replay, cases: int, rate: float) -> dict:
     """Decision → offer SMS at the fake Twilio, `cases` decisions at `rate` a second; then each inbound
     'Y' → case accepted."""
     patients = run.patients[BENCH_CLINIC]
-    case_ids = [_open_case(run, patients[n % len(patients)]) for n in range(cases)]
+    case_ids = [open_case(run, patients[n % len(patients)]) for n in range(cases)]
     sent = _decide(run, run.api.tokens["consult"], case_ids, rate)
     _wait_for_offers(run, case_ids, 1)
     to_sms = [_offers(run, c)[0].created_at - sent[c] for c in case_ids]
@@ -312,7 +312,7 @@ def escalation_simulated(run: Replay, samples: int) -> dict[str, float]:
     patients = run.patients[BENCH_CLINIC]
     lateness = []
     for n in range(samples):
-        case_id = _open_case(run, patients[n % len(patients)])
+        case_id = open_case(run, patients[n % len(patients)])
         run.api(
             "consult",
             "POST",
@@ -343,7 +343,7 @@ def escalation_wall_clock(
         today = datetime.now(ZoneInfo("Asia/Tokyo")).date().isoformat()
         patients = [run.enrol(n, clinic["id"], town, today) for n in range(samples)]
         add_physicians(running, run.api, 2 * samples + 2, datetime.now(UTC))
-        case_ids = [_open_case(run, p) for p in patients]
+        case_ids = [open_case(run, p) for p in patients]
         _decide(run, run.api.tokens["consult"], case_ids, 20.0)
         _wait_for_offers(run, case_ids, 1)
         deadlines = {c: run.deadline(c).timestamp() for c in case_ids}

@@ -18,32 +18,49 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+
+from dispatch import embedded
 
 ROUTES = {
     "intake": ("POST", "/api/v1/cases"),  # an operator logs a call about a known patient
     "auth": ("GET", "/api/v1/auth/me"),  # the floor every route pays: framework, login check, answer
+    "decision": ("POST", "/api/v1/cases/{case_id}/decision"),  # a house call decided on a claimed case
+    # The decision, then the worker's job it enqueues run here: the matching round and the offer SMS sent
+    # to the fake Twilio. Its count less the decision's is the round's.
+    "chain": ("POST", "/api/v1/cases/{case_id}/decision"),
 }
+DECISION = {"disposition": "visit_urgent", "urgency": "orange", "jtas_level": 2}
 
 
-def _driver(config: dict, count: int, route: str) -> None:
-    """Make `count` requests to `route` through the app, in this process."""
+def _driver(config: dict, count: int, route: str, offset: int = 0) -> None:
+    """Make `count` requests to `route` through the app, in this process (for a case route, on the cases
+    from `offset` on)."""
     os.environ.update(config["env"])
     from dispatch.app import create_app
+    from dispatch.offers import runner
     from simulations.bench import INTAKE_BODY
 
     app = create_app()
-    method, path = ROUTES[route]
+    services = app.state.services
+    method = ROUTES[route][0]
+    cases = iter(config["cases"].get(route, [])[offset : offset + count])
     pick = random.Random(1)
+    token = config["tokens"]["consult" if route in config["cases"] else "operator"]
     headers = [
         (b"host", b"cost"),
-        (b"authorization", f"Bearer {config['token']}".encode()),
+        (b"authorization", f"Bearer {token}".encode()),
         (b"content-type", b"application/json"),
     ]
 
     async def call() -> None:
         body = b""
-        if method == "POST":
+        path = ROUTES[route][1]
+        if "{case_id}" in path:
+            path = path.format(case_id=next(cases))
+            body = json.dumps(DECISION).encode()
+        elif method == "POST":
             patient = pick.choice(config["patients"])
             call = {"patient": {"patient_id": patient}, "called_at": config["at"], **INTAKE_BODY}
             body = json.dumps(call).encode()
@@ -80,6 +97,8 @@ def _driver(config: dict, count: int, route: str) -> None:
         await app(scope, receive, send)
         if status[0] >= 300:
             raise RuntimeError(f"{method} {path} answered {status[0]}: {status[1:]}")
+        if route == "chain" and not runner.drive(services):
+            raise RuntimeError(f"the round after {path} sent no offer")
 
     async def run() -> None:
         for _ in range(count):
@@ -88,7 +107,7 @@ def _driver(config: dict, count: int, route: str) -> None:
     asyncio.run(run())
 
 
-def _instructions(config_path: str, count: int, route: str) -> int:
+def _instructions(config_path: str, count: int, route: str, offset: int) -> int:
     command = [
         "valgrind",
         "--tool=callgrind",
@@ -99,6 +118,7 @@ def _instructions(config_path: str, count: int, route: str) -> int:
         config_path,
         str(count),
         route,
+        str(offset),
     ]
     result = subprocess.run(command, capture_output=True, text=True)
     found = re.search(r"Collected : (\d+)", result.stderr)
@@ -107,40 +127,69 @@ def _instructions(config_path: str, count: int, route: str) -> int:
     return int(found.group(1))
 
 
-def measure(database_url: str | None, redis_url: str | None, low: int = 20, high: int = 100) -> dict:
+def _claimed_cases(run, count: int) -> list[int]:
+    """`count` calls logged and claimed by the consulting physician, each waiting for its decision."""
+    from simulations.bench import BENCH_CLINIC, open_case
+
+    patients = run.patients[BENCH_CLINIC]
+    return [open_case(run, patients[n % len(patients)]) for n in range(count)]
+
+
+def measure(
+    database_url: str | None,
+    redis_url: str | None,
+    low: int = 20,
+    high: int = 100,
+    routes: Sequence[str] = tuple(ROUTES),
+) -> dict:
     """Millions of instructions per request for each route, on a stack set up as the benchmark's."""
     if shutil.which("valgrind") is None:
         raise RuntimeError("valgrind is not installed (apt-get install valgrind)")
-    from simulations.bench import BENCH_CLINIC, bench_night
+    from simulations.bench import BENCH_CLINIC, add_physicians, bench_night
     from simulations.stack import start
 
     running = start(database_url, redis_url)
     try:
         run, night = bench_night(running)
-        run.api("operator", "GET", "/api/v1/auth/me")
+        per_route = 1 + low + high  # the check run, then the two counts
+        # The chain's rounds run here, so none of the stack's workers may take them; its cron goes too (the
+        # reconciler would drive the cases). Enough physicians on call that every round offers one.
+        for process in running.processes[1:]:
+            embedded.stop(process)
+        add_physicians(running, run.api, per_route + 10, night)
+        cases = {route: _claimed_cases(run, per_route) for route in ("decision", "chain") if route in routes}
         config = {
             "env": {k: v for k, v in running.env.items() if os.environ.get(k) != v},
-            "token": run.api.tokens["operator"],
+            "tokens": {role: run.api.tokens[role] for role in ("operator", "consult")},
             "patients": run.patients[BENCH_CLINIC],
             "at": night.isoformat(),
+            "cases": cases,
         }
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
             json.dump(config, f)
         figures = {}
         try:
-            for route in ROUTES:  # once without valgrind: a failing request fails here, in seconds
-                subprocess.run([sys.executable, "-m", "simulations.cost", f.name, "1", route], check=True)
-            for route in ROUTES:
-                with ThreadPoolExecutor(2) as pool:  # the two counts at once, one per core
-                    few, many = pool.map(lambda n, r=route: _instructions(f.name, n, r), (low, high))
+            # Once without valgrind (a failing request fails here, in seconds); the chain's last, so its round
+            # also offers the decision's case and leaves none waiting for the counted rounds.
+            for route in sorted(routes, key=lambda r: r == "chain"):
+                subprocess.run([sys.executable, "-m", "simulations.cost", f.name, "1", route, "0"], check=True)
+            # The chain first, its two counts one after the other: a round offers every waiting case, so it
+            # must find only its own (the decision's cases are left waiting, and come after).
+            for route in sorted(routes, key=lambda r: r != "chain"):
+                with ThreadPoolExecutor(1 if route == "chain" else 2) as pool:  # else one count per core
+                    few, many = pool.map(
+                        lambda n, o, r=route: _instructions(f.name, n, r, o), (low, high), (1, 1 + low)
+                    )
                 figures[route] = round((many - few) / (high - low) / 1e6, 2)
         finally:
             os.unlink(f.name)
     finally:
         running.stop()
+    if "chain" in figures and "decision" in figures:
+        figures["round"] = round(figures["chain"] - figures["decision"], 2)
     return {"minstr_per_request": figures, "requests": [low, high]}
 
 
 if __name__ == "__main__":
     with open(sys.argv[1]) as config_file:
-        _driver(json.load(config_file), int(sys.argv[2]), sys.argv[3])
+        _driver(json.load(config_file), int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))

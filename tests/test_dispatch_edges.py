@@ -3,6 +3,7 @@ late completions and the morning report, links that must never be stored."""
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 
@@ -138,3 +139,15 @@ def test_the_coordinator_can_take_an_accepted_case_back_and_give_it_to_someone_e
     assert "担当中の往診はありません" in night.reply(first, f"{case_id} 到着")
     night.reply(night.phone(other["name"]), "Y")
     assert night.state(case_id) == "accepted"
+
+
+def test_sending_an_offer_logs_no_phone_number_and_none_of_twilios_request_dump(night, caplog):
+    caplog.set_level(logging.INFO)  # what a worker logs (`dispatch worker` runs at INFO)
+    case_id = night.call()
+    night.decide_visit(case_id)
+    phone = night.offer_for(case_id).to
+    night.reply(phone, "Y")
+    assert caplog.records, "nothing was logged at all: the capture is not looking at the service"
+    assert not [r for r in caplog.records if r.name.startswith("twilio")]
+    lines = [r.getMessage() for r in caplog.records]
+    assert not [line for line in lines if phone in line or phone[3:] in line]  # +81 or the bare number

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, bindparam, func, select
@@ -34,32 +35,47 @@ def _centre(session: Session) -> Point:
     return Point(lat, lon)
 
 
-def waiting_cases(session: Session, case_ids: list[int] | None = None) -> list[tuple[Case, WaitingCase]]:
+@dataclass(frozen=True)
+class Waiting:
+    """A case waiting for a physician: its row, what the policy sees of it, and what its next offer needs."""
+
+    case: Case
+    view: WaitingCase
+    offers_so_far: int
+    town: str | None
+
+
+# The patient's position only, not the patient: their record is not the matching's to read. Where the
+# patient has none, the municipality's reference point. Built once (building cost more than running).
+_WAITING = (
+    select(Case, Patient.latitude, Patient.longitude)
+    .add_columns(Municipality.latitude, Municipality.longitude, Municipality.name)
+    .outerjoin(Patient, Patient.id == Case.patient_id)
+    .outerjoin(Municipality, Municipality.id == Case.municipality_id)
+    .where(Case.state.in_(WAITING_STATES), Case.current_offer_id.is_(None))
+    .order_by(Case.id)
+)
+_OFFERS_SO_FAR = select(Offer.case_id, Offer.physician_id, Offer.state).where(
+    Offer.case_id.in_(bindparam("cases", expanding=True))
+)
+
+
+def waiting_cases(session: Session) -> list[Waiting]:
     """Cases that need a physician and have no offer out."""
-    # The patient's position only, not the patient: their record is not the matching's to read. Where
-    # the patient has none, the municipality's reference point.
-    query = (
-        select(Case, Patient.latitude, Patient.longitude, Municipality.latitude, Municipality.longitude)
-        .outerjoin(Patient, Patient.id == Case.patient_id)
-        .outerjoin(Municipality, Municipality.id == Case.municipality_id)
-        .where(Case.state.in_(WAITING_STATES), Case.current_offer_id.is_(None))
-    )
-    if case_ids is not None:
-        query = query.where(Case.id.in_(case_ids))
-    rows = list(session.execute(query.order_by(Case.id)))
+    rows = list(session.execute(_WAITING))
     if not rows:
         return []
     cases = [case for case, *_position in rows]
+    # Every offer so far: who turned the case down (not offered it again), and how many (the attempt).
     excluded: dict[int, set[int]] = {}
-    for case_id, physician_id in session.execute(
-        select(Offer.case_id, Offer.physician_id).where(
-            Offer.case_id.in_([c.id for c in cases]), Offer.state.in_(TURNED_DOWN)
-        )
-    ):
-        excluded.setdefault(case_id, set()).add(physician_id)
+    offers: dict[int, int] = {}
+    for case_id, physician_id, state in session.execute(_OFFERS_SO_FAR, {"cases": [c.id for c in cases]}):
+        offers[case_id] = offers.get(case_id, 0) + 1
+        if state in TURNED_DOWN:
+            excluded.setdefault(case_id, set()).add(physician_id)
     centre = None
     result = []
-    for case, lat, lon, town_lat, town_lon in rows:
+    for case, lat, lon, town_lat, town_lon, town in rows:
         if lat is not None:
             location = Point(lat, lon)
         elif town_lat is not None:
@@ -67,19 +83,15 @@ def waiting_cases(session: Session, case_ids: list[int] | None = None) -> list[t
         else:
             centre = centre or _centre(session)
             location = centre
-        result.append(
-            (
-                case,
-                WaitingCase(
-                    case_id=case.id,
-                    urgency=case.urgency or case.provisional_urgency or Urgency.yellow,
-                    location=location,
-                    municipality_id=case.municipality_id,
-                    waiting_since=case.decided_at or case.called_at,
-                    excluded=frozenset(excluded.get(case.id, ())),
-                ),
-            )
+        view = WaitingCase(
+            case_id=case.id,
+            urgency=case.urgency or case.provisional_urgency or Urgency.yellow,
+            location=location,
+            municipality_id=case.municipality_id,
+            waiting_since=case.decided_at or case.called_at,
+            excluded=frozenset(excluded.get(case.id, ())),
         )
+        result.append(Waiting(case, view, offers.get(case.id, 0), town))
     return result
 
 
@@ -105,6 +117,7 @@ def _available_select(by_town: bool) -> Select:
         on_call_select(bindparam("at"), towns)
         .add_columns(
             holder,
+            Physician.phone_e164,
             Physician.base_latitude,
             Physician.base_longitude,
             last_arrived.scalar_subquery(),
@@ -121,9 +134,10 @@ def _available_select(by_town: bool) -> Select:
 
 def available_physicians(
     session: Session, at: datetime, municipality_ids: set[int] | None = None
-) -> list[AvailablePhysician]:
+) -> tuple[list[AvailablePhysician], dict[int, str]]:
     """On call now, not holding an active case, not waiting on another offer; with `municipality_ids`,
-    only those covering one of them (and each with just those towns: all a round needs).
+    only those covering one of them (and each with just those towns: all a round needs). With them, each
+    one's phone, for the offer.
 
     One query: the roster's rows for `at`, with each holder's base, latest arrival at a patient and where
     that was; the busy and the phoneless are left out in SQL."""
@@ -132,12 +146,14 @@ def available_physicians(
         params["towns"] = sorted(municipality_ids)
     rows = session.execute(_available_select(municipality_ids is not None), params)
     found: dict[int, tuple[set[int], Point | None, datetime | None]] = {}
-    for *_slot, town, physician_id, base_lat, base_lon, worked_at, lat, lon in rows:
+    phones: dict[int, str] = {}
+    for *_slot, town, physician_id, phone, base_lat, base_lon, worked_at, lat, lon in rows:
         if physician_id not in found:
             base = Point(base_lat, base_lon) if base_lat else None
             # A visit from another night says nothing about where they are now.
             recent = worked_at is not None and at - worked_at <= LAST_VISIT_COUNTS_FOR and lat is not None
             found[physician_id] = (set(), Point(lat, lon) if recent else base, worked_at)
+            phones[physician_id] = phone
         if town is not None:
             found[physician_id][0].add(town)
     result = [
@@ -145,4 +161,4 @@ def available_physicians(
         for physician_id, (towns, location, worked_at) in found.items()
         if location is not None  # nowhere to measure from: the roster needs the physician's base
     ]
-    return sorted(result, key=lambda p: p.physician_id)
+    return sorted(result, key=lambda p: p.physician_id), phones

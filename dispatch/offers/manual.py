@@ -15,6 +15,7 @@ from dispatch.offers.links import visit_url
 from dispatch.offers.models import Offer, OfferState
 from dispatch.roster.models import Physician, PhysicianRole
 from dispatch.sms import protocol
+from dispatch.sms.models import SmsMessage
 from dispatch.sms.service import queue_sms
 
 # Before arrival a case can be given to someone else: the physician who had it may have broken down.
@@ -86,10 +87,11 @@ def _take_back(session: Session, clock: Clock, case: Case, actor: Actor) -> None
         )
 
 
-def offer_to(session: Session, clock: Clock, case_id: int, physician_id: int, actor: Actor) -> int:
-    """Offer the case to this physician now (even one who declined before); returns the SMS id."""
+def offer_to(session: Session, clock: Clock, case_id: int, physician_id: int, actor: Actor) -> SmsMessage:
+    """Offer the case to this physician now (even one who declined before); returns its SMS, claimed for
+    the caller to send once this commits."""
     case = _prepare(session, clock, case_id, physician_id, actor)
-    return service.make_offer(session, clock, case, Match(physician_id, 0.0), manual=True).id
+    return service.make_offer(session, clock, case, Match(physician_id, 0.0), manual=True)
 
 
 def assign(

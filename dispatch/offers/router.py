@@ -65,9 +65,9 @@ def offer_by_hand(
     """Offer the case to a physician of your choosing now (a pending offer to someone else is withdrawn)."""
     services = get_services(request)
     with _hand_move_errors(case_id):
-        message_id = manual.offer_to(session, services.clock, case_id, body.physician_id, _actor(user))
+        message = manual.offer_to(session, services.clock, case_id, body.physician_id, _actor(user))
     session.commit()
-    runner.send(services, message_id)
+    runner.send(services, message)
     return CaseOut.model_validate(session.get(Case, case_id))
 
 

@@ -21,8 +21,8 @@ from dispatch.offers import service
 from dispatch.offers.models import Offer, OfferState
 from dispatch.outbox import defer_job
 from dispatch.services import Services
+from dispatch.sms import service as sms_service
 from dispatch.sms.models import SmsMessage
-from dispatch.sms.service import is_failure, send_pending
 
 DEADLINE_JOB = "workers.jobs.offer_deadline"
 # A deadline job that fires this close to the deadline waits for it rather than leaving it to the sweep.
@@ -33,23 +33,25 @@ def drive(services: Services, policy: Policy = least_total_travel) -> list[int]:
     """Run a matching round and send the offers it made at once; returns the offer SMS ids."""
     with unit_of_work(services.session_factory) as session:
         reference = services.reference.programme(session)
-        message_ids = service.match_round(session, services.clock, reference, policy)
-    for message_id in message_ids:
-        send(services, message_id)
-    return message_ids
+        messages = service.match_round(session, services.clock, reference, policy)
+    for message in messages:
+        send(services, message)
+    return [message.id for message in messages]
 
 
-def send(services: Services, message_id: int) -> bool:
-    """Send a queued SMS if nobody has; for an offer, start its deadline from the moment it left."""
-    message = send_pending(
+def send(services: Services, message: int | SmsMessage) -> bool:
+    """Send an SMS: by id, a pending one if nobody has; or one its caller wrote claimed and just committed.
+    For an offer, start its deadline from the moment it left."""
+    how = sms_service.send_pending if isinstance(message, int) else sms_service.send_claimed
+    sent = how(
         services.session_factory,
         services.clock,
         services.gateway,
-        message_id,
+        message,
         services.status_callback_url(),
         then=lambda session, sent: offer_sent(session, services.clock, sent),
     )
-    return message is not None
+    return sent is not None
 
 
 def offer_sent(session: Session, clock: Clock, message: SmsMessage) -> None:
@@ -60,7 +62,7 @@ def offer_sent(session: Session, clock: Clock, message: SmsMessage) -> None:
     offer = session.get(Offer, message.offer_id, with_for_update=True)
     if offer is None or offer.state is not OfferState.pending:
         return
-    if is_failure(message.status):
+    if sms_service.is_failure(message.status):
         with contextlib.suppress(service.OfferClosed):  # never lose the record of the send over it
             service.end_offer(session, clock, offer.id, OfferState.failed, "offer SMS could not be sent")
         return

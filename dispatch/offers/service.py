@@ -6,9 +6,10 @@ early or duplicated finds it is not its turn and does nothing.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import ScalarSelect, func, select
+from sqlalchemy import ScalarSelect, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import Actor, record_event, transition
@@ -23,6 +24,7 @@ from dispatch.programme.models import Municipality, Programme
 from dispatch.programme.service import ProgrammeSnapshot
 from dispatch.roster.models import Physician
 from dispatch.sms import protocol
+from dispatch.sms.models import SmsMessage
 from dispatch.sms.service import queue_sms
 
 DRIVE_JOB = "workers.jobs.drive_case"
@@ -58,33 +60,36 @@ def offer_timeout(case: Case) -> timedelta:
     return timedelta(seconds=case.escalation_policy["offer_timeout_s"][_urgency(case).value])
 
 
-def lock_programme(session: Session, programme_id: int) -> Programme:
+_LOCK_PROGRAMME = select(Programme.id).where(Programme.id == bindparam("id")).with_for_update()
+
+
+def lock_programme(session: Session, programme_id: int) -> None:
     """One matching round at a time: rounds queue up behind this row lock."""
-    return session.get(Programme, programme_id, with_for_update=True, populate_existing=True)
+    session.execute(_LOCK_PROGRAMME, {"id": programme_id})
 
 
 def match_round(
     session: Session, clock: Clock, reference: ProgrammeSnapshot, policy: Policy = least_total_travel
-) -> list[int]:
-    """Offer every waiting case to the physician the policy picks; returns the ids of the offer SMS.
+) -> list[SmsMessage]:
+    """Offer every waiting case to the physician the policy picks; returns the offer SMS, written claimed.
 
     The caller sends them right after the commit (no send job is queued; the reconciler sends any left)."""
-    programme = lock_programme(session, reference.id)
-    pairs = waiting_cases(session)
-    if not pairs:
+    lock_programme(session, reference.id)
+    waiting = waiting_cases(session)
+    if not waiting:
         return []
     clock = ManualClock(clock.now())  # a round happens at one instant (and reads the clock once)
     now = clock.now()
-    waiting = [w for _, w in pairs]
     # Only physicians who cover a waiting case's town can be offered one (any, for a case of no known town).
-    towns = {w.municipality_id for w in waiting}
-    physicians = available_physicians(session, now, None if None in towns else towns)
-    matches = policy(waiting, physicians, estimator_for(reference))
+    towns = {w.view.municipality_id for w in waiting}
+    physicians, phones = available_physicians(session, now, None if None in towns else towns)
+    matches = policy([w.view for w in waiting], physicians, estimator_for(reference))
     messages = []
-    for case, _waiting in pairs:
-        match = matches.get(case.id)
+    for w in waiting:
+        case, match = w.case, matches.get(w.case.id)
         if match is not None:
-            messages.append(make_offer(session, clock, case, match).id)
+            known = OfferFacts(w.offers_so_far + 1, phones[match.physician_id], w.town)
+            messages.append(make_offer(session, clock, case, match, known=known))
         else:
             case.last_matched_at = now
             if case.state is CaseState.dispatching:
@@ -98,23 +103,47 @@ def match_round(
                 )
             # One alert per quarter hour while nobody can be found; offering goes on meanwhile.
             if case.coordinator_alerted_at is None or now - case.coordinator_alerted_at >= REALERT_AFTER:
+                programme = session.get(Programme, reference.id)
                 alert_coordinator(session, clock, programme, case, "代診医が見つかりません")
     return messages
 
 
-def make_offer(session: Session, clock: Clock, case: Case, match: Match, manual: bool = False):
-    """Create the offer, move the case to `offered` and write its SMS; returns the SMS row, which the
-    caller sends (`runner.send`) once this commits: every caller does, so no send job is queued for it."""
-    now = clock.now()
-    # What the offer and its SMS need, in one round trip: the offers so far, the phone, the town.
+@dataclass(frozen=True)
+class OfferFacts:
+    """What an offer and its SMS need beyond the match, when the caller has read them already."""
+
+    attempt: int
+    phone: str
+    town: str | None
+
+
+def _offer_facts(session: Session, case: Case, physician_id: int) -> OfferFacts:
+    """The offers so far, the phone and the town, in one round trip."""
     earlier, phone, town = session.execute(
         select(
             select(func.count()).select_from(Offer).where(Offer.case_id == case.id).scalar_subquery(),
-            select(Physician.phone_e164).where(Physician.id == match.physician_id).scalar_subquery(),
+            select(Physician.phone_e164).where(Physician.id == physician_id).scalar_subquery(),
             _town_name(case),
         )
     ).one()
-    attempt = (earlier or 0) + 1
+    return OfferFacts((earlier or 0) + 1, phone, town)
+
+
+def make_offer(
+    session: Session,
+    clock: Clock,
+    case: Case,
+    match: Match,
+    manual: bool = False,
+    known: OfferFacts | None = None,
+) -> SmsMessage:
+    """Create the offer, move the case to `offered` and write its SMS, already claimed; returns the SMS
+    row, which the caller sends (`runner.send`) once this commits: every caller does, so no send
+    job is queued for it. (An offer withdrawn in the instant between that commit and the send still
+    leaves: the physician's reply to it is answered as to any closed offer.)"""
+    now = clock.now()
+    facts = known or _offer_facts(session, case, match.physician_id)
+    attempt = facts.attempt
     offer = Offer(
         case_id=case.id,
         physician_id=match.physician_id,
@@ -145,8 +174,10 @@ def make_offer(session: Session, clock: Clock, case: Case, match: Match, manual:
             "deadline_at": offer.deadline_at.isoformat(),
         },
     )
-    body = protocol.offer_text(case.id, town or UNKNOWN_TOWN, _urgency(case))
-    return queue_sms(session, clock, phone, body, "offer", case_id=case.id, offer_id=offer.id, job=False)
+    body = protocol.offer_text(case.id, facts.town or UNKNOWN_TOWN, _urgency(case))
+    return queue_sms(
+        session, clock, facts.phone, body, "offer", case_id=case.id, offer_id=offer.id, claimed=True
+    )
 
 
 def current_offer(session: Session, offer_id: int) -> tuple[Offer, Case]:

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from dispatch.clock import Clock
 from dispatch.outbox import defer_job
@@ -33,25 +33,26 @@ def queue_sms(
     *,
     case_id: int | None = None,
     offer_id: int | None = None,
-    job: bool = True,
+    claimed: bool = False,
 ) -> SmsMessage:
-    """Write an outbound SMS as pending; a job sends it after the commit. `job=False`: the caller sends it
-    itself right after the commit, and the reconciler sends it if that never happens (a crash)."""
+    """Write an outbound SMS as pending; a job sends it after the commit. `claimed=True`: written already
+    claimed, for the caller to send itself right after the commit (`send_claimed`), sparing a transaction
+    before the send; if that never happens (a crash), the reconciler releases the claim and sends it."""
     now = clock.now()
     message = SmsMessage(
         direction=Direction.outbound,
         phone_e164=phone,
         body=body,
         purpose=purpose,
-        status="pending",
+        status="claimed" if claimed else "pending",
         case_id=case_id,
         offer_id=offer_id,
         created_at=now,
         updated_at=now,
     )
     session.add(message)
-    session.flush()
-    if job:
+    if not claimed:
+        session.flush()  # the job needs its id; a claimed one is written with the commit
         defer_job(session, SEND_JOB, message.id, job_id=f"sms-{message.id}")
     return message
 
@@ -82,24 +83,56 @@ def send_pending(
         session.commit()
         if message is None or message.status == "withdrawn":
             return None
-        try:
-            sent = gateway.send(message.phone_e164, message.body, status_callback=status_callback)
-        except SmsRejected as exc:
-            message.status, message.error_code = "failed", exc.code
-            log.warning("SMS %s to %s refused: %s", message.id, masked(message.phone_e164), exc)
-        except SmsUnavailable:
-            message.status = "pending"  # the reconciler tries again
-            message.updated_at = clock.now()
-            session.commit()
-            return None
-        else:
-            message.provider_sid = sent.sid
-            _advance(message, sent.status)
+        return _deliver(session, clock, gateway, message, status_callback, then)
+
+
+def send_claimed(
+    factory: sessionmaker[Session],
+    clock: Clock,
+    gateway: SmsGateway,
+    message: SmsMessage,
+    status_callback: str | None,
+    then: Callable[[Session, SmsMessage], None] | None = None,
+) -> SmsMessage | None:
+    """Send a message written already claimed (`queue_sms(claimed=True)`) by the transaction that just
+    committed, and record what the provider said as `send_pending` does; None if the provider was out."""
+    if message.status != "claimed" or message.provider_sid is not None:
+        raise ValueError(f"SMS {message.id} is {message.status}, not claimed and unsent")
+    writer = object_session(message)
+    if writer is not None:  # the committed session that wrote it, still open (a request's)
+        writer.expunge(message)
+    with factory() as session:
+        session.add(message)
+        return _deliver(session, clock, gateway, message, status_callback, then)
+
+
+def _deliver(
+    session: Session,
+    clock: Clock,
+    gateway: SmsGateway,
+    message: SmsMessage,
+    status_callback: str | None,
+    then: Callable[[Session, SmsMessage], None] | None,
+) -> SmsMessage | None:
+    """Send a message this process holds the claim on, and record the outcome in `session`."""
+    try:
+        sent = gateway.send(message.phone_e164, message.body, status_callback=status_callback)
+    except SmsRejected as exc:
+        message.status, message.error_code = "failed", exc.code
+        log.warning("SMS %s to %s refused: %s", message.id, masked(message.phone_e164), exc)
+    except SmsUnavailable:
+        message.status = "pending"  # the reconciler tries again
         message.updated_at = clock.now()
-        if then is not None:
-            then(session, message)
         session.commit()
-        return message
+        return None
+    else:
+        message.provider_sid = sent.sid
+        _advance(message, sent.status)
+    message.updated_at = clock.now()
+    if then is not None:
+        then(session, message)
+    session.commit()
+    return message
 
 
 def _stale_offer() -> ColumnElement[bool]:

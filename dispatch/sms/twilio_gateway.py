@@ -16,6 +16,9 @@ from dispatch.phones import masked
 from dispatch.sms.gateway import SentMessage, SmsRejected, SmsUnavailable
 
 log = logging.getLogger(__name__)
+# The twilio client logs each request's method, URL and headers, then the answer's, at INFO: a dozen lines
+# per SMS in a worker's log, written before the message leaves. Our own lines say what matters, masked.
+logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 RETRY_DELAYS_S = (0.2, 0.5)
 # Our credentials or our rate, not the recipient's number: retry later, never blame the physician.
 ACCOUNT_PROBLEMS = frozenset({401, 403, 429})
