@@ -25,6 +25,7 @@ from dispatch.patients.router import router as patients_router
 from dispatch.programme.router import router as programme_router
 from dispatch.reports.router import router as reports_router
 from dispatch.roster.router import router as roster_router
+from dispatch.runtime import freeze_startup_objects
 from dispatch.services import Services
 from dispatch.simulation.router import router as simulation_router
 from dispatch.sms.router import router as sms_router
@@ -89,4 +90,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
 
 def app_from_environment() -> FastAPI:
     """The uvicorn factory: `uvicorn --factory dispatch.app:app_from_environment`."""
-    return create_app()
+    app = create_app()
+    freeze_startup_objects()
+    return app

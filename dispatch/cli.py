@@ -169,6 +169,7 @@ def up(
 
     from dispatch import embedded, schema
     from dispatch.app import create_app
+    from dispatch.runtime import freeze_startup_objects
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     redis_server = None
@@ -197,9 +198,9 @@ def up(
             for login in logins:
                 typer.echo(f"    {login.role.value:<22} {login.username} / {login.password}")
         typer.echo("  Ctrl-C stops everything.\n")
-        server = _quiet_server_class()(
-            uvicorn.Config(create_app(settings), host=host, port=port, log_level="info")
-        )
+        app = create_app(settings)
+        freeze_startup_objects()
+        server = _quiet_server_class()(uvicorn.Config(app, host=host, port=port, log_level="info"))
         server.run()
     finally:
         for child in children:

@@ -143,7 +143,8 @@ def bench(
     Intake load comes from `wrk` when it is on PATH (else httpx threads); the API runs as two uvicorn
     processes (`dispatch serve --workers 2`, as in docker-compose)."""
     from simulations import stack
-    from simulations.bench import escalation_wall_clock, run_bench
+    from simulations.bench import run_bench
+    from simulations.chain import escalation_wall_clock
 
     running = stack.start(database_url, redis_url, workers=workers)
     try:

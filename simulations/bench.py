@@ -7,32 +7,28 @@ import json
 import os
 import random
 import shutil
-import statistics
 import subprocess
 import tempfile
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import httpx
 from redis import Redis
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import create_engine, text
 
-from dispatch.cases.states import TERMINAL_STATES, CaseState
-from dispatch.models import Municipality, Physician, PhysicianRole  # every mapper, so relationships resolve
 from simulations import cpu
-from simulations.plan import ClinicPlan
+from simulations.bench_setup import (
+    BENCH_CLINIC,
+    INTAKE_BODY,
+    add_physicians,
+    bench_night,
+    lost_cases,
+    percentiles_ms,
+)
+from simulations.chain import dispatch_chain, escalation_simulated
 from simulations.replay import Replay
-from simulations.stack import TWILIO_SID, TWILIO_TOKEN, Stack, start
-
-
-def _ms(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-    return {"p50": round(statistics.median(ordered) * 1000, 1), "p99": round(p99 * 1000, 1)}
+from simulations.stack import TWILIO_SID, TWILIO_TOKEN, Stack
 
 
 def floors(stack: Stack, n: int = 200) -> dict[str, float]:
@@ -67,24 +63,13 @@ def floors(stack: Stack, n: int = 200) -> dict[str, float]:
         sum(range(1_000_000))
         loops.append(time.perf_counter() - t0)
     return {
-        "redis_rtt": _ms(rtt)["p50"],
-        "db_commit": _ms(commits)["p50"],
-        "twilio_http": _ms(calls)["p50"],
-        "python_sum_1m": _ms(loops)["p50"],
+        "redis_rtt": percentiles_ms(rtt)["p50"],
+        "db_commit": percentiles_ms(commits)["p50"],
+        "twilio_http": percentiles_ms(calls)["p50"],
+        "python_sum_1m": percentiles_ms(loops)["p50"],
     }
 
 
-BENCH_CLINIC = "ベンチ診療所"
-INTAKE_BODY = {
-    "caller_relation": "family",
-    "callback_phone": "090-1234-5678",
-    "chief_complaint": "bench",
-    "attending_unavailable": "no_answer",
-    "provisional_urgency": "white",
-}
-
-# wrk (C, one thread, keep-alive connections): each request logs a call about a random bench patient;
-# at the end one JSON line with the counts and the latency percentiles (microseconds).
 WRK_SCRIPT = """
 local ids = {%(ids)s}
 wrk.method = "POST"
@@ -186,191 +171,8 @@ def intake_threads(run: Replay, at: datetime, total: int, threads: int) -> dict:
         "client": f"httpx, {threads} threads",
         "calls": len(latencies),
         "calls_per_s": rate,
-        **_ms(latencies),
+        **percentiles_ms(latencies),
     }
-
-
-def add_physicians(stack: Stack, api, count: int, around: datetime) -> None:
-    """`count` more substitute physicians (straight into the database: the API enrols none), on call
-    everywhere from an hour before `around` to six hours after."""
-    engine = create_engine(stack.database_url)
-    with Session(engine) as session:
-        towns = list(session.scalars(select(Municipality).order_by(Municipality.id)))
-        physicians = [
-            Physician(
-                name=f"ベンチ医師{n}",
-                role=PhysicianRole.substitute,
-                phone_e164=f"+81804567{n:04d}",
-                base_municipality_id=towns[n % len(towns)].id,
-                base_latitude=towns[n % len(towns)].latitude,
-                base_longitude=towns[n % len(towns)].longitude,
-                active=True,
-            )
-            for n in range(count)
-        ]
-        session.add_all(physicians)
-        session.commit()
-        ids, coverage = [p.id for p in physicians], [t.id for t in towns]
-    engine.dispose()
-    for physician_id in ids:
-        api(
-            "admin",
-            "POST",
-            "/api/v1/roster/shifts",
-            json={
-                "physician_id": physician_id,
-                "starts_at": (around - timedelta(hours=1)).isoformat(),
-                "ends_at": (around + timedelta(hours=6)).isoformat(),
-                "coverage": coverage,
-            },
-        )
-
-
-def open_case(run: Replay, patient_id: int) -> int:
-    """Log a call and claim it as the consulting physician: a case ready for its decision."""
-    case_id = run.api(
-        "operator", "POST", "/api/v1/cases", json={"patient": {"patient_id": patient_id}, **INTAKE_BODY}
-    ).json()["id"]
-    run.api("consult", "POST", f"/api/v1/cases/{case_id}/claim")
-    return case_id
-
-
-def _offers(run: Replay, case_id: int) -> list:
-    return [
-        m
-        for m in run.stack.fake.messages
-        if m.via == "api" and f"#K{case_id} " in m.body and m.body.startswith("【往診依頼】")
-    ]
-
-
-def _decide(run: Replay, token: str, case_ids: list[int], rate: float) -> dict[int, float]:
-    """Post the decisions for `case_ids` at a steady `rate` a second (open loop: each on its schedule,
-    whether or not the previous one has answered); returns when each was sent (epoch seconds)."""
-    sent: dict[int, float] = {}
-    local = threading.local()
-    decision = {"disposition": "visit_urgent", "urgency": "orange", "jtas_level": 2}
-
-    def post(case_id: int) -> None:
-        if not hasattr(local, "http"):
-            local.http = httpx.Client(base_url=run.stack.url, headers={"Authorization": f"Bearer {token}"})
-        sent[case_id] = time.time()
-        local.http.post(f"/api/v1/cases/{case_id}/decision", json=decision).raise_for_status()
-
-    start = time.perf_counter() + 0.05
-    with ThreadPoolExecutor(8) as pool:
-        futures = []
-        for n, case_id in enumerate(case_ids):
-            time.sleep(max(0.0, start + n / rate - time.perf_counter()))
-            futures.append(pool.submit(post, case_id))
-        for future in futures:
-            future.result()
-    return sent
-
-
-def _wait_for_offers(run: Replay, case_ids: list[int], count: int, timeout_s: float = 60) -> None:
-    until = time.monotonic() + timeout_s
-    while missing := [c for c in case_ids if len(_offers(run, c)) < count]:
-        if time.monotonic() > until:
-            timeline = run.api("admin", "GET", f"/api/v1/cases/{missing[0]}").json()["timeline"]
-            last = [(e["kind"], e["to_state"], e["reason"]) for e in timeline[-4:]]
-            raise RuntimeError(f"offer number {count} never reached cases {missing}; {missing[0]}: {last}")
-        time.sleep(0.01)
-
-
-def _accept_and_finish(run: Replay, case_ids: list[int]) -> list[float]:
-    """Each case's physician answers 'Y' (timed: the webhook round trip), arrives, the visit is recorded."""
-    to_accept = []
-    for case_id in case_ids:
-        phone = _offers(run, case_id)[-1].to
-        t0 = time.perf_counter()
-        run.reply(phone, "Y")
-        to_accept.append(time.perf_counter() - t0)
-        run.reply(phone, f"{case_id} 到着")
-        run.api("operator", "POST", f"/api/v1/cases/{case_id}/outcome", json={"outcome": "treated_at_home"})
-    return to_accept
-
-
-def dispatch_chain(run: Replay, cases: int, rate: float) -> dict:
-    """Decision → offer SMS at the fake Twilio, `cases` decisions at `rate` a second; then each inbound
-    'Y' → case accepted."""
-    patients = run.patients[BENCH_CLINIC]
-    case_ids = [open_case(run, patients[n % len(patients)]) for n in range(cases)]
-    sent = _decide(run, run.api.tokens["consult"], case_ids, rate)
-    _wait_for_offers(run, case_ids, 1)
-    to_sms = [_offers(run, c)[0].created_at - sent[c] for c in case_ids]
-    times = sorted(sent.values())
-    achieved = round((len(times) - 1) / (times[-1] - times[0]), 1)
-    return {
-        "decision_rate_per_s": achieved,
-        "decision_to_sms_ms": _ms(to_sms),
-        "reply_to_accept_ms": _ms(_accept_and_finish(run, case_ids)),
-    }
-
-
-def escalation_simulated(run: Replay, samples: int) -> dict[str, float]:
-    """Simulation mode: the shared clock is moved past an offer's deadline; how late is the next offer?"""
-    patients = run.patients[BENCH_CLINIC]
-    lateness = []
-    for n in range(samples):
-        case_id = open_case(run, patients[n % len(patients)])
-        run.api(
-            "consult",
-            "POST",
-            f"/api/v1/cases/{case_id}/decision",
-            json={"disposition": "visit_urgent", "urgency": "orange", "jtas_level": 2},
-        )
-        _wait_for_offers(run, [case_id], 1)
-        run.set_clock(run.deadline(case_id) + timedelta(milliseconds=1))
-        t1 = time.time()
-        _wait_for_offers(run, [case_id], 2)
-        lateness.append(_offers(run, case_id)[1].created_at - t1)
-        _accept_and_finish(run, [case_id])
-    return _ms(lateness)
-
-
-def escalation_wall_clock(
-    database_url: str | None, redis_url: str | None, samples: int, timeout_s: int
-) -> dict:
-    """The production path: no shared clock; each offer's deadline job is scheduled in RQ for the wall-clock
-    deadline (offers time out after `timeout_s`), `samples` cases at once. Lateness: next offer SMS at the
-    fake Twilio − the first offer's recorded deadline."""
-    timeouts = {"OFFER_TIMEOUT_RED_ORANGE_S": str(timeout_s), "OFFER_TIMEOUT_OTHER_S": str(timeout_s)}
-    running = start(database_url, redis_url, simulation=False, settings=timeouts)
-    try:
-        run = Replay(running, random.Random(1), 0.0, 0.0)
-        clinic = run.api("admin", "GET", "/api/v1/clinics").json()[0]
-        town = run.api("admin", "GET", "/api/v1/programme").json()["municipalities"][0]["id"]
-        today = datetime.now(ZoneInfo("Asia/Tokyo")).date().isoformat()
-        patients = [run.enrol(n, clinic["id"], town, today) for n in range(samples)]
-        add_physicians(running, run.api, 2 * samples + 2, datetime.now(UTC))
-        case_ids = [open_case(run, p) for p in patients]
-        _decide(run, run.api.tokens["consult"], case_ids, 20.0)
-        _wait_for_offers(run, case_ids, 1)
-        deadlines = {c: run.deadline(c).timestamp() for c in case_ids}
-        _wait_for_offers(run, case_ids, 2, timeout_s=timeout_s + 30)
-        lateness = [_offers(run, c)[1].created_at - deadlines[c] for c in case_ids]
-        _accept_and_finish(run, case_ids)
-        lost = lost_cases(run)
-    finally:
-        running.stop()
-    return {"lateness_ms": _ms(lateness), "offer_timeout_s": timeout_s, "lost_cases": lost}
-
-
-def lost_cases(run: Replay) -> int:
-    """Open cases that are neither waiting for triage (intake's) nor visited (the chain's): stalled ones."""
-    waiting = {CaseState.triage_pending, CaseState.visit_completed}
-    stalled = [s.value for s in CaseState if s not in TERMINAL_STATES and s not in waiting]
-    return len(run.api("admin", "GET", "/api/v1/cases", params={"state": stalled, "limit": 1000}).json())
-
-
-def bench_night(stack: Stack) -> tuple[Replay, datetime]:
-    """The benchmark's clinic (100 patients, contracted from April 2024) set up through the API, and the
-    shared clock at a November night in its service hours."""
-    run = Replay(stack, random.Random(1), 0.0, 0.0)
-    run.set_up([ClinicPlan(BENCH_CLINIC, "clinic", datetime(2024, 4, 1).date(), 100)], 2024)
-    night = datetime(2024, 11, 20, 21, 0, tzinfo=UTC)
-    run.set_clock(night)
-    return run, night
 
 
 def run_bench(

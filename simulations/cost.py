@@ -40,7 +40,7 @@ def _driver(config: dict, count: int, route: str, offset: int = 0) -> None:
     os.environ.update(config["env"])
     from dispatch.app import create_app
     from dispatch.offers import runner
-    from simulations.bench import INTAKE_BODY
+    from simulations.bench_setup import INTAKE_BODY
 
     app = create_app()
     services = app.state.services
@@ -129,7 +129,7 @@ def _instructions(config_path: str, count: int, route: str, offset: int) -> int:
 
 def _claimed_cases(run, count: int) -> list[int]:
     """`count` calls logged and claimed by the consulting physician, each waiting for its decision."""
-    from simulations.bench import BENCH_CLINIC, open_case
+    from simulations.bench_setup import BENCH_CLINIC, open_case
 
     patients = run.patients[BENCH_CLINIC]
     return [open_case(run, patients[n % len(patients)]) for n in range(count)]
@@ -145,7 +145,7 @@ def measure(
     """Millions of instructions per request for each route, on a stack set up as the benchmark's."""
     if shutil.which("valgrind") is None:
         raise RuntimeError("valgrind is not installed (apt-get install valgrind)")
-    from simulations.bench import BENCH_CLINIC, add_physicians, bench_night
+    from simulations.bench_setup import BENCH_CLINIC, add_physicians, bench_night
     from simulations.stack import start
 
     running = start(database_url, redis_url)

@@ -7,6 +7,7 @@ from rq import get_current_job
 from sqlalchemy import text
 
 from config.settings import load_settings
+from dispatch.runtime import freeze_startup_objects
 from dispatch.services import Services
 
 _services: Services | None = None
@@ -30,6 +31,7 @@ def warm(redis: Redis) -> None:
     _services.gateway  # noqa: B018 - built on first use
     with _services.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
+    freeze_startup_objects()
 
 
 def install(wiring: Services) -> None:
