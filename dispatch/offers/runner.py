@@ -17,7 +17,7 @@ from dispatch.cases.models import Case
 from dispatch.clock import Clock
 from dispatch.db import unit_of_work
 from dispatch.matching.policy import Policy, least_total_travel
-from dispatch.offers import service
+from dispatch.offers import rounds, service
 from dispatch.offers.models import Offer, OfferState
 from dispatch.outbox import defer_job
 from dispatch.services import Services
@@ -33,7 +33,7 @@ def drive(services: Services, policy: Policy = least_total_travel) -> list[int]:
     """Run a matching round and send the offers it made at once; returns the offer SMS ids."""
     with unit_of_work(services.session_factory) as session:
         reference = services.reference.programme(session)
-        messages = service.match_round(session, services.clock, reference, policy)
+        messages = rounds.match_round(session, services.clock, reference, policy)
     for message in messages:
         send(services, message)
     return [message.id for message in messages]

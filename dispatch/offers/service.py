@@ -1,4 +1,5 @@
-"""Offering a case to substitute physicians: a matching round, and every way an offer ends.
+"""Offering a case to substitute physicians: making an offer (a round of them is in `rounds`), and every way an
+offer ends.
 
 The deadline lives on the offer row; `case.current_offer_id` is the fencing token, so a job that is late,
 early or duplicated finds it is not its turn and does nothing.
@@ -15,13 +16,11 @@ from sqlalchemy.orm import Session
 from dispatch.cases.lifecycle import Actor, record_event, transition
 from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState, Urgency
-from dispatch.clock import Clock, ManualClock
-from dispatch.matching.candidates import available_physicians, estimator_for, waiting_cases
-from dispatch.matching.policy import Match, Policy, least_total_travel
+from dispatch.clock import Clock
+from dispatch.matching.policy import Match
 from dispatch.offers.models import Offer, OfferState
 from dispatch.outbox import defer_job
 from dispatch.programme.models import Municipality, Programme
-from dispatch.programme.service import ProgrammeSnapshot
 from dispatch.roster.models import Physician
 from dispatch.sms import protocol
 from dispatch.sms.models import SmsMessage
@@ -29,7 +28,6 @@ from dispatch.sms.service import queue_sms
 
 DRIVE_JOB = "workers.jobs.drive_case"
 MATCHING = Actor.system("matching")
-REALERT_AFTER = timedelta(minutes=15)
 
 
 class OfferClosed(Exception):
@@ -66,46 +64,6 @@ _LOCK_PROGRAMME = select(Programme.id).where(Programme.id == bindparam("id")).wi
 def lock_programme(session: Session, programme_id: int) -> None:
     """One matching round at a time: rounds queue up behind this row lock."""
     session.execute(_LOCK_PROGRAMME, {"id": programme_id})
-
-
-def match_round(
-    session: Session, clock: Clock, reference: ProgrammeSnapshot, policy: Policy = least_total_travel
-) -> list[SmsMessage]:
-    """Offer every waiting case to the physician the policy picks; returns the offer SMS, written claimed.
-
-    The caller sends them right after the commit (no send job is queued; the reconciler sends any left)."""
-    lock_programme(session, reference.id)
-    waiting = waiting_cases(session)
-    if not waiting:
-        return []
-    clock = ManualClock(clock.now())  # a round happens at one instant (and reads the clock once)
-    now = clock.now()
-    # Only physicians who cover a waiting case's town can be offered one (any, for a case of no known town).
-    towns = {w.view.municipality_id for w in waiting}
-    physicians, phones = available_physicians(session, now, None if None in towns else towns)
-    matches = policy([w.view for w in waiting], physicians, estimator_for(reference))
-    messages = []
-    for w in waiting:
-        case, match = w.case, matches.get(w.case.id)
-        if match is not None:
-            known = OfferFacts(w.offers_so_far + 1, phones[match.physician_id], w.town)
-            messages.append(make_offer(session, clock, case, match, known=known))
-        else:
-            case.last_matched_at = now
-            if case.state is CaseState.dispatching:
-                transition(
-                    session,
-                    case,
-                    CaseState.unfilled,
-                    actor=MATCHING,
-                    clock=clock,
-                    reason="no substitute physician available",
-                )
-            # One alert per quarter hour while nobody can be found; offering goes on meanwhile.
-            if case.coordinator_alerted_at is None or now - case.coordinator_alerted_at >= REALERT_AFTER:
-                programme = session.get(Programme, reference.id)
-                alert_coordinator(session, clock, programme, case, "代診医が見つかりません")
-    return messages
 
 
 @dataclass(frozen=True)
