@@ -84,12 +84,14 @@ def _epoch(at: datetime) -> float:
     return (at if at.tzinfo else at.replace(tzinfo=UTC)).timestamp()
 
 
-def chain_steps(run: Replay, sent: dict[int, float], sms_at: dict[int, float]) -> dict[str, dict[str, float]]:
+def chain_steps(run: Replay, sent: dict[int, float], sms_at: dict[int, float]) -> dict:
     """Where each decision's time to its offer SMS went, from the matching job's own record in RQ:
     decision sent → job queued (the API's request), queued → started (waiting for a worker), started → SMS
-    at the fake Twilio (the round, its commit and the send)."""
+    at the fake Twilio (the round, its commit and the send). A round offers every waiting case, so a case
+    whose offer left before its own job started was offered by an earlier job: counted apart, not timed."""
     redis = Redis.from_url(run.stack.redis_url)
     steps: dict[str, list[float]] = {"request": [], "queue": [], "round_and_send": []}
+    by_earlier_job = 0
     for case_id, sent_at in sent.items():
         key = next(redis.scan_iter(f"rq:job:drive-{case_id}-*", count=1000), None)
         if key is None:
@@ -98,11 +100,15 @@ def chain_steps(run: Replay, sent: dict[int, float], sms_at: dict[int, float]) -
         if job.enqueued_at is None or job.started_at is None:
             continue
         queued, started = _epoch(job.enqueued_at), _epoch(job.started_at)
+        if started > sms_at[case_id]:
+            by_earlier_job += 1
+            continue
         steps["request"].append(queued - sent_at)
         steps["queue"].append(started - queued)
         steps["round_and_send"].append(sms_at[case_id] - started)
     redis.close()
-    return {name: percentiles_ms(samples) for name, samples in steps.items() if samples}
+    timed: dict = {name: percentiles_ms(samples) for name, samples in steps.items() if samples}
+    return {**timed, "offered_by_an_earlier_job": by_earlier_job}
 
 
 def dispatch_chain(run: Replay, cases: int, rate: float) -> dict:

@@ -5,7 +5,10 @@ The app runs in this process on the benchmark's database and Redis, driven throu
 HTTP client, no uvicorn); the count for `high` requests minus the count for `low` ones, divided by the
 difference, is the cost of one request with start-up and warm-up taken out.
 
-`python -m simulations.cost CONFIG N ROUTE` is the driver valgrind runs; `measure` starts everything."""
+The chain's rounds each leave an offer pending, so its count is for the physicians put on call (one per
+counted round and ten more), fewer with each round: compare counts made with the same `low` and `high`.
+
+`python -m simulations.cost CONFIG N ROUTE OFFSET` is the driver valgrind runs; `measure` starts everything."""
 
 from __future__ import annotations
 

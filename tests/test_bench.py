@@ -28,6 +28,8 @@ def test_the_benchmark_prints_every_figure_as_one_json_line():
         assert percentiles(figures[name]), (name, figures[name])
     # Where a decision's time to its SMS went: the request, the wait for a worker, the round and the send.
     steps = figures["decision_to_sms_steps_ms"]
-    assert set(steps) == {"request", "queue", "round_and_send"} and all(map(percentiles, steps.values()))
+    timed = {name: steps[name] for name in ("request", "queue", "round_and_send")}
+    assert all(map(percentiles, timed.values())), steps
+    assert 0 <= steps["offered_by_an_earlier_job"] < 4  # made by another case's round: counted, not timed
     assert set(figures["floors_ms"]) >= {"redis_rtt", "db_commit", "twilio_http"}
     assert figures["lost_cases"] == 0

@@ -151,3 +151,14 @@ def test_sending_an_offer_logs_no_phone_number_and_none_of_twilios_request_dump(
     assert not [r for r in caplog.records if r.name.startswith("twilio")]
     lines = [r.getMessage() for r in caplog.records]
     assert not [line for line in lines if phone in line or phone[3:] in line]  # +81 or the bare number
+
+
+def test_a_number_twilio_refuses_is_logged_masked(night, caplog):
+    caplog.set_level(logging.INFO)
+    phone = night.phone("代診 佐倉")  # the first physician offered tonight's call
+    night.fake.reject(phone)  # Twilio's 21211, whose text quotes the number in full
+    case_id = night.call()
+    night.decide_visit(case_id)
+    lines = [r.getMessage() for r in caplog.records]
+    assert [line for line in lines if "21211" in line], "the refusal was not logged"
+    assert not [line for line in lines if phone in line or phone[3:] in line]

@@ -166,3 +166,20 @@ def test_the_database_refuses_a_physician_two_active_cases(night):
             session.execute(
                 update(Case).where(Case.id == second).values(assigned_physician_id=holder, state="accepted")
             )
+
+
+def test_an_offer_whose_claim_the_sweep_took_over_is_not_sent_twice(night):
+    from dispatch.db import unit_of_work
+    from dispatch.offers import rounds, runner
+
+    case_id = night.call()
+    _decide_without_running_jobs(night, case_id)
+    services = night.services
+    with unit_of_work(services.session_factory) as session:  # the round, as its job runs it
+        [message] = rounds.match_round(session, services.clock, services.reference.programme(session))
+    # The job is slow to reach this send (Twilio hung on the round's earlier offers): the sweep releases the
+    # claim and sends the offer itself.
+    night.advance(seconds=31)
+    assert len(night.offers()) == 1
+    assert not runner.send(services, message)  # the job gets there at last and finds it sent
+    assert len(night.offers()) == 1 and night.state(case_id) == "offered"

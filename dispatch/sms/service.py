@@ -64,19 +64,21 @@ def send_pending(
     message_id: int,
     status_callback: str | None,
     then: Callable[[Session, SmsMessage], None] | None = None,
+    taken: str = "pending",
 ) -> SmsMessage | None:
     """Hand a pending message to the provider, at most once: claim it, send, record the provider's id.
 
     `then(session, message)` runs in the transaction that records what the provider said (sent or refused),
     so what follows from it commits with it. Returns the message if this call sent it (or the provider
-    refused it), None if it was not ours to send.
+    refused it), None if it was not ours to send. `taken="claimed"`: take again a claim this process holds
+    (from `send_claimed`), if nobody has released it.
     """
     with factory() as session:
         # Claimed, or withdrawn if it is an offer that ended before its SMS could leave (don't send a stale
         # one): one statement.
         message = session.scalar(
             update(SmsMessage)
-            .where(SmsMessage.id == message_id, SmsMessage.status == "pending")
+            .where(SmsMessage.id == message_id, SmsMessage.status == taken, SmsMessage.provider_sid.is_(None))
             .values(status=sql_case((_stale_offer(), "withdrawn"), else_="claimed"), updated_at=clock.now())
             .returning(SmsMessage)
         )
@@ -84,6 +86,12 @@ def send_pending(
         if message is None or message.status == "withdrawn":
             return None
         return _deliver(session, clock, gateway, message, status_callback, then)
+
+
+# A claim written with its round is sent without a second look while it is this fresh. Older (the job's
+# earlier sends were slow), it is taken again first, fenced like `send_pending`'s claim: the reconciler
+# releases claims older than 30 s, and the offer may have ended meanwhile.
+CLAIM_FRESH = timedelta(seconds=5)
 
 
 def send_claimed(
@@ -95,9 +103,12 @@ def send_claimed(
     then: Callable[[Session, SmsMessage], None] | None = None,
 ) -> SmsMessage | None:
     """Send a message written already claimed (`queue_sms(claimed=True)`) by the transaction that just
-    committed, and record what the provider said as `send_pending` does; None if the provider was out."""
-    if message.status != "claimed" or message.provider_sid is not None:
-        raise ValueError(f"SMS {message.id} is {message.status}, not claimed and unsent")
+    committed, and record what the provider said as `send_pending` does; None if it was no longer ours to
+    send or the provider was out."""
+    if message.id is None or message.status != "claimed" or message.provider_sid is not None:
+        raise ValueError(f"SMS {message.id} is not a committed, claimed, unsent message")
+    if clock.now() - message.updated_at > CLAIM_FRESH:
+        return send_pending(factory, clock, gateway, message.id, status_callback, then, taken="claimed")
     writer = object_session(message)
     if writer is not None:  # the committed session that wrote it, still open (a request's)
         writer.expunge(message)
@@ -119,7 +130,8 @@ def _deliver(
         sent = gateway.send(message.phone_e164, message.body, status_callback=status_callback)
     except SmsRejected as exc:
         message.status, message.error_code = "failed", exc.code
-        log.warning("SMS %s to %s refused: %s", message.id, masked(message.phone_e164), exc)
+        # The code only: Twilio's text for a refused number quotes the number in full.
+        log.warning("SMS %s to %s refused: Twilio error %s", message.id, masked(message.phone_e164), exc.code)
     except SmsUnavailable:
         message.status = "pending"  # the reconciler tries again
         message.updated_at = clock.now()
