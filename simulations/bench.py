@@ -70,6 +70,8 @@ def floors(stack: Stack, n: int = 200) -> dict[str, float]:
     }
 
 
+# wrk (C, one thread, keep-alive connections): each request logs a call about a random bench patient;
+# at the end one JSON line with the counts and the latency percentiles (microseconds).
 WRK_SCRIPT = """
 local ids = {%(ids)s}
 wrk.method = "POST"

@@ -1,5 +1,5 @@
 """What the benchmark and the instruction counts stand on: the bench clinic and its night, physicians on
-call, a case logged and claimed, percentiles, and the count of cases left stalled."""
+call, cases logged and claimed, the visit decision, percentiles, and the count of cases left stalled."""
 
 from __future__ import annotations
 
@@ -17,8 +17,6 @@ from simulations.replay import Replay
 from simulations.stack import Stack
 
 BENCH_CLINIC = "ベンチ診療所"
-
-
 INTAKE_BODY = {
     "caller_relation": "family",
     "callback_phone": "090-1234-5678",
@@ -26,9 +24,7 @@ INTAKE_BODY = {
     "attending_unavailable": "no_answer",
     "provisional_urgency": "white",
 }
-
-# wrk (C, one thread, keep-alive connections): each request logs a call about a random bench patient;
-# at the end one JSON line with the counts and the latency percentiles (microseconds).
+VISIT_DECISION = {"disposition": "visit_urgent", "urgency": "orange", "jtas_level": 2}
 
 
 def percentiles_ms(samples: list[float]) -> dict[str, float]:
@@ -90,6 +86,12 @@ def open_case(run: Replay, patient_id: int) -> int:
     ).json()["id"]
     run.api("consult", "POST", f"/api/v1/cases/{case_id}/claim")
     return case_id
+
+
+def open_cases(run: Replay, count: int) -> list[int]:
+    """`count` cases about the bench clinic's patients in turn, each logged and claimed (`open_case`)."""
+    patients = run.patients[BENCH_CLINIC]
+    return [open_case(run, patients[n % len(patients)]) for n in range(count)]
 
 
 def lost_cases(run: Replay) -> int:

@@ -16,9 +16,11 @@ from rq.job import Job
 
 from simulations.bench_setup import (
     BENCH_CLINIC,
+    VISIT_DECISION,
     add_physicians,
     lost_cases,
     open_case,
+    open_cases,
     percentiles_ms,
 )
 from simulations.replay import Replay
@@ -38,13 +40,12 @@ def decide_at_rate(run: Replay, token: str, case_ids: list[int], rate: float) ->
     whether or not the previous one has answered); returns when each was sent (epoch seconds)."""
     sent: dict[int, float] = {}
     local = threading.local()
-    decision = {"disposition": "visit_urgent", "urgency": "orange", "jtas_level": 2}
 
     def post(case_id: int) -> None:
         if not hasattr(local, "http"):
             local.http = httpx.Client(base_url=run.stack.url, headers={"Authorization": f"Bearer {token}"})
         sent[case_id] = time.time()
-        local.http.post(f"/api/v1/cases/{case_id}/decision", json=decision).raise_for_status()
+        local.http.post(f"/api/v1/cases/{case_id}/decision", json=VISIT_DECISION).raise_for_status()
 
     start = time.perf_counter() + 0.05
     with ThreadPoolExecutor(8) as pool:
@@ -114,8 +115,7 @@ def chain_steps(run: Replay, sent: dict[int, float], sms_at: dict[int, float]) -
 def dispatch_chain(run: Replay, cases: int, rate: float) -> dict:
     """Decision → offer SMS at the fake Twilio, `cases` decisions at `rate` a second, with its steps; then
     each inbound 'Y' → case accepted."""
-    patients = run.patients[BENCH_CLINIC]
-    case_ids = [open_case(run, patients[n % len(patients)]) for n in range(cases)]
+    case_ids = open_cases(run, cases)
     sent = decide_at_rate(run, run.api.tokens["consult"], case_ids, rate)
     wait_for_offers(run, case_ids, 1)
     sms_at = {c: offer_messages(run, c)[0].created_at for c in case_ids}
@@ -139,7 +139,7 @@ def escalation_simulated(run: Replay, samples: int) -> dict[str, float]:
             "consult",
             "POST",
             f"/api/v1/cases/{case_id}/decision",
-            json={"disposition": "visit_urgent", "urgency": "orange", "jtas_level": 2},
+            json=VISIT_DECISION,
         )
         wait_for_offers(run, [case_id], 1)
         run.set_clock(run.deadline(case_id) + timedelta(milliseconds=1))

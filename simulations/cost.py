@@ -35,7 +35,6 @@ ROUTES = {
     # to the fake Twilio. Its count less the decision's is the round's.
     "chain": ("POST", "/api/v1/cases/{case_id}/decision"),
 }
-DECISION = {"disposition": "visit_urgent", "urgency": "orange", "jtas_level": 2}
 
 
 def _driver(config: dict, count: int, route: str, offset: int = 0) -> None:
@@ -44,7 +43,7 @@ def _driver(config: dict, count: int, route: str, offset: int = 0) -> None:
     os.environ.update(config["env"])
     from dispatch.app import create_app
     from dispatch.offers import runner
-    from simulations.bench_setup import INTAKE_BODY
+    from simulations.bench_setup import INTAKE_BODY, VISIT_DECISION
 
     app = create_app()
     services = app.state.services
@@ -67,7 +66,7 @@ def _driver(config: dict, count: int, route: str, offset: int = 0) -> None:
         path = ROUTES[route][1]
         if "{case_id}" in path:
             path = path.format(case_id=next(cases))
-            body = json.dumps(DECISION).encode()
+            body = json.dumps(VISIT_DECISION).encode()
         elif method == "POST":
             patient = pick.choice(config["patients"])
             call = {"patient": {"patient_id": patient}, "called_at": config["at"], **INTAKE_BODY}
@@ -135,14 +134,6 @@ def _instructions(config_path: str, count: int, route: str, offset: int) -> int:
     return int(found.group(1))
 
 
-def _claimed_cases(run, count: int) -> list[int]:
-    """`count` calls logged and claimed by the consulting physician, each waiting for its decision."""
-    from simulations.bench_setup import BENCH_CLINIC, open_case
-
-    patients = run.patients[BENCH_CLINIC]
-    return [open_case(run, patients[n % len(patients)]) for n in range(count)]
-
-
 def measure(
     database_url: str | None,
     redis_url: str | None,
@@ -153,7 +144,7 @@ def measure(
     """Millions of instructions per request for each route, on a stack set up as the benchmark's."""
     if shutil.which("valgrind") is None:
         raise RuntimeError("valgrind is not installed (apt-get install valgrind)")
-    from simulations.bench_setup import BENCH_CLINIC, add_physicians, bench_night
+    from simulations.bench_setup import BENCH_CLINIC, add_physicians, bench_night, open_cases
     from simulations.stack import start
 
     running = start(database_url, redis_url)
@@ -165,7 +156,7 @@ def measure(
         for process in running.processes[1:]:
             embedded.stop(process)
         add_physicians(running, run.api, per_route + 10, night)
-        cases = {route: _claimed_cases(run, per_route) for route in ("decision", "chain") if route in routes}
+        cases = {route: open_cases(run, per_route) for route in ("decision", "chain") if route in routes}
         for role in ("operator", "consult"):
             run.api(role, "GET", "/api/v1/auth/me")  # logged in, whichever routes are counted
         config = {

@@ -97,8 +97,8 @@ def make_offer(
 ) -> SmsMessage:
     """Create the offer, move the case to `offered` and write its SMS, already claimed; returns the SMS
     row, which the caller sends (`runner.send`) once this commits: every caller does, so no send
-    job is queued for it. (An offer withdrawn in the instant between that commit and the send still
-    leaves: the physician's reply to it is answered as to any closed offer.)"""
+    job is queued for it. (An offer withdrawn in the first seconds between that commit and the send still
+    leaves, see `sms.service.send_claimed`: the physician's reply to it is answered as to any closed offer.)"""
     now = clock.now()
     facts = known or _offer_facts(session, case, match.physician_id)
     attempt = facts.attempt
