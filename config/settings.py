@@ -26,6 +26,11 @@ class SmsProvider(StrEnum):
     twilio = "twilio"
 
 
+class LogFormat(StrEnum):
+    json = "json"
+    text = "text"
+
+
 class InsecureConfiguration(RuntimeError):
     """Raised when a production start would run with a placeholder secret."""
 
@@ -69,6 +74,12 @@ class Settings(BaseSettings):
     # Lets simulations move the server's clock. A production configuration refuses it.
     simulation_mode: bool = False
 
+    # One JSON object per log line, or readable text; unset: json in production, text otherwise.
+    log_format: LogFormat | None = None
+    # Where every process writes its Prometheus figures for the API's /metrics to add up (multi-process
+    # mode); share it between the api, worker and cron containers. Unset: `dispatch serve` uses a private one.
+    metrics_dir: Path | None = None
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -89,6 +100,18 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.production
+
+    @property
+    def resolved_log_format(self) -> LogFormat:
+        """LOG_FORMAT when set, else json in production and text otherwise."""
+        if self.log_format is not None:
+            return self.log_format
+        return LogFormat.json if self.is_production else LogFormat.text
+
+    @property
+    def phone_simulator_enabled(self) -> bool:
+        """The demo's phone simulator exists only with the console SMS adapter, never in production."""
+        return self.sms_provider is SmsProvider.console and not self.is_production
 
     def problems_for_production(self) -> list[str]:
         """Say, in words, every reason this configuration must not serve real patients."""

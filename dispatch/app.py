@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from config.settings import Settings, load_settings
 from dispatch.audit.router import router as audit_router
@@ -15,9 +15,11 @@ from dispatch.cases.router import router as cases_router
 from dispatch.clinics.router import router as clinics_router
 from dispatch.errors import install_error_handlers, install_nul_guard
 from dispatch.events.router import router as events_router
+from dispatch.flow.router import router as flow_router
 from dispatch.handoffs.router import router as handoffs_router
 from dispatch.health.router import router as health_router
 from dispatch.metrics.router import router as metrics_router
+from dispatch.observability.middleware import install as install_observability
 from dispatch.offers.router import router as offers_router
 from dispatch.offers.visit import router as visit_router
 from dispatch.outcomes.router import router as outcomes_router
@@ -29,7 +31,6 @@ from dispatch.runtime import freeze_startup_objects
 from dispatch.services import Services
 from dispatch.simulation.router import router as simulation_router
 from dispatch.sms.router import router as sms_router
-from dispatch.sms.simulator import router as simulator_router
 from dispatch.triage.router import router as triage_router
 from dispatch.web import router as web
 
@@ -46,8 +47,8 @@ ROUTERS = (
     triage_router,
     events_router,
     offers_router,
+    flow_router,
     sms_router,
-    simulator_router,
     visit_router,
     outcomes_router,
     handoffs_router,
@@ -81,11 +82,26 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     for router in ROUTERS:
         app.include_router(router)
+    if services.settings.phone_simulator_enabled:
+        app.include_router(_phone_simulator_router())
     web.install(app)
     install_error_handlers(app)
     install_nul_guard(app)
+    install_observability(app)  # request ids, HTTP metrics, /livez and /readyz; wraps the middleware above
     enforce_declared_roles(app)
     return app
+
+
+def _phone_simulator_router() -> APIRouter:
+    """The demo's phone simulator, imported only when it is mounted: it needs httpx (the `demo` extra)."""
+    try:
+        from dispatch.sms.simulator import router
+    except ImportError as exc:
+        raise RuntimeError(
+            f"the phone simulator (SMS_PROVIDER=console) needs the demo extra: "
+            f"pip install 'house-call-dispatch[demo]' ({exc.name} is missing)"
+        ) from None
+    return router
 
 
 def app_from_environment() -> FastAPI:

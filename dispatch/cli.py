@@ -12,12 +12,17 @@ import sys
 import typer
 
 from config.settings import InsecureConfiguration, Settings, load_settings
+from dispatch.observability.cli import health_app
+from dispatch.observability.process import prepare_metrics_dir, setup_logging, uvicorn_log_config
+from dispatch.user_cli import user_app
 
 app = typer.Typer(help="Night and holiday house-call dispatch service.", no_args_is_help=True)
 seed_app = typer.Typer(help="Load reference or demo data.", no_args_is_help=True)
 app.add_typer(seed_app, name="seed")
 report_app = typer.Typer(help="The prefecture's reports (counts only).", no_args_is_help=True)
 app.add_typer(report_app, name="report")
+app.add_typer(user_app, name="user")
+app.add_typer(health_app, name="health")
 
 log = logging.getLogger("dispatch")
 
@@ -38,6 +43,7 @@ def migrate(revision: str = typer.Option("head", help="Alembic revision to upgra
     from dispatch import schema
 
     settings = _settings()
+    setup_logging(settings)
     schema.upgrade(settings.database_url, revision)
     typer.echo(f"database at {revision}")
 
@@ -98,11 +104,15 @@ def serve(
     access_log: bool = typer.Option(
         False, help="Log every request (the proxy in front usually does); errors are logged either way"
     ),
+    graceful_timeout: int = typer.Option(
+        5, min=1, help="seconds a stop waits for open requests and the consoles' live streams, which reconnect"
+    ),
 ) -> None:
     """Run the HTTP API."""
     import uvicorn
 
-    _settings()
+    settings = _settings()
+    prepare_metrics_dir(settings, private=True)  # before any process imports the app and its metrics
     uvicorn.run(
         "dispatch.app:app_from_environment",
         factory=True,
@@ -111,6 +121,9 @@ def serve(
         workers=workers,
         proxy_headers=True,
         access_log=access_log,
+        log_config=uvicorn_log_config(settings),
+        # Without a bound, one console's open event stream holds SIGTERM off for ever.
+        timeout_graceful_shutdown=graceful_timeout,
     )
 
 
@@ -130,15 +143,22 @@ def worker(
     from dispatch.queue import JOBS_MODULE, QUEUE_NAME
 
     settings = _settings()
+    setup_logging(settings)  # the service's own lines stay at INFO whatever RQ's level
+    prepare_metrics_dir(settings)  # before the job modules import the metrics
+    from dispatch.observability.probes import WORKER_TTL_S
+    from dispatch.observability.rqjob import ObservedJob
+    from dispatch.telemetry.metrics import mark_worker_process
+
+    mark_worker_process()
     redis = Redis.from_url(settings.redis_url)
     # Import the job modules and wire the service once, before the first job (and before RQ forks a work
     # horse per job): no job pays for imports or connections (by name: `dispatch` never imports `workers`
     # statically).
     importlib.import_module(JOBS_MODULE).warm_up(redis)
     worker_class = Worker if fork else SimpleWorker
-    # The service's own lines (the console adapter's SMS among them) stay at INFO whatever RQ's level.
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    worker_class([QUEUE_NAME], connection=redis).work(
+    # ObservedJob: each job's request id and ids on its log lines, its count and time in the metrics.
+    # worker_ttl: an idle worker beats at least every 45 s, which `dispatch health worker` checks.
+    worker_class([QUEUE_NAME], connection=redis, job_class=ObservedJob, worker_ttl=WORKER_TTL_S).work(
         with_scheduler=scheduler, burst=burst, logging_level=log_level.upper()
     )
 
@@ -154,6 +174,9 @@ def cron(
     from dispatch.queue import CRON_CONFIG
 
     settings = _settings()
+    setup_logging(settings)
+    prepare_metrics_dir(settings)
+    logging.getLogger("rq.cron").setLevel(log_level.upper())  # RQ sets it only when it has no handler
     scheduler = CronScheduler(connection=Redis.from_url(settings.redis_url), logging_level=log_level.upper())
     scheduler.load_config_from_file(CRON_CONFIG)
     scheduler.start()
@@ -167,11 +190,21 @@ def up(
     """Everything in one command: database, Redis, API, a worker and the cron scheduler. Ctrl-C stops all."""
     import uvicorn
 
+    # Before the app is imported: the API's metrics, the worker's and the cron's go to one directory.
+    prepare_metrics_dir(load_settings(), private=True)
     from dispatch import embedded, schema
     from dispatch.app import create_app
     from dispatch.runtime import freeze_startup_objects
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    problem = embedded.port_taken(host, port)
+    if problem:  # before anything starts or claims to be up
+        typer.secho(
+            f"cannot serve on {host}:{port}: {problem}; choose another with PORT=… (make demo) or --port",
+            fg=typer.colors.RED,
+            err=True,
+        )
+        raise typer.Exit(1)
+    setup_logging(load_settings())
     redis_server = None
     configured = load_settings().model_fields_set
     if "public_base_url" not in configured:  # links in SMS and webhook signatures use the real port
@@ -200,7 +233,10 @@ def up(
         typer.echo("  Ctrl-C stops everything.\n")
         app = create_app(settings)
         freeze_startup_objects()
-        server = _quiet_server_class()(uvicorn.Config(app, host=host, port=port, log_level="info"))
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="info", log_config=uvicorn_log_config(settings)
+        )
+        server = _quiet_server_class()(config)
         server.run()
     finally:
         for child in children:
@@ -267,8 +303,8 @@ def report_monthly(
     output: str | None = typer.Option(None, help="write to this file instead of the terminal"),
 ) -> None:
     """Per month: counts, response times, declines, timeouts, coordinator alerts."""
+    from dispatch.programme.periods import fiscal_year_of, month_start
     from dispatch.reports import formats, service
-    from dispatch.reports.periods import fiscal_year_of, month_start
 
     try:
         first, last = month_start(from_month), month_start(to_month)

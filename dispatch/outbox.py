@@ -20,6 +20,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from dispatch.queue import dispatch_queue
+from dispatch.telemetry.context import job_meta
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +69,13 @@ def send(redis: Redis, outbox: Outbox) -> None:
     """Enqueue the jobs, then publish the events (a worker waits on the jobs; a console only redraws);
     failures are logged, never raised."""
     queue = dispatch_queue(redis)
+    meta = job_meta()  # the request id travels with the jobs
     for job in outbox.jobs:
         try:
             if job.at is None:
-                queue.enqueue(job.func_path, *job.args, job_id=job.job_id, unique=True)
+                queue.enqueue(job.func_path, *job.args, job_id=job.job_id, unique=True, meta=meta)
             else:
-                queue.enqueue_at(job.at, job.func_path, *job.args, job_id=job.job_id, unique=True)
+                queue.enqueue_at(job.at, job.func_path, *job.args, job_id=job.job_id, unique=True, meta=meta)
         except DuplicateJobError:
             pass  # already queued or done: the job is idempotent anyway
         except RedisError:

@@ -9,6 +9,8 @@ from rq import Queue
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry
 
+from dispatch.telemetry.context import job_meta
+
 QUEUE_NAME = "dispatch"
 # The RQ cron configuration module run by `dispatch cron` (named, not imported, by the service).
 CRON_CONFIG = "workers.cron"
@@ -21,8 +23,10 @@ def dispatch_queue(redis: Redis) -> Queue:
 
 
 def enqueue(redis: Redis, func_path: str, *args: Any, job_id: str | None = None, **options: Any) -> Job:
-    """Enqueue `func_path` (e.g. 'workers.jobs.heartbeat') after the caller has committed."""
-    return dispatch_queue(redis).enqueue(func_path, *args, job_id=job_id, **options)
+    """Enqueue `func_path` (e.g. 'workers.jobs.heartbeat') after the caller has committed; the job carries
+    the request id it was enqueued under in its meta."""
+    meta = {**job_meta(), **(options.pop("meta", None) or {})}
+    return dispatch_queue(redis).enqueue(func_path, *args, job_id=job_id, meta=meta, **options)
 
 
 # Every scheduled job's time (a sorted-set score, wall-clock seconds) moved earlier by ARGV[1] seconds.

@@ -8,7 +8,10 @@ from pathlib import Path
 
 import typer
 
+from simulations import fake_twilio_server
+
 app = typer.Typer(help="Simulations and benchmarks.", no_args_is_help=True)
+app.command("fake-twilio")(fake_twilio_server.serve)
 
 
 @app.callback()

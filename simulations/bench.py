@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import platform
 import random
 import shutil
 import subprocess
@@ -12,6 +14,7 @@ import tempfile
 import threading
 import time
 from datetime import datetime
+from pathlib import Path
 
 import httpx
 from redis import Redis
@@ -145,6 +148,7 @@ def intake_threads(run: Replay, at: datetime, total: int, threads: int) -> dict:
     patients = run.patients[BENCH_CLINIC]
     token = run.api("operator", "GET", "/api/v1/auth/me") and run.api.tokens["operator"]
     latencies: list[float] = []
+    failures: list[str] = []
     lock = threading.Lock()
 
     def operator(count: int) -> None:
@@ -156,13 +160,21 @@ def intake_threads(run: Replay, at: datetime, total: int, threads: int) -> dict:
                 **INTAKE_BODY,
             }
             t0 = time.perf_counter()
-            response = client.post("/api/v1/cases", json=body)
+            try:
+                response = client.post("/api/v1/cases", json=body)
+            except httpx.HTTPError as exc:
+                with lock:
+                    failures.append(type(exc).__name__)
+                continue
             elapsed = time.perf_counter() - t0
-            response.raise_for_status()
             with lock:
-                latencies.append(elapsed)
+                if response.is_success:
+                    latencies.append(elapsed)
+                else:
+                    failures.append(str(response.status_code))
 
     workers = [threading.Thread(target=operator, args=(total // threads,)) for _ in range(threads)]
+    before = _count_cases(run.stack)
     started = time.perf_counter()
     for w in workers:
         w.start()
@@ -174,7 +186,25 @@ def intake_threads(run: Replay, at: datetime, total: int, threads: int) -> dict:
         "calls": len(latencies),
         "calls_per_s": rate,
         **percentiles_ms(latencies),
+        # As the wrk path reports them: answers that were not 2xx (or no answer), and cases in the database.
+        "failed": len(failures),
+        "cases_recorded": _count_cases(run.stack) - before,
     }
+
+
+def provenance() -> dict[str, str]:
+    """What the figures were measured on: the lock's hash, the commit (marked when the tree differs), Python."""
+    root = Path(__file__).resolve().parent.parent
+    lock = hashlib.sha256((root / "requirements" / "dev.txt").read_bytes()).hexdigest()[:12]
+
+    def git(*args: str) -> str:
+        result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+        return result.stdout.strip()
+
+    commit = git("rev-parse", "--short=12", "HEAD") or "unknown"
+    if git("status", "--porcelain", "--untracked-files=no"):
+        commit += "+changes"
+    return {"lock_sha256": lock, "commit": commit, "python": platform.python_version()}
 
 
 def run_bench(
@@ -188,7 +218,7 @@ def run_bench(
     run, night = bench_night(stack)
     # Enough physicians on call that every decision of the rate run finds one free.
     add_physicians(stack, run.api, cases + escalations, night)
-    figures: dict = {}
+    figures: dict = {"measured_on": provenance()}
     if shutil.which("wrk"):
         figures["intake"] = intake_wrk(run, night, intake_seconds, connections)
     else:

@@ -18,7 +18,7 @@ from dispatch.clinics.models import Clinic
 from dispatch.outcomes.models import CertificateBy, DeathRecord, OutcomeCode, VisitOutcome
 from dispatch.patients.models import Enrolment, Patient, Sex
 from dispatch.programme.models import Municipality, Programme
-from dispatch.reports.periods import fiscal_year_days, month_start
+from dispatch.programme.periods import fiscal_year_days, month_start
 from dispatch.roster.models import Physician, PhysicianRole
 
 

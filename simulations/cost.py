@@ -42,7 +42,7 @@ def _driver(config: dict, count: int, route: str, offset: int = 0) -> None:
     from `offset` on)."""
     os.environ.update(config["env"])
     from dispatch.app import create_app
-    from dispatch.offers import runner
+    from dispatch.flow import runner
     from simulations.bench_setup import INTAKE_BODY, VISIT_DECISION
 
     app = create_app()

@@ -60,6 +60,7 @@ class FakeTwilio:
         webhook_url: str | None = None,
         number: str = "+815012345678",
         auto_deliver: bool = False,
+        port: int | None = None,
     ) -> None:
         self.account_sid, self.auth_token, self.number = account_sid, auth_token, number
         self.webhook_url = webhook_url
@@ -71,9 +72,9 @@ class FakeTwilio:
         self._delay_s = 0.0
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
-        self.port = free_port()
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        app = Starlette(
+        self.app = app = Starlette(
             routes=[
                 Route("/2010-04-01/Accounts/{account}/Messages.json", self._create, methods=["POST"]),
             ]
@@ -177,7 +178,11 @@ class FakeTwilio:
     # -- callbacks to the service ------------------------------------------------------------------
     def _post_signed(self, url: str, params: dict[str, str]) -> httpx.Response:
         headers = {"X-Twilio-Signature": sign(self.auth_token, url, params)}
-        return self._http.post(url, data=params, headers=headers)
+        return self._http.post(self.delivery_url(url), data=params, headers=headers)
+
+    def delivery_url(self, url: str) -> str:
+        """Where a webhook signed for `url` is posted: `url` itself (a subclass may map a public URL)."""
+        return url
 
     def deliver(
         self, sid: str, statuses: tuple[str, ...] = ("sent", "delivered"), error_code: str | None = None
@@ -208,8 +213,9 @@ class FakeTwilio:
             "Body": body,
             "NumMedia": "0",
         }
-        headers = {"X-Twilio-Signature": signature or sign(self.auth_token, self.webhook_url, params)}
-        response = self._http.post(self.webhook_url, data=params, headers=headers)
+        webhook = self.webhook_url or ""
+        headers = {"X-Twilio-Signature": signature or sign(self.auth_token, webhook, params)}
+        response = self._http.post(self.delivery_url(webhook), data=params, headers=headers)
         if response.status_code == 200:
             for element in ET.fromstring(response.text).iter("Message"):
                 with self._lock:

@@ -22,8 +22,8 @@ import simpy
 from dispatch.cases.states import Urgency
 from dispatch.matching.policy import POLICIES, AvailablePhysician, WaitingCase
 from dispatch.matching.travel import Point, StraightLineEstimate
+from dispatch.programme.periods import fiscal_year_days, month_start
 from dispatch.programme.service_hours import in_service_hours
-from dispatch.reports.periods import fiscal_year_days, month_start
 from dispatch.seed.reference import load_programme_data
 
 TIMEZONE = "Asia/Tokyo"

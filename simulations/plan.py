@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from dispatch.reports.periods import fiscal_year_days, month_start
+from dispatch.programme.periods import fiscal_year_days, month_start
 
 # Calls start at these local times; a house call takes under two and a half hours, so they never overlap.
 SLOTS = (time(20, 0), time(22, 30), time(1, 0), time(3, 30))

@@ -14,8 +14,9 @@ import httpx
 from redis import Redis
 from rq.job import Job
 
+from dispatch import jobs
+from dispatch.programme.periods import fiscal_year_days
 from dispatch.queue import enqueue
-from dispatch.reports.periods import fiscal_year_days
 from simulations.plan import ClinicPlan, PlannedCall
 from simulations.stack import Stack
 
@@ -239,7 +240,7 @@ class Replay:
                 self.stats["offers_declined"] += 1
             elif roll < self.decline_rate + self.timeout_rate:
                 self.set_clock(self.deadline(case_id) + timedelta(seconds=1))
-                self.run_job("workers.jobs.reconcile", "reconcile")
+                self.run_job(jobs.RECONCILE, "reconcile")
                 self.stats["offers_timed_out"] += 1
             else:
                 link = re.search(r"(/visit/[\w.\-]+)", self.reply(phone, "Y")).group(1)
@@ -266,7 +267,7 @@ class Replay:
         local = after.astimezone(ZoneInfo("Asia/Tokyo"))
         day = local.date() if local.hour < 8 else local.date() + timedelta(days=1)
         self.set_clock(datetime.combine(day, datetime.min.time(), ZoneInfo("Asia/Tokyo")) + MORNING)
-        self.run_job("workers.jobs.handoffs", "handoffs")
+        self.run_job(jobs.HANDOFFS, "handoffs")
         for handoff in self.api("coordinator", "GET", "/api/v1/handoffs").json():
             if handoff["acknowledged_at"] is None:
                 self.api("coordinator", "POST", f"/api/v1/handoffs/{handoff['id']}/acknowledge")

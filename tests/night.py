@@ -17,7 +17,7 @@ from dispatch.cases.models import Case
 from dispatch.clock import ManualClock
 from dispatch.db import unit_of_work
 from dispatch.embedded import free_port
-from dispatch.offers import reconciler
+from dispatch.flow import reconciler
 from dispatch.queue import QUEUE_NAME
 from dispatch.roster.models import Physician
 from dispatch.seed.demo import seed_demo

@@ -33,3 +33,5 @@ def test_the_benchmark_prints_every_figure_as_one_json_line():
     assert 0 <= steps["offered_by_an_earlier_job"] < 4  # made by another case's round: counted, not timed
     assert set(figures["floors_ms"]) >= {"redis_rtt", "db_commit", "twilio_http"}
     assert figures["lost_cases"] == 0
+    # Figures name what they were measured on: the lock's hash, the commit, Python.
+    assert len(figures["measured_on"]["lock_sha256"]) == 12 and figures["measured_on"]["commit"]

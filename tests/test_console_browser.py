@@ -349,7 +349,7 @@ def test_a_call_changed_after_a_lost_answer_points_to_the_case_already_made(
 def test_an_escalation_shows_on_the_board_at_a_glance(
     stack, browser, client, login, services, clock, demo_logins
 ):
-    from dispatch.offers import reconciler
+    from dispatch.flow import reconciler
 
     board = log_in(browser, stack.url, "operator", passwords(demo_logins)["operator"])
     expect(board.locator("#live")).to_have_text("ライブ更新中")

@@ -135,7 +135,7 @@ def test_two_cases_waiting_for_one_physician(night):
 
 
 def test_deadline_jobs_early_late_or_twice_do_no_harm(night):
-    from dispatch.offers import runner
+    from dispatch.flow import runner
 
     case_id = night.call()
     night.decide_visit(case_id)
@@ -170,7 +170,7 @@ def test_the_database_refuses_a_physician_two_active_cases(night):
 
 def test_an_offer_whose_claim_the_sweep_took_over_is_not_sent_twice(night):
     from dispatch.db import unit_of_work
-    from dispatch.offers import rounds, runner
+    from dispatch.flow import rounds, runner
 
     case_id = night.call()
     _decide_without_running_jobs(night, case_id)

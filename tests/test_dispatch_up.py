@@ -74,3 +74,23 @@ def test_up_serves_then_stops_everything_on_ctrl_c(scratch_dir):
     assert _processes_mentioning(marker) == []
     with socket.socket() as sock:
         assert sock.connect_ex(("127.0.0.1", redis_port)) != 0, "the embedded Redis is still running"
+
+
+def test_up_on_a_port_in_use_says_so_and_starts_nothing(scratch_dir):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+        result = subprocess.run(
+            [sys.executable, "-m", "dispatch", "up", "--port", str(port)],
+            cwd=scratch_dir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode == 1
+    assert f"cannot serve on 127.0.0.1:{port}: the port is already in use" in result.stderr
+    assert "is up" not in result.stdout + result.stderr
+    assert not (scratch_dir / "var").exists(), "nothing may be created before the port is known to be free"

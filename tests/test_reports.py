@@ -314,7 +314,7 @@ def test_the_cli_refuses_a_bad_month(services, demo_logins, monkeypatch, bad):
 
 
 def test_contract_months_are_written_in_their_era():
-    from dispatch.reports.periods import reiwa
+    from dispatch.programme.periods import reiwa
 
     assert [reiwa(date(*ym, 1)) for ym in ((2024, 4), (2019, 5), (2019, 4), (1989, 1), (1988, 12))] == [
         "R6.4",

@@ -1,11 +1,17 @@
-"""Periodic jobs, loaded by `dispatch cron` (RQ's CronScheduler)."""
+"""Periodic jobs, loaded by `dispatch cron` (RQ's CronScheduler); the schedule is `dispatch.jobs.PERIODIC`."""
 
 from rq import cron
 
+from dispatch.jobs import PERIODIC
 from dispatch.queue import QUEUE_NAME
-from workers.jobs import handoffs, heartbeat, reconcile, release_idle_claims
+from workers import jobs
 
-cron.register(heartbeat, QUEUE_NAME, interval=10, result_ttl=60, name="heartbeat")
-cron.register(reconcile, QUEUE_NAME, interval=5, result_ttl=60, job_timeout=60, name="reconcile")
-cron.register(release_idle_claims, QUEUE_NAME, interval=30, result_ttl=60, name="release-idle-claims")
-cron.register(handoffs, QUEUE_NAME, interval=60, result_ttl=600, name="handoffs")
+for periodic in PERIODIC:
+    cron.register(
+        getattr(jobs, periodic.function),
+        QUEUE_NAME,
+        interval=periodic.interval_s,
+        result_ttl=periodic.result_ttl_s,
+        job_timeout=periodic.timeout_s,
+        name=periodic.name,
+    )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dispatch.db import unit_of_work
+from dispatch.flow import reconciler, runner
 from dispatch.handoffs import service as handoff_service
 from dispatch.heartbeats import beat
-from dispatch.offers import reconciler, runner
 from dispatch.programme.service import get_programme
 from dispatch.triage.service import release_idle_claims as release_idle_triage_claims
 from workers.context import services

@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 from dispatch.audit.models import AuditEntry
 from dispatch.auth.models import User
 from dispatch.clock import Clock
+from dispatch.db import table_of
 
 # Built once (with the values as parameters): building the statement anew cost more than running it.
-_INSERT = insert(AuditEntry.__table__)
+_INSERT = insert(table_of(AuditEntry))
 
 
 def record(

@@ -155,7 +155,7 @@ def enforce_declared_roles(app: FastAPI) -> None:
     for path, route in iter_api_routes(app.routes):
         guard = route_guard(route)
         if guard is None:
-            missing.append(f"{sorted(route.methods)} {path}")
+            missing.append(f"{sorted(route.methods or ())} {path}")
             continue
         guard.release_connection = _streams(route)
         roles = ["public"] if guard.public else sorted(r.value for r in guard.roles)

@@ -6,14 +6,12 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import ColumnElement, bindparam, select
 from sqlalchemy.orm import Session
 
 from dispatch.auth.models import Role, User, UserSession
 from dispatch.auth.passwords import Passwords
-from dispatch.clinics.models import Clinic
 from dispatch.clock import Clock
-from dispatch.roster.models import Physician
 
 
 class UsernameTaken(ValueError):
@@ -22,6 +20,13 @@ class UsernameTaken(ValueError):
 
 class UnknownReference(ValueError):
     """A clinic or physician the new user should belong to does not exist."""
+
+
+def _refers_to_nothing(session: Session, key: ColumnElement[int | None], value: int) -> bool:
+    """Whether no row has the id `value` where the user's foreign key `key` points (their clinic, their
+    physician): looked up through the key, as users sit below the packages that own those rows."""
+    (target,) = (foreign.column for foreign in key.foreign_keys)
+    return session.scalar(select(target).where(target == value)) is None
 
 
 def _digest(token: str) -> str:
@@ -43,9 +48,9 @@ def create_user(
     """Add a user with a hashed password."""
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise UsernameTaken(username)
-    if clinic_id is not None and session.get(Clinic, clinic_id) is None:
+    if clinic_id is not None and _refers_to_nothing(session, User.__table__.c.clinic_id, clinic_id):
         raise UnknownReference(f"clinic_id: no clinic {clinic_id}")
-    if physician_id is not None and session.get(Physician, physician_id) is None:
+    if physician_id is not None and _refers_to_nothing(session, User.__table__.c.physician_id, physician_id):
         raise UnknownReference(f"physician_id: no physician {physician_id}")
     user = User(
         username=username,

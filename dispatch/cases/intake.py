@@ -18,6 +18,7 @@ from dispatch.cases.schemas import Breathing, Consciousness, IntakeRequest, Pati
 from dispatch.cases.states import CaseState, Urgency, can_transition
 from dispatch.clinics.models import ContractPeriod, contract_covers
 from dispatch.clock import Clock, ManualClock
+from dispatch.db import table_of
 from dispatch.outbox import defer_event
 from dispatch.patients.models import Enrolment, Patient
 from dispatch.patients.service import normalise_kana
@@ -57,15 +58,15 @@ def find_patient_id(session: Session, ref: PatientRef) -> int | None:
         return ids.pop()
     if ref.household_phone is not None:
         query = select(Patient.id).where(Patient.household_phone_e164 == ref.household_phone)
-        ids = list(session.scalars(query))
-        if not ids:
+        found = list(session.scalars(query))
+        if not found:
             raise IntakeRejected("patient.household_phone", "no enrolled patient has this phone number")
-        if len(ids) > 1:
+        if len(found) > 1:
             raise IntakeRejected(
                 "patient.household_phone",
                 "several patients share this number; search /api/v1/patients and give patient_id",
             )
-        return ids[0]
+        return found[0]
     wanted = normalise_kana(ref.name_kana or "")
     candidates = session.execute(
         select(Patient.id, Patient.family_name_kana, Patient.given_name_kana).where(
@@ -83,7 +84,7 @@ def find_patient_id(session: Session, ref: PatientRef) -> int | None:
 class Coverage:
     """Where an identified patient lives and which clinic's contract, if any, covers the call."""
 
-    municipality_id: int
+    municipality_id: int | None  # None: a caller not identified, who gave no municipality
     clinic_id: int | None  # the enrolment covering the day, else the latest one
     in_contract: bool
 
@@ -153,8 +154,8 @@ def escalation_policy(settings: Settings) -> dict:
     }
 
 
-_INSERT_CASE = insert(Case.__table__).returning(Case.__table__.c.id)
-_INSERT_EVENTS = insert(CaseEvent.__table__).returning(CaseEvent.__table__.c.id, sort_by_parameter_order=True)
+_INSERT_CASE = insert(table_of(Case)).returning(table_of(Case).c.id)
+_INSERT_EVENTS = insert(table_of(CaseEvent)).returning(table_of(CaseEvent).c.id, sort_by_parameter_order=True)
 
 
 def log_call(

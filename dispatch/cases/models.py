@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -94,8 +94,9 @@ class Case(Base):
         back_populates="case", order_by="CaseEvent.id", viewonly=True
     )
 
-    # Optimistic concurrency: two writers of the same case cannot both win.
-    __mapper_args__: ClassVar[dict[str, Any]] = {"version_id_col": version}
+    # Optimistic concurrency: two writers of the same case cannot both win. (Not a ClassVar: the declarative
+    # base declares `__mapper_args__` as an attribute, and mypy refuses a ClassVar over it.)
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
 
     @property
     def reference(self) -> str:

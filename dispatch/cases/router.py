@@ -1,4 +1,4 @@
-"""Intake and cases: log a call, list, read with timeline, cancel."""
+"""Intake and cases: log a call, list, read with timeline (cancelling one is `flow.router`'s)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.cases import idempotency, intake, service
-from dispatch.cases.schemas import CancelRequest, CaseDetail, CaseOut, IntakeRequest
+from dispatch.cases.schemas import CaseDetail, CaseOut, IntakeRequest
 from dispatch.cases.states import CaseState
 from dispatch.deps import db_session, get_services, model_response
 from dispatch.ids import ID_MAX, PathId
@@ -50,7 +50,7 @@ def log_call(
         raise HTTPException(422, detail=str(exc)) from None
     except idempotency.IdempotencyKeyReused as exc:
         problem = {"field": "idempotency_key", "problem": str(exc)}
-        content = {"detail": f"idempotency_key: {exc}", "errors": [problem]}
+        content: dict[str, object] = {"detail": f"idempotency_key: {exc}", "errors": [problem]}
         if exc.case is not None:
             content["earlier_case"] = {"id": exc.case.id, "reference": exc.case.reference}
         return JSONResponse(status_code=422, content=content)
@@ -100,24 +100,3 @@ def read_case(
         raise HTTPException(404, detail=f"case_id: no case {case_id} that you may see") from None
     session.commit()
     return detail
-
-
-@router.post(
-    "/cases/{case_id}/cancel",
-    response_model=CaseOut,
-    dependencies=[allow(Role.operator, Role.coordinator, Role.admin)],
-)
-def cancel_case(
-    body: CancelRequest,
-    request: Request,
-    case_id: PathId,
-    user: User = Depends(current_user),
-    session: Session = Depends(db_session),
-) -> CaseOut:
-    """Cancel an open case, with the reason."""
-    try:
-        case = service.cancel(session, get_services(request).clock, user, case_id, body.reason)
-    except service.CaseNotVisible:
-        raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
-    session.commit()
-    return CaseOut.model_validate(case)

@@ -1,4 +1,5 @@
-"""Reading and cancelling cases, scoped to what the user may see; reads of case details are audited."""
+"""Reading cases, scoped to what the user may see; reads of case details are audited. (Cancelling one is
+`flow.cancellation`: it reaches the offer and the physician.)"""
 
 from __future__ import annotations
 
@@ -10,15 +11,10 @@ from sqlalchemy.orm import Session
 
 from dispatch.audit import service as audit
 from dispatch.auth.models import Role, User
-from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, transition
 from dispatch.cases.models import Case, CaseEvent
 from dispatch.cases.schemas import CaseDetail, CaseEventOut, CaseOut
-from dispatch.cases.states import ACTIVE_VISIT_STATES, TERMINAL_STATES, CaseState, can_transition
+from dispatch.cases.states import TERMINAL_STATES, CaseState
 from dispatch.clock import Clock
-from dispatch.offers.service import withdraw
-from dispatch.roster.models import Physician
-from dispatch.sms.protocol import withdrawn_text
-from dispatch.sms.service import queue_sms
 
 
 class CaseNotVisible(LookupError):
@@ -82,25 +78,3 @@ def case_detail(session: Session, clock: Clock, user: User, case_id: int) -> Cas
         triage_note=case.triage_note,
         timeline=[CaseEventOut.model_validate(e) for e in events],
     )
-
-
-def cancel(session: Session, clock: Clock, user: User, case_id: int, reason: str) -> Case:
-    """Cancel an open case with a reason (e.g. the caller rang back: the attending physician came)."""
-    case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
-    if case is None:
-        raise CaseNotVisible(case_id)
-    if not can_transition(case.state, CaseState.cancelled):
-        raise TransitionNotAllowed(case.id, case.state, CaseState.cancelled)
-    withdraw(session, clock, case, "case cancelled")
-    if case.state in ACTIVE_VISIT_STATES and case.assigned_physician_id is not None:
-        physician = session.get(Physician, case.assigned_physician_id)
-        queue_sms(session, clock, physician.phone_e164, withdrawn_text(case.id), "withdrawn", case_id=case.id)
-    transition(
-        session,
-        case,
-        CaseState.cancelled,
-        actor=Actor(f"user:{user.username}", user.id),
-        clock=clock,
-        reason=reason,
-    )
-    return case

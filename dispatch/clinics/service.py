@@ -12,7 +12,7 @@ from dispatch.clinics.models import Clinic, ContractPeriod
 from dispatch.clinics.schemas import ClinicIn
 from dispatch.phones import InvalidPhoneNumber, to_e164
 from dispatch.programme.models import Municipality
-from dispatch.reports.periods import month_start
+from dispatch.programme.periods import month_start
 
 
 def visible_clinics(session: Session, user: User) -> list[Clinic]:

@@ -26,7 +26,7 @@ def _out(session: Session, handoff: Handoff) -> HandoffOut:
     return HandoffOut(
         id=handoff.id,
         clinic_id=handoff.clinic_id,
-        clinic_label=session.get(Clinic, handoff.clinic_id).label,
+        clinic_label=session.get_one(Clinic, handoff.clinic_id).label,
         period_start=handoff.period_start,
         period_end=handoff.period_end,
         created_at=handoff.created_at,

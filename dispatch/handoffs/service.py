@@ -56,7 +56,8 @@ def make_handoffs(
         )
         .order_by(Case.called_at)
     ):
-        cases_by_clinic.setdefault(case.clinic_id, []).append(case)
+        if case.clinic_id is not None:  # always: the query asks for no other
+            cases_by_clinic.setdefault(case.clinic_id, []).append(case)
     for clinic_id, cases in cases_by_clinic.items():
         if session.scalar(select(Handoff.id).where(Handoff.clinic_id == clinic_id, Handoff.period_end == end)):
             continue
@@ -88,7 +89,7 @@ def make_handoffs(
                     clock=clock,
                     data={"handoff_id": handoff.id},
                 )
-        clinic = session.get(Clinic, clinic_id)
+        clinic = session.get_one(Clinic, clinic_id)
         if clinic.handoff_phone:
             queue_sms(
                 session,
@@ -148,7 +149,7 @@ def flag_unacknowledged(session: Session, clock: Clock, programme: Programme, de
     )
     for handoff in flagged:
         handoff.flagged_at = clock.now()
-        clinic = session.get(Clinic, handoff.clinic_id)
+        clinic = session.get_one(Clinic, handoff.clinic_id)
         if programme.coordinator_phone:
             queue_sms(
                 session,

@@ -41,10 +41,11 @@ def healthz(request: Request) -> JSONResponse:
     try:
         services.redis.ping()
         checks["redis"] = "ok"
+        ages: dict[str, float | None] = {}
         for part in ("worker", "reconciler"):
             age = heartbeat_age_s(services.redis, part)
-            checks[f"{part}_heartbeat_age_s"] = None if age is None else round(age, 1)
-        age = checks["reconciler_heartbeat_age_s"]
+            ages[part] = checks[f"{part}_heartbeat_age_s"] = None if age is None else round(age, 1)
+        age = ages["reconciler"]
         up_s = time.monotonic() - services.started_monotonic
         if (age is None and up_s > STARTUP_GRACE_S) or (age is not None and age > RECONCILER_STALE_S):
             problems.append("reconciler")

@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import BindParameter, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.cases.models import Case
@@ -112,7 +112,7 @@ def _available_select(by_town: bool) -> Select:
         Case.assigned_physician_id == holder, Case.state.in_(ACTIVE_VISIT_STATES)
     )
     pending_offer = select(Offer.id).where(Offer.physician_id == holder, Offer.state == OfferState.pending)
-    towns = bindparam("towns", expanding=True) if by_town else None
+    towns: BindParameter[list[int]] | None = bindparam("towns", expanding=True) if by_town else None
     return (
         on_call_select(bindparam("at"), towns)
         .add_columns(

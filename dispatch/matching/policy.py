@@ -87,9 +87,9 @@ def least_total_travel(
         dummy[i, i] = UNASSIGNED_COST[case.urgency]
     rows, cols = linear_sum_assignment(np.hstack([costs, dummy]))
     result = {}
-    for i, j in zip(rows, cols, strict=True):
-        if j < len(physicians) and minutes[i, j] < INFEASIBLE:
-            result[cases[i].case_id] = Match(physicians[j].physician_id, float(minutes[i, j]))
+    for row, col in zip(rows.tolist(), cols.tolist(), strict=True):
+        if col < len(physicians) and minutes[row, col] < INFEASIBLE:
+            result[cases[row].case_id] = Match(physicians[col].physician_id, float(minutes[row, col]))
     return result
 
 

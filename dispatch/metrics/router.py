@@ -12,6 +12,7 @@ from dispatch.cases.models import Case, CaseEvent
 from dispatch.cases.states import CaseState
 from dispatch.deps import get_services
 from dispatch.heartbeats import heartbeat_age_s
+from dispatch.observability.collectors import scrape_collectors
 from dispatch.offers.models import Offer, OfferState
 from dispatch.services import Services
 
@@ -39,8 +40,8 @@ class DispatchCollector:
         sent.add_metric([], sum(offers.values()))
         yield sent
         ended = CounterMetricFamily("dispatch_offers", "Offers by how they ended", labels=["outcome"])
-        for state in OfferState:
-            ended.add_metric([state.value], offers.get(state, 0))
+        for outcome in OfferState:
+            ended.add_metric([outcome.value], offers.get(outcome, 0))
         yield ended
         alerted = CounterMetricFamily("dispatch_coordinator_alerts", "Coordinator alerts raised")
         alerted.add_metric([], alerts or 0)
@@ -58,4 +59,6 @@ def metrics(request: Request) -> Response:
     """Cases by state; offers sent, accepted, declined, timed out; coordinator alerts; the sweep's heartbeat."""
     registry = CollectorRegistry()
     registry.register(DispatchCollector(get_services(request)))
+    for collector in scrape_collectors(get_services(request).redis):  # the queue; HTTP, jobs, SMS, offers
+        registry.register(collector)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

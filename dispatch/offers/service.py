@@ -10,14 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import ScalarSelect, bindparam, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import Actor, record_event, transition
 from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState, Urgency
 from dispatch.clock import Clock
-from dispatch.matching.policy import Match
+from dispatch.jobs import DRIVE_CASE
 from dispatch.offers.models import Offer, OfferState
 from dispatch.outbox import defer_job
 from dispatch.programme.models import Municipality, Programme
@@ -26,7 +26,6 @@ from dispatch.sms import protocol
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.service import queue_sms
 
-DRIVE_JOB = "workers.jobs.drive_case"
 MATCHING = Actor.system("matching")
 
 
@@ -91,24 +90,27 @@ def make_offer(
     session: Session,
     clock: Clock,
     case: Case,
-    match: Match,
+    *,
+    physician_id: int,
+    travel_min: float,
     manual: bool = False,
     known: OfferFacts | None = None,
 ) -> SmsMessage:
-    """Create the offer, move the case to `offered` and write its SMS, already claimed; returns the SMS
-    row, which the caller sends (`runner.send`) once this commits: every caller does, so no send
-    job is queued for it. (An offer withdrawn in the first seconds between that commit and the send still
-    leaves, see `sms.service.send_claimed`: the physician's reply to it is answered as to any closed offer.)"""
+    """Offer the case to the physician (`travel_min` away, by the estimate): create the offer, move the case
+    to `offered` and write its SMS, already claimed; returns the SMS row, which the caller sends
+    (`flow.runner.send`) once this commits: every caller does, so no send job is queued for it. (An offer
+    withdrawn in the first seconds between that commit and the send still leaves, see
+    `sms.service.send_claimed`: the physician's reply to it is answered as to any closed offer.)"""
     now = clock.now()
-    facts = known or _offer_facts(session, case, match.physician_id)
+    facts = known or _offer_facts(session, case, physician_id)
     attempt = facts.attempt
     offer = Offer(
         case_id=case.id,
-        physician_id=match.physician_id,
+        physician_id=physician_id,
         attempt=attempt,
         state=OfferState.pending,
         manual=manual,
-        estimated_travel_min=round(match.travel_min),
+        estimated_travel_min=round(travel_min),
         created_at=now,
         deadline_at=now + offer_timeout(case),
     )
@@ -126,7 +128,7 @@ def make_offer(
         reason="offered",
         data={
             "offer_id": offer.id,
-            "physician_id": match.physician_id,
+            "physician_id": physician_id,
             "attempt": attempt,
             "travel_min": offer.estimated_travel_min,
             "deadline_at": offer.deadline_at.isoformat(),
@@ -138,14 +140,20 @@ def make_offer(
     )
 
 
+def stale_offer_sms() -> ColumnElement[bool]:
+    """An offer SMS whose offer is no longer pending: withdrawn instead of sent (`sms.service.send_pending`)."""
+    pending = select(Offer.id).where(Offer.id == SmsMessage.offer_id, Offer.state == OfferState.pending)
+    return (SmsMessage.purpose == "offer") & SmsMessage.offer_id.is_not(None) & ~pending.exists()
+
+
 def current_offer(session: Session, offer_id: int) -> tuple[Offer, Case]:
     """The offer and its case, locked; OfferClosed unless it is still the case's pending offer."""
     case_id = session.scalar(select(Offer.case_id).where(Offer.id == offer_id))
     if case_id is None:
         raise OfferClosed(offer_id)
     # Always the case first, then the offer: the order cancel and reassignment take too.
-    case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
-    offer = session.get(Offer, offer_id, with_for_update=True, populate_existing=True)
+    case = session.get_one(Case, case_id, with_for_update=True, populate_existing=True)
+    offer = session.get_one(Offer, offer_id, with_for_update=True, populate_existing=True)
     if offer.state is not OfferState.pending or case.current_offer_id != offer.id:
         raise OfferClosed(offer_id)
     return offer, case
@@ -168,7 +176,7 @@ def end_offer(
         reason=reason,
         data={"offer_id": offer.id, "physician_id": offer.physician_id, "offer_state": state.value},
     )
-    defer_job(session, DRIVE_JOB, case.id, job_id=f"drive-{case.id}-{event.id}")
+    defer_job(session, DRIVE_CASE, case.id, job_id=f"drive-{case.id}-{event.id}")
     unanswered = session.scalar(
         select(func.count())
         .select_from(Offer)
@@ -178,7 +186,7 @@ def end_offer(
         unanswered >= case.escalation_policy["offers_before_coordinator_alert"]
         and case.coordinator_alerted_at is None
     ):
-        programme = session.get(Programme, case.programme_id)
+        programme = session.get_one(Programme, case.programme_id)
         alert_coordinator(session, clock, programme, case, "受諾する代診医がいません")
     return case
 
@@ -233,11 +241,11 @@ def withdraw(session: Session, clock: Clock, case: Case, reason: str) -> None:
     if offer is None or offer.state is not OfferState.pending:
         return
     offer.state, offer.responded_at = OfferState.withdrawn, clock.now()
-    physician = session.get(Physician, offer.physician_id)
+    physician = session.get_one(Physician, offer.physician_id)
     queue_sms(
         session,
         clock,
-        physician.phone_e164,
+        physician.sms_phone(),
         protocol.withdrawn_text(case.id),
         "withdrawn",
         case_id=case.id,

@@ -63,7 +63,7 @@ def visit_page(token: str, request: Request, session: Session = Depends(db_sessi
     session.commit()
     rows = [
         _row("案件", f"#K{case.id}"),
-        _row("緊急度", URGENCY_LABELS_JA.get(case.urgency, "")),
+        _row("緊急度", URGENCY_LABELS_JA[case.urgency] if case.urgency is not None else ""),
         _row("状態", case.state.value),
         _row("主訴", case.chief_complaint),
         _row("連絡先", case.callback_phone_e164),

@@ -35,6 +35,8 @@ def record(session: Session, clock: Clock, case_id: int, data: OutcomeIn, actor:
         death = existing or DeathRecord(case_id=case.id)
         for field in DeathIn.model_fields:
             setattr(death, field, getattr(data.death, field))
+        # On scene or after, the case has the physician who came (RECORDABLE states only).
+        assert case.assigned_physician_id is not None
         death.confirming_physician_id = case.assigned_physician_id
         session.add(death)
     if case.state is CaseState.on_scene:

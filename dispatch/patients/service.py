@@ -90,7 +90,7 @@ def search(
     if user.role is Role.clinic_admin:
         query = query.where(Enrolment.clinic_id == user.clinic_id)
     wanted = normalise_kana(name_kana) if name_kana else None
-    matches = []
+    matches: list[PatientMatch] = []
     for patient, enrolment, label in session.execute(query.order_by(Patient.id)):
         if wanted and not normalise_kana(patient.family_name_kana + patient.given_name_kana).startswith(wanted):
             continue

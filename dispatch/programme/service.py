@@ -13,19 +13,34 @@ from sqlalchemy.orm import Session
 
 from dispatch.programme.models import MedicalArea, Programme, ServiceHoursRule
 from dispatch.programme.service_hours import in_service_hours
-from dispatch.seed.reference import current_service_hours_rule
 
 
 class ProgrammeNotLoaded(LookupError):
-    """The configured programme is not in the database (run `dispatch seed demo`)."""
+    """The configured programme is not in the database (run `dispatch seed reference`)."""
 
 
 def get_programme(session: Session, code: str) -> Programme:
     """The programme with this code."""
     programme = session.scalar(select(Programme).where(Programme.code == code))
     if programme is None:
-        raise ProgrammeNotLoaded(f"programme {code!r} is not loaded; run `dispatch seed demo`")
+        raise ProgrammeNotLoaded(
+            f"programme {code!r} is not loaded; run `dispatch seed reference` "
+            "(or `dispatch seed demo` outside production)"
+        )
     return programme
+
+
+def current_service_hours_rule(session: Session, programme_id: int, at: datetime) -> ServiceHoursRule:
+    """The rule version in force at `at`: the newest whose effective_from is not after it."""
+    rule = session.scalar(
+        select(ServiceHoursRule)
+        .where(ServiceHoursRule.programme_id == programme_id, ServiceHoursRule.effective_from <= at)
+        .order_by(ServiceHoursRule.version.desc())
+        .limit(1)
+    )
+    if rule is None:
+        raise LookupError(f"programme {programme_id} has no service-hours rule in force at {at.isoformat()}")
+    return rule
 
 
 def judge_service_hours(session: Session, programme: Programme, at: datetime) -> tuple[bool, ServiceHoursRule]:
@@ -101,7 +116,7 @@ class ReferenceCache:
             .where(ServiceHoursRule.programme_id == programme.id)
             .order_by(ServiceHoursRule.version)
         )
-        area = session.get(MedicalArea, programme.area_id)
+        area = session.get_one(MedicalArea, programme.area_id)
         return ProgrammeSnapshot(
             id=programme.id,
             code=programme.code,

@@ -74,7 +74,7 @@ def clinic_rows_reference(report: ClinicReport) -> list[list]:
 
 
 def monthly_rows_ja(report: MonthlyReport) -> list[list]:
-    rows = [MONTHLY_HEADERS_JA]
+    rows: list[list] = [MONTHLY_HEADERS_JA]
     for m in report.months:
         rows.append(
             [
@@ -121,7 +121,7 @@ def to_table(rows: list[list]) -> str:
 def to_xlsx(clinics: ClinicReport | None, monthly: MonthlyReport | None) -> bytes:
     """A workbook: the per-clinic table, the monthly table, and a native bar chart of the monthly counts."""
     book = Workbook()
-    book.remove(book.active)
+    book.remove(book.worksheets[0])  # the empty sheet a new workbook opens with
     if clinics is not None:
         sheet = book.create_sheet(f"{clinics.label} 医療機関別")
         for row in clinic_rows_ja(clinics):

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
+from dispatch.programme.periods import fiscal_year_of, month_start
 from dispatch.programme.service import get_programme
 from dispatch.reports import formats, service
-from dispatch.reports.periods import fiscal_year_of, month_start
 from dispatch.reports.schemas import ClinicReport, MonthlyReport
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])

@@ -14,8 +14,7 @@ from dispatch.offers.models import Offer, OfferState
 from dispatch.outcomes.models import VisitOutcome
 from dispatch.patients.models import Enrolment
 from dispatch.programme.models import FiscalYear, Municipality, Programme
-from dispatch.reports import counting as c
-from dispatch.reports.periods import (
+from dispatch.programme.periods import (
     fiscal_year_bounds,
     fiscal_year_days,
     fiscal_year_label,
@@ -23,6 +22,7 @@ from dispatch.reports.periods import (
     next_month,
     reiwa,
 )
+from dispatch.reports import counting as c
 from dispatch.reports.schemas import ClinicReport, ClinicRow, MonthCounts, MonthlyReport, MonthRow, Percentiles
 
 
@@ -150,7 +150,7 @@ def monthly_report(
         .where(Offer.state.in_([OfferState.declined, OfferState.timed_out]))
         .group_by(month, Offer.state)
     ).all()
-    alerts = dict(
+    alerts: dict[str, int] = dict(
         session.execute(
             select(month, func.count())
             .join(CaseEvent, and_(CaseEvent.case_id == Case.id, CaseEvent.kind == "alert.coordinator"))

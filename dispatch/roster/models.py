@@ -27,6 +27,10 @@ class PhysicianRole(StrEnum):
     substitute = "substitute"  # 代診医
 
 
+class NoPhone(LookupError):
+    """The roster has no mobile number for the physician: no SMS can reach them."""
+
+
 class Physician(Base):
     """A physician known to the programme, in one role."""
 
@@ -43,6 +47,12 @@ class Physician(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     shifts: Mapped[list[Shift]] = relationship(back_populates="physician", order_by="Shift.starts_at")
+
+    def sms_phone(self) -> str:
+        """The number an SMS to this physician goes to; NoPhone if the roster has none."""
+        if self.phone_e164 is None:
+            raise NoPhone(f"physician {self.id} has no phone number")
+        return self.phone_e164
 
 
 shift_coverage = Table(

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow
 from dispatch.auth.models import Role
 from dispatch.deps import db_session, get_services
 from dispatch.ids import PathId
-from dispatch.roster import service
+from dispatch.roster import physicians, service
 from dispatch.roster.models import Shift
+from dispatch.roster.physicians import PhysicianCreated, PhysicianIn
 from dispatch.roster.schemas import CoverIn, CoverOut, OnCallOut, PhysicianOut, ShiftIn, ShiftOut
 from dispatch.times import time_problem
 
@@ -95,3 +97,19 @@ def add_cover(body: CoverIn, shift_id: PathId, session: Session = Depends(db_ses
 def list_substitutes(session: Session = Depends(db_session)) -> list[PhysicianOut]:
     """The substitute physicians (for shifts and the coordinator's hand moves); no phone numbers."""
     return [PhysicianOut.model_validate(p) for p in service.substitutes(session)]
+
+
+@router.post(
+    "/roster/physicians", response_model=PhysicianCreated, status_code=201, dependencies=[allow(*EDITORS)]
+)
+def register_physician(body: PhysicianIn, session: Session = Depends(db_session)) -> PhysicianCreated:
+    """Register a physician: a substitute (with the mobile offers go to), a consulting or an attending one."""
+    try:
+        physician = physicians.register(session, body)
+        session.commit()
+    except service.RosterRejected as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    except IntegrityError:  # the same number registered at the same instant by another coordinator
+        session.rollback()
+        raise HTTPException(409, detail="phone: another physician already has this number") from None
+    return PhysicianCreated.model_validate(physician)

@@ -18,9 +18,10 @@ from dispatch.clock import Clock
 from dispatch.patients.models import Enrolment, Patient, Sex
 from dispatch.phones import to_e164
 from dispatch.programme.models import Municipality, Programme
+from dispatch.programme.service import current_service_hours_rule
 from dispatch.programme.service_hours import SATURDAY, is_day_off
 from dispatch.roster.models import Physician, PhysicianRole, Shift
-from dispatch.seed.reference import current_service_hours_rule, month_start, seed_reference
+from dispatch.seed.reference import month_start, seed_reference
 
 
 @dataclass(frozen=True)

@@ -95,16 +95,3 @@ def seed_reference(session: Session, data: dict[str, Any]) -> Programme:
             )
     session.flush()
     return programme
-
-
-def current_service_hours_rule(session: Session, programme_id: int, at: datetime) -> ServiceHoursRule:
-    """The rule version in force at `at`: the newest whose effective_from is not after it."""
-    rule = session.scalar(
-        select(ServiceHoursRule)
-        .where(ServiceHoursRule.programme_id == programme_id, ServiceHoursRule.effective_from <= at)
-        .order_by(ServiceHoursRule.version.desc())
-        .limit(1)
-    )
-    if rule is None:
-        raise LookupError(f"programme {programme_id} has no service-hours rule in force at {at.isoformat()}")
-    return rule

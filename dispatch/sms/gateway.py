@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import ParamSpec, Protocol, TypeVar
+
+from dispatch.telemetry.metrics import SMS_SEND_DURATION, SMS_SENDS
 
 
 @dataclass(frozen=True)
@@ -28,3 +33,28 @@ class SmsGateway(Protocol):
     def send(self, to: str, body: str, status_callback: str | None = None) -> SentMessage:
         """Send `body` to the E.164 number `to`; raise SmsRejected or SmsUnavailable on failure."""
         ...
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def timed_sms_send(send: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a gateway's `send`: count its outcome (sent, rejected, unavailable) and time it."""
+
+    @functools.wraps(send)
+    def timed(*args: P.args, **kwargs: P.kwargs) -> R:
+        started = time.perf_counter()
+        outcome = "unavailable"
+        try:
+            result = send(*args, **kwargs)
+            outcome = "sent"
+            return result
+        except SmsRejected:
+            outcome = "rejected"
+            raise
+        finally:
+            SMS_SENDS.labels(outcome).inc()
+            SMS_SEND_DURATION.observe(time.perf_counter() - started)
+
+    return timed

@@ -14,13 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from dispatch.clock import Clock
+from dispatch.jobs import SEND_SMS
 from dispatch.outbox import defer_job
 from dispatch.phones import masked
 from dispatch.sms.gateway import SmsGateway, SmsRejected, SmsUnavailable
 from dispatch.sms.models import FAILED_STATUSES, STATUS_ORDER, Direction, SmsMessage
 
 log = logging.getLogger(__name__)
-SEND_JOB = "workers.jobs.send_sms"
 LINK = re.compile(r"/visit/[\w.\-]+")
 
 
@@ -53,7 +53,7 @@ def queue_sms(
     session.add(message)
     if not claimed:
         session.flush()  # the job needs its id; a claimed one is written with the commit
-        defer_job(session, SEND_JOB, message.id, job_id=f"sms-{message.id}")
+        defer_job(session, SEND_SMS, message.id, job_id=f"sms-{message.id}")
     return message
 
 
@@ -65,21 +65,23 @@ def send_pending(
     status_callback: str | None,
     then: Callable[[Session, SmsMessage], None] | None = None,
     taken: str = "pending",
+    *,
+    withdraw_if: ColumnElement[bool],
 ) -> SmsMessage | None:
     """Hand a pending message to the provider, at most once: claim it, send, record the provider's id.
 
     `then(session, message)` runs in the transaction that records what the provider said (sent or refused),
     so what follows from it commits with it. Returns the message if this call sent it (or the provider
     refused it), None if it was not ours to send. `taken="claimed"`: take again a claim this process holds
-    (from `send_claimed`), if nobody has released it.
+    (from `send_claimed`), if nobody has released it. `withdraw_if`: a condition on the message under which
+    it is withdrawn instead of sent (an offer SMS whose offer ended before it could leave).
     """
     with factory() as session:
-        # Claimed, or withdrawn if it is an offer that ended before its SMS could leave (don't send a stale
-        # one): one statement.
+        # Claimed, or withdrawn if it went stale before it could leave (don't send it): one statement.
         message = session.scalar(
             update(SmsMessage)
             .where(SmsMessage.id == message_id, SmsMessage.status == taken, SmsMessage.provider_sid.is_(None))
-            .values(status=sql_case((_stale_offer(), "withdrawn"), else_="claimed"), updated_at=clock.now())
+            .values(status=sql_case((withdraw_if, "withdrawn"), else_="claimed"), updated_at=clock.now())
             .returning(SmsMessage)
         )
         session.commit()
@@ -101,6 +103,8 @@ def send_claimed(
     message: SmsMessage,
     status_callback: str | None,
     then: Callable[[Session, SmsMessage], None] | None = None,
+    *,
+    withdraw_if: ColumnElement[bool],
 ) -> SmsMessage | None:
     """Send a message written already claimed (`queue_sms(claimed=True)`) by the transaction that just
     committed, and record what the provider said as `send_pending` does; None if it was no longer ours to
@@ -108,7 +112,9 @@ def send_claimed(
     if message.id is None or message.status != "claimed" or message.provider_sid is not None:
         raise ValueError(f"SMS {message.id} is not a committed, claimed, unsent message")
     if clock.now() - message.updated_at > CLAIM_FRESH:
-        return send_pending(factory, clock, gateway, message.id, status_callback, then, taken="claimed")
+        return send_pending(
+            factory, clock, gateway, message.id, status_callback, then, "claimed", withdraw_if=withdraw_if
+        )
     writer = object_session(message)
     if writer is not None:  # the committed session that wrote it, still open (a request's)
         writer.expunge(message)
@@ -145,14 +151,6 @@ def _deliver(
         then(session, message)
     session.commit()
     return message
-
-
-def _stale_offer() -> ColumnElement[bool]:
-    """An offer SMS whose offer is no longer pending."""
-    from dispatch.offers.models import Offer, OfferState  # sms is below offers; this one look is the exception
-
-    pending = select(Offer.id).where(Offer.id == SmsMessage.offer_id, Offer.state == OfferState.pending)
-    return (SmsMessage.purpose == "offer") & SmsMessage.offer_id.is_not(None) & ~pending.exists()
 
 
 def _advance(message: SmsMessage, status: str) -> bool:

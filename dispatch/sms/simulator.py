@@ -1,5 +1,6 @@
 """The demo's phone simulator: the physicians' phones as a page shows them, and replies sent from them,
-signed exactly as Twilio signs. It exists only with the console SMS adapter, never in production."""
+signed exactly as Twilio signs. It exists only with the console SMS adapter, never in production: the app
+mounts it, and so imports it (with httpx, from the `demo` extra), only then."""
 
 from __future__ import annotations
 
@@ -12,16 +13,14 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.settings import SmsProvider
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
 from dispatch.phones import InvalidPhoneNumber, to_e164
 from dispatch.roster.models import Physician, PhysicianRole
 from dispatch.sms.models import SmsMessage
-from dispatch.sms.router import INBOUND_PATH
 from dispatch.sms.service import redact_links
-from dispatch.sms.twilio_gateway import sign
+from dispatch.sms.twilio_gateway import INBOUND_PATH, sign
 
 router = APIRouter(prefix="/api/v1/sms/simulator", tags=["sms"])
 SIMULATOR_ROLES = (Role.operator, Role.coordinator, Role.admin, Role.substitute_physician)
@@ -49,14 +48,8 @@ class SimulatedPhone(BaseModel):
     messages: list[PhoneMessage]
 
 
-def simulator_available(request: Request) -> bool:
-    """The phone simulator exists only with the console SMS adapter, never in production."""
-    settings = get_services(request).settings
-    return settings.sms_provider is SmsProvider.console and not settings.is_production
-
-
 def _require_simulator(request: Request) -> None:
-    if not simulator_available(request):
+    if not get_services(request).settings.phone_simulator_enabled:
         raise HTTPException(404, detail="the phone simulator exists only with the console SMS adapter")
 
 

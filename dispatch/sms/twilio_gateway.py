@@ -13,7 +13,7 @@ from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
 
 from dispatch.phones import masked
-from dispatch.sms.gateway import SentMessage, SmsRejected, SmsUnavailable
+from dispatch.sms.gateway import SentMessage, SmsRejected, SmsUnavailable, timed_sms_send
 
 log = logging.getLogger(__name__)
 # The twilio client logs each request's method, URL and headers, then the answer's, at INFO: a dozen lines
@@ -22,6 +22,9 @@ logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 RETRY_DELAYS_S = (0.2, 0.5)
 # Our credentials or our rate, not the recipient's number: retry later, never blame the physician.
 ACCOUNT_PROBLEMS = frozenset({401, 403, 429})
+# Where Twilio posts to us: a message to our number, and each outbound message's delivery status.
+INBOUND_PATH = "/webhooks/twilio/sms"
+STATUS_PATH = "/webhooks/twilio/status"
 
 
 class TwilioGateway:
@@ -40,6 +43,7 @@ class TwilioGateway:
             self.client.api.base_url = api_base_url.rstrip("/")  # tests and simulations: the fake Twilio
         self.from_number = from_number
 
+    @timed_sms_send  # dispatch_sms_sends_total by outcome, dispatch_sms_send_duration_seconds
     def send(self, to: str, body: str, status_callback: str | None = None) -> SentMessage:
         for attempt, delay in enumerate((*RETRY_DELAYS_S, None)):
             try:

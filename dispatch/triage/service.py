@@ -13,12 +13,12 @@ from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, transition
 from dispatch.cases.models import Case
 from dispatch.cases.states import URGENCY_RANK, VISIT_DISPOSITIONS, CaseState, Disposition, Urgency
 from dispatch.clock import Clock, ManualClock
+from dispatch.jobs import DRIVE_CASE
 from dispatch.outbox import defer_job
 from dispatch.triage.schemas import Decision, QueueItem
 
 # An urgency not yet guessed ranks with yellow: above the calls known to be mild.
 UNKNOWN_RANK = URGENCY_RANK[Urgency.yellow]
-DRIVE_JOB = "workers.jobs.drive_case"
 
 
 class CaseNotFound(LookupError):
@@ -161,7 +161,7 @@ def decide(session: Session, clock: Clock, case_id: int, user: User, decision: D
         session, case, target, actor=_actor(user), clock=clock, reason="triage decision", data=data
     )
     if target is CaseState.dispatching:
-        defer_job(session, DRIVE_JOB, case.id, job_id=f"drive-{case.id}-{event.id}")
+        defer_job(session, DRIVE_CASE, case.id, job_id=f"drive-{case.id}-{event.id}")
     return case
 
 

@@ -20,7 +20,6 @@ from dispatch.deps import db_session, get_services
 from dispatch.handoffs.router import READERS as HANDOFF_READERS
 from dispatch.ids import PathId
 from dispatch.reports.router import REPORT_READERS
-from dispatch.sms.simulator import simulator_available
 from dispatch.web import i18n
 from dispatch.web.guard import LoginRequired, PageForbidden, Viewer, login_url, page, safe_next
 
@@ -79,7 +78,7 @@ def render(
     """A page in the reader's language, with what its script needs to know."""
     services = get_services(request)
     lang = i18n.language(request)
-    simulator = simulator_available(request)
+    simulator = services.settings.phone_simulator_enabled
     nav = [
         (p.path, NAV_KEYS[p.path])
         for p in PAGES
@@ -172,7 +171,7 @@ def case_page(request: Request, case_id: PathId, user: User = Depends(current_us
 
 def _page_route(shown: Page):
     def show(request: Request, user: User = Depends(current_user)) -> Response:
-        if shown.demo_only and not simulator_available(request):
+        if shown.demo_only and not get_services(request).settings.phone_simulator_enabled:
             return render(request, "message.html", user, status_code=404, title_key="notfound.title")
         return render(request, shown.template, user)
 

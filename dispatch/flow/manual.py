@@ -9,7 +9,6 @@ from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, record_event, 
 from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState
 from dispatch.clock import Clock
-from dispatch.matching.policy import Match
 from dispatch.offers import service
 from dispatch.offers.links import visit_url
 from dispatch.offers.models import Offer, OfferState
@@ -41,7 +40,7 @@ def _prepare(session: Session, clock: Clock, case_id: int, physician_id: int, ac
     if case is None:
         raise LookupError(case_id)
     service.lock_programme(session, case.programme_id)  # no matching round runs meanwhile
-    case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
+    case = session.get_one(Case, case_id, with_for_update=True, populate_existing=True)
     pending = session.scalar(
         select(Offer.case_id).where(Offer.physician_id == physician_id, Offer.state == OfferState.pending)
     )
@@ -91,7 +90,7 @@ def offer_to(session: Session, clock: Clock, case_id: int, physician_id: int, ac
     """Offer the case to this physician now (even one who declined before); returns its SMS, claimed for
     the caller to send once this commits."""
     case = _prepare(session, clock, case_id, physician_id, actor)
-    return service.make_offer(session, clock, case, Match(physician_id, 0.0), manual=True)
+    return service.make_offer(session, clock, case, physician_id=physician_id, travel_min=0.0, manual=True)
 
 
 def assign(
@@ -106,9 +105,11 @@ def assign(
 ) -> Case:
     """The coordinator arranged the visit by phone: record the acceptance and send the details link."""
     case = _prepare(session, clock, case_id, physician_id, actor)
-    message = service.make_offer(session, clock, case, Match(physician_id, 0.0), manual=True)
+    message = service.make_offer(session, clock, case, physician_id=physician_id, travel_min=0.0, manual=True)
     message.status = "withdrawn"  # the physician already said yes on the phone: no offer SMS
-    case = service.accept(session, clock, message.offer_id, actor)
+    offer_id = message.offer_id
+    assert offer_id is not None  # the SMS of the offer just made
+    case = service.accept(session, clock, offer_id, actor)
     record_event(
         session,
         case,
@@ -116,11 +117,9 @@ def assign(
         actor=actor,
         clock=clock,
         reason=reason,
-        data={"physician_id": physician_id, "offer_id": message.offer_id},
+        data={"physician_id": physician_id, "offer_id": offer_id},
     )
-    physician = session.get(Physician, physician_id)
-    text = protocol.accepted_text(case.id, visit_url(base_url, secret, message.offer_id))
-    queue_sms(
-        session, clock, physician.phone_e164, text, "details_link", case_id=case.id, offer_id=message.offer_id
-    )
+    physician = session.get_one(Physician, physician_id)
+    text = protocol.accepted_text(case.id, visit_url(base_url, secret, offer_id))
+    queue_sms(session, clock, physician.sms_phone(), text, "details_link", case_id=case.id, offer_id=offer_id)
     return case

@@ -12,8 +12,9 @@ from sqlalchemy import or_, select
 from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState
 from dispatch.db import unit_of_work
+from dispatch.flow import runner
 from dispatch.heartbeats import beat
-from dispatch.offers import runner, service
+from dispatch.offers import service
 from dispatch.services import Services
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.service import release_stale_claims

@@ -33,14 +33,24 @@ def match_round(
     now = clock.now()
     # Only physicians who cover a waiting case's town can be offered one (any, for a case of no known town).
     towns = {w.view.municipality_id for w in waiting}
-    physicians, phones = available_physicians(session, now, None if None in towns else towns)
+    known_towns = {town for town in towns if town is not None}
+    physicians, phones = available_physicians(session, now, None if None in towns else known_towns)
     matches = policy([w.view for w in waiting], physicians, estimator_for(reference))
     messages = []
     for w in waiting:
         case, match = w.case, matches.get(w.case.id)
         if match is not None:
             known = OfferFacts(w.offers_so_far + 1, phones[match.physician_id], w.town)
-            messages.append(make_offer(session, clock, case, match, known=known))
+            messages.append(
+                make_offer(
+                    session,
+                    clock,
+                    case,
+                    physician_id=match.physician_id,
+                    travel_min=match.travel_min,
+                    known=known,
+                )
+            )
         else:
             case.last_matched_at = now
             if case.state is CaseState.dispatching:
@@ -54,6 +64,6 @@ def match_round(
                 )
             # One alert per quarter hour while nobody can be found; offering goes on meanwhile.
             if case.coordinator_alerted_at is None or now - case.coordinator_alerted_at >= REALERT_AFTER:
-                programme = session.get(Programme, reference.id)
+                programme = session.get_one(Programme, reference.id)
                 alert_coordinator(session, clock, programme, case, "代診医が見つかりません")
     return messages

@@ -16,15 +16,16 @@ from sqlalchemy.orm import Session
 from dispatch.cases.models import Case
 from dispatch.clock import Clock
 from dispatch.db import unit_of_work
+from dispatch.flow import rounds
+from dispatch.jobs import OFFER_DEADLINE
 from dispatch.matching.policy import Policy, least_total_travel
-from dispatch.offers import rounds, service
+from dispatch.offers import service
 from dispatch.offers.models import Offer, OfferState
 from dispatch.outbox import defer_job
 from dispatch.services import Services
 from dispatch.sms import service as sms_service
 from dispatch.sms.models import SmsMessage
 
-DEADLINE_JOB = "workers.jobs.offer_deadline"
 # A deadline job that fires this close to the deadline waits for it rather than leaving it to the sweep.
 EARLY_WAIT = timedelta(seconds=2)
 
@@ -42,15 +43,16 @@ def drive(services: Services, policy: Policy = least_total_travel) -> list[int]:
 def send(services: Services, message: int | SmsMessage) -> bool:
     """Send an SMS: by id, a pending one if nobody has; or one its caller wrote claimed and just committed.
     For an offer, start its deadline from the moment it left."""
-    how = sms_service.send_pending if isinstance(message, int) else sms_service.send_claimed
-    sent = how(
-        services.session_factory,
-        services.clock,
-        services.gateway,
-        message,
-        services.status_callback_url(),
-        then=lambda session, sent: offer_sent(session, services.clock, sent),
-    )
+    factory, clock, gateway = services.session_factory, services.clock, services.gateway
+    callback, stale = services.status_callback_url(), service.stale_offer_sms()
+
+    def then(session: Session, sent: SmsMessage) -> None:
+        offer_sent(session, clock, sent)
+
+    if isinstance(message, int):
+        sent = sms_service.send_pending(factory, clock, gateway, message, callback, then, withdraw_if=stale)
+    else:
+        sent = sms_service.send_claimed(factory, clock, gateway, message, callback, then, withdraw_if=stale)
     return sent is not None
 
 
@@ -67,11 +69,11 @@ def offer_sent(session: Session, clock: Clock, message: SmsMessage) -> None:
             service.end_offer(session, clock, offer.id, OfferState.failed, "offer SMS could not be sent")
         return
     now = clock.now()
-    case = session.get(Case, offer.case_id)
+    case = session.get_one(Case, offer.case_id)
     offer.sms_sent_at = now
     offer.deadline_at = max(offer.deadline_at, now + service.offer_timeout(case))
     at = clock.wall(offer.deadline_at)
-    defer_job(session, DEADLINE_JOB, offer.id, job_id=f"deadline-{offer.id}", at=at)
+    defer_job(session, OFFER_DEADLINE, offer.id, job_id=f"deadline-{offer.id}", at=at)
 
 
 def on_deadline(services: Services, offer_id: int) -> bool:
@@ -88,6 +90,15 @@ def on_deadline(services: Services, offer_id: int) -> bool:
     if expired:
         drive(services)
     return expired
+
+
+def on_status(services: Services, sid: str, status: str, error_code: str | None) -> None:
+    """A delivery status from the provider, recorded (it only moves forward); an undelivered offer ends."""
+    with services.session_factory() as session:
+        message = sms_service.record_status(session, services.clock, sid, status, error_code)
+        session.commit()
+    if message is not None and sms_service.is_failure(message.status):
+        on_delivery_failure(services, message.id)
 
 
 def on_delivery_failure(services: Services, message_id: int) -> None:

@@ -17,6 +17,7 @@ from dispatch.offers.links import visit_url
 from dispatch.offers.models import Offer, OfferState
 from dispatch.offers.service import OfferClosed, PhysicianBusy, accept, end_offer
 from dispatch.roster.models import Physician
+from dispatch.services import Services
 from dispatch.sms import protocol
 from dispatch.sms.protocol import Intent
 from dispatch.sms.service import record_inbound, record_reply
@@ -134,3 +135,21 @@ def handle_inbound(
     if answer.text:
         record_reply(session, clock, phone, answer.text, answer.case_id)
     return answer
+
+
+def answer_sms(services: Services, *, sid: str, phone: str, body: str) -> str | None:
+    """Act on an inbound SMS in a transaction of its own; the text to answer it with, if any."""
+    settings = services.settings
+    with services.session_factory() as session:
+        answer = handle_inbound(
+            session,
+            services.clock,
+            services.redis,
+            sid=sid,
+            phone=phone,
+            body=body,
+            secret=settings.secret_key.get_secret_value(),
+            base_url=settings.public_base_url,
+        )
+        session.commit()
+    return answer.text

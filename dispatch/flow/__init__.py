@@ -1,0 +1,14 @@
+"""The dispatch engine: a case's path from the triage decision to the physician at the door, in one place.
+
+Read it in this order. Each module calls the domain packages below it (`cases`, `matching`, `offers`,
+`sms`) and none of them calls back up here:
+
+- `rounds`: a matching round offers every waiting case to the physician the policy picks (a triage
+  decision, `triage.service.decide`, puts the case in dispatching and enqueues `jobs.DRIVE_CASE`);
+- `runner`: what the workers run: the round with its offer SMS sent, the deadline started once the SMS
+  leaves, an offer timed out or undelivered and the next physician offered;
+- `replies`: the physician's SMS answer: accepted or declined, then on the way, arrived, done;
+- `manual`: the coordinator's hand: offer the case to a chosen physician, or assign it outright;
+- `cancellation`: a case cancelled: its offer withdrawn, the physician on it told;
+- `reconciler`: the sweep that re-drives whatever the database says needs work that no job holds.
+"""

@@ -1,0 +1,179 @@
+"""The routes that move a case along its path: Twilio's webhooks (a physician's reply, a delivery status),
+the coordinator's hand moves, and cancelling a case.
+
+Webhooks are public routes that prove themselves instead: `X-Twilio-Signature` must match the configured
+public URL and the posted form, in every configuration. They answer quickly: one transaction, TwiML back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
+
+from dispatch.auth.guard import allow, current_user, public
+from dispatch.auth.models import Role, User
+from dispatch.cases.lifecycle import Actor
+from dispatch.cases.models import Case
+from dispatch.cases.schemas import CancelRequest, CaseOut
+from dispatch.cases.service import CaseNotVisible
+from dispatch.deps import db_session, get_services
+from dispatch.flow import manual, replies, runner
+from dispatch.flow.cancellation import cancel
+from dispatch.ids import PathId
+from dispatch.offers.schemas import Assignment, ManualOffer
+from dispatch.phones import InvalidPhoneNumber, to_e164
+from dispatch.services import Services
+from dispatch.sms.twilio_gateway import INBOUND_PATH, STATUS_PATH, signature_is_valid, twiml_message
+
+router = APIRouter()
+COORDINATION = (Role.coordinator, Role.admin)
+
+
+# -- Twilio's webhooks ------------------------------------------------------------------------------------
+async def _signed_form(request: Request, services: Services) -> dict[str, str]:
+    params = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+    url = services.settings.public_base_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    if not signature_is_valid(
+        services.settings.webhook_auth_token, url, params, request.headers.get("X-Twilio-Signature", "")
+    ):
+        raise HTTPException(403, detail="X-Twilio-Signature does not match")
+    return params
+
+
+def _inbound(services: Services, params: dict[str, str]) -> str | None:
+    try:
+        phone = to_e164(params.get("From", ""))
+    except InvalidPhoneNumber:
+        return None
+    return replies.answer_sms(
+        services, sid=params.get("MessageSid", ""), phone=phone, body=params.get("Body", "")
+    )
+
+
+@router.post(INBOUND_PATH, tags=["sms"], dependencies=[public()], response_class=Response)
+async def inbound_sms(request: Request) -> Response:
+    """An SMS to our number, as Twilio posts it; answered with TwiML in Japanese."""
+    services = get_services(request)
+    params = await _signed_form(request, services)
+    if not params.get("MessageSid"):
+        raise HTTPException(422, detail="MessageSid: missing")
+    text = await run_in_threadpool(_inbound, services, params)
+    return Response(twiml_message(text), media_type="application/xml")
+
+
+@router.post(STATUS_PATH, tags=["sms"], dependencies=[public()], status_code=204, response_class=Response)
+async def status_callback(request: Request) -> Response:
+    """A delivery status; it only moves forward, and an undelivered offer goes on to the next physician."""
+    services = get_services(request)
+    params = await _signed_form(request, services)
+    await run_in_threadpool(
+        runner.on_status,
+        services,
+        params.get("MessageSid", ""),
+        params.get("MessageStatus", ""),
+        params.get("ErrorCode") or None,
+    )
+    return Response(status_code=204)
+
+
+# -- the coordinator's hand -------------------------------------------------------------------------------
+@contextmanager
+def _hand_move_errors(case_id: int) -> Iterator[None]:
+    """The coordinator's hand moves fail the same ways: no case, not a substitute, physician not free."""
+    try:
+        yield
+    except LookupError:
+        raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
+    except manual.NotASubstitute as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    except manual.PhysicianHasOffer as exc:
+        raise HTTPException(409, detail=str(exc)) from None
+    except manual.service.PhysicianBusy:
+        raise HTTPException(409, detail="physician_id: this physician is on another case") from None
+
+
+def _actor(user: User) -> Actor:
+    return Actor(label=f"user:{user.username}", user_id=user.id)
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/offers",
+    tags=["dispatch"],
+    response_model=CaseOut,
+    dependencies=[allow(*COORDINATION)],
+)
+def offer_by_hand(
+    body: ManualOffer,
+    request: Request,
+    case_id: PathId,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> CaseOut:
+    """Offer the case to a physician of your choosing now (a pending offer to someone else is withdrawn)."""
+    services = get_services(request)
+    with _hand_move_errors(case_id):
+        message = manual.offer_to(session, services.clock, case_id, body.physician_id, _actor(user))
+    session.commit()
+    runner.send(services, message)
+    return CaseOut.model_validate(session.get(Case, case_id))
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/assign",
+    tags=["dispatch"],
+    response_model=CaseOut,
+    dependencies=[allow(*COORDINATION)],
+)
+def assign_by_hand(
+    body: Assignment,
+    request: Request,
+    case_id: PathId,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> CaseOut:
+    """Record that a physician agreed by phone: the case is theirs, and they get the details link."""
+    services = get_services(request)
+    settings = services.settings
+    with _hand_move_errors(case_id):
+        case = manual.assign(
+            session,
+            services.clock,
+            case_id,
+            body.physician_id,
+            _actor(user),
+            body.reason,
+            settings.secret_key.get_secret_value(),
+            settings.public_base_url,
+        )
+    session.commit()
+    return CaseOut.model_validate(case)
+
+
+# -- cancelling -------------------------------------------------------------------------------------------
+@router.post(
+    "/api/v1/cases/{case_id}/cancel",
+    tags=["cases"],
+    response_model=CaseOut,
+    dependencies=[allow(Role.operator, Role.coordinator, Role.admin)],
+)
+def cancel_case(
+    body: CancelRequest,
+    request: Request,
+    case_id: PathId,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> CaseOut:
+    """Cancel an open case, with the reason."""
+    try:
+        case = cancel(session, get_services(request).clock, user, case_id, body.reason)
+    except CaseNotVisible:
+        raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
+    session.commit()
+    return CaseOut.model_validate(case)

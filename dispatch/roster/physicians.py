@@ -1,0 +1,77 @@
+"""Registering a physician with the programme: a substitute (代診医) who takes offers by SMS, a consulting
+physician (whose account triages calls), or a patient's attending physician."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dispatch.clinics.models import Clinic
+from dispatch.ids import ID_MAX
+from dispatch.phones import InvalidPhoneNumber, to_e164
+from dispatch.programme.models import Municipality
+from dispatch.roster.models import Physician, PhysicianRole
+from dispatch.roster.service import RosterRejected
+
+
+class PhysicianIn(BaseModel):
+    """A physician as the coordinator registers them."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    role: PhysicianRole
+    phone: str | None = Field(
+        None, max_length=32, description="the mobile that receives offers (a substitute needs one)"
+    )
+    clinic_id: int | None = Field(None, ge=1, le=ID_MAX)
+    base_municipality_id: int | None = Field(
+        None, ge=1, le=ID_MAX, description="where the physician sets off from (travel estimates)"
+    )
+
+
+class PhysicianCreated(BaseModel):
+    """The registered physician (the phone number is not echoed)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    role: PhysicianRole
+    clinic_id: int | None
+    base_municipality_id: int | None
+
+
+def register(session: Session, body: PhysicianIn) -> Physician:
+    """Add an active physician; their base's reference point is where travel is estimated from."""
+    phone = None
+    if body.phone:
+        try:
+            phone = to_e164(body.phone)
+        except InvalidPhoneNumber as exc:
+            raise RosterRejected("phone", str(exc)) from None
+        if session.scalar(select(Physician.id).where(Physician.phone_e164 == phone)) is not None:
+            raise RosterRejected("phone", "another physician already has this number")
+    elif body.role is PhysicianRole.substitute:
+        raise RosterRejected("phone", "a substitute physician needs a mobile number for offers")
+    if body.clinic_id is not None and session.get(Clinic, body.clinic_id) is None:
+        raise RosterRejected("clinic_id", f"no clinic {body.clinic_id}")
+    base = None
+    if body.base_municipality_id is not None:
+        base = session.get(Municipality, body.base_municipality_id)
+        if base is None:
+            raise RosterRejected("base_municipality_id", f"no municipality {body.base_municipality_id}")
+    physician = Physician(
+        name=body.name,
+        role=body.role,
+        phone_e164=phone,
+        clinic_id=body.clinic_id,
+        base_municipality_id=base.id if base else None,
+        base_latitude=base.latitude if base else None,
+        base_longitude=base.longitude if base else None,
+        active=True,
+    )
+    session.add(physician)
+    session.flush()
+    return physician
