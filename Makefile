@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # Everything is installed from the lock (requirements/*.txt, hashes checked); `make lock` regenerates it.
 PIP_LOCKED := pip install --quiet --require-hashes --no-deps
 
-.PHONY: install runtime lock demo test lint format migrate clean bench-reports replay-fy2024 bench cost
+.PHONY: install runtime lock floors demo test lint format migrate clean bench-reports replay-fy2024 bench cost
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,21 @@ lock: install
 	  -o requirements/runtime.txt
 	$(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet \
 	  --extra dev -o requirements/dev.txt
+
+## The floors in pyproject.toml, proven: every direct dependency at its lowest allowed release, then the suite
+## (not the browser walk, where old Playwright and today's Chromium need not agree, nor the tests of the runtime
+## install and the benchmarks, which the floors do not touch). About 8 minutes; not part of CI.
+floors: install
+	$(BIN)/uv pip compile pyproject.toml --python-version 3.11 --resolution lowest-direct --extra dev --quiet \
+	  -o var/floors.txt
+	rm -rf var/floors-venv
+	$(PYTHON) -m venv var/floors-venv
+	var/floors-venv/bin/pip install --quiet --no-deps -r var/floors.txt
+	var/floors-venv/bin/pip install --quiet --no-deps -e .
+	var/floors-venv/bin/pip check
+	var/floors-venv/bin/python -m pytest $(PYTEST_ARGS) --deselect tests/test_console_browser.py \
+	  --deselect tests/test_production_smoke.py --deselect tests/test_runtime_install.py \
+	  --deselect tests/test_bench.py --deselect tests/test_bench_cpu.py
 
 ## Run the whole service on its embedded defaults (SQLite, its own Redis, console SMS) at http://127.0.0.1:$(PORT)
 demo: install

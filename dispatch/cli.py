@@ -145,11 +145,13 @@ def worker(
     settings = _settings()
     setup_logging(settings)  # the service's own lines stay at INFO whatever RQ's level
     prepare_metrics_dir(settings)  # before the job modules import the metrics
+    from dispatch.observability.offers import install_offer_metrics
     from dispatch.observability.probes import WORKER_TTL_S
     from dispatch.observability.rqjob import ObservedJob
     from dispatch.telemetry.metrics import mark_worker_process
 
     mark_worker_process()
+    install_offer_metrics()  # offers time out here (deadline jobs, the sweep): their lateness is counted here
     redis = Redis.from_url(settings.redis_url)
     # Import the job modules and wire the service once, before the first job (and before RQ forks a work
     # horse per job): no job pays for imports or connections (by name: `dispatch` never imports `workers`

@@ -121,6 +121,8 @@ class ProductionStack:
             "HANDOFF_TIME": "00:00",
             # JSON log lines, once the service has them (settings ignore a name they do not know).
             "LOG_FORMAT": "json",
+            # One metrics directory for every process, as the compose file's shared volume.
+            "METRICS_DIR": str(self.workdir / "metrics"),
         }
 
     @property

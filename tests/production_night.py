@@ -70,6 +70,8 @@ class Night:
     fiscal_year: int
     month: str
     operator: dict[str, str] = field(default_factory=dict)
+    probes: dict[str, int] = field(default_factory=dict)
+    metrics: str = ""
     board_status: int | None = None
     board_closed: bool = False
     exits: dict[str, Exit] = field(default_factory=dict)
@@ -79,6 +81,9 @@ class Night:
     unsent_sms: int = -1
     overdue_offers: int = -1
     seconds: float = 0.0
+
+
+PROBES = ("/livez", "/readyz", "/healthz")
 
 
 def fake_messages(stack: ProductionStack) -> list[dict[str, Any]]:
@@ -253,6 +258,8 @@ def the_night(stack: ProductionStack, redis: Redis) -> Night:
         fiscal_year=fiscal_year,
         month=called_at.strftime("%Y-%m"),
         operator=who["operator"],
+        probes={path: httpx.get(stack.api_url + path, timeout=5).status_code for path in PROBES},
+        metrics=httpx.get(stack.api_url + "/metrics", timeout=5).text,
     )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -69,5 +69,19 @@ def test_the_api_metrics_add_up_what_the_worker_processes_did(redis_url: str, tm
         assert ("dispatch_queue_depth", frozenset({("queue", "dispatch")})) in samples
         # Every process writes its own files, named by host and pid: the API's two, the worker's.
         assert len({path.name.split("_", 1)[1] for path in metrics_dir.glob("*.db")}) >= 2
+
+        # The offer goes unanswered past its deadline: a worker times it out, and its lateness is counted.
+        run.set_clock(run.deadline(case_id) + timedelta(milliseconds=1))
+        deadline = time.monotonic() + 15
+        while True:
+            samples = metric_samples(httpx.get(stack.url + "/metrics", timeout=5).text)
+            late = sum(
+                sample(samples, "dispatch_escalation_lateness_seconds_count", path=path)
+                for path in ("deadline_job", "reconciler")
+            )
+            if late >= 1 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert late == 1, "a worker timed the offer out, but its lateness never reached /metrics"
     finally:
         stack.stop()

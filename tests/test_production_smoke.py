@@ -117,6 +117,30 @@ def test_one_call_goes_the_whole_night_on_the_production_install(night: Night):
     assert night.seconds < 60, f"the smoke took {night.seconds} s"
 
 
+def test_the_probes_answer_and_metrics_add_up_every_process(night: Night):
+    assert night.probes == {"/livez": 200, "/readyz": 200, "/healthz": 200}
+    recorded = {
+        line.split("{")[0].split(" ")[0]
+        for line in night.metrics.splitlines()
+        if line and not line.startswith("#") and not line.endswith(" 0.0")
+    }
+    # Figures the API processes, the workers and the cron recorded, added up by one API process.
+    for family in (
+        "dispatch_http_requests_total",
+        "dispatch_http_request_duration_seconds_count",
+        "dispatch_jobs_total",
+        "dispatch_job_duration_seconds_count",
+        "dispatch_sms_sends_total",
+        "dispatch_sms_send_duration_seconds_count",
+        "dispatch_offer_answer_seconds_count",
+        "dispatch_reconciler_sweep_duration_seconds_count",
+        "dispatch_reconciler_heartbeat_age_seconds",
+    ):
+        assert family in recorded, family
+    assert "dispatch_queue_depth" in night.metrics and "dispatch_queue_oldest_job_age_seconds" in night.metrics
+    # No offer lapsed tonight: escalation lateness from a worker is checked in test_observability_stack.py.
+
+
 def test_every_process_stops_on_sigterm_with_exit_0_and_leaves_nothing_running(night: Night):
     assert {name: e.returncode for name, e in night.exits.items()} == dict.fromkeys(
         [*SERVICE, "fake-twilio"], 0
