@@ -43,6 +43,11 @@ class Settings(BaseSettings):
     environment: Environment = Environment.development
     database_url: str = f"sqlite:///{DEFAULT_SQLITE_PATH}"
     redis_url: str = "redis://127.0.0.1:6379/0"
+    # PostgreSQL only (SQLite ignores them; migrations are exempt): a stalled database answers 503 in
+    # seconds. Opening a connection, waiting for a free pooled one, and one statement (0: no limit).
+    db_connect_timeout_s: int = Field(3, ge=2, le=60)
+    db_pool_timeout_s: float = Field(3.0, gt=0, le=60)
+    db_statement_timeout_ms: int = Field(10_000, ge=0)
     secret_key: SecretStr = SecretStr("dev-secret-change-me")
 
     sms_provider: SmsProvider = SmsProvider.console
@@ -79,6 +84,13 @@ class Settings(BaseSettings):
     # Where every process writes its Prometheus figures for the API's /metrics to add up (multi-process
     # mode); share it between the api, worker and cron containers. Unset: `dispatch serve` uses a private one.
     metrics_dir: Path | None = None
+
+    # The largest request body of each kind, in bytes, refused with 413 before it is read: JSON for the API
+    # (10 000 characters of a visit outcome, even sent \u-escaped, fit), the console's form posts, and Twilio's
+    # webhooks (an SMS is at most 1 600 characters).
+    max_json_body_bytes: int = Field(128 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_form_body_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+    max_webhook_body_bytes: int = Field(16 * 1024, ge=1024, le=1024 * 1024)
 
     @field_validator("timezone")
     @classmethod

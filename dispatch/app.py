@@ -11,6 +11,7 @@ from config.settings import Settings, load_settings
 from dispatch.audit.router import router as audit_router
 from dispatch.auth.guard import enforce_declared_roles
 from dispatch.auth.router import router as auth_router
+from dispatch.body_limit import BodyCaps, install_body_limit
 from dispatch.cases.router import router as cases_router
 from dispatch.clinics.router import router as clinics_router
 from dispatch.errors import install_error_handlers, install_nul_guard
@@ -87,6 +88,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     web.install(app)
     install_error_handlers(app)
     install_nul_guard(app)
+    settings = services.settings
+    caps = BodyCaps(settings.max_json_body_bytes, settings.max_form_body_bytes, settings.max_webhook_body_bytes)
+    install_body_limit(app, caps)  # before the NUL guard reads a body, after the request id is set
     install_observability(app)  # request ids, HTTP metrics, /livez and /readyz; wraps the middleware above
     enforce_declared_roles(app)
     return app

@@ -11,9 +11,11 @@ import sys
 
 import typer
 
-from config.settings import InsecureConfiguration, Settings, load_settings
+from config.settings import Settings, load_settings
+from dispatch.audit.cli import audit_app
 from dispatch.observability.cli import health_app
 from dispatch.observability.process import prepare_metrics_dir, setup_logging, uvicorn_log_config
+from dispatch.startup import settings_or_exit
 from dispatch.user_cli import user_app
 
 app = typer.Typer(help="Night and holiday house-call dispatch service.", no_args_is_help=True)
@@ -23,18 +25,13 @@ report_app = typer.Typer(help="The prefecture's reports (counts only).", no_args
 app.add_typer(report_app, name="report")
 app.add_typer(user_app, name="user")
 app.add_typer(health_app, name="health")
+app.add_typer(audit_app, name="audit")
 
 log = logging.getLogger("dispatch")
 
 
 def _settings() -> Settings:
-    settings = load_settings()
-    try:
-        settings.check_can_start()
-    except InsecureConfiguration as exc:
-        typer.secho(str(exc), fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
-    return settings
+    return settings_or_exit()
 
 
 @app.command()
@@ -124,6 +121,9 @@ def serve(
         log_config=uvicorn_log_config(settings),
         # Without a bound, one console's open event stream holds SIGTERM off for ever.
         timeout_graceful_shutdown=graceful_timeout,
+        # The request line and headers, at most (h11 only: httptools, used when installed, has no bound to
+        # set, so the proxy in front must bound headers; bodies are capped by `dispatch.body_limit`).
+        h11_max_incomplete_event_size=16 * 1024,
     )
 
 

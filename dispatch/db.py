@@ -58,8 +58,15 @@ def table_of(model: type[Base]) -> Table:
     return table
 
 
-def make_engine(url: str, **kwargs: object) -> Engine:
-    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout."""
+def make_engine(
+    url: str,
+    *,
+    connect_timeout_s: int | None = None,
+    pool_timeout_s: float | None = None,
+    statement_timeout_ms: int | None = None,
+    **kwargs: object,
+) -> Engine:
+    """Create an engine; SQLite gets foreign keys, WAL and a busy timeout, PostgreSQL the given timeouts."""
     # A failed statement's error (and so any traceback or log line) must not carry its bound values: they
     # are callers' names, phones and complaints.
     kwargs.setdefault("hide_parameters", True)
@@ -83,10 +90,24 @@ def make_engine(url: str, **kwargs: object) -> Engine:
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
-    engine = create_engine(url, **kwargs)
+    if pool_timeout_s is not None:
+        kwargs.setdefault("pool_timeout", pool_timeout_s)
+    engine = create_engine(url, connect_args=_timeouts(connect_timeout_s, statement_timeout_ms), **kwargs)
     # RQ forks a work horse per job: the child must not reuse the parent's sockets.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
     return engine
+
+
+def _timeouts(connect_timeout_s: int | None, statement_timeout_ms: int | None) -> dict[str, object]:
+    """libpq's connect_timeout and the server-side statement_timeout (unset or 0: none) for each connection."""
+    args: dict[str, object] = {}
+    if connect_timeout_s:
+        args["connect_timeout"] = connect_timeout_s
+        # A database host gone from the network (what was sent is never acknowledged) fails as fast.
+        args["tcp_user_timeout"] = connect_timeout_s * 1000
+    if statement_timeout_ms:
+        args["options"] = f"-c statement_timeout={int(statement_timeout_ms)}"
+    return args
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -9,6 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dispatch.cases.lifecycle import TransitionNotAllowed
+from dispatch.outage import install_outage_handler
 
 
 def _field(loc: tuple) -> str:
@@ -23,7 +24,8 @@ def _message(error: dict) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    """422 lists each bad field and its problem; a forbidden transition is a 409 with the real state."""
+    """422 names each bad field and its problem; a forbidden transition is 409; a database outage is 503."""
+    install_outage_handler(app)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:

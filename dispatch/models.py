@@ -1,6 +1,6 @@
 """Every mapped class, imported once so the metadata is complete (Alembic, tests)."""
 
-from dispatch.audit.models import AuditEntry
+from dispatch.audit.models import AuditChainHead, AuditEntry
 from dispatch.auth.models import Role, User, UserSession
 from dispatch.cases.models import Case, CaseEvent, IntakeKey
 from dispatch.clinics.models import Clinic, ClinicKind, ContractPeriod
@@ -14,6 +14,7 @@ from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover, 
 from dispatch.sms.models import SmsMessage
 
 __all__ = [
+    "AuditChainHead",
     "AuditEntry",
     "Base",
     "Case",

@@ -45,7 +45,12 @@ class Services:
     @classmethod
     def build(cls, settings: Settings, clock: Clock | None = None, redis: Redis | None = None) -> Services:
         """Connect to the configured database and Redis (connections open lazily)."""
-        engine = make_engine(settings.database_url)
+        engine = make_engine(
+            settings.database_url,
+            connect_timeout_s=settings.db_connect_timeout_s,
+            pool_timeout_s=settings.db_pool_timeout_s,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
+        )
         redis = redis or Redis.from_url(settings.redis_url, socket_timeout=5, socket_connect_timeout=2)
         if clock is None:
             clock = SharedClock(redis) if settings.simulation_mode else SystemClock()

@@ -13,7 +13,8 @@ import sys
 
 import typer
 
-from config.settings import InsecureConfiguration, Settings, load_settings
+from config.settings import Settings
+from dispatch.startup import settings_or_exit
 
 user_app = typer.Typer(help="User accounts (the first admin; then use the API).", no_args_is_help=True)
 
@@ -26,12 +27,7 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _settings() -> Settings:
-    settings = load_settings()
-    try:
-        settings.check_can_start()
-    except InsecureConfiguration as exc:
-        raise _fail(str(exc), 2) from None
-    return settings
+    return settings_or_exit()
 
 
 def read_password(env_name: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -201,3 +202,20 @@ def live_server(client: TestClient) -> Iterator[LiveServer]:
     """The same app as `client`, also served over a real socket."""
     with LiveServer(client.app) as server:
         yield server
+
+
+@pytest.fixture
+def scratch_database_url(tmp_path):
+    """An empty database of the same kind as the suite's."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
+        return
+    name = f"scratch_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()

@@ -2,34 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, inspect
 
 from dispatch import schema
 from dispatch.models import Base
-
-
-@pytest.fixture
-def scratch_database_url(tmp_path):
-    """An empty database of the same kind as the suite's."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
-        return
-    name = f"scratch_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_upgrade_downgrade_upgrade_runs_clean(scratch_database_url):

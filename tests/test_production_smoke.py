@@ -188,6 +188,8 @@ def test_a_backup_restores_into_a_fresh_database_as_the_same_database(night: Nig
         with pytest.raises(DBAPIError), engine.begin() as conn:
             conn.execute(text(edit))
     engine.dispose()
+    for name, url in (("verify-original", original), ("verify-restored", restored)):  # the hash chain too
+        assert "audit chain intact" in night.stack.run(name, "audit", "verify", env={"DATABASE_URL": url})
     reports = (
         ("report", "clinics", "--fiscal-year", str(night.fiscal_year), "--format", "json"),
         ("report", "monthly", "--from", night.month, "--to", night.month, "--format", "json"),

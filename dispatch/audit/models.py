@@ -25,3 +25,16 @@ class AuditEntry(Base):
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("patient.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))
     detail: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
+    # SHA-256 hex: the entry before it (dispatch/audit/chain.py; the first names none), and this entry.
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditChainHead(Base):
+    """One row (id 1): the newest entry's id and hash; each append locks it, so the chain never forks."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_id: Mapped[int]
+    last_hash: Mapped[str] = mapped_column(String(64))

@@ -4,16 +4,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from dispatch.audit.models import AuditEntry
+from dispatch.audit import chain
+from dispatch.audit.models import AuditChainHead, AuditEntry
 from dispatch.auth.models import User
 from dispatch.clock import Clock
 from dispatch.db import table_of
 
+_LOG, _HEAD = table_of(AuditEntry), table_of(AuditChainHead)
 # Built once (with the values as parameters): building the statement anew cost more than running it.
-_INSERT = insert(table_of(AuditEntry))
+_INSERT = insert(_LOG)
+# Take the next id and the newest entry's hash from the head row. The UPDATE's row lock (SQLite: the write
+# lock) holds other appends off until this transaction ends, so no two entries name the same predecessor;
+# PostgreSQL re-reads a row it waited for, so a waiter sees the hash its predecessor left there.
+_ADVANCE = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(last_id=_HEAD.c.last_id + 1)
+    .returning(_HEAD.c.last_id, _HEAD.c.last_hash)
+)
+_SET_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("entry_hash"))
+# The head row, when missing (a fresh or truncated database): after the newest entry, if any.
+_CREATE_HEAD = {
+    "postgresql": postgresql.insert(_HEAD).on_conflict_do_nothing(),
+    "sqlite": sqlite.insert(_HEAD).on_conflict_do_nothing(),
+}
 
 
 def record(
@@ -26,20 +44,34 @@ def record(
     case_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append one audit entry in the caller's transaction: a plain INSERT (an entry is never read back
-    or changed here, so the ORM's unit of work would only cost time on every audited request)."""
-    session.execute(
-        _INSERT,
-        {
-            "at": clock.now(),
-            "user_id": user.id if user else None,
-            "role": user.role.value if user else "system",
-            "action": action,
-            "patient_id": patient_id,
-            "case_id": case_id,
-            "detail": detail or {},
-        },
-    )
+    """Append one audit entry, hash-chained, in the caller's transaction: three small statements and a
+    SHA-256 (plain Core: the ORM's unit of work would only cost time on every audited request)."""
+    entry_id, prev_hash = _advance(session)
+    row = {
+        "id": entry_id,
+        "at": clock.now(),
+        "user_id": user.id if user else None,
+        "role": user.role.value if user else "system",
+        "action": action,
+        "patient_id": patient_id,
+        "case_id": case_id,
+        "detail": detail or {},
+        "prev_hash": prev_hash,
+    }
+    row["entry_hash"] = chain.entry_hash(row)
+    session.execute(_INSERT, row)
+    session.execute(_SET_HASH, {"entry_hash": row["entry_hash"]})
+
+
+def _advance(session: Session) -> tuple[int, str]:
+    """The new entry's id and its predecessor's hash, with the chain's head locked until commit."""
+    claimed = session.execute(_ADVANCE).one_or_none()
+    if claimed is None:
+        last_id, last_hash = chain.last_entry(session.connection())
+        head = {"id": 1, "last_id": last_id, "last_hash": last_hash}
+        session.execute(_CREATE_HEAD[session.get_bind().dialect.name], head)
+        claimed = session.execute(_ADVANCE).one()
+    return claimed[0], claimed[1]
 
 
 def entries(session: Session, *, patient_id: int | None = None, limit: int = 200) -> list[AuditEntry]:
@@ -48,3 +80,8 @@ def entries(session: Session, *, patient_id: int | None = None, limit: int = 200
     if patient_id is not None:
         query = query.where(AuditEntry.patient_id == patient_id)
     return list(session.scalars(query))
+
+
+def verify_chain(session: Session) -> chain.ChainReport:
+    """Check the whole chain; the report names the first edited or deleted entry, if any."""
+    return chain.verify(session.connection())

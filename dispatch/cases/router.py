@@ -49,21 +49,32 @@ def log_call(
     except intake.IntakeRejected as exc:
         raise HTTPException(422, detail=str(exc)) from None
     except idempotency.IdempotencyKeyReused as exc:
-        problem = {"field": "idempotency_key", "problem": str(exc)}
-        content: dict[str, object] = {"detail": f"idempotency_key: {exc}", "errors": [problem]}
-        if exc.case is not None:
-            content["earlier_case"] = {"id": exc.case.id, "reference": exc.case.reference}
-        return JSONResponse(status_code=422, content=content)
+        return _key_reused(exc)
     except ProgrammeNotLoaded as exc:
         raise HTTPException(503, detail=str(exc)) from None
     except IntegrityError:
-        # The same key arrived twice at once; the other request made the case.
+        # The same key arrived twice at once and the other request made the case: this one is its retry if
+        # the bodies match, else a different call under a used key.
         session.rollback()
-        earlier = idempotency.replay(session, idempotency_key, user, digest) if idempotency_key else None
+        if not idempotency_key:
+            raise
+        try:
+            earlier = idempotency.replay(session, idempotency_key, user, digest)
+        except idempotency.IdempotencyKeyReused as exc:
+            return _key_reused(exc)
         if earlier is None:
             raise
         return model_response(CaseOut.model_validate(earlier), 201, REPLAYED)
     return model_response(CaseOut.model_validate(case), 201)
+
+
+def _key_reused(exc: idempotency.IdempotencyKeyReused) -> JSONResponse:
+    """422: the key made another call's case (named when the same operator sent both)."""
+    problem = {"field": "idempotency_key", "problem": str(exc)}
+    content: dict[str, object] = {"detail": f"idempotency_key: {exc}", "errors": [problem]}
+    if exc.case is not None:
+        content["earlier_case"] = {"id": exc.case.id, "reference": exc.case.reference}
+    return JSONResponse(status_code=422, content=content)
 
 
 @router.get("/cases", response_model=list[CaseOut], dependencies=[allow(*CASE_READERS)])

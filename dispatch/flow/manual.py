@@ -35,12 +35,43 @@ class PhysicianHasOffer(Exception):
     """The chosen physician is answering another offer right now."""
 
 
-def _prepare(session: Session, clock: Clock, case_id: int, physician_id: int, actor: Actor) -> Case:
-    case = session.get(Case, case_id)
-    if case is None:
+class AlreadyAssigned(Exception):
+    """Someone else gave the case to a physician meanwhile: the coordinator acted on a stale view."""
+
+
+# `_prepare` without a holder check: offering by hand relieves whoever holds the case.
+ANY_HOLDER = -1
+
+
+def _check_holder(session: Session, case: Case, expected: int | None) -> None:
+    holder = case.assigned_physician_id
+    if expected == ANY_HOLDER or holder == expected:
+        return
+    physician = session.get(Physician, holder) if holder is not None else None
+    name = f" ({physician.name})" if physician is not None else ""
+    raise AlreadyAssigned(
+        f"case {case.reference} was assigned to physician {holder}{name} meanwhile; "
+        f"to reassign it, send replaces_physician_id={holder}"
+        if holder is not None
+        else f"case {case.reference} is no longer assigned to physician {expected}; reload it"
+    )
+
+
+def _prepare(
+    session: Session,
+    clock: Clock,
+    case_id: int,
+    physician_id: int,
+    actor: Actor,
+    holder: int | None = ANY_HOLDER,
+) -> Case:
+    # The programme id alone: a Case loaded before the lock would be stale after it (StaleDataError).
+    programme_id = session.scalar(select(Case.programme_id).where(Case.id == case_id))
+    if programme_id is None:
         raise LookupError(case_id)
-    service.lock_programme(session, case.programme_id)  # no matching round runs meanwhile
+    service.lock_programme(session, programme_id)  # no matching round runs meanwhile
     case = session.get_one(Case, case_id, with_for_update=True, populate_existing=True)
+    _check_holder(session, case, holder)  # under the lock: of two coordinators at once, the second is told
     pending = session.scalar(
         select(Offer.case_id).where(Offer.physician_id == physician_id, Offer.state == OfferState.pending)
     )
@@ -102,9 +133,11 @@ def assign(
     reason: str,
     secret: str,
     base_url: str,
+    holder: int | None = None,
 ) -> Case:
-    """The coordinator arranged the visit by phone: record the acceptance and send the details link."""
-    case = _prepare(session, clock, case_id, physician_id, actor)
+    """The coordinator arranged the visit by phone: record the acceptance and send the details link. `holder`
+    is the physician the coordinator saw holding the case (None: nobody); another holder is AlreadyAssigned."""
+    case = _prepare(session, clock, case_id, physician_id, actor, holder)
     message = service.make_offer(session, clock, case, physician_id=physician_id, travel_min=0.0, manual=True)
     message.status = "withdrawn"  # the physician already said yes on the phone: no offer SMS
     offer_id = message.offer_id

@@ -93,7 +93,7 @@ def _hand_move_errors(case_id: int) -> Iterator[None]:
         raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
     except manual.NotASubstitute as exc:
         raise HTTPException(422, detail=str(exc)) from None
-    except manual.PhysicianHasOffer as exc:
+    except (manual.PhysicianHasOffer, manual.AlreadyAssigned) as exc:
         raise HTTPException(409, detail=str(exc)) from None
     except manual.service.PhysicianBusy:
         raise HTTPException(409, detail="physician_id: this physician is on another case") from None
@@ -151,6 +151,7 @@ def assign_by_hand(
             body.reason,
             settings.secret_key.get_secret_value(),
             settings.public_base_url,
+            body.replaces_physician_id,
         )
     session.commit()
     return CaseOut.model_validate(case)

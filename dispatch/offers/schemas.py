@@ -38,6 +38,13 @@ class Assignment(BaseModel):
 
     physician_id: int = Field(ge=1, le=ID_MAX)
     reason: str = Field(min_length=1, max_length=500, description="e.g. 電話で依頼し承諾を得た")
+    replaces_physician_id: int | None = Field(
+        None,
+        ge=1,
+        le=ID_MAX,
+        description="the physician you saw holding the case, to relieve (unset: you saw it unassigned); "
+        "if another holds it now, the answer is 409 naming them",
+    )
 
 
 class Progress(BaseModel):

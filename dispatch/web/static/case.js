@@ -72,7 +72,7 @@ async function load() {
     document.getElementById("offers").replaceChildren(offersTable(offers.data));
     if (["unfilled", "dispatching", "offered", "accepted", "en_route"].includes(c.state) && COORDINATES) {
       await loadOnCall();
-      document.getElementById("hand").replaceChildren(handControls(CASE_ID, load));
+      document.getElementById("hand").replaceChildren(handControls(CASE_ID, load, c.assigned_physician_id));
     } else document.getElementById("hand").replaceChildren();
   } else document.getElementById("offers-panel").hidden = true;
   document.getElementById("progress-panel").hidden = !RECORDS || !PROGRESS_STATES.includes(c.state);

@@ -46,7 +46,7 @@ async function refresh() {
     c.coordinator_alerted_at ? el("span", { class: "flag alert" }, t("common.alerted")) : null),
   el("p", { class: "muted" }, `${nameOf("municipalities", c.municipality_id)} · ${label("disposition", c.disposition)}`),
   offersTable(offers[i].ok ? offers[i].data : []),
-  handControls(c.id, refresh))));
+  handControls(c.id, refresh, c.assigned_physician_id))));
   restore(kept);
   document.getElementById("dispatch-empty").hidden = items.length > 0;
 }

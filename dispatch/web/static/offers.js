@@ -46,8 +46,9 @@ async function loadOnCall() {
   return onCall;
 }
 
-/** The coordinator's controls for one case: offer to a chosen physician, or record one who agreed by phone. */
-function handControls(caseId, onDone) {
+/** The coordinator's controls for one case: offer to a chosen physician, or record one who agreed by phone.
+ * `holder` is the physician the case was shown assigned to: if another coordinator assigned it meanwhile, 409. */
+function handControls(caseId, onDone, holder = null) {
   if (!COORDINATES) return null;
   const choice = el("select", { name: "physician_id", "aria-label": t("common.physician") },
     el("option", { value: "" }, "—"),
@@ -80,7 +81,7 @@ function handControls(caseId, onDone) {
     el("button", { type: "button", class: "offer-by-hand",
       onclick: () => move("offers", { physician_id: Number(choice.value) }) }, t("dispatch.offer_by_hand")),
     el("button", { type: "button", class: "assign-by-hand",
-      onclick: () => move("assign", { physician_id: Number(choice.value), reason: reason.value || null }) },
+      onclick: () => move("assign", { physician_id: Number(choice.value), reason: reason.value || null, replaces_physician_id: holder }) },
     t("dispatch.assign_by_hand")));
   return form;
 }
