@@ -192,8 +192,10 @@ def up(
     """Everything in one command: database, Redis, API, a worker and the cron scheduler. Ctrl-C stops all."""
     import uvicorn
 
+    # Read once before PUBLIC_BASE_URL and REDIS_URL are filled in below (then read again, complete).
+    initial = load_settings()
     # Before the app is imported: the API's metrics, the worker's and the cron's go to one directory.
-    prepare_metrics_dir(load_settings(), private=True)
+    prepare_metrics_dir(initial, private=True)
     from dispatch import embedded, schema
     from dispatch.app import create_app
     from dispatch.runtime import freeze_startup_objects
@@ -206,9 +208,9 @@ def up(
             err=True,
         )
         raise typer.Exit(1)
-    setup_logging(load_settings())
+    setup_logging(initial)
     redis_server = None
-    configured = load_settings().model_fields_set
+    configured = initial.model_fields_set
     if "public_base_url" not in configured:  # links in SMS and webhook signatures use the real port
         os.environ["PUBLIC_BASE_URL"] = f"http://{host}:{port}"
     if "redis_url" not in configured:  # neither REDIS_URL nor .env names one

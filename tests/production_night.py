@@ -263,14 +263,23 @@ def the_night(stack: ProductionStack, redis: Redis) -> Night:
     )
 
 
-def settled(stack: ProductionStack) -> bool:
-    """Every SMS handed to Twilio and every delivery report posted back: nothing in flight to cut short."""
+UNSENT_SMS = "SELECT count(*) FROM sms_message WHERE status IN ('pending', 'claimed')"
+OVERDUE_OFFERS = "SELECT count(*) FROM offer WHERE state = 'pending' AND deadline_at < now()"
+
+
+def count(stack: ProductionStack, *queries: str) -> list[int]:
+    """Each query's count, in the stack's database."""
     engine = create_engine(stack.database_url)
     with engine.connect() as conn:
-        unsent = conn.scalar(text("SELECT count(*) FROM sms_message WHERE status IN ('pending', 'claimed')"))
+        counts = [int(conn.scalar(text(query)) or 0) for query in queries]
     engine.dispose()
+    return counts
+
+
+def settled(stack: ProductionStack) -> bool:
+    """Every SMS handed to Twilio and every delivery report posted back: nothing in flight to cut short."""
     reported = all(m["status"] == "delivered" for m in fake_messages(stack) if m["via"] == "api")
-    return unsent == 0 and reported
+    return count(stack, UNSENT_SMS) == [0] and reported
 
 
 def stop_and_count(night: Night, redis: Redis) -> None:
@@ -284,15 +293,7 @@ def stop_and_count(night: Night, redis: Redis) -> None:
     night.leftovers = stack.leftovers()
     night.started_jobs = StartedJobRegistry(QUEUE_NAME, connection=redis).get_job_ids()
     night.failed_jobs = FailedJobRegistry(QUEUE_NAME, connection=redis).get_job_ids()
-    engine = create_engine(stack.database_url)
-    with engine.connect() as conn:
-        night.unsent_sms = conn.scalar(
-            text("SELECT count(*) FROM sms_message WHERE status IN ('pending', 'claimed')")
-        )
-        night.overdue_offers = conn.scalar(
-            text("SELECT count(*) FROM offer WHERE state = 'pending' AND deadline_at < now()")
-        )
-    engine.dispose()
+    night.unsent_sms, night.overdue_offers = count(stack, UNSENT_SMS, OVERDUE_OFFERS)
 
 
 def open_board(night: Night) -> threading.Thread:

@@ -43,6 +43,22 @@ class PhysicianCreated(BaseModel):
     base_municipality_id: int | None
 
 
+def based_at(
+    name: str, role: PhysicianRole, phone_e164: str | None, clinic_id: int | None, base: Municipality | None
+) -> Physician:
+    """An active physician who sets off from `base`'s reference point (where travel is estimated from)."""
+    return Physician(
+        name=name,
+        role=role,
+        phone_e164=phone_e164,
+        clinic_id=clinic_id,
+        base_municipality_id=base.id if base else None,
+        base_latitude=base.latitude if base else None,
+        base_longitude=base.longitude if base else None,
+        active=True,
+    )
+
+
 def register(session: Session, body: PhysicianIn) -> Physician:
     """Add an active physician; their base's reference point is where travel is estimated from."""
     phone = None
@@ -62,16 +78,7 @@ def register(session: Session, body: PhysicianIn) -> Physician:
         base = session.get(Municipality, body.base_municipality_id)
         if base is None:
             raise RosterRejected("base_municipality_id", f"no municipality {body.base_municipality_id}")
-    physician = Physician(
-        name=body.name,
-        role=body.role,
-        phone_e164=phone,
-        clinic_id=body.clinic_id,
-        base_municipality_id=base.id if base else None,
-        base_latitude=base.latitude if base else None,
-        base_longitude=base.longitude if base else None,
-        active=True,
-    )
+    physician = based_at(body.name, body.role, phone, body.clinic_id, base)
     session.add(physician)
     session.flush()
     return physician

@@ -21,6 +21,7 @@ from dispatch.programme.models import Municipality, Programme
 from dispatch.programme.service import current_service_hours_rule
 from dispatch.programme.service_hours import SATURDAY, is_day_off
 from dispatch.roster.models import Physician, PhysicianRole, Shift
+from dispatch.roster.physicians import based_at
 from dispatch.seed.reference import month_start, seed_reference
 
 
@@ -97,17 +98,9 @@ def seed_demo(
         phone = to_e164(spec["phone"]) if spec.get("phone") else None
         physician = session.scalar(select(Physician).where(Physician.name == spec["name"]))
         if physician is None:
+            clinic_id = clinics[spec["clinic"]].id if spec.get("clinic") else None
             base = municipalities.get(spec.get("base", ""))
-            physician = Physician(
-                name=spec["name"],
-                role=PhysicianRole(spec["role"]),
-                phone_e164=phone,
-                clinic_id=clinics[spec["clinic"]].id if spec.get("clinic") else None,
-                base_municipality_id=base.id if base else None,
-                base_latitude=base.latitude if base else None,
-                base_longitude=base.longitude if base else None,
-                active=True,
-            )
+            physician = based_at(spec["name"], PhysicianRole(spec["role"]), phone, clinic_id, base)
             session.add(physician)
             session.flush()
         physicians[spec["key"]] = (physician, spec)
