@@ -138,7 +138,6 @@ def worker(
 ) -> None:
     """Run an RQ worker on the service's queue (start as many as you like)."""
     from redis import Redis
-    from rq import SimpleWorker, Worker
 
     from dispatch.queue import JOBS_MODULE, QUEUE_NAME
 
@@ -147,7 +146,7 @@ def worker(
     prepare_metrics_dir(settings)  # before the job modules import the metrics
     from dispatch.observability.offers import install_offer_metrics
     from dispatch.observability.probes import WORKER_TTL_S
-    from dispatch.observability.rqjob import ObservedJob
+    from dispatch.observability.rqjob import ForkingServiceWorker, ObservedJob, ServiceWorker
     from dispatch.telemetry.metrics import mark_worker_process
 
     mark_worker_process()
@@ -157,8 +156,9 @@ def worker(
     # horse per job): no job pays for imports or connections (by name: `dispatch` never imports `workers`
     # statically).
     importlib.import_module(JOBS_MODULE).warm_up(redis)
-    worker_class = Worker if fork else SimpleWorker
-    # ObservedJob: each job's request id and ids on its log lines, its count and time in the metrics.
+    worker_class = ForkingServiceWorker if fork else ServiceWorker
+    # ObservedJob: each job's request id and ids on its log lines, its count and time in the metrics. The
+    # worker classes log a job failing on a database outage in one rate-limited line, not a trace per job.
     # worker_ttl: an idle worker beats at least every 45 s, which `dispatch health worker` checks.
     worker_class([QUEUE_NAME], connection=redis, job_class=ObservedJob, worker_ttl=WORKER_TTL_S).work(
         with_scheduler=scheduler, burst=burst, logging_level=log_level.upper()

@@ -70,16 +70,15 @@ def error_class(exc: BaseException) -> str:
 limiter = LineLimiter()
 
 
-def log_outage(exc: BaseException) -> None:
-    """One ERROR line with the error's class and the request id, unless the limiter holds it back."""
+def log_outage(exc: BaseException, outcome: str = "answered 503") -> None:
+    """One ERROR line with the error's class, what came of it and the request id, unless the limiter holds
+    it back."""
     kind = error_class(exc)
     held = limiter.admit(kind)
     if held is None:
         return
     suffix = f"; {held} more like it in the last {WINDOW_S:g} s" if held else ""
-    log.error(
-        "database unavailable: %s; answered 503 (request_id=%s)%s", kind, context.request_id.get(), suffix
-    )
+    log.error("database unavailable: %s; %s (request_id=%s)%s", kind, outcome, context.request_id.get(), suffix)
 
 
 async def answer_outage(_: Request, exc: Exception) -> JSONResponse:

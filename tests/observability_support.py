@@ -9,10 +9,9 @@ from contextlib import contextmanager
 
 from prometheus_client.parser import text_string_to_metric_families
 from redis import Redis
-from rq import SimpleWorker
 
 from dispatch.observability.logs import AccessPathFilter, JsonFormatter
-from dispatch.observability.rqjob import ObservedJob
+from dispatch.observability.rqjob import ObservedJob, ServiceWorker
 from dispatch.queue import QUEUE_NAME
 
 
@@ -52,7 +51,7 @@ def json_log_lines(level: int = logging.DEBUG) -> Iterator[list[str]]:
 
 def run_observed_jobs(redis: Redis) -> bool:
     """Let an in-process worker take everything queued, as `dispatch worker` runs jobs (ObservedJob)."""
-    return SimpleWorker([QUEUE_NAME], connection=redis, job_class=ObservedJob).work(burst=True)
+    return ServiceWorker([QUEUE_NAME], connection=redis, job_class=ObservedJob).work(burst=True)
 
 
 def metric_samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:

@@ -54,9 +54,9 @@ def _tamper(services, statement: str) -> None:
             conn.execute(text(statement))
 
 
-def _cli(settings) -> tuple[int, str]:
+def _cli(settings, *args: str) -> tuple[int, str]:
     env = {"DATABASE_URL": settings.database_url, "REDIS_URL": settings.redis_url, "ENVIRONMENT": "test"}
-    result = CliRunner().invoke(app, ["audit", "verify"], env=env)
+    result = CliRunner().invoke(app, ["audit", "verify", *args], env=env)
     return result.exit_code, result.output
 
 
@@ -94,7 +94,8 @@ def test_concurrent_care_profile_reads_append_one_unforked_chain(services, demo_
     assert all(e.prev_hash == p.entry_hash for p, e in itertools.pairwise(entries))
     report = _verify(services)
     assert report.intact and report.entries == len(entries)
-    assert _cli(settings) == (0, f"audit chain intact: {len(entries)} entries\n")
+    anchor = f"anchor: {entries[-1].id}:{entries[-1].entry_hash}\n"
+    assert _cli(settings) == (0, f"audit chain intact: {len(entries)} entries\n{anchor}")
 
 
 def test_an_edited_entry_is_named_by_its_id(services, settings):
@@ -189,3 +190,48 @@ def test_the_migration_chains_the_entries_already_written(scratch_database_url):
     with pytest.raises(Exception, match="append-only"), engine.begin() as conn:
         conn.execute(text("DELETE FROM audit_log"))
     engine.dispose()
+
+
+def _rebuild_chain(services) -> None:
+    """What someone able to lift the triggers could do: rewrite an entry, then recompute every hash after it
+    and the head, so that the chain alone is consistent again."""
+    with services.session_factory() as session:
+        entries = list(session.scalars(select(AuditEntry).order_by(AuditEntry.id)))
+        rows = [{name: getattr(e, name) for name in HASHED_FIELDS} for e in entries]
+    rows[0]["action"] = "nothing.to.see"
+    statements, prev = [], GENESIS
+    for row in rows:
+        row["prev_hash"] = prev
+        prev = entry_hash(row)
+        statements.append(
+            f"UPDATE audit_log SET action = '{row['action']}', prev_hash = '{row['prev_hash']}', "
+            f"entry_hash = '{prev}' WHERE id = {row['id']}"
+        )
+    statements.append(f"UPDATE audit_chain_head SET last_hash = '{prev}' WHERE id = 1")
+    for statement in statements:
+        _tamper(services, statement)
+
+
+def test_a_rebuilt_chain_is_caught_by_the_anchor_an_earlier_review_kept(services, settings):
+    _append(services, 4)
+    code, output = _cli(settings)
+    kept = output.splitlines()[-1].removeprefix("anchor: ")
+    assert code == 0 and output.startswith("audit chain intact: 4 entries")
+    _append(services, 2)
+    assert _cli(settings, "--anchor", kept)[1].startswith("audit chain intact: 6 entries, 1 anchors matched")
+
+    _rebuild_chain(services)
+    assert _verify(services).intact  # the chain alone cannot tell
+    code, output = _cli(settings, "--anchor", kept)
+    entry_id = kept.split(":")[0]
+    assert (
+        code == 1 and f"entry {entry_id}: its hash differs from the anchor kept at an earlier review" in output
+    )
+
+
+def test_an_anchor_past_the_end_of_the_log_and_a_malformed_anchor_are_named(services, settings):
+    ids = _append(services, 2)
+    code, output = _cli(settings, "--anchor", f"{ids[-1] + 5}:{'a' * 64}")
+    assert code == 1 and f"entry {ids[-1] + 5}: an anchor names it, the log no longer holds it" in output
+    code, output = _cli(settings, "--anchor", "12:nothex")
+    assert code == 2 and "ENTRY_ID:SHA256" in output

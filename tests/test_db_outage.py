@@ -208,21 +208,29 @@ def select_while_the_database_is_cut() -> None:
 
 
 @postgres_only
-def test_a_job_failing_on_a_database_outage_stores_and_logs_no_parameter(
-    services, proxy, worker_env, monkeypatch
+def test_jobs_failing_on_a_database_outage_store_no_parameter_and_log_one_line(
+    services, proxy, worker_env, monkeypatch, fresh_limiter
 ):
     import workers.context
 
     monkeypatch.setenv("DATABASE_URL", proxy.url)
     workers.context.reset()
     monkeypatch.setitem(_DRILL, "proxy", proxy)
-    job = Queue(QUEUE_NAME, connection=services.redis).enqueue(f"{__name__}.select_while_the_database_is_cut")
+    queue = Queue(QUEUE_NAME, connection=services.redis)
+    failing = [queue.enqueue(f"{__name__}.select_while_the_database_is_cut") for _ in range(3)]
     with json_log_lines(logging.DEBUG) as lines:
         run_observed_jobs(services.redis)
-    assert FailedJobRegistry(QUEUE_NAME, connection=services.redis).get_job_ids() == [job.id]
-    result = Job.fetch(job.id, connection=services.redis).latest_result()
-    stored = result.exc_string if result is not None else None
-    assert stored and "OperationalError" in stored and "[SQL parameters hidden" in stored
+    failed = FailedJobRegistry(QUEUE_NAME, connection=services.redis).get_job_ids()
+    assert sorted(failed) == sorted(job.id for job in failing)
+    stored = []
+    for job in failing:
+        result = Job.fetch(job.id, connection=services.redis).latest_result()
+        stored.append(result.exc_string if result is not None else "")
+    assert all("OperationalError" in trace for trace in stored)  # the record keeps each job's trace
+    assert "[SQL parameters hidden" in stored[0]  # the first was cut mid-statement, the others at connect
     assert _leaks(_redis_texts(services.redis)) == []  # the job's hash, its result stream, the registries
-    assert any("OperationalError" in line for line in lines)  # the worker did log the failure
+    # Three jobs failed on one outage: one short line names it (and the first job), no trace is logged.
+    [line] = [line for line in lines if "OperationalError" in line]
+    assert '"level": "ERROR"' in line and "Traceback" not in line
+    assert failing[0].id in line and "select_while_the_database_is_cut" in line
     assert _leaks(lines) == []

@@ -47,6 +47,8 @@ class ChainReport:
 
     entries: int
     broken: ChainBreak | None
+    head_id: int = 0
+    head_hash: str = GENESIS
 
     @property
     def intact(self) -> bool:
@@ -90,8 +92,27 @@ def _link_break(row: RowMapping, prev_id: int | None) -> ChainBreak:
     )
 
 
-def verify(conn: Connection) -> ChainReport:
-    """Walk the chain in id order and report the first broken link (an edited or a deleted entry)."""
+def _anchor_break(entry_id: int, kept: str, found: str | None) -> ChainBreak | None:
+    if found == kept:
+        return None
+    if found is None:
+        return ChainBreak(
+            entry_id, "deleted", f"entry {entry_id}: an anchor names it, the log no longer holds it"
+        )
+    return ChainBreak(
+        entry_id,
+        "edited",
+        f"entry {entry_id}: its hash differs from the anchor kept at an earlier review "
+        "(the log up to it was rewritten and its chain rebuilt)",
+    )
+
+
+def verify(conn: Connection, anchors: Mapping[int, str] | None = None) -> ChainReport:
+    """Walk the chain in id order and report the first broken link (an edited or a deleted entry).
+
+    `anchors` are entry ids with the hashes a previous review kept outside the database: a chain rebuilt
+    from scratch by someone able to rewrite both the log and its head is consistent, but not with them."""
+    anchors = dict(anchors or {})
     # The head first: the entries it counts were committed with it, so appends made meanwhile are left out.
     head = conn.execute(select(_HEAD.c.last_id, _HEAD.c.last_hash).where(_HEAD.c.id == 1)).first()
     count, prev_id, prev_hash = 0, None, GENESIS
@@ -103,8 +124,15 @@ def verify(conn: Connection) -> ChainReport:
             return ChainReport(count, edited)
         if row["prev_hash"] != prev_hash:
             return ChainReport(count, _link_break(row, prev_id))
+        if row["id"] in anchors and (
+            broken := _anchor_break(row["id"], anchors.pop(row["id"]), row["entry_hash"])
+        ):
+            return ChainReport(count, broken)
         count, prev_id, prev_hash = count + 1, row["id"], row["entry_hash"]
     last = prev_id or 0
+    if anchors:  # an anchored entry the walk never reached
+        first = min(anchors)
+        return ChainReport(count, _anchor_break(first, anchors[first], None))
     if head is not None and head[0] > last:
         gap = f"{last + 1}" if head[0] == last + 1 else f"{last + 1}..{head[0]}"
         message = f"entry {gap} deleted: the chain's head names entry {head[0]}, the log ends at {last}"
@@ -112,7 +140,7 @@ def verify(conn: Connection) -> ChainReport:
     if head is not None and head[0] == last and head[1] != prev_hash:
         message = f"entry {last}: its hash differs from the one the chain's head kept (rewritten)"
         return ChainReport(count, ChainBreak(last, "edited", message))
-    return ChainReport(count, None)
+    return ChainReport(count, None, last, prev_hash)
 
 
 def last_entry(conn: Connection) -> tuple[int, str]:

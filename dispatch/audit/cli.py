@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import typer
 
 from dispatch.startup import settings_or_exit
@@ -10,18 +12,39 @@ audit_app = typer.Typer(
     help="The audit log (its hash chain, for the regular log review).", no_args_is_help=True
 )
 
+_ANCHOR = re.compile(r"(\d+):([0-9a-f]{64})")
+
+
+def _anchors(values: list[str]) -> dict[int, str]:
+    anchors = {}
+    for value in values:
+        match = _ANCHOR.fullmatch(value.strip().lower())
+        if match is None:
+            raise typer.BadParameter(
+                f"{value!r}: write an anchor as ENTRY_ID:SHA256 (64 hex digits)", param_hint="--anchor"
+            )
+        anchors[int(match[1])] = match[2]
+    return anchors
+
 
 @audit_app.command("verify")
-def verify() -> None:
-    """Exit 0 with the number of entries when the chain is intact, 1 naming the first broken link."""
+def verify(
+    anchor: list[str] = typer.Option(
+        [],
+        help="ENTRY_ID:SHA256 printed by an earlier review and kept outside the database (repeatable): "
+        "a chain rebuilt after a rewrite no longer matches it",
+    ),
+) -> None:
+    """Exit 0 with the number of entries and the head to keep, 1 naming the first broken link."""
     from dispatch.audit.service import verify_chain
     from dispatch.db import make_engine, make_session_factory
 
+    anchors = _anchors(anchor)
     settings = settings_or_exit()
     engine = make_engine(settings.database_url)
     try:
         with make_session_factory(engine)() as session:
-            report = verify_chain(session)
+            report = verify_chain(session, anchors)
     finally:
         engine.dispose()
     if report.broken is not None:
@@ -31,4 +54,7 @@ def verify() -> None:
             err=True,
         )
         raise typer.Exit(1)
-    typer.echo(f"audit chain intact: {report.entries} entries")
+    checked = f", {len(anchors)} anchors matched" if anchors else ""
+    typer.echo(f"audit chain intact: {report.entries} entries{checked}")
+    # Kept outside the database (the review's minutes), it is next review's --anchor.
+    typer.echo(f"anchor: {report.head_id}:{report.head_hash}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -82,6 +83,7 @@ def entries(session: Session, *, patient_id: int | None = None, limit: int = 200
     return list(session.scalars(query))
 
 
-def verify_chain(session: Session) -> chain.ChainReport:
-    """Check the whole chain; the report names the first edited or deleted entry, if any."""
-    return chain.verify(session.connection())
+def verify_chain(session: Session, anchors: Mapping[int, str] | None = None) -> chain.ChainReport:
+    """Check the whole chain (and any anchors kept from earlier reviews); the report names the first edited
+    or deleted entry, if any."""
+    return chain.verify(session.connection(), anchors)

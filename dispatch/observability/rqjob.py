@@ -11,9 +11,12 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from rq import SimpleWorker, Worker
 from rq.job import Job
+from rq.job_lifecycle import call_exception_handlers
 
 from dispatch import jobs
+from dispatch.outage import OUTAGE_ERRORS, log_outage
 from dispatch.telemetry import context, metrics
 
 # Jobs whose first argument is an id worth putting on every log line they write.
@@ -53,3 +56,27 @@ class ObservedJob(Job):
             metrics.observe_job(function, ok, seconds)
             if function == jobs.RECONCILE:
                 metrics.observe_sweep(seconds)
+
+
+class QuietOutages:
+    """A worker that logs a job failing on a database outage in one rate-limited line (the error's class,
+    the job's id and function), not RQ's traceback per job: an outage fails every job, and each line would
+    repeat the same trace. The failed-job record keeps its trace; any other failure keeps RQ's own line."""
+
+    def handle_exception(self, job: Job, *exc_info: Any) -> None:
+        """Log an outage briefly, then run the exception handlers as RQ would."""
+        error = exc_info[1] if len(exc_info) > 1 else None
+        if not isinstance(error, OUTAGE_ERRORS):
+            super().handle_exception(job, *exc_info)  # type: ignore[misc]
+            return
+        with context.bound(request_id=request_id_of(job), job_id=job.id, job_function=job.func_name):
+            log_outage(error, f"job {job.func_name} {job.id} failed (the sweep re-drives its work)")
+        call_exception_handlers(self._exc_handlers, job, *exc_info)  # type: ignore[attr-defined]
+
+
+class ServiceWorker(QuietOutages, SimpleWorker):
+    """`dispatch worker`: jobs in the warm worker process."""
+
+
+class ForkingServiceWorker(QuietOutages, Worker):
+    """`dispatch worker --fork`: each job in a forked work horse."""
