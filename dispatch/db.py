@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import JSON, DateTime, Dialect, Engine, Enum, MetaData, Table, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
+
+from dispatch.db_watchdog import watchdog
 
 # Stable constraint names so Alembic can drop and alter them on every backend.
 NAMING_CONVENTION = {
@@ -87,7 +90,8 @@ def make_engine(
             cursor.close()
 
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
+    bounded = bool(statement_timeout_ms)
+    kwargs.setdefault("pool_pre_ping", not bounded)  # bounded engines ping within a deadline instead
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     if pool_timeout_s is not None:
@@ -95,7 +99,43 @@ def make_engine(
     engine = create_engine(url, connect_args=_timeouts(connect_timeout_s, statement_timeout_ms), **kwargs)
     # RQ forks a work horse per job: the child must not reuse the parent's sockets.
     os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    if statement_timeout_ms:
+        _bound_calls(engine, statement_timeout_ms / 1000 + STATEMENT_GRACE_S)
     return engine
+
+
+# A pooled connection's ping: a live server answers in milliseconds.
+PING_DEADLINE_S = 1.0
+# Past the server's own statement_timeout, a statement that has not failed means a server that is not there.
+STATEMENT_GRACE_S = 2.0
+
+
+def _bound_calls(engine: Engine, statement_deadline_s: float) -> None:
+    """Ping each connection taken from the pool, and run each statement, within a client-side deadline."""
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn, _record, _proxy) -> None:
+        with watchdog.deadline(dbapi_conn.fileno(), PING_DEADLINE_S):
+            try:
+                engine.dialect.do_ping(dbapi_conn)
+            except Exception as exc:  # the pool replaces the connection and tries once more
+                raise DisconnectionError("the pooled connection did not answer its ping") from exc
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _arm(_conn, cursor, *_args) -> None:
+        watchdog.arm(cursor.connection.fileno(), statement_deadline_s)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _disarm(_conn, cursor, *_args) -> None:
+        watchdog.disarm(cursor.connection.fileno())
+
+    @event.listens_for(engine, "handle_error")
+    def _disarm_failed(context) -> None:
+        cursor = getattr(context, "cursor", None)  # absent on a failed connect
+        if cursor is not None:
+            # A closed connection has no fd left to name: the watchdog disarmed it as it fired.
+            with suppress(Exception):
+                watchdog.disarm(cursor.connection.fileno())
 
 
 def _timeouts(connect_timeout_s: int | None, statement_timeout_ms: int | None) -> dict[str, object]:

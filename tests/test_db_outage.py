@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 import time
 import zlib
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from dispatch import outage
 from dispatch.app import create_app
 from dispatch.db import make_engine
+from dispatch.db_watchdog import watchdog
 from dispatch.errors import install_error_handlers
 from dispatch.queue import QUEUE_NAME
 from dispatch.services import Services
@@ -193,6 +195,61 @@ def test_a_stalled_database_answers_503_within_5_s(proxy, proxied, login, fresh_
         assert len(_outage_lines(lines)) == 1
         proxy.resume()
         assert client.post("/api/v1/cases", json=intake_body(), headers=headers).status_code == 201
+
+
+@postgres_only
+def test_a_database_stalling_on_a_pooled_connection_answers_503_within_5_s(
+    proxy, proxied, login, fresh_limiter
+):
+    headers = login("operator")
+    with TestClient(create_app(services=proxied)) as client:
+        assert client.get("/api/v1/auth/me", headers=headers).status_code == 200  # pooled, then idle
+        proxy.stall()  # no cut: the pooled connection is open, and nothing on it answers any more
+        fired = watchdog.fired
+        started = time.monotonic()
+        answer = client.post("/api/v1/cases", json=intake_body(), headers=headers)
+        elapsed = time.monotonic() - started
+        print(f"stall on a pooled connection: {answer.status_code} in {elapsed:.2f} s")
+        assert answer.status_code == 503, answer.text
+        assert elapsed < 5, elapsed  # the ping's 1 s deadline, then the 3 s connect timeout
+        assert watchdog.fired > fired
+        proxy.resume()
+        assert client.post("/api/v1/cases", json=intake_body(), headers=headers).status_code == 201
+
+
+@postgres_only
+def test_a_statement_the_server_never_answers_fails_past_its_timeout(settings, proxy, clock):
+    bounded = Services.build(
+        settings.model_copy(update={"database_url": proxy.url, "db_statement_timeout_ms": 500}), clock=clock
+    )
+    try:
+        with bounded.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            proxy.stall()  # after the ping: the statement is sent, and no answer ever comes
+            started = time.monotonic()
+            with pytest.raises(OperationalError):
+                conn.execute(text("SELECT 2"))
+            elapsed = time.monotonic() - started
+        print(f"statement on a stalled server failed after {elapsed:.2f} s")
+        assert 2.5 - 0.3 < elapsed < 4, elapsed  # 0.5 s statement timeout + 2 s grace, then shut
+    finally:
+        proxy.resume()
+        bounded.close()
+
+
+def test_the_watchdog_spares_a_call_that_returns_in_time():
+    left, right = socket.socketpair()
+    try:
+        with watchdog.deadline(left.fileno(), 0.2):
+            pass
+        time.sleep(0.4)
+        left.sendall(b"x")
+        assert right.recv(1) == b"x"  # still open both ways
+        watchdog.arm(left.fileno(), 0.1)
+        assert right.recv(1) == b""  # shut: the peer sees end of file
+    finally:
+        left.close()
+        right.close()
 
 
 def select_while_the_database_is_cut() -> None:
