@@ -108,6 +108,8 @@ def serve(
     """Run the HTTP API."""
     import uvicorn
 
+    from dispatch.header_limit import MAX_HEAD_BYTES, http_protocol
+
     settings = _settings()
     prepare_metrics_dir(settings, private=True)  # before any process imports the app and its metrics
     uvicorn.run(
@@ -121,9 +123,10 @@ def serve(
         log_config=uvicorn_log_config(settings),
         # Without a bound, one console's open event stream holds SIGTERM off for ever.
         timeout_graceful_shutdown=graceful_timeout,
-        # The request line and headers, at most (h11 only: httptools, used when installed, has no bound to
-        # set, so the proxy in front must bound headers; bodies are capped by `dispatch.body_limit`).
-        h11_max_incomplete_event_size=16 * 1024,
+        # The request line and headers, at most: h11's own bound, and under httptools `BoundedHeadProtocol`
+        # (bodies are capped by `dispatch.body_limit`).
+        http=http_protocol(),
+        h11_max_incomplete_event_size=MAX_HEAD_BYTES,
     )
 
 

@@ -172,11 +172,19 @@ class LiveServer:
 
         import uvicorn
 
+        from dispatch.header_limit import MAX_HEAD_BYTES, http_protocol
+
         self.port = port or embedded.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         # graceful_s: how long a stop waits for open streams (None: for ever, as uvicorn does by default).
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=self.port, log_level="warning", timeout_graceful_shutdown=graceful_s
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            timeout_graceful_shutdown=graceful_s,
+            http=http_protocol(),  # as `dispatch serve` runs
+            h11_max_incomplete_event_size=MAX_HEAD_BYTES,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
