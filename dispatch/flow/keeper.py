@@ -2,9 +2,10 @@
 sweeps are overdue (cron dead, or its jobs not reaching a worker), so that no deadline and no unsent SMS
 waits on one process.
 
-Cron schedules a sweep every 5 s. Once none has run for 7 s, the keepers step in: each looks every second,
-and the one that takes the lease (`SET NX PX`, 5 s) sweeps, so the workers together sweep every 5 s or so,
-one at a time, until cron's sweeps run again. A keeper's pass beside one of cron's is harmless: each step of
+Cron schedules a sweep every 5 s. Once none has run for 7 s (or none ever, 20 s after the worker started:
+a fresh Redis, everything starting together), the keepers step in: each looks every second, and the one
+that takes the lease (`SET NX PX`, 5 s) sweeps, so the workers together sweep every 5 s or so, one at a
+time, until cron's sweeps run again. A keeper's pass beside one of cron's is harmless: each step of
 the sweep takes its row first (`dispatch.flow.reconciler`). One line when a worker takes over, one when
 cron is back; errors (Redis or the database away) one line each time their kind changes.
 """
@@ -29,6 +30,8 @@ SWEEP_INTERVAL_S = next(p.interval_s for p in jobs.PERIODIC if p.job == jobs.REC
 # Cron's sweep is this late before the workers sweep in its place (its interval, and room for a busy queue).
 OVERDUE_S = SWEEP_INTERVAL_S + 2.0
 TICK_S = 1.0
+# No sweep from cron ever (a fresh or flushed Redis): the processes may all be starting; wait this long first.
+NEVER_SWEPT_GRACE_S = 20.0
 LEASE_KEY = "dispatch:sweep-lease"
 
 
@@ -81,9 +84,12 @@ class SweepKeeper:
         this call swept."""
         redis = self.services.redis
         age = heartbeat_age_s(redis, CRON_SWEEP)
-        if age is None:  # never (a fresh or flushed Redis): give a cron starting with us time to beat
+        if age is None:  # never: the time since this keeper started, against a longer bound
             age = time.monotonic() - self._started
-        if age < self.overdue_s:
+            overdue = age >= NEVER_SWEPT_GRACE_S
+        else:
+            overdue = age >= self.overdue_s
+        if not overdue:
             if self.sweeping:
                 self.sweeping = False
                 log.info("sweep keeper: cron's sweeps are back; this worker stops sweeping")
