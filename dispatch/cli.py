@@ -28,6 +28,7 @@ app.add_typer(health_app, name="health")
 app.add_typer(audit_app, name="audit")
 
 log = logging.getLogger("dispatch")
+RQ_MAINTENANCE_S = 15
 
 
 def _settings() -> Settings:
@@ -139,7 +140,7 @@ def worker(
     ),
     log_level: str = typer.Option("INFO", help="RQ's own lines (WARNING hides one line per job)"),
 ) -> None:
-    """Run an RQ worker on the service's queue (start as many as you like)."""
+    """Run an RQ worker on the service's queue (start as many as you like); it sweeps if cron stops."""
     from redis import Redis
 
     from dispatch.queue import JOBS_MODULE, QUEUE_NAME
@@ -147,9 +148,11 @@ def worker(
     settings = _settings()
     setup_logging(settings)  # the service's own lines stay at INFO whatever RQ's level
     prepare_metrics_dir(settings)  # before the job modules import the metrics
+    from dispatch.flow.keeper import SweepKeeper
     from dispatch.observability.offers import install_offer_metrics
     from dispatch.observability.probes import WORKER_TTL_S
     from dispatch.observability.rqjob import ForkingServiceWorker, ObservedJob, ServiceWorker
+    from dispatch.services import Services
     from dispatch.telemetry.metrics import mark_worker_process
 
     mark_worker_process()
@@ -163,16 +166,33 @@ def worker(
     # ObservedJob: each job's request id and ids on its log lines, its count and time in the metrics. The
     # worker classes log a job failing on a database outage in one rate-limited line, not a trace per job.
     # worker_ttl: an idle worker beats at least every 45 s, which `dispatch health worker` checks.
-    worker_class([QUEUE_NAME], connection=redis, job_class=ObservedJob, worker_ttl=WORKER_TTL_S).work(
-        with_scheduler=scheduler, burst=burst, logging_level=log_level.upper()
+    # maintenance_interval: a worker without RQ's scheduler tries to take it every 15 s (when its loop comes
+    # round: at least every 45 s idle), so once a dead holder's lock expires (61 s) another worker schedules
+    # the deadline jobs; RQ's default, 600 s, left them waiting up to ten minutes.
+    rq_worker = worker_class(
+        [QUEUE_NAME],
+        connection=redis,
+        job_class=ObservedJob,
+        worker_ttl=WORKER_TTL_S,
+        maintenance_interval=RQ_MAINTENANCE_S,
     )
+    # The sweep in cron's place while cron's sweeps are overdue, on connections of its own (a job's Twilio
+    # client and sessions are never shared with the keeper's thread).
+    keeper = None if burst else SweepKeeper(Services.build(settings))
+    if keeper is not None:
+        keeper.start()
+    try:
+        rq_worker.work(with_scheduler=scheduler, burst=burst, logging_level=log_level.upper())
+    finally:
+        if keeper is not None:
+            keeper.stop()
 
 
 @app.command()
 def cron(
     log_level: str = typer.Option("INFO", help="RQ's own lines (WARNING hides one line per periodic job)"),
 ) -> None:
-    """Run RQ's cron scheduler: the periodic jobs (heartbeat, and later the reconciler). Run one."""
+    """Run RQ's cron scheduler: the periodic jobs (the reconciler's sweep, handoffs, heartbeat). Run one."""
     from redis import Redis
     from rq.cron import CronScheduler
 

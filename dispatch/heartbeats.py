@@ -6,15 +6,25 @@ They measure whether processes are alive, so they use the wall clock, never the 
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 from redis import Redis
 
 _KEY = "dispatch:heartbeat:{part}"
 
+# The reconciler's sweep beats `RECONCILER` whoever ran it, and the part of the one who did: the job cron
+# schedules, or a worker's keeper standing in for cron (`dispatch.flow.keeper`).
+RECONCILER = "reconciler"
+Sweeper = Literal["cron", "worker"]
+CRON_SWEEP = "reconciler:cron"
+WORKER_SWEEP = "reconciler:worker"
+SWEEP_PARTS: dict[Sweeper, str] = {"cron": CRON_SWEEP, "worker": WORKER_SWEEP}
 
-def beat(redis: Redis, part: str) -> None:
-    """Record that `part` is alive now."""
-    redis.set(_KEY.format(part=part), time.time())
+
+def beat(redis: Redis, *parts: str) -> None:
+    """Record that each of `parts` is alive now (one instant, one round trip)."""
+    now = time.time()
+    redis.mset({_KEY.format(part=part): now for part in parts})
 
 
 def heartbeat_age_s(redis: Redis, part: str) -> float | None:

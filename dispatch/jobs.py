@@ -21,7 +21,8 @@ DRIVE_CASE = _job("drive_case")  # a case needs a physician: a matching round, i
 SEND_SMS = _job("send_sms")  # a queued SMS to hand to the gateway
 OFFER_DEADLINE = _job("offer_deadline")  # an offer's deadline has come (scheduled for that moment)
 
-# Run on a schedule by `dispatch cron` (and on demand by the simulations).
+# Run on a schedule by `dispatch cron` (and on demand by the simulations). While cron's sweeps are overdue,
+# the workers run the reconciler's pass themselves (`dispatch.flow.keeper`); the other jobs wait for cron.
 HEARTBEAT = _job("heartbeat")
 RECONCILE = _job("reconcile")
 RELEASE_IDLE_CLAIMS = _job("release_idle_claims")

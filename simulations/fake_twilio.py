@@ -1,9 +1,9 @@
 """A local fake of Twilio's Messages API for tests and simulations.
 
 It answers as Twilio does (201 with a message resource, 400 with error 21211 for a bad 'To' number, 401
-with 20003 for bad credentials, injected 5xx), posts status callbacks signed with `X-Twilio-Signature`,
-and delivers inbound SMS to the service's webhook, signed the same way; the TwiML answer is recorded as a
-message sent back to the phone.
+with 20003 for bad credentials, injected 5xx, 503 through an outage), posts status callbacks signed with
+`X-Twilio-Signature`, and delivers inbound SMS to the service's webhook, signed the same way; the TwiML
+answer is recorded as a message sent back to the phone.
 """
 
 from __future__ import annotations
@@ -70,6 +70,7 @@ class FakeTwilio:
         self._failures: list[int] = []
         self._rejected: set[str] = set()
         self._delay_s = 0.0
+        self._outage: int | None = None
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
         self.port = port or free_port()
@@ -106,6 +107,14 @@ class FakeTwilio:
         with self._lock:
             self._failures.extend([status] * count)
 
+    def outage(self, status: int = 503) -> None:
+        """Answer every Messages API call with `status` until `recover()`: Twilio down for a while."""
+        self._outage = status
+
+    def recover(self) -> None:
+        """End an `outage()`."""
+        self._outage = None
+
     def reject(self, phone: str) -> None:
         """Treat `phone` as not a valid 'To' number (error 21211)."""
         self._rejected.add(phone)
@@ -128,6 +137,8 @@ class FakeTwilio:
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
         if auth != expected or request.path_params["account"] != self.account_sid:
             return _error(401, 20003, "Authenticate")
+        if self._outage is not None:
+            return _error(self._outage, 20503, "Service Unavailable")
         with self._lock:
             failure = self._failures.pop(0) if self._failures else None
         if failure:

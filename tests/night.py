@@ -3,6 +3,7 @@ fake Twilio (which signs its callbacks), an in-process RQ worker, and one clock 
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from sqlalchemy import select
 from config.settings import Settings, SmsProvider
 from dispatch.app import create_app
 from dispatch.cases.models import Case
-from dispatch.clock import ManualClock
+from dispatch.clock import Clock, ManualClock
 from dispatch.db import unit_of_work
 from dispatch.embedded import free_port
 from dispatch.flow import reconciler
@@ -54,7 +55,7 @@ class Night:
     services: Services
     fake: FakeTwilio
     url: str
-    clock: ManualClock
+    clock: Clock  # a ManualClock the test moves, or the wall clock for a night with worker processes
 
     def __post_init__(self) -> None:
         self.http = httpx.Client(base_url=self.url, timeout=10)
@@ -77,15 +78,17 @@ class Night:
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
-    def decide_visit(self, case_id: int, **overrides) -> None:
-        """The consulting physician claims the case and sends a physician; matching runs on the worker."""
+    def decide_visit(self, case_id: int, run_jobs: bool = True, **overrides) -> None:
+        """The consulting physician claims the case and sends a physician; matching runs on the worker in
+        this process (`run_jobs=False`: the job stays queued, for a worker process or none)."""
         doctor = self.headers("consult")
         assert self.http.post(f"/api/v1/cases/{case_id}/claim", headers=doctor).status_code == 200
         response = self.http.post(
             f"/api/v1/cases/{case_id}/decision", headers=doctor, json=decision_body(**overrides)
         )
         assert response.status_code == 200, response.text
-        self.run_jobs()
+        if run_jobs:
+            self.run_jobs()
 
     def run_jobs(self) -> None:
         """Let an RQ worker (in this process, on this clock) take everything queued."""
@@ -93,6 +96,7 @@ class Night:
 
     def advance(self, **delta) -> None:
         """Fast-forward the night, then let the reconciler sweep as its cron would."""
+        assert isinstance(self.clock, ManualClock), "only a night on a manual clock can be fast-forwarded"
         self.clock.advance(timedelta(**delta))
         reconciler.reconcile(self.services)
         self.run_jobs()
@@ -119,6 +123,22 @@ class Night:
         """The latest offer SMS for a case."""
         return [m for m in self.offers() if f"#K{case_id} " in m.body][-1]
 
+    def process_env(self) -> dict[str, str]:
+        """The environment of a `python -m dispatch worker|cron` process joining this night."""
+        settings = self.services.settings
+        return {
+            **os.environ,
+            "DATABASE_URL": settings.database_url,
+            "REDIS_URL": settings.redis_url,
+            "ENVIRONMENT": "test",
+            "SMS_PROVIDER": "twilio",
+            "TWILIO_ACCOUNT_SID": TWILIO_SID,
+            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+            "TWILIO_FROM_NUMBER": self.fake.number,
+            "TWILIO_API_BASE_URL": self.fake.url,
+            "PUBLIC_BASE_URL": self.url,
+        }
+
     def reply(self, phone: str, body: str) -> str:
         """A physician answers by SMS; returns the text of our TwiML answer ('' for none)."""
         response = self.fake.send_inbound(phone, body)
@@ -126,7 +146,7 @@ class Night:
         return response.text
 
 
-def start_night(settings: Settings, clock: ManualClock):
+def start_night(settings: Settings, clock: Clock):
     """A context manager yielding a Night; everything stops on exit."""
     from contextlib import contextmanager
 

@@ -17,7 +17,7 @@ from dispatch.offers.models import Offer, OfferState
 from dispatch.roster.models import Physician
 from dispatch.sms.models import SmsMessage
 from tests.factories import decision_body
-from tests.night import TWILIO_SID, TWILIO_TOKEN, start_night
+from tests.night import start_night
 
 
 @pytest.fixture
@@ -26,36 +26,15 @@ def night(settings, clock):
         yield n
 
 
-def _decide_without_running_jobs(night, case_id: int) -> None:
-    doctor = night.headers("consult")
-    night.http.post(f"/api/v1/cases/{case_id}/claim", headers=doctor)
-    assert (
-        night.http.post(f"/api/v1/cases/{case_id}/decision", headers=doctor, json=decision_body()).status_code
-        == 200
-    )
-
-
 def test_a_worker_killed_mid_job_still_gets_the_case_its_offer(settings):
     # The worker is a real process on the wall clock, so this night happens now.
     with start_night(settings, ManualClock(datetime.now(UTC))) as night:
         night.fake.delay(30)  # Twilio hangs: the worker will be inside the send when it dies
         case_id = night.call()
-        _decide_without_running_jobs(night, case_id)
-        env = {
-            **os.environ,
-            "DATABASE_URL": settings.database_url,
-            "REDIS_URL": settings.redis_url,
-            "ENVIRONMENT": "test",
-            "SMS_PROVIDER": "twilio",
-            "TWILIO_ACCOUNT_SID": TWILIO_SID,
-            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-            "TWILIO_FROM_NUMBER": night.fake.number,
-            "TWILIO_API_BASE_URL": night.fake.url,
-            "PUBLIC_BASE_URL": night.url,
-        }
+        night.decide_visit(case_id, run_jobs=False)
         worker = subprocess.Popen(
             [sys.executable, "-m", "dispatch", "worker", "--no-scheduler"],
-            env=env,
+            env=night.process_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
@@ -86,7 +65,7 @@ def test_redis_flushed_in_the_night_every_open_case_resumes_from_the_database(ni
     night.decide_visit(offered)
     first_physician = night.offer_for(offered).to
     waiting = night.call(patient={"clinic_patient_number": "E-0001"})
-    _decide_without_running_jobs(night, waiting)  # its matching job is queued, not run
+    night.decide_visit(waiting, run_jobs=False)  # its matching job is queued, not run
     assert night.state(waiting) == "dispatching"
 
     # Every queued job, scheduled deadline and counter: gone (this database only; FLUSHALL would also wipe
@@ -173,7 +152,7 @@ def test_an_offer_whose_claim_the_sweep_took_over_is_not_sent_twice(night):
     from dispatch.flow import rounds, runner
 
     case_id = night.call()
-    _decide_without_running_jobs(night, case_id)
+    night.decide_visit(case_id, run_jobs=False)
     services = night.services
     with unit_of_work(services.session_factory) as session:  # the round, as its job runs it
         [message] = rounds.match_round(session, services.clock, services.reference.programme(session))

@@ -13,7 +13,7 @@ from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState
 from dispatch.db import unit_of_work
 from dispatch.flow import runner
-from dispatch.heartbeats import beat
+from dispatch.heartbeats import RECONCILER, SWEEP_PARTS, Sweeper, beat
 from dispatch.offers import service
 from dispatch.services import Services
 from dispatch.sms.models import SmsMessage
@@ -35,8 +35,13 @@ class Sweep:
     rematched: bool = False
 
 
-def reconcile(services: Services) -> Sweep:
-    """One pass: overdue offers, unsent SMS, cases left waiting for a matching round. Then a heartbeat."""
+def reconcile(services: Services, by: Sweeper = "cron") -> Sweep:
+    """One pass: overdue offers, unsent SMS, cases left waiting for a matching round. Then a heartbeat, for
+    the sweep and for who ran it (`by`: the job cron schedules, or a worker standing in for cron).
+
+    Safe beside another pass at the same moment: every step takes its row first (an offer and its case
+    locked before it times out, an SMS claimed in one UPDATE before it is sent, one matching round at a
+    time), so two passes time an offer out once and send each message once."""
     sweep = Sweep()
     now = services.clock.now()
     for offer_id in runner.overdue_offer_ids(services):
@@ -80,5 +85,5 @@ def reconcile(services: Services) -> Sweep:
                 sweep.resent.append(message_id)
         except Exception:
             log.exception("reconciler: SMS %s could not be sent", message_id)
-    beat(services.redis, "reconciler")
+    beat(services.redis, RECONCILER, SWEEP_PARTS[by])
     return sweep

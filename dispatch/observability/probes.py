@@ -23,7 +23,7 @@ from sqlalchemy import text
 
 from dispatch.auth.guard import public
 from dispatch.deps import get_services
-from dispatch.heartbeats import heartbeat_age_s
+from dispatch.heartbeats import CRON_SWEEP, RECONCILER, WORKER_SWEEP, heartbeat_age_s
 from dispatch.services import Services
 
 router = APIRouter(tags=["health"])
@@ -113,8 +113,11 @@ def cron_status(redis: Redis, host: str | None = None) -> tuple[bool, str]:
     # The registry scores each scheduler, named `host:pid:…`, by the time of its last beat.
     registered = cast(list[tuple[bytes, float]], redis.zrange(get_registry_key(), 0, -1, withscores=True))
     beats = [float(score) for name, score in registered if name.decode().startswith(f"{host}:")]
-    sweep = heartbeat_age_s(redis, "reconciler")
+    sweep = heartbeat_age_s(redis, RECONCILER)
     swept = "never" if sweep is None else f"{sweep:.0f} s ago"
+    by_cron, by_workers = heartbeat_age_s(redis, CRON_SWEEP), heartbeat_age_s(redis, WORKER_SWEEP)
+    if by_workers is not None and (by_cron is None or by_cron > by_workers):
+        swept += " by the workers, standing in for cron"
     if not beats:
         return False, f"no cron scheduler registered from {host}; reconciler swept {swept}"
     age = time.time() - max(beats)

@@ -1,5 +1,5 @@
 """The Prometheus metrics the processes record as they work: HTTP requests, RQ jobs, SMS sends, offer
-answers, escalation lateness and reconciler sweeps.
+answers, escalation lateness and reconciler sweeps (and the sweeps workers ran in cron's place).
 
 Multi-process mode: the API runs several uvicorn processes, and workers and the cron scheduler are
 processes of their own. When `PROMETHEUS_MULTIPROC_DIR` names a directory (the `METRICS_DIR` setting;
@@ -114,6 +114,11 @@ SWEEP_DURATION = Histogram(
     "dispatch_reconciler_sweep_duration_seconds",
     "Time one reconciler sweep took",
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+    registry=REGISTRY,
+)
+WORKER_SWEEPS = Counter(
+    "dispatch_worker_sweeps",
+    "Reconciler sweeps a worker ran itself because cron's were overdue (cron down or behind)",
     registry=REGISTRY,
 )
 
