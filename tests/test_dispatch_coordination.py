@@ -36,7 +36,8 @@ def test_the_details_link_opens_the_case_only_for_the_physician_who_accepted(nig
     with night.services.session_factory() as session:
         actions = list(session.scalars(select(AuditEntry.action).where(AuditEntry.case_id == case_id)))
     assert "case.read.visit_link" in actions
-    assert night.http.get(link[:-3] + "abc").status_code == 403  # tampered
+    tampered = night.http.get(link[:-3] + "abc")
+    assert tampered.status_code == 404 and "印旛" not in tampered.text
     arrived = night.http.post(link + "/progress", data={"step": "arrived"}, follow_redirects=False)
     assert arrived.status_code == 303 and night.state(case_id) == "on_scene"
     night.http.post(link + "/progress", data={"step": "completed"})
@@ -44,8 +45,8 @@ def test_the_details_link_opens_the_case_only_for_the_physician_who_accepted(nig
 
 
 def test_links_expire_and_cannot_be_forged():
-    token = make_token("secret-a", 7)
-    assert read_token("secret-a", token) == 7
+    token = make_token("secret-a", 7, 2)
+    assert read_token("secret-a", token) == (7, 2)
     with pytest.raises(LinkInvalid, match="not valid"):
         read_token("secret-b", token)
     with pytest.raises(LinkInvalid, match="expired"):
@@ -67,7 +68,7 @@ def test_the_coordinator_can_offer_by_hand_and_the_first_physician_is_told(night
     night.run_jobs()  # the withdrawal notice goes out on the worker
     assert night.offer_for(case_id).to == chosen.phone_e164
     assert any("取り消されました" in m.body for m in night.fake.sent_to(first))
-    assert "締め切られました" in night.reply(first, f"{case_id} Y")
+    assert "センターで手配済みです" in night.reply(first, f"{case_id} Y")  # arranged otherwise: nothing to do
     night.reply(chosen.phone_e164, "Y")
     assert night.state(case_id) == "accepted"
     offers = night.http.get(f"/api/v1/cases/{case_id}/offers", headers=night.headers("operator")).json()

@@ -79,7 +79,8 @@ function handControls(caseId, onDone, holder = null) {
   }
   form.append(
     el("button", { type: "button", class: "offer-by-hand",
-      onclick: () => move("offers", { physician_id: Number(choice.value) }) }, t("dispatch.offer_by_hand")),
+      onclick: () => move("offers", { physician_id: Number(choice.value), replaces_physician_id: holder }) },
+    t("dispatch.offer_by_hand")),
     el("button", { type: "button", class: "assign-by-hand",
       onclick: () => move("assign", { physician_id: Number(choice.value), reason: reason.value || null, replaces_physician_id: holder }) },
     t("dispatch.assign_by_hand")));
