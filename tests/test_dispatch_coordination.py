@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from sqlalchemy import select
 
@@ -11,7 +9,7 @@ from dispatch.audit.models import AuditEntry
 from dispatch.offers.links import LinkInvalid, make_token, read_token
 from dispatch.roster.models import Physician
 from tests.factories import decision_body, intake_body
-from tests.night import start_night
+from tests.night import start_night, visit_link
 
 
 @pytest.fixture
@@ -20,15 +18,11 @@ def night(settings, clock):
         yield n
 
 
-def _link(answer: str) -> str:
-    return re.search(r"(/visit/[\w.\-]+)", answer).group(1)
-
-
 def test_the_details_link_opens_the_case_only_for_the_physician_who_accepted(night):
     case_id = night.call()
     night.decide_visit(case_id)
     phone = night.offer_for(case_id).to
-    link = _link(night.reply(phone, "Y"))
+    link = visit_link(night.reply(phone, "Y"))
     page = night.http.get(link)
     assert page.status_code == 200
     assert "印旛 太郎" in page.text and "慢性心不全" in page.text and "在宅酸素療法" in page.text
@@ -91,7 +85,7 @@ def test_the_coordinator_can_assign_a_physician_who_agreed_on_the_phone(night):
     assert len(link) == 1 and not any(
         m.body.startswith("【往診依頼】") for m in night.fake.sent_to(chosen.phone_e164)
     )
-    assert night.http.get(_link(link[0].body)).status_code == 200
+    assert night.http.get(visit_link(link[0].body)).status_code == 200
 
 
 def test_cancelling_a_case_withdraws_its_offer(night):

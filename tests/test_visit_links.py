@@ -16,7 +16,8 @@ from dispatch.audit.models import AuditEntry
 from dispatch.cases.models import Case, CaseEvent
 from dispatch.patients.models import Patient
 from dispatch.roster.models import Physician, PhysicianRole
-from tests.night import start_night
+from dispatch.sms.models import SmsMessage
+from tests.night import start_night, visit_link
 
 CLOSED_PAGE = "このリンクは使えなくなりました"
 
@@ -27,16 +28,12 @@ def night(settings, clock):
         yield n
 
 
-def _link(text: str) -> str:
-    return re.search(r"(/visit/[\w.\-]+)", text).group(1)
-
-
 def _accepted(night) -> tuple[int, str, str]:
     """A call, a visit decided, the physician's yes: the case, their phone and the link they got."""
     case_id = night.call()
     night.decide_visit(case_id)
     phone = night.offer_for(case_id).to
-    return case_id, phone, _link(night.reply(phone, "Y"))
+    return case_id, phone, visit_link(night.reply(phone, "Y"))
 
 
 def _assert_closed(night, link: str) -> None:
@@ -105,11 +102,13 @@ def test_a_physician_relieved_of_the_case_loses_the_link_and_is_told_by_sms(nigh
     told = [m.body for m in night.fake.sent_to(phone) if "担当を解除しました" in m.body]
     assert told == [f"#K{case_id} の担当を解除しました。センターで手配し直します。対応は不要です。"]
     assert "担当中の往診はありません" in night.reply(phone, "リンク")
-    if move == "assign":  # the physician who has it now has a working link
+    if move == "assign":  # the physician who has it now has a working link, which is not kept once sent
         with night.services.session_factory() as session:
             other_phone = session.get(Physician, other).phone_e164
+            stored = list(session.scalars(select(SmsMessage.body).where(SmsMessage.purpose == "details_link")))
         sent = [m.body for m in night.fake.sent_to(other_phone) if "/visit/" in m.body]
-        assert night.http.get(_link(sent[-1])).status_code == 200
+        assert night.http.get(visit_link(sent[-1])).status_code == 200
+        assert len(stored) == 1 and "/visit/…" in stored[0] and visit_link(sent[-1]) not in stored[0]
 
 
 def test_an_offer_by_hand_on_a_held_case_must_name_the_holder(night):
@@ -128,7 +127,7 @@ def test_an_offer_by_hand_on_a_held_case_must_name_the_holder(night):
 
 def test_revoking_ends_every_link_sent_and_a_fresh_one_asked_by_sms_works(night):
     case_id, phone, first = _accepted(night)
-    second = _link(night.reply(phone, "リンク"))  # another device: both work
+    second = visit_link(night.reply(phone, "リンク"))  # another device: both work
     assert night.http.get(first).status_code == 200 and night.http.get(second).status_code == 200
     path = f"/api/v1/cases/{case_id}/visit-link/revoke"
     assert night.http.post(path, headers=night.headers("operator")).status_code == 403
@@ -136,7 +135,7 @@ def test_revoking_ends_every_link_sent_and_a_fresh_one_asked_by_sms_works(night)
     assert revoked.status_code == 204, revoked.text
     _assert_closed(night, first)
     _assert_closed(night, second)
-    fresh = _link(night.reply(phone, f"{case_id} リンク"))
+    fresh = visit_link(night.reply(phone, f"{case_id} リンク"))
     assert night.http.get(fresh).status_code == 200
     assert night.http.get(first).status_code == 410  # still dead: revocation is for good
     with night.services.session_factory() as session:
