@@ -4,6 +4,7 @@ fake Twilio (which signs its callbacks), an in-process RQ worker, and one clock 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -144,6 +145,13 @@ class Night:
         response = self.fake.send_inbound(phone, body)
         assert response.status_code == 200, response.text
         return response.text
+
+
+def visit_link(text: str) -> str:
+    """The details link's path in an SMS or a TwiML answer."""
+    match = re.search(r"(/visit/[\w.\-]+)", text)
+    assert match is not None, f"no details link in {text!r}"
+    return match.group(1)
 
 
 def start_night(settings: Settings, clock: Clock):

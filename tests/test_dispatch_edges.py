@@ -127,14 +127,15 @@ def test_the_coordinator_can_take_an_accepted_case_back_and_give_it_to_someone_e
     night.reply(first, "Y")
     physicians = night.http.get("/api/v1/roster/physicians", headers=night.headers("coordinator")).json()
     other = next(p for p in physicians if night.phone(p["name"]) not in (first, None))
+    held_by = night.case(case_id)["assigned_physician_id"]
     response = night.http.post(
         f"/api/v1/cases/{case_id}/offers",
         headers=night.headers("coordinator"),
-        json={"physician_id": other["id"]},
+        json={"physician_id": other["id"], "replaces_physician_id": held_by},
     )
     assert response.status_code == 200, response.text
     night.run_jobs()
-    assert any("取り消されました" in m.body for m in night.fake.sent_to(first))  # the first one is told
+    assert any("担当を解除しました" in m.body for m in night.fake.sent_to(first))  # the first one is told
     assert night.offer_for(case_id).to == night.phone(other["name"])
     assert "担当中の往診はありません" in night.reply(first, f"{case_id} 到着")
     night.reply(night.phone(other["name"]), "Y")

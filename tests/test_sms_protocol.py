@@ -78,6 +78,23 @@ def test_status_words_record_where_the_physician_is(text, expected):
     assert read_reply(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("リンク", Reply(Intent.link, None)),
+        ("ﾘﾝｸ", Reply(Intent.link, None)),
+        ("りんく", Reply(Intent.link, None)),
+        ("link", Reply(Intent.link, None)),
+        ("ＬＩＮＫ", Reply(Intent.link, None)),
+        ("412 リンク", Reply(Intent.link, 412)),
+        ("#K412 link", Reply(Intent.link, 412)),
+        ("４１２リンク", Reply(Intent.link, 412)),
+    ],
+)
+def test_link_asks_for_a_fresh_details_link(text, expected):
+    assert read_reply(text) == expected
+
+
 @pytest.mark.parametrize("text", UNREADABLE)
 def test_anything_else_is_unreadable_and_names_no_case(text):
     assert read_reply(text) == Reply(Intent.unreadable, None)
@@ -187,6 +204,7 @@ def test_every_text_sent_is_japanese_and_takes_no_patient_data():
     functions = _text_functions()
     assert {"offer_text", "accepted_text", "declined_text", "too_late_text", "busy_text"} <= set(functions)
     assert {"status_text", "withdrawn_text", "coordinator_alert_text"} <= set(functions)
+    assert {"relieved_text", "arranged_text", "link_text"} <= set(functions)
     for name, fn in functions.items():
         text = fn(**_sample_arguments(fn))
         assert _japanese(text), name
@@ -198,6 +216,8 @@ def test_every_text_sent_is_japanese_and_takes_no_patient_data():
         "NOTHING_PENDING_TEXT",
         "SEVERAL_PENDING_TEXT",
         "UNKNOWN_NUMBER_TEXT",
+        "NO_VISIT_TEXT",
+        "LINK_LIMIT_TEXT",
     }
     for name, value in constants.items():
         assert isinstance(value, str) and _japanese(value), name
@@ -208,8 +228,16 @@ def test_the_short_replies_name_the_case_and_nothing_else():
     assert protocol.too_late_text(412) == "#K412 の依頼は締め切られました。返信ありがとうございました。"
     assert protocol.busy_text(412) == "#K412 別の往診を担当中のため受諾できません。"
     assert protocol.withdrawn_text(412) == "#K412 の往診依頼は取り消されました。対応は不要です。"
+    assert (
+        protocol.relieved_text(412) == "#K412 の担当を解除しました。センターで手配し直します。対応は不要です。"
+    )
+    assert (
+        protocol.arranged_text(412)
+        == "#K412 はセンターで手配済みです。対応は不要です。返信ありがとうございました。"
+    )
     assert protocol.UNKNOWN_NUMBER_TEXT == "この番号は登録されていません。"
-    assert not re.search(r"\d", protocol.UNKNOWN_NUMBER_TEXT + protocol.NOTHING_PENDING_TEXT)
+    no_case = protocol.UNKNOWN_NUMBER_TEXT + protocol.NOTHING_PENDING_TEXT + protocol.NO_VISIT_TEXT
+    assert not re.search(r"\d", no_case + protocol.LINK_LIMIT_TEXT)
 
 
 def test_the_coordinator_alert_names_the_case_area_colour_and_tries():

@@ -39,13 +39,9 @@ class AlreadyAssigned(Exception):
     """Someone else gave the case to a physician meanwhile: the coordinator acted on a stale view."""
 
 
-# `_prepare` without a holder check: offering by hand relieves whoever holds the case.
-ANY_HOLDER = -1
-
-
 def _check_holder(session: Session, case: Case, expected: int | None) -> None:
     holder = case.assigned_physician_id
-    if expected == ANY_HOLDER or holder == expected:
+    if holder == expected:
         return
     physician = session.get(Physician, holder) if holder is not None else None
     name = f" ({physician.name})" if physician is not None else ""
@@ -63,7 +59,7 @@ def _prepare(
     case_id: int,
     physician_id: int,
     actor: Actor,
-    holder: int | None = ANY_HOLDER,
+    holder: int | None,
 ) -> Case:
     # The programme id alone: a Case loaded before the lock would be stale after it (StaleDataError).
     programme_id = session.scalar(select(Case.programme_id).where(Case.id == case_id))
@@ -93,7 +89,8 @@ def _prepare(
 
 
 def _take_back(session: Session, clock: Clock, case: Case, actor: Actor) -> None:
-    """Relieve the physician who accepted (and tell them); the case goes back to dispatching."""
+    """Relieve the physician who accepted (and tell them; their details links die with the offer); the case
+    goes back to dispatching."""
     holder = case.assigned_physician_id
     accepted = session.scalar(
         select(Offer).where(Offer.case_id == case.id, Offer.state == OfferState.accepted).with_for_update()
@@ -113,14 +110,16 @@ def _take_back(session: Session, clock: Clock, case: Case, actor: Actor) -> None
     physician = session.get(Physician, holder) if holder else None
     if physician is not None and physician.phone_e164:
         queue_sms(
-            session, clock, physician.phone_e164, protocol.withdrawn_text(case.id), "withdrawn", case_id=case.id
+            session, clock, physician.phone_e164, protocol.relieved_text(case.id), "relieved", case_id=case.id
         )
 
 
-def offer_to(session: Session, clock: Clock, case_id: int, physician_id: int, actor: Actor) -> SmsMessage:
+def offer_to(
+    session: Session, clock: Clock, case_id: int, physician_id: int, actor: Actor, holder: int | None = None
+) -> SmsMessage:
     """Offer the case to this physician now (even one who declined before); returns its SMS, claimed for
-    the caller to send once this commits."""
-    case = _prepare(session, clock, case_id, physician_id, actor)
+    the caller to send once this commits. `holder` as for `assign`: the physician it relieves, if any."""
+    case = _prepare(session, clock, case_id, physician_id, actor, holder)
     return service.make_offer(session, clock, case, physician_id=physician_id, travel_min=0.0, manual=True)
 
 
@@ -153,6 +152,6 @@ def assign(
         data={"physician_id": physician_id, "offer_id": offer_id},
     )
     physician = session.get_one(Physician, physician_id)
-    text = protocol.accepted_text(case.id, visit_url(base_url, secret, offer_id))
+    text = protocol.accepted_text(case.id, visit_url(base_url, secret, session.get_one(Offer, offer_id)))
     queue_sms(session, clock, physician.sms_phone(), text, "details_link", case_id=case.id, offer_id=offer_id)
     return case

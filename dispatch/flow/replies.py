@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from datetime import timedelta
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -11,9 +12,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import Actor
+from dispatch.cases.models import Case
+from dispatch.cases.states import TERMINAL_STATES
 from dispatch.clock import Clock
 from dispatch.offers import progress
-from dispatch.offers.links import visit_url
+from dispatch.offers.links import open_visit_offer, visit_url
 from dispatch.offers.models import Offer, OfferState
 from dispatch.offers.service import OfferClosed, PhysicianBusy, accept, end_offer
 from dispatch.roster.models import Physician
@@ -24,6 +27,10 @@ from dispatch.sms.service import record_inbound, record_reply
 
 STRIKES_BEFORE_SILENCE = 3
 SILENCE_S = 3600
+# Fresh details links by SMS (「リンク」) per number and hour; then one word that we stop, then silence.
+LINKS_PER_HOUR = 3
+# A bare yes this long after the physician's offer ended is still answered about that offer.
+LATE_REPLY = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -32,27 +39,29 @@ class Answer:
     case_id: int | None = None
 
 
-class Strikes:
-    """Unreadable messages per number; after a few, we stop auto-replying to it for a while."""
+class PerNumber:
+    """Messages of one kind per phone number, counted in Redis over a window that starts with the first
+    (without Redis nothing is counted: we would rather answer than go quiet)."""
 
-    def __init__(self, redis: Redis) -> None:
-        self.redis = redis
+    def __init__(self, redis: Redis, kind: str, limit: int, window_s: int = 3600) -> None:
+        self.redis, self.kind, self.limit, self.window_s = redis, kind, limit, window_s
 
     def _key(self, phone: str) -> str:
-        return f"dispatch:sms-strikes:{phone}"
+        return f"dispatch:{self.kind}:{phone}"
 
-    def strike(self, phone: str) -> bool:
-        """Count one; True while we should still answer this number."""
+    def count(self, phone: str) -> int:
+        """Count one; how many so far in the window."""
         try:
-            count = self.redis.incr(self._key(phone))
-            self.redis.expire(self._key(phone), SILENCE_S, nx=True)
-            return count <= STRIKES_BEFORE_SILENCE
+            count = int(self.redis.incr(self._key(phone)))
+            self.redis.expire(self._key(phone), self.window_s, nx=True)
+            return count
         except RedisError:
-            return True
+            return 0
 
-    def silenced(self, phone: str) -> bool:
+    def over(self, phone: str) -> bool:
+        """Past the limit already (before counting this one)."""
         try:
-            return int(self.redis.get(self._key(phone)) or 0) > STRIKES_BEFORE_SILENCE
+            return int(self.redis.get(self._key(phone)) or 0) > self.limit
         except RedisError:
             return False
 
@@ -68,6 +77,28 @@ def _pending_offer(session: Session, physician_id: int, case_id: int | None) -> 
     return session.scalar(query)
 
 
+def _ended_offer(session: Session, clock: Clock, physician_id: int, case_id: int | None) -> Offer | None:
+    """The physician's latest offer that ended without their answer (for a bare reply: lately)."""
+    query = select(Offer).where(
+        Offer.physician_id == physician_id,
+        Offer.state.in_((OfferState.withdrawn, OfferState.timed_out, OfferState.failed)),
+    )
+    if case_id is not None:
+        query = query.where(Offer.case_id == case_id)
+    else:
+        query = query.where(Offer.responded_at >= clock.now() - LATE_REPLY)
+    return session.scalar(query.order_by(Offer.id.desc()).limit(1))
+
+
+def _too_late(session: Session, offer_id: int) -> Answer:
+    """An answer to an offer that ended first: the centre arranged the case otherwise, or it closed."""
+    offer = session.get_one(Offer, offer_id)
+    state = session.scalar(select(Case.state).where(Case.id == offer.case_id))
+    arranged = offer.state is OfferState.withdrawn and state not in TERMINAL_STATES
+    text = protocol.arranged_text if arranged else protocol.too_late_text
+    return Answer(text(offer.case_id), offer.case_id)
+
+
 def _answer_offer(
     session, clock, physician: Physician, reply: protocol.Reply, secret: str, base_url: str
 ) -> Answer:
@@ -81,8 +112,11 @@ def _answer_offer(
             )
         )
         if accepted is not None:
-            return Answer(protocol.accepted_text(held.id, visit_url(base_url, secret, accepted.id)), held.id)
+            return Answer(protocol.accepted_text(held.id, visit_url(base_url, secret, accepted)), held.id)
     if offer is None:
+        ended = _ended_offer(session, clock, physician.id, reply.case_id)
+        if ended is not None:
+            return _too_late(session, ended.id)
         if reply.case_id is not None:
             return Answer(protocol.too_late_text(reply.case_id), reply.case_id)
         return Answer(protocol.NOTHING_PENDING_TEXT)
@@ -90,19 +124,34 @@ def _answer_offer(
     try:
         if reply.intent is Intent.accept:
             case = accept(session, clock, offer.id, actor)
-            return Answer(protocol.accepted_text(case.id, visit_url(base_url, secret, offer.id)), case.id)
+            return Answer(protocol.accepted_text(case.id, visit_url(base_url, secret, offer)), case.id)
         end_offer(session, clock, offer.id, OfferState.declined, "declined by SMS", actor=actor)
         return Answer(protocol.declined_text(offer.case_id), offer.case_id)
-    except OfferClosed:
-        return Answer(protocol.too_late_text(offer.case_id), offer.case_id)
+    except OfferClosed:  # the coordinator's hand, a deadline or a cancellation came first: nothing written
+        return _too_late(session, offer.id)
     except PhysicianBusy:
         return Answer(protocol.busy_text(offer.case_id), offer.case_id)
+
+
+def _answer_link(
+    session: Session, physician: Physician, reply: protocol.Reply, asked: int, secret: str, base_url: str
+) -> Answer:
+    """A fresh link to the open visit: the links already out keep working (another device may hold one);
+    the coordinator's revocation is what ends them all."""
+    if asked > LINKS_PER_HOUR + 1:
+        return Answer(None)
+    if asked > LINKS_PER_HOUR:
+        return Answer(protocol.LINK_LIMIT_TEXT)
+    offer = open_visit_offer(session, physician.id, reply.case_id)
+    if offer is None:
+        return Answer(protocol.NO_VISIT_TEXT)
+    return Answer(protocol.link_text(offer.case_id, visit_url(base_url, secret, offer)), offer.case_id)
 
 
 def _answer_progress(session, clock, physician: Physician, reply: protocol.Reply) -> Answer:
     case = progress.active_case(session, physician.id, reply.case_id)
     if case is None:
-        return Answer("担当中の往診はありません。")
+        return Answer(protocol.NO_VISIT_TEXT)
     try:
         progress.report(session, clock, case, reply.intent, Actor(label=f"sms:physician-{physician.id}"))
     except progress.ProgressRefused:
@@ -116,20 +165,23 @@ def handle_inbound(
     """Act on an inbound SMS once per MessageSid; unknown numbers learn nothing about any case."""
     if record_inbound(session, clock, sid, phone, body) is None:
         return Answer(None)
-    strikes = Strikes(redis)
+    strikes = PerNumber(redis, "sms-strikes", STRIKES_BEFORE_SILENCE, SILENCE_S)
     physician = session.scalar(
         select(Physician).where(Physician.phone_e164 == phone, Physician.active.is_(True))
     )
     reply = protocol.read_reply(body)
     if physician is None or reply.intent is Intent.unreadable:
         # Only nonsense counts against a number; a rostered physician's readable reply is always acted on.
-        if strikes.silenced(phone) or not strikes.strike(phone):
+        if strikes.over(phone) or strikes.count(phone) > strikes.limit:
             return Answer(None)
         answer = Answer(protocol.UNKNOWN_NUMBER_TEXT if physician is None else protocol.HELP_TEXT)
     else:
         strikes.clear(phone)
         if reply.intent in (Intent.accept, Intent.decline):
             answer = _answer_offer(session, clock, physician, reply, secret, base_url)
+        elif reply.intent is Intent.link:
+            asked = PerNumber(redis, "sms-links", LINKS_PER_HOUR).count(phone)
+            answer = _answer_link(session, physician, reply, asked, secret, base_url)
         else:
             answer = _answer_progress(session, clock, physician, reply)
     if answer.text:

@@ -116,10 +116,13 @@ def offer_by_hand(
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> CaseOut:
-    """Offer the case to a physician of your choosing now (a pending offer to someone else is withdrawn)."""
+    """Offer the case to a physician of your choosing now (a pending offer to someone else is withdrawn; a
+    physician holding the case is relieved only when named in `replaces_physician_id`)."""
     services = get_services(request)
     with _hand_move_errors(case_id):
-        message = manual.offer_to(session, services.clock, case_id, body.physician_id, _actor(user))
+        message = manual.offer_to(
+            session, services.clock, case_id, body.physician_id, _actor(user), body.replaces_physician_id
+        )
     session.commit()
     runner.send(services, message)
     return CaseOut.model_validate(session.get(Case, case_id))

@@ -1,9 +1,9 @@
-"""The dispatch view's routes: a case's offers, progress phoned in (the coordinator's hand moves are
-`flow.router`'s)."""
+"""The dispatch view's routes: a case's offers, progress phoned in, the details link revoked (the
+coordinator's hand moves are `flow.router`'s)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,7 +14,7 @@ from dispatch.cases.models import Case
 from dispatch.cases.schemas import CaseOut
 from dispatch.deps import db_session, get_services
 from dispatch.ids import PathId
-from dispatch.offers import progress
+from dispatch.offers import links, progress
 from dispatch.offers.models import Offer
 from dispatch.offers.schemas import OfferOut, Progress
 from dispatch.sms.protocol import Intent
@@ -58,3 +58,27 @@ def progress_by_phone(
         raise HTTPException(409, detail={"message": str(exc), "current_state": case.state.value}) from None
     session.commit()
     return CaseOut.model_validate(case)
+
+
+@router.post(
+    "/cases/{case_id}/visit-link/revoke",
+    status_code=204,
+    response_class=Response,
+    dependencies=[allow(Role.coordinator, Role.admin)],
+)
+def revoke_visit_link(
+    request: Request,
+    case_id: PathId,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> Response:
+    """End every details link of the case sent so far (forwarded, or on a lost phone); audited. The
+    physician gets a fresh one by texting 「リンク」 from their registered phone."""
+    try:
+        links.revoke(session, get_services(request).clock, case_id, user)
+    except LookupError:
+        raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
+    except links.NoLinkToRevoke as exc:
+        raise HTTPException(409, detail={"message": str(exc), "current_state": exc.case.state.value}) from None
+    session.commit()
+    return Response(status_code=204)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,10 +27,23 @@ class OfferOut(BaseModel):
     responded_at: datetime | None
 
 
+# A hand move on a case someone holds names whom it relieves: of two coordinators at once, one wins.
+ReplacesPhysician = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        le=ID_MAX,
+        description="the physician you saw holding the case, to relieve (unset: you saw it unassigned); "
+        "if another holds it now, the answer is 409 naming them",
+    ),
+]
+
+
 class ManualOffer(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     physician_id: int = Field(ge=1, le=ID_MAX)
+    replaces_physician_id: ReplacesPhysician = None
 
 
 class Assignment(BaseModel):
@@ -38,13 +51,7 @@ class Assignment(BaseModel):
 
     physician_id: int = Field(ge=1, le=ID_MAX)
     reason: str = Field(min_length=1, max_length=500, description="e.g. 電話で依頼し承諾を得た")
-    replaces_physician_id: int | None = Field(
-        None,
-        ge=1,
-        le=ID_MAX,
-        description="the physician you saw holding the case, to relieve (unset: you saw it unassigned); "
-        "if another holds it now, the answer is 409 naming them",
-    )
+    replaces_physician_id: ReplacesPhysician = None
 
 
 class Progress(BaseModel):

@@ -5,41 +5,58 @@ from __future__ import annotations
 import html
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from dispatch.audit import service as audit
 from dispatch.auth.guard import public
 from dispatch.cases.lifecycle import Actor
 from dispatch.cases.models import Case
-from dispatch.cases.states import ACTIVE_VISIT_STATES, URGENCY_LABELS_JA, CaseState
+from dispatch.cases.states import URGENCY_LABELS_JA
 from dispatch.deps import db_session, get_services
 from dispatch.offers import progress
-from dispatch.offers.links import LinkInvalid, read_token
-from dispatch.offers.models import Offer, OfferState
+from dispatch.offers.links import LinkClosed, LinkInvalid, open_visit
+from dispatch.offers.models import Offer
 from dispatch.patients.models import Patient
 from dispatch.sms.protocol import Intent
 
 router = APIRouter(tags=["visit link"])
-SHOWN_STATES = {*ACTIVE_VISIT_STATES, CaseState.visit_completed, CaseState.handed_off}
+
+
+class LinkRefused(Exception):
+    """The link does not open the case (now): 404 for one we never signed, 410 for one that has ended."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__("this link no longer opens the case" if status == 410 else "this link is not valid")
+        self.status = status
 
 
 def case_for_link(request: Request, session: Session, token: str) -> tuple[Offer, Case]:
+    """The offer and case behind a link that still opens them; LinkRefused otherwise."""
     try:
-        offer_id = read_token(get_services(request).settings.secret_key.get_secret_value(), token)
-    except LinkInvalid as exc:
-        raise HTTPException(403, detail=str(exc)) from None
-    offer = session.get(Offer, offer_id)
-    case = session.get(Case, offer.case_id, with_for_update=True) if offer else None
-    if (
-        offer is None
-        or case is None
-        or offer.state is not OfferState.accepted
-        or case.assigned_physician_id != offer.physician_id
-        or case.state not in SHOWN_STATES
-    ):
-        raise HTTPException(403, detail="this link no longer opens the case")
-    return offer, case
+        return open_visit(session, get_services(request).settings.secret_key.get_secret_value(), token)
+    except LinkInvalid:
+        raise LinkRefused(404) from None
+    except LinkClosed:
+        raise LinkRefused(410) from None
+
+
+PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+REFUSALS = {
+    404: "このリンクは正しくありません。",
+    # The same words whatever ended it (the visit closed, the link revoked or expired): nothing to learn.
+    410: "このリンクは使えなくなりました。"
+    "担当中の往診があれば、SMSで「リンク」と返信すると新しいリンクが届きます。",
+}
+
+
+def refusal_page(refused: LinkRefused) -> HTMLResponse:
+    """A plain page in Japanese: no case, no patient, no state."""
+    page = (
+        '<!doctype html><html lang="ja"><meta charset="utf-8"><meta name="viewport" '
+        f'content="width=device-width"><title>往診</title><p>{REFUSALS[refused.status]}</p></html>'
+    )
+    return HTMLResponse(page, status_code=refused.status, headers=PRIVATE)
 
 
 def _row(label: str, value: object) -> str:
@@ -49,7 +66,10 @@ def _row(label: str, value: object) -> str:
 @router.get("/visit/{token}", response_class=HTMLResponse, dependencies=[public()])
 def visit_page(token: str, request: Request, session: Session = Depends(db_session)) -> HTMLResponse:
     """The case for the physician who accepted it: patient, address, care profile, and progress buttons."""
-    offer, case = case_for_link(request, session, token)
+    try:
+        offer, case = case_for_link(request, session, token)
+    except LinkRefused as refused:
+        return refusal_page(refused)
     patient = session.get(Patient, case.patient_id) if case.patient_id else None
     audit.record(
         session,
@@ -87,7 +107,7 @@ def visit_page(token: str, request: Request, session: Session = Depends(db_sessi
         f'content="width=device-width"><title>#K{case.id}</title><h1>往診 #K{case.id}</h1>'
         f"<table>{''.join(rows)}</table>{buttons}</html>"
     )
-    return HTMLResponse(page, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    return HTMLResponse(page, headers=PRIVATE)
 
 
 @router.post("/visit/{token}/progress", dependencies=[public()])
@@ -96,9 +116,12 @@ def visit_progress(
     request: Request,
     step: str = Form(pattern="^(en_route|arrived|completed)$"),
     session: Session = Depends(db_session),
-) -> RedirectResponse:
+) -> Response:
     """Record 出発 / 到着 / 完了 from the details page."""
-    offer, case = case_for_link(request, session, token)
+    try:
+        offer, case = case_for_link(request, session, token)
+    except LinkRefused as refused:
+        return refusal_page(refused)
     try:
         progress.report(
             session,

@@ -13,7 +13,7 @@ from dispatch.cases.schemas import CaseOut
 from dispatch.cases.service import CaseNotVisible, visible_case
 from dispatch.deps import db_session, get_services
 from dispatch.ids import PathId
-from dispatch.offers.visit import case_for_link
+from dispatch.offers.visit import LinkRefused, case_for_link
 from dispatch.outcomes import service
 from dispatch.outcomes.schemas import OutcomeIn, OutcomeOut
 
@@ -76,7 +76,10 @@ def record_outcome_by_link(
     body: OutcomeIn, token: str, request: Request, session: Session = Depends(db_session)
 ) -> CaseOut:
     """The physician records the outcome through their signed link."""
-    offer, case = case_for_link(request, session, token)
+    try:
+        offer, case = case_for_link(request, session, token)
+    except LinkRefused as refused:
+        raise HTTPException(refused.status, detail=str(refused)) from None
     case = service.record(
         session, get_services(request).clock, case.id, body, Actor(label=f"link:physician-{offer.physician_id}")
     )

@@ -16,6 +16,7 @@ class Intent(StrEnum):
     en_route = "en_route"
     arrived = "arrived"
     completed = "completed"
+    link = "link"  # a fresh details link for the visit they hold
     unreadable = "unreadable"
 
 
@@ -25,6 +26,7 @@ WORDS = {
     Intent.en_route: {"出発", "向かいます", "移動中"},
     Intent.arrived: {"到着", "着"},
     Intent.completed: {"完了", "終了"},
+    Intent.link: {"リンク", "りんく", "LINK"},
 }
 _LOOKUP = {word: intent for intent, words in WORDS.items() for word in words}
 _CODE = re.compile(r"^#?K?(\d{1,9})$")
@@ -89,10 +91,27 @@ def withdrawn_text(case_id: int) -> str:
     return f"#K{case_id} の往診依頼は取り消されました。対応は不要です。"
 
 
+def relieved_text(case_id: int) -> str:
+    """To the physician the coordinator took the case back from (to give it to another, or offer it again)."""
+    return f"#K{case_id} の担当を解除しました。センターで手配し直します。対応は不要です。"
+
+
+def arranged_text(case_id: int) -> str:
+    """To a physician whose yes came after the centre had arranged the case otherwise."""
+    return f"#K{case_id} はセンターで手配済みです。対応は不要です。返信ありがとうございました。"
+
+
+def link_text(case_id: int, link: str) -> str:
+    """A fresh details link, asked for with 「リンク」."""
+    return f"#K{case_id} 詳細(期限付き): {link}"
+
+
 HELP_TEXT = "返信を読み取れませんでした。受諾は「番号 Y」、辞退は「番号 N」と返信してください。例: 412 Y"
 NOTHING_PENDING_TEXT = "現在お送りしている依頼はありません。"
 SEVERAL_PENDING_TEXT = "依頼が複数あります。番号を付けて返信してください。例: 412 Y"
 UNKNOWN_NUMBER_TEXT = "この番号は登録されていません。"
+NO_VISIT_TEXT = "担当中の往診はありません。"
+LINK_LIMIT_TEXT = "リンクの再送が続いたため、しばらく受け付けません。必要な場合はセンターへお電話ください。"
 
 
 def coordinator_alert_text(case_id: int, municipality: str, urgency: Urgency, offers: int, reason: str) -> str:

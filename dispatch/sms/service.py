@@ -146,6 +146,7 @@ def _deliver(
     else:
         message.provider_sid = sent.sid
         _advance(message, sent.status)
+    message.body = redact_links(message.body)  # sent or refused for good: a details link is not kept
     message.updated_at = clock.now()
     if then is not None:
         then(session, message)

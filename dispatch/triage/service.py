@@ -15,6 +15,7 @@ from dispatch.cases.states import URGENCY_RANK, VISIT_DISPOSITIONS, CaseState, D
 from dispatch.clock import Clock, ManualClock
 from dispatch.jobs import DRIVE_CASE
 from dispatch.outbox import defer_job
+from dispatch.roster.models import Physician
 from dispatch.triage.schemas import Decision, QueueItem
 
 # An urgency not yet guessed ranks with yellow: above the calls known to be mild.
@@ -28,9 +29,18 @@ class CaseNotFound(LookupError):
 class ClaimConflict(Exception):
     """Another consulting physician holds the case."""
 
-    def __init__(self, case: Case) -> None:
-        super().__init__(f"case {case.reference} is being triaged by physician {case.triage_physician_id}")
+    def __init__(self, case: Case, name: str | None) -> None:
+        named = f" ({name})" if name else ""
+        super().__init__(
+            f"case {case.reference} is being triaged by physician {case.triage_physician_id}{named}"
+        )
         self.case = case
+
+
+def _claimed(session: Session, case: Case) -> ClaimConflict:
+    """The conflict, naming the physician who holds the claim."""
+    holder = case.triage_physician_id
+    return ClaimConflict(case, session.scalar(select(Physician.name).where(Physician.id == holder)))
 
 
 class NotAPhysician(PermissionError):
@@ -94,7 +104,7 @@ def claim(session: Session, clock: Clock, case_id: int, user: User, idle_s: int)
             case.triage_claimed_at = clock.now()
             return case
         if not _idle(case, clock, idle_s):
-            raise ClaimConflict(case)
+            raise _claimed(session, case)
         transition(
             session,
             case,
@@ -123,7 +133,7 @@ def _own_claim(session: Session, case_id: int, user: User) -> Case:
     if case.state is not CaseState.triaging:
         raise TransitionNotAllowed(case.id, case.state, CaseState.triaging)
     if case.triage_physician_id != user.physician_id:
-        raise ClaimConflict(case)
+        raise _claimed(session, case)
     return case
 
 

@@ -143,6 +143,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "dispatch.offer_by_hand": ("手動で依頼", "Offer by hand"),
     "dispatch.assign_by_hand": ("電話で承諾済として割当", "Assign (agreed by phone)"),
     "dispatch.pick_physician": ("代診医を選んでください", "Choose a physician"),
+    "dispatch.revoke_link": ("詳細リンクを無効化", "Revoke the details link"),
+    "dispatch.revoke_link_confirm": (
+        "これまでに送った詳細リンクをすべて無効にします。代診医は「リンク」とSMSで返信すれば新しいリンクを受け取れます。",
+        "Every details link sent so far stops working. The physician can text 「リンク」 for a fresh one.",
+    ),
+    "dispatch.link_revoked": ("詳細リンクを無効にしました", "The details link was revoked"),
     "dispatch.none": ("手配中の案件はありません", "No case is being dispatched"),
     "case.title": ("案件", "Case"),
     "case.timeline": ("経過", "Timeline"),

@@ -79,11 +79,23 @@ function handControls(caseId, onDone, holder = null) {
   }
   form.append(
     el("button", { type: "button", class: "offer-by-hand",
-      onclick: () => move("offers", { physician_id: Number(choice.value) }) }, t("dispatch.offer_by_hand")),
+      onclick: () => move("offers", { physician_id: Number(choice.value), replaces_physician_id: holder }) },
+    t("dispatch.offer_by_hand")),
     el("button", { type: "button", class: "assign-by-hand",
       onclick: () => move("assign", { physician_id: Number(choice.value), reason: reason.value || null, replaces_physician_id: holder }) },
     t("dispatch.assign_by_hand")));
+  if (holder !== null) form.append(revokeLinkButton(caseId));
   return form;
+}
+
+/** End every details link sent for the case (a forwarded link, a lost phone); the physician texts 「リンク」 for
+ * a fresh one. */
+function revokeLinkButton(caseId) {
+  return el("button", { type: "button", class: "revoke-link", onclick: async () => {
+    if (!confirm(t("dispatch.revoke_link_confirm"))) return;
+    const result = await api("POST", `/api/v1/cases/${caseId}/visit-link/revoke`);
+    toast(result.ok ? t("dispatch.link_revoked") : problemText(result), result.ok ? "ok" : "error");
+  } }, t("dispatch.revoke_link"));
 }
 
 setInterval(tickCountdowns, 1000);
