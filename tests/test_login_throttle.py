@@ -143,6 +143,14 @@ def test_no_proxy_is_trusted_unless_configured(settings):
 def test_forwarded_allow_ips_names_addresses_or_blocks(settings):
     with pytest.raises(ValueError, match=r"'proxy\.local' is not an IP address or block"):
         type(settings)(_env_file=None, forwarded_allow_ips="10.0.0.5, proxy.local")
+    assert type(settings)(_env_file=None, forwarded_allow_ips=" 10.0.0.5 , fd00::/8").forwarded_allow_ips == (
+        "10.0.0.5,fd00::/8"
+    )
+
+
+def test_failures_are_remembered_at_least_as_long_as_the_longest_delay(settings):
+    with pytest.raises(ValueError, match="LOGIN_FAILURE_MEMORY_S must be at least LOGIN_MAX_DELAY_S"):
+        type(settings)(_env_file=None, login_max_delay_s=7200, login_failure_memory_s=3600)
 
 
 PROXY = "127.0.0.2"  # a second loopback address: the reverse proxy's, as this host sees it
