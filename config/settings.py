@@ -6,7 +6,7 @@ from datetime import time
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Values that ship in examples and demos; a production start refuses every one of them.
@@ -70,8 +70,19 @@ class Settings(BaseSettings):
     handoff_ack_deadline: time = time(12, 0)
 
     session_ttl_s: int = Field(12 * 3600, ge=60)
-    login_max_failures: int = Field(5, ge=1)
-    login_failure_window_s: int = Field(900, ge=1)
+    # Login throttling (dispatch/auth/throttle.py): failures per (account, address) free before delays of
+    # 1 s, 2 s, 4 s … up to the longest; per account, from addresses it has not logged in from lately; and a
+    # cap per address over all accounts, high enough for a call centre behind one NAT.
+    login_free_failures: int = Field(5, ge=1, le=100)
+    login_account_free_failures: int = Field(20, ge=1, le=1000)
+    login_max_delay_s: int = Field(900, ge=1, le=86400)
+    login_failure_memory_s: int = Field(3600, ge=60, le=7 * 86400)
+    login_address_max_failures: int = Field(100, ge=1)
+    login_address_window_s: int = Field(900, ge=1, le=86400)
+    login_known_address_days: int = Field(30, ge=1, le=365)
+    # Proxies whose X-Forwarded-For names the client ("10.0.0.5,10.0.0.6", CIDR blocks, or "*"); empty: none
+    # is trusted and every address is the peer's own.
+    forwarded_allow_ips: str = ""
     # argon2id cost; tests lower it, production keeps the library's memory-hard defaults.
     argon2_memory_kib: int = Field(65536, ge=8)
     argon2_time_cost: int = Field(3, ge=1)
@@ -102,6 +113,32 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_blocks(cls, value: str) -> str:
+        import ipaddress
+
+        items = [item.strip() for item in value.split(",") if item.strip()]
+        for item in items:
+            if item == "*":
+                continue
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or block (a comma-separated list, or *)"
+                ) from None
+        return ",".join(items)
+
+    @model_validator(mode="after")
+    def _failures_outlast_delays(self) -> Settings:
+        if self.login_failure_memory_s < self.login_max_delay_s:
+            raise ValueError(
+                "LOGIN_FAILURE_MEMORY_S must be at least LOGIN_MAX_DELAY_S, or waiting out a delay "
+                "would also wipe the failures that earned it"
+            )
+        return self
 
     @property
     def webhook_auth_token(self) -> str:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from config.settings import Settings, load_settings
+from dispatch.accounts.router import router as accounts_router
 from dispatch.audit.router import router as audit_router
 from dispatch.auth.guard import enforce_declared_roles
 from dispatch.auth.router import router as auth_router
@@ -40,6 +41,7 @@ log = logging.getLogger(__name__)
 ROUTERS = (
     health_router,
     auth_router,
+    accounts_router,
     programme_router,
     clinics_router,
     roster_router,

@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+from typing import TypedDict
 
 import typer
 
@@ -94,6 +95,19 @@ def _seed_demo(settings: Settings, patients: bool = True):
         engine.dispose()
 
 
+class ProxyOptions(TypedDict, total=False):
+    proxy_headers: bool
+    forwarded_allow_ips: str
+
+
+def proxy_options(settings: Settings) -> ProxyOptions:
+    """uvicorn's proxy handling: X-Forwarded-For is believed only from the proxies FORWARDED_ALLOW_IPS
+    names; with none named it is ignored (uvicorn alone would believe any local process)."""
+    if not settings.forwarded_allow_ips:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": settings.forwarded_allow_ips}
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on"),
@@ -119,7 +133,7 @@ def serve(
         host=host,
         port=port,
         workers=workers,
-        proxy_headers=True,
+        **proxy_options(settings),
         access_log=access_log,
         log_config=uvicorn_log_config(settings),
         # Without a bound, one console's open event stream holds SIGTERM off for ever.
@@ -261,7 +275,12 @@ def up(
         app = create_app(settings)
         freeze_startup_objects()
         config = uvicorn.Config(
-            app, host=host, port=port, log_level="info", log_config=uvicorn_log_config(settings)
+            app,
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=uvicorn_log_config(settings),
+            **proxy_options(settings),
         )
         server = _quiet_server_class()(config)
         server.run()

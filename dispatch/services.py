@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from config.settings import Settings
 from dispatch import outbox
 from dispatch.auth.passwords import Passwords
-from dispatch.auth.throttle import LoginThrottle
+from dispatch.auth.throttle import LoginThrottle, ThrottlePolicy
 from dispatch.clock import Clock, SharedClock, SystemClock
 from dispatch.db import make_engine, make_session_factory
 from dispatch.programme.service import ReferenceCache
@@ -36,9 +36,7 @@ class Services:
     started_monotonic: float = field(default_factory=time.monotonic, init=False)
 
     def __post_init__(self) -> None:
-        self.throttle = LoginThrottle(
-            self.redis, self.settings.login_max_failures, self.settings.login_failure_window_s
-        )
+        self.throttle = LoginThrottle(self.redis, ThrottlePolicy.from_settings(self.settings))
         self.reference = ReferenceCache(self.settings.programme_code)
         outbox.install(self.session_factory, self.redis)
 
@@ -80,4 +78,5 @@ class Services:
     def close(self) -> None:
         """Release pooled connections."""
         self.engine.dispose()
+        self.throttle.close()
         self.redis.close()

@@ -1,4 +1,4 @@
-"""Logging in: argon2 hashes, bearer tokens and cookies, logout, throttling."""
+"""Logging in: argon2 hashes, bearer tokens and cookies, logout (throttling: tests/test_login_throttle.py)."""
 
 from __future__ import annotations
 
@@ -61,27 +61,6 @@ def test_a_deactivated_user_is_locked_out_at_once(client, login, services):
         session.commit()
     assert client.get("/api/v1/auth/me", headers=headers).status_code == 401
     assert _login(client, "operator", "operator-demo").status_code == 401
-
-
-def test_repeated_failures_are_throttled_even_with_the_right_password(client, demo_logins, services):
-    for _ in range(services.settings.login_max_failures):
-        assert _login(client, "operator", "guess").status_code == 401
-    blocked = _login(client, "operator", "operator-demo")
-    assert blocked.status_code == 429
-    assert int(blocked.headers["Retry-After"]) > 0
-    assert "try again in" in blocked.json()["detail"]
-    # Another user from another address is not locked out by someone else's failures.
-    services.redis.delete("dispatch:login-fail:addr:testclient")
-    assert _login(client, "coordinator", "coordinator-demo").status_code == 200
-
-
-def test_a_success_clears_the_failure_count(client, demo_logins, services):
-    for _ in range(services.settings.login_max_failures - 1):
-        _login(client, "operator", "guess")
-    assert _login(client, "operator", "operator-demo").status_code == 200
-    services.redis.delete("dispatch:login-fail:addr:testclient")
-    assert _login(client, "operator", "guess").status_code == 401
-    assert _login(client, "operator", "operator-demo").status_code == 200
 
 
 def test_admin_creates_a_user_who_can_log_in(client, login):

@@ -394,3 +394,56 @@ def test_a_login_that_lapses_mid_call_keeps_the_form(stack, browser, services, d
     expect(page).to_have_url(f"{stack.url}/intake")
     expect(page.locator('[name="chief_complaint"]')).to_have_value("夕方から息苦しさが強くなった")
     assert cases_in_db(services) == 0
+
+
+def test_a_password_changed_and_a_user_deactivated_in_the_console_end_their_other_logins(
+    stack, browser, demo_logins
+):
+    url, pw = stack.url, passwords(demo_logins)
+    # The operator changes their password at one desk; their login at another desk ends, this one stays.
+    other_desk = log_in(browser, url, "operator", pw["operator"])
+    page = log_in(browser, url, "operator", pw["operator"], path="/account")
+    page.fill('[name="current_password"]', pw["operator"])
+    page.fill('[name="new_password"]', "short")
+    page.fill('[name="new_password_again"]', "short")
+    page.click("#password-form button[type=submit]")
+    expect(page.locator("#password-form .field-error")).to_have_text("12文字以上で入力してください")
+    page.fill('[name="new_password"]', "夜勤の新しいパスワード-01")
+    page.fill('[name="new_password_again"]', "夜勤の新しいパスワード-01")
+    page.click("#password-form button[type=submit]")
+    expect(page.locator("#toast")).to_contain_text(
+        "パスワードを変更しました。他の端末のログイン1件を終了しました"
+    )
+    screenshot(page, "20_account")
+    other_desk.reload()
+    expect(other_desk).to_have_url(re.compile(r"/login\?next=/board"))
+    page.goto("/board")
+    expect(page).to_have_url(f"{url}/board")
+
+    # The admin deactivates the coordinator, whose open page is sent to log in at its next read.
+    coordinator = log_in(browser, url, "coordinator", pw["coordinator"])
+    admin = log_in(browser, url, "admin", pw["admin"], path="/users")
+    row = admin.locator("#users tr", has=admin.get_by_role("cell", name="coordinator", exact=True))
+    expect(admin.locator("#users tr", has=admin.get_by_role("cell", name="admin", exact=True))).to_contain_text(
+        "（自分）"
+    )
+    admin.once("dialog", lambda dialog: dialog.accept())
+    row.get_by_role("button", name="無効化").click()
+    expect(row).to_contain_text("無効")
+    expect(row.get_by_role("button", name="有効化")).to_be_visible()
+    row.get_by_role("button", name="パスワード再設定").click()
+    admin.fill('#reset-form [name="new_password"]', "コーディネーター用-2025")
+    screenshot(admin, "21_users")
+    admin.click("#reset-form button[type=submit]")
+    expect(admin.locator("#toast")).to_contain_text("パスワードを再設定しました")
+    expect(admin.locator("#reset-panel")).to_be_hidden()
+    coordinator.reload()
+    expect(coordinator).to_have_url(re.compile(r"/login\?next="))
+
+    # Logging out everywhere from the account page ends this login too.
+    page.goto("/account")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#logout-everywhere")
+    expect(page).to_have_url(re.compile(r"/login"))
+    page.goto("/board")
+    expect(page).to_have_url(re.compile(r"/login\?next=/board"))

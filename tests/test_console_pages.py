@@ -105,6 +105,7 @@ def test_names_on_a_page_are_escaped_in_the_markup_and_in_the_script_data(client
 
 
 LABELLED: dict[str, type[StrEnum]] = {
+    "role": Role,
     "state": CaseState,
     "urgency": Urgency,
     "disposition": Disposition,
@@ -207,3 +208,30 @@ def test_pages_allow_only_their_own_scripts_and_no_framing(client, login):
     browser_login(client, login, "operator")
     policy = client.get("/board").headers["content-security-policy"]
     assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy
+
+
+@pytest.mark.parametrize("username", ["operator", "substitute", "prefecture", "admin"])
+def test_every_role_changes_its_password_and_logs_out_everywhere_from_its_account_page(client, login, username):
+    browser_login(client, login, username)
+    home = client.get("/", follow_redirects=True)
+    assert 'href="/account"' in home.text  # the name in the header leads there
+    page = client.get("/account")
+    assert page.status_code == 200
+    assert "パスワードの変更" in page.text and "すべての端末からログアウト" in page.text
+    form = re.search(r'<form id="password-form"[^>]*>', page.text)
+    assert form and 'method="post"' in form.group(0)
+    for field in ("current_password", "new_password", "new_password_again"):
+        assert f'name="{field}" type="password"' in page.text
+
+
+def test_only_the_admin_manages_users_from_the_console(client, login):
+    browser_login(client, login, "admin")
+    board = client.get("/board").text
+    assert 'href="/users"' in re.findall(r"<nav>.*?</nav>", board, re.S)[0]
+    page = client.get("/users")
+    assert page.status_code == 200 and "利用者の管理" in page.text and "/static/users.js" in page.text
+    client.cookies.clear()
+    browser_login(client, login, "coordinator")
+    refused = client.get("/users")
+    assert refused.status_code == 403 and "この画面は使えません" in refused.text
+    assert 'href="/users"' not in client.get("/dispatch").text

@@ -9,12 +9,14 @@ import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from dispatch.app import create_app
 from dispatch.auth.guard import enforce_declared_roles, iter_api_routes, route_guard
-from dispatch.auth.models import Role
+from dispatch.auth.models import Role, User
 from dispatch.patients.models import Patient
 from dispatch.web.guard import PageGuard
+from tests.factories import add_user
 
 DEMO_USER_BY_ROLE = {
     Role.operator: "operator",
@@ -25,8 +27,8 @@ DEMO_USER_BY_ROLE = {
     Role.prefecture_analyst: "prefecture",
     Role.admin: "admin",
 }
-# Routes that end the caller's own session are walked last for each role, or re-login per call.
-SESSION_ENDING = {("POST", "/api/v1/auth/logout")}
+# Routes that end the caller's own sessions: each role calls them with a fresh login, then logs in again.
+SESSION_ENDING = {("POST", "/api/v1/auth/logout"), ("POST", "/api/v1/auth/logout-everywhere")}
 STREAMS = {"/api/v1/events"}
 
 
@@ -46,7 +48,11 @@ def _call(client: TestClient, method: str, path: str, headers: dict[str, str], l
 def test_every_route_declares_roles_and_answers_each_role_as_declared(client, login, services, live_server):
     with services.session_factory() as session:
         patient_id = session.query(Patient.id).order_by(Patient.id).first()[0]
-    ids = {"patient_id": patient_id}
+    # An admin deactivating or resetting a user acts on a bystander, not on a role being walked.
+    add_user(services, "bystander", Role.operator)
+    with services.session_factory() as session:
+        bystander_id = session.scalar(select(User.id).where(User.username == "bystander"))
+    ids = {"patient_id": patient_id, "user_id": bystander_id}
     routes = [(m, p, route_guard(r)) for p, r in iter_api_routes(client.app.routes) for m in r.methods]
     assert len(routes) >= 10
     headers = {role: login(name) for role, name in DEMO_USER_BY_ROLE.items()}
@@ -65,8 +71,10 @@ def test_every_route_declares_roles_and_answers_each_role_as_declared(client, lo
         else:
             assert anonymous.status_code == 401, f"{method} {path} without login gave {anonymous.status_code}"
         for role, name in DEMO_USER_BY_ROLE.items():
-            role_headers = login(name) if (method, template) in SESSION_ENDING else headers[role]
-            response = _call(client, method, path, role_headers, live_server)
+            ends_sessions = (method, template) in SESSION_ENDING
+            response = _call(client, method, path, login(name) if ends_sessions else headers[role], live_server)
+            if ends_sessions:
+                headers[role] = login(name)
             if role in guard.roles:
                 assert response.status_code not in (401, 403), (
                     f"{method} {path} as {role.value}: {response.status_code} {response.text}"

@@ -10,6 +10,7 @@ from dispatch.auth import service
 from dispatch.auth.guard import SESSION_COOKIE, allow, authenticated, bearer_token, current_user, public
 from dispatch.auth.models import Role, User
 from dispatch.auth.schemas import LoginRequest, LoginResponse, UserCreate, UserOut
+from dispatch.auth.throttle import client_address, too_many_failures
 from dispatch.deps import db_session, get_services
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
@@ -19,19 +20,14 @@ router = APIRouter(prefix="/api/v1", tags=["auth"])
 def login(body: LoginRequest, request: Request, response: Response, session: Session = Depends(db_session)):
     """Exchange a username and password for a bearer token (also set as an HttpOnly cookie)."""
     services = get_services(request)
-    address = request.client.host if request.client else "unknown"
-    wait = services.throttle.retry_after(body.username, address)
+    address = client_address(request)
+    wait = services.throttle.admit(body.username, address)
     if wait:
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            detail=f"too many failed logins; try again in {wait} seconds",
-            headers={"Retry-After": str(wait)},
-        )
+        raise too_many_failures(wait)
     user = service.authenticate(session, services.passwords, body.username, body.password)
-    if user is None:
-        services.throttle.record_failure(body.username, address)
+    if user is None:  # counted as a failure when admitted
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong username or password")
-    services.throttle.reset(body.username)
+    services.throttle.succeeded(body.username, address)
     token, row = service.open_session(session, services.clock, user, services.settings.session_ttl_s)
     session.commit()
     response.set_cookie(

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.auth.models import Role
 from dispatch.ids import ID_MAX
+
+# Every password a person sets: at the console, through the API, or with `dispatch user create`.
+NewPassword = Annotated[str, Field(min_length=12, max_length=256, description="at least 12 characters")]
 
 
 class LoginRequest(BaseModel):
@@ -37,7 +41,7 @@ class LoginResponse(BaseModel):
 class UserCreate(BaseModel):
     username: str = Field(min_length=3, max_length=64, pattern=r"^[a-z0-9._-]+$")
     display_name: str = Field(min_length=1, max_length=100)
-    password: str = Field(min_length=12, max_length=256, description="at least 12 characters")
+    password: NewPassword
     role: Role
     clinic_id: int | None = Field(None, ge=1, le=ID_MAX)
     physician_id: int | None = Field(None, ge=1, le=ID_MAX)

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, bindparam, select
+from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from dispatch.auth.models import Role, User, UserSession
@@ -109,6 +109,20 @@ _USER_FOR_TOKEN = (
 def user_for_token(session: Session, clock: Clock, token: str) -> User | None:
     """The active user behind a live, unrevoked token, or None."""
     return session.scalar(_USER_FOR_TOKEN, {"digest": _digest(token), "now": clock.now()})
+
+
+def end_sessions(session: Session, clock: Clock, user_id: int, *, except_token: str | None = None) -> int:
+    """Revoke every live session of a user, but the one behind `except_token`; returns how many ended."""
+    now = clock.now()
+    ending = (
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None), UserSession.expires_at > now)
+        .values(revoked_at=now)
+    )
+    if except_token is not None:
+        ending = ending.where(UserSession.token_sha256 != _digest(except_token))
+    ended = session.execute(ending.returning(UserSession.id), execution_options={"synchronize_session": False})
+    return len(ended.all())
 
 
 def revoke_token(session: Session, clock: Clock, token: str) -> None:

@@ -20,6 +20,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "nav.phone": ("電話シミュレータ", "Phone simulator"),
     "nav.logout": ("ログアウト", "Log out"),
     "nav.language": ("English", "日本語"),
+    "nav.users": ("利用者", "Users"),
     "login.title": ("ログイン", "Log in"),
     "login.username": ("ユーザー名", "Username"),
     "login.password": ("パスワード", "Password"),
@@ -197,6 +198,58 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "outbox.status": ("配信", "Status"),
     "outbox.in": ("受信", "in"),
     "outbox.out": ("送信", "out"),
+    "account.title": ("アカウント", "Your account"),
+    "account.link_title": (
+        "アカウント（パスワード変更・すべての端末からログアウト）",
+        "Your account: change your password, log out everywhere",
+    ),
+    "account.password": ("パスワードの変更", "Change your password"),
+    "account.current_password": ("現在のパスワード", "Current password"),
+    "account.new_password": ("新しいパスワード", "New password"),
+    "account.new_password_again": ("新しいパスワード（確認）", "New password, again"),
+    "account.password_rule": (
+        "12文字以上。変更すると、この端末以外でのログインはすべて終了します。",
+        "At least 12 characters. Changing it ends your logins on every other device.",
+    ),
+    "account.change": ("変更する", "Change"),
+    "account.changed": (
+        "パスワードを変更しました。他の端末のログイン{n}件を終了しました",
+        "Password changed; {n} other logins ended",
+    ),
+    "account.mismatch": ("確認用のパスワードが一致しません", "The two new passwords differ"),
+    "account.sessions": ("ログイン中の端末", "Your logins"),
+    "account.everywhere_help": (
+        "端末をなくしたときや、共用の端末でログアウトし忘れたときに。この端末も含め、すべてのログインを終了します。",
+        "For a lost phone or a shared computer left logged in: ends every login, this one included.",
+    ),
+    "account.everywhere": ("すべての端末からログアウト", "Log out everywhere"),
+    "account.everywhere_confirm": (
+        "この端末も含め、すべての端末からログアウトします。よろしいですか？",
+        "Log out on every device, this one included?",
+    ),
+    "users.title": ("利用者の管理", "Users"),
+    "users.username": ("ユーザー名", "Username"),
+    "users.name": ("表示名", "Name"),
+    "users.role": ("役割", "Role"),
+    "users.active": ("有効", "active"),
+    "users.inactive": ("無効", "deactivated"),
+    "users.you": ("（自分）", "(you)"),
+    "users.deactivate": ("無効化", "Deactivate"),
+    "users.activate": ("有効化", "Activate"),
+    "users.deactivate_confirm": (
+        "{name}さんを無効にします。ログインはすべて直ちに終了します。よろしいですか？",
+        "Deactivate {name}? Every login of theirs ends at once.",
+    ),
+    "users.reset": ("パスワード再設定", "Set a new password"),
+    "users.reset_for": ("{name}さんの新しいパスワード", "New password for {name}"),
+    "users.reset_rule": (
+        "12文字以上。本人のログインはすべて終了します。新しいパスワードは本人に直接伝えてください。",
+        "At least 12 characters. Every login of theirs ends; tell them the new password in person.",
+    ),
+    "users.reset_done": (
+        "パスワードを再設定しました。{name}さんのログインはすべて終了しました",
+        "New password set; every login of {name} ended",
+    ),
     "phone.title": ("代診医の電話（シミュレータ）", "Physicians' phones (simulator)"),
     "phone.hint": (
         "実際の電話の代わりに、代診医として返信できます。署名付きでTwilioと同じ形で届きます。",
@@ -211,6 +264,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
+    "role": {
+        "operator": ("オペレーター", "operator"),
+        "consulting_physician": ("相談医", "consulting physician"),
+        "substitute_physician": ("代診医", "substitute physician"),
+        "coordinator": ("コーディネーター", "coordinator"),
+        "clinic_admin": ("医療機関管理者", "clinic admin"),
+        "prefecture_analyst": ("県担当者", "prefecture analyst"),
+        "admin": ("システム管理者", "admin"),
+    },
     "state": {
         "received": ("受付", "received"),
         "triage_pending": ("相談待ち", "awaiting triage"),

@@ -32,6 +32,7 @@ INTAKE = (R.operator,)
 TRIAGE = (R.consulting_physician, R.operator, R.coordinator, R.admin)
 DISPATCH = (R.coordinator, R.operator, R.consulting_physician, R.admin)
 OUTBOX = (R.operator, R.coordinator, R.admin)
+USERS = (R.admin,)
 PHONE = (R.operator, R.coordinator, R.admin, R.substitute_physician)
 HOME = {
     R.operator: "/board",
@@ -65,6 +66,7 @@ PAGES = (
     Page("/reports", "reports.html", REPORT_READERS, "The per-clinic table, the monthly chart, downloads."),
     Page("/outbox", "outbox.html", OUTBOX, "Every SMS the service sent and received."),
     Page("/phone", "phone.html", PHONE, "Demo only: the physicians' phones, to answer offers.", demo_only=True),
+    Page("/users", "users.html", USERS, "Every user: deactivate, activate, set a new password."),
 )
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
@@ -167,6 +169,12 @@ def choose_language(lang: str, next: str | None = Query(None, max_length=500)) -
 def case_page(request: Request, case_id: PathId, user: User = Depends(current_user)) -> Response:
     """One case: its timeline, offers, progress and the outcome form."""
     return render(request, "case.html", user, case_id=case_id, boot={"caseId": case_id})
+
+
+@router.get("/account", response_class=HTMLResponse, dependencies=[page(*Role)])
+def account_page(request: Request, user: User = Depends(current_user)) -> Response:
+    """One's own account: a new password, and logging out on every device."""
+    return render(request, "account.html", user)
 
 
 def _page_route(shown: Page):

@@ -105,7 +105,9 @@ async function api(method, path, body, headers = {}) {
   return { ok: response.ok, status: response.status, data };
 }
 
-const STATUS_WORDS = { 401: "common.login_lapsed", 403: "common.forbidden", 404: "common.not_found", 409: "common.conflict" };
+const STATUS_WORDS = {
+  401: "common.login_lapsed", 403: "common.forbidden", 404: "common.not_found", 409: "common.conflict", 429: "login.throttled",
+};
 
 /** What went wrong, in the reader's language where the status says enough; the server's words after it. */
 function problemText(result) {
@@ -133,6 +135,9 @@ const PROBLEMS_JA = [
   [/^Input should be less than or equal to (\S+)/, (m) => `${m[1]}以下で入力してください`],
   [/^String should have at least 1 character/, () => "入力してください"],
   [/^String should have at most (\d+) character/, (m) => `${m[1]}文字以内で入力してください`],
+  [/^String should have at least (\d+) character/, (m) => `${m[1]}文字以上で入力してください`],
+  [/^is not your current password/, () => "現在のパスワードが違います"],
+  [/^must differ from the current password/, () => "今のパスワードとは違うものにしてください"],
   [/^Input should be '/, () => "一覧から選んでください"],
   [/^Input should be a valid datetime/, () => "日時を入力してください"],
 ];
