@@ -3,6 +3,8 @@ page in every header, and a login that must enrol sent there from every page."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dispatch.twofactor.policy import TwoFactor
@@ -37,7 +39,9 @@ def test_a_login_that_must_enrol_is_sent_to_enrol_from_every_page(client, demo_l
     for path in ("/", "/board", "/intake", "/cases/1"):
         moved = client.get(path, follow_redirects=False)
         assert (moved.status_code, moved.headers["location"]) == (303, "/two-factor"), path
-    assert client.get("/two-factor").status_code == 200
+    page = client.get("/two-factor")
+    assert page.status_code == 200
+    assert "href" not in re.findall(r"<nav>.*?</nav>", page.text, re.S)[0]  # no page to go to, yet
     assert client.get("/login", follow_redirects=True).url.path == "/two-factor"
     client.cookies.delete("dispatch_session")
     headers = {"Authorization": f"Bearer {login.json()['access_token']}"}

@@ -48,6 +48,7 @@ class RoleGuard:
         if login.enrolment_only and not self.enrolling:
             raise self.enrolment_required(user)
         request.state.user = user
+        request.state.enrolment_only = login.enrolment_only
         if self.release_connection:
             session.commit()
         return user

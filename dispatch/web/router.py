@@ -88,10 +88,12 @@ def render(
     services = get_services(request)
     lang = i18n.language(request)
     simulator = services.settings.phone_simulator_enabled
+    # A login still to enrol its second factor may open no page but that one.
+    enrolling = getattr(request.state, "enrolment_only", False)
     nav = [
         (p.path, NAV_KEYS[p.path])
         for p in PAGES
-        if user is not None and user.role in p.roles and (simulator or not p.demo_only)
+        if user is not None and user.role in p.roles and (simulator or not p.demo_only) and not enrolling
     ]
     boot = {
         "lang": lang,

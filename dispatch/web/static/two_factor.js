@@ -62,6 +62,8 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!result.ok) return fail(form, result);
     $("tf-secret").textContent = "";
     $("tf-qr").removeAttribute("src");
+    $("tf-required").hidden = true;
+    $("tf-state").textContent = t("twofactor.on");
     toast(t("twofactor.enrolled_ok"), "ok");
     showCodes(result.data.recovery_codes);
   });
