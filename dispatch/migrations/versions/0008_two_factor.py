@@ -1,5 +1,4 @@
-"""Two-factor login: each user's TOTP secret (sealed), recovery codes (keyed digests), remembered browsers; a
-login session limited to enrolment
+"""Two-factor login: TOTP secrets (sealed), recovery codes, remembered browsers; sessions limited to enrolment
 
 Revision ID: 0008
 Revises: 0006
