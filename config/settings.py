@@ -86,6 +86,11 @@ class Settings(BaseSettings):
     # argon2id cost; tests lower it, production keeps the library's memory-hard defaults.
     argon2_memory_kib: int = Field(65536, ge=8)
     argon2_time_cost: int = Field(3, ge=1)
+    # A second factor (TOTP) at login for every role but the substitute physicians (who work by SMS and the
+    # signed link); unset: required in production, optional otherwise. A browser that gave the code may skip
+    # it for one shift (0: never remembered).
+    two_factor_required: bool | None = None
+    two_factor_remember_s: int = Field(16 * 3600, ge=0, le=7 * 86400)
 
     # Lets simulations move the server's clock. A production configuration refuses it.
     simulation_mode: bool = False
@@ -149,6 +154,11 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment is Environment.production
+
+    @property
+    def two_factor_is_required(self) -> bool:
+        """TWO_FACTOR_REQUIRED when set, else required in production only."""
+        return self.is_production if self.two_factor_required is None else self.two_factor_required
 
     @property
     def resolved_log_format(self) -> LogFormat:

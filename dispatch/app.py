@@ -34,6 +34,7 @@ from dispatch.services import Services
 from dispatch.simulation.router import router as simulation_router
 from dispatch.sms.router import router as sms_router
 from dispatch.triage.router import router as triage_router
+from dispatch.twofactor.router import router as twofactor_router
 from dispatch.web import router as web
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ ROUTERS = (
     health_router,
     auth_router,
     accounts_router,
+    twofactor_router,
     programme_router,
     clinics_router,
     roster_router,

@@ -12,6 +12,7 @@ from dispatch.patients.models import Enrolment, Patient
 from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
 from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover, shift_coverage
 from dispatch.sms.models import SmsMessage
+from dispatch.twofactor.models import RecoveryCode, RememberedDevice, TotpFactor
 
 __all__ = [
     "AuditChainHead",
@@ -35,11 +36,14 @@ __all__ = [
     "Physician",
     "PhysicianRole",
     "Programme",
+    "RecoveryCode",
+    "RememberedDevice",
     "Role",
     "ServiceHoursRule",
     "Shift",
     "ShiftCover",
     "SmsMessage",
+    "TotpFactor",
     "User",
     "UserSession",
     "VisitOutcome",

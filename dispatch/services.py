@@ -1,4 +1,4 @@
-"""The wiring of one running process: settings, clock, database, Redis, password hashing."""
+"""The wiring of one running process: settings, clock, database, Redis, password hashing, the second factor."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from dispatch.db import make_engine, make_session_factory
 from dispatch.programme.service import ReferenceCache
 from dispatch.sms.factory import build_gateway
 from dispatch.sms.gateway import SmsGateway
+from dispatch.twofactor.policy import TwoFactor
 
 
 @dataclass
@@ -31,12 +32,14 @@ class Services:
     redis: Redis
     passwords: Passwords
     throttle: LoginThrottle = field(init=False)
+    two_factor: TwoFactor = field(init=False)
     reference: ReferenceCache = field(init=False)
     _gateway: SmsGateway | None = field(default=None, init=False, repr=False)
     started_monotonic: float = field(default_factory=time.monotonic, init=False)
 
     def __post_init__(self) -> None:
         self.throttle = LoginThrottle(self.redis, ThrottlePolicy.from_settings(self.settings))
+        self.two_factor = TwoFactor.from_settings(self.settings)
         self.reference = ReferenceCache(self.settings.programme_code)
         outbox.install(self.session_factory, self.redis)
 

@@ -93,3 +93,27 @@ def create(
         raise _fail(str(exc), 2) from None
     finally:
         engine.dispose()
+
+
+@user_app.command("reset-two-factor")
+def reset_two_factor(username: str = typer.Option(..., help="whose second factor to clear")) -> None:
+    """Clear a user's second factor (a lost phone, the last admin's too); they enrol again at their next login.
+    Audited as the system."""
+    from sqlalchemy import select
+
+    from dispatch import models  # noqa: F401 - every mapped class, so foreign keys resolve
+    from dispatch.auth.models import User
+    from dispatch.clock import SystemClock
+    from dispatch.db import make_engine, make_session_factory, unit_of_work
+    from dispatch.twofactor import service
+
+    engine = make_engine(_settings().database_url)
+    try:
+        with unit_of_work(make_session_factory(engine)) as session:
+            user = session.scalar(select(User).where(User.username == username))
+            if user is None:
+                raise _fail(f"no user {username!r}")
+            service.reset(session, SystemClock(), None, user)
+            typer.echo(f"second factor of {username} cleared; they enrol again at their next login")
+    finally:
+        engine.dispose()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import pyotp
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -247,16 +248,57 @@ class ProductionStack:
 
 
 class Api:
-    """The HTTP API as people use it: each logs in with their own password and acts with their token."""
+    """The HTTP API as people use it: each logs in with their own password and their authenticator app's code
+    (production requires a second factor: each enrols at their first login), and acts with their token."""
 
     def __init__(self, url: str) -> None:
         self.http = httpx.Client(base_url=url, timeout=15)
+        self.apps: dict[str, pyotp.TOTP] = {}  # each person's authenticator app, from the enrolment's QR code
+        self.recovery_codes: dict[str, list[str]] = {}
+        self.had_to_enrol: dict[str, bool] = {}
+        self._logins: dict[str, dict[str, str]] = {}
+        self._last_step: dict[str, int] = {}
 
-    def login(self, username: str, password: str) -> dict[str, str]:
+    def login(
+        self, username: str, password: str, *, again: bool = False, recovery: bool = False
+    ) -> dict[str, str]:
+        """The person's login (the one they have, unless `again`): the password, then the app's code or (with
+        `recovery`) a recovery code; at the first login, which may only enrol, the enrolment."""
+        if username in self._logins and not again:
+            return self._logins[username]
         response = self.http.post("/api/v1/auth/login", json={"username": username, "password": password})
+        if response.status_code == 202:
+            proof = (
+                {"recovery_code": self.recovery_codes[username].pop()}
+                if recovery
+                else {"code": self.code(username)}
+            )
+            body = {"challenge": response.json()["challenge"], **proof}
+            response = self.http.post("/api/v1/auth/login/verify", json=body)
         assert response.status_code == 200, response.text
         self.http.cookies.clear()  # the cookie is Secure (production): the bearer token is what proves us
-        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+        headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
+        self.had_to_enrol.setdefault(username, response.json()["enrolment_required"])
+        if response.json()["enrolment_required"]:
+            started = self(headers, "POST", "/api/v1/auth/totp/enrol")
+            self.apps[username] = pyotp.parse_uri(started["otpauth_uri"])
+            confirmed = self(headers, "POST", "/api/v1/auth/totp/confirm", json={"code": self.code(username)})
+            self.recovery_codes[username] = confirmed["recovery_codes"]
+        self._logins[username] = headers
+        return headers
+
+    def code(self, username: str) -> str:
+        """The app's code now, or for the next time step when now's was used (an app a little ahead: the
+        service takes one step either side, and never one code twice)."""
+        step = max(int(time.time()) // 30, self._last_step.get(username, 0) + 1)
+        self._last_step[username] = step
+        return self.apps[username].generate_otp(step)
+
+    def two_factor_secrets(self) -> list[str]:
+        """Every secret and unspent recovery code handed out: none may reach a log."""
+        return [app.secret for app in self.apps.values()] + [
+            c for codes in self.recovery_codes.values() for c in codes
+        ]
 
     def __call__(self, who: dict[str, str], method: str, path: str, **kwargs: Any) -> Any:
         response = self.http.request(method, path, headers={**who, **kwargs.pop("headers", {})}, **kwargs)

@@ -70,6 +70,9 @@ class Night:
     fiscal_year: int
     month: str
     operator: dict[str, str] = field(default_factory=dict)
+    had_to_enrol: dict[str, bool] = field(default_factory=dict)
+    recovery_codes_left: dict[str, int] = field(default_factory=dict)
+    two_factor_secrets: list[str] = field(default_factory=list)
     probes: dict[str, int] = field(default_factory=dict)
     metrics: str = ""
     board_status: int | None = None
@@ -142,6 +145,10 @@ def set_up(
         body = {"username": username, "display_name": username, "password": PASSWORDS[username], "role": role}
         api(admin, "POST", "/api/v1/users", json={**body, **link})
     who = {name: api.login(name, PASSWORDS[name]) for name in PASSWORDS}
+    # The shift starts: each logs in again with the second factor enrolled at their first login, the
+    # operator with the app's code, the clinic with a recovery code (a phone left at home).
+    who["operator"] = api.login("operator", PASSWORDS["operator"], again=True)
+    who["clinic"] = api.login("clinic", PASSWORDS["clinic"], again=True, recovery=True)
     substitute = api(
         who["coordinator"],
         "POST",
@@ -258,6 +265,11 @@ def the_night(stack: ProductionStack, redis: Redis) -> Night:
         fiscal_year=fiscal_year,
         month=called_at.strftime("%Y-%m"),
         operator=who["operator"],
+        had_to_enrol=api.had_to_enrol,
+        recovery_codes_left={
+            name: api(who[name], "GET", "/api/v1/auth/totp")["recovery_codes_left"] for name in who
+        },
+        two_factor_secrets=api.two_factor_secrets(),
         probes={path: httpx.get(stack.api_url + path, timeout=5).status_code for path in PROBES},
         metrics=httpx.get(stack.api_url + "/metrics", timeout=5).text,
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 
+import pyotp
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 from rq import SimpleWorker
@@ -15,6 +16,7 @@ from dispatch.audit.models import AuditEntry
 from dispatch.cases.models import Case
 from dispatch.embedded import free_port
 from dispatch.queue import QUEUE_NAME
+from dispatch.twofactor.policy import TwoFactor
 from tests.browser import require_chromium, screenshot
 from tests.conftest import TOKYO, LiveServer
 from tests.factories import decision_body, intake_body
@@ -447,3 +449,64 @@ def test_a_password_changed_and_a_user_deactivated_in_the_console_end_their_othe
     expect(page).to_have_url(re.compile(r"/login"))
     page.goto("/board")
     expect(page).to_have_url(re.compile(r"/login\?next=/board"))
+
+
+def test_two_factor_enrolled_and_used_in_the_console(stack, browser, services, settings, clock, demo_logins):
+    """As in production (two factors required): the first login can only enrol; the QR code's key goes into
+    an authenticator app; the recovery codes are shown once; the next login asks for the app's code and may
+    remember the browser for a shift; a recovery code stands in for a phone left at home."""
+    services.two_factor = TwoFactor.from_settings(settings.model_copy(update={"two_factor_required": True}))
+    url, pw = stack.url, passwords(demo_logins)["coordinator"]
+    first = log_in(browser, url, "coordinator", pw, path="/dispatch")
+    expect(first).to_have_url(f"{url}/two-factor")
+    expect(first.locator("#tf-required")).to_contain_text("二段階認証が必須です")
+    first.click("#tf-begin")
+    expect(first.locator("#tf-qr")).to_have_attribute("src", re.compile(r"^data:image/svg\+xml"))
+    app = pyotp.TOTP(first.locator("#tf-secret").inner_text().replace(" ", ""))  # typed in by hand
+    screenshot(first, "two_factor_01_enrol")
+    first.fill('#tf-confirm-form [name="code"]', app.at(clock.now()))
+    first.press('#tf-confirm-form [name="code"]', "Enter")
+    expect(first.locator("#tf-code-list li")).to_have_count(10)
+    recovery = first.locator("#tf-code-list li").first.inner_text()
+    screenshot(first, "two_factor_02_recovery_codes")
+    first.click("#tf-done")
+    expect(first).to_have_url(f"{url}/dispatch")
+
+    def password_then(page: Page, *, code: str | None = None, recovery_code: str | None = None, remember=False):
+        page.goto("/login")
+        page.fill('input[name="username"]', "coordinator")
+        page.fill('input[name="password"]', pw)
+        page.press('input[name="password"]', "Enter")
+        if code is None and recovery_code is None:
+            return
+        expect(page.locator("#code-form")).to_be_visible()
+        if recovery_code:
+            page.click("#use-recovery")
+            page.fill('[name="recovery_code"]', recovery_code)
+        else:
+            page.fill('#code-form [name="code"]', code or "")
+        if remember:
+            page.check('[name="remember_device"]')
+        page.click("#code-form button[type=submit]")
+
+    clock.advance(timedelta(seconds=30))
+    second = browser.new_context(base_url=url, timezone_id="UTC").new_page()
+    password_then(second, code="000000" if app.at(clock.now()) != "000000" else "111111")
+    expect(second.locator("#code-error")).to_have_text("コードが違うか、期限切れです")
+    second.fill('#code-form [name="code"]', app.at(clock.now()))
+    second.check('[name="remember_device"]')
+    screenshot(second, "two_factor_03_code")
+    second.click("#code-form button[type=submit]")
+    expect(second).to_have_url(f"{url}/dispatch")
+    second.click("#logout")
+    expect(second).to_have_url(re.compile("/login"))
+    password_then(second)  # remembered: no code this shift
+    expect(second).to_have_url(f"{url}/dispatch")
+
+    third = browser.new_context(base_url=url, timezone_id="UTC").new_page()
+    password_then(third, recovery_code=recovery)
+    expect(third).to_have_url(f"{url}/dispatch")
+    third.goto("/two-factor")
+    expect(third.locator("#tf-left")).to_have_text("9")  # one recovery code spent
+    expect(third.locator("#tf-devices")).to_have_text("1")  # the second browser, for this shift
+    screenshot(third, "two_factor_04_manage")

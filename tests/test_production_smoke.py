@@ -117,6 +117,13 @@ def test_one_call_goes_the_whole_night_on_the_production_install(night: Night):
     assert night.seconds < 60, f"the smoke took {night.seconds} s"
 
 
+def test_every_staff_login_gives_a_second_factor_enrolled_at_the_first(night: Night):
+    """Production requires two factors: the first admin (from `dispatch user create`) and everyone the admin
+    added could only enrol at their first login; later logins gave the app's code or a recovery code."""
+    assert night.had_to_enrol == dict.fromkeys(PASSWORDS, True)
+    assert night.recovery_codes_left == {**dict.fromkeys(PASSWORDS, 10), "clinic": 9}
+
+
 def test_the_probes_answer_and_metrics_add_up_every_process(night: Night):
     assert night.probes == {"/livez": 200, "/readyz": 200, "/healthz": 200}
     recorded = {
@@ -160,7 +167,7 @@ def test_no_job_is_lost(night: Night):
 def test_no_log_holds_patient_data_or_a_traceback(night: Night):
     files = night.stack.log_files()
     assert {f.name.split(".")[0] for f in files} >= {*SERVICE, "migrate", "user-create", "fake-twilio"}
-    assert leaks(files, patient_data()) == []
+    assert leaks(files, patient_data() + night.two_factor_secrets) == []
 
 
 def test_serve_worker_and_cron_write_json_log_lines(night: Night):

@@ -13,7 +13,7 @@ from starlette.responses import StreamingResponse
 from starlette.routing import BaseRoute
 
 from dispatch.auth.models import Role, User
-from dispatch.auth.service import user_for_token
+from dispatch.auth.service import Login, login_for_token
 from dispatch.deps import db_session, get_services
 
 SESSION_COOKIE = "dispatch_session"
@@ -21,11 +21,13 @@ ALL_ROLES = frozenset(Role)
 
 
 class RoleGuard:
-    """A dependency that lets through only logged-in users of the declared roles (or anyone, if public)."""
+    """A dependency that lets through only logged-in users of the declared roles (or anyone, if public).
+    A login that must first enrol a second factor passes only where `enrolling` is declared."""
 
-    def __init__(self, roles: Iterable[Role] | None) -> None:
+    def __init__(self, roles: Iterable[Role] | None, *, enrolling: bool = False) -> None:
         self.public = roles is None
         self.roles = frozenset(roles or ())
+        self.enrolling = enrolling
         # Set at start-up for routes that stream (a live event stream): the guard ends its read so the
         # stream holds no database connection. Other routes go on in the same transaction, saving a
         # COMMIT and a second connection checkout (with its ping) per request.
@@ -37,12 +39,16 @@ class RoleGuard:
         return await run_in_threadpool(self._check, request, session)
 
     def _check(self, request: Request, session: Session) -> User:
-        user = logged_in_user(request, session)
-        if user is None:
+        login = current_login(request, session)
+        if login is None:
             raise self.anonymous(request)
+        user = login.user
         if user.role not in self.roles:
             raise self.forbidden(user)
+        if login.enrolment_only and not self.enrolling:
+            raise self.enrolment_required(user)
         request.state.user = user
+        request.state.enrolment_only = login.enrolment_only
         if self.release_connection:
             session.commit()
         return user
@@ -59,6 +65,13 @@ class RoleGuard:
         """What a role that may not use the route is told."""
         return HTTPException(
             status.HTTP_403_FORBIDDEN, detail=f"the {user.role.value} role may not use this route"
+        )
+
+    def enrolment_required(self, user: User) -> Exception:
+        """What a login still to enrol its second factor is told everywhere but the enrolment."""
+        return HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            detail="two-factor enrolment required: enrol an authenticator app at /api/v1/auth/totp/enrol",
         )
 
 
@@ -80,12 +93,18 @@ def cross_site_cookie_write(request: Request) -> bool:
     return origin is not None and origin.rstrip("/") != str(request.base_url).rstrip("/")
 
 
-def logged_in_user(request: Request, session: Session) -> User | None:
-    """The user whose token or session cookie came with the request, if any."""
+def current_login(request: Request, session: Session) -> Login | None:
+    """The login whose token or session cookie came with the request, if any."""
     if cross_site_cookie_write(request):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="a write started by another site is refused")
     token = bearer_token(request)
-    return user_for_token(session, get_services(request).clock, token) if token else None
+    return login_for_token(session, get_services(request).clock, token) if token else None
+
+
+def logged_in_user(request: Request, session: Session) -> User | None:
+    """The user whose token or session cookie came with the request, if any."""
+    login = current_login(request, session)
+    return login.user if login is not None else None
 
 
 def bearer_token(request: Request) -> str | None:
@@ -112,6 +131,12 @@ def public() -> Depends:  # type: ignore[valid-type]
 def authenticated() -> Depends:  # type: ignore[valid-type]
     """Declare a route open to every logged-in user, whatever the role."""
     return Depends(RoleGuard(ALL_ROLES))
+
+
+def enrolling() -> Depends:  # type: ignore[valid-type]
+    """Declare a route open to every logged-in user, even one whose login must first enrol a second factor:
+    the enrolment itself, who am I, log out."""
+    return Depends(RoleGuard(ALL_ROLES, enrolling=True))
 
 
 async def current_user(request: Request) -> User:

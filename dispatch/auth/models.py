@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.db import Base, UTCDateTime, db_enum
@@ -43,7 +43,8 @@ class User(Base):
 
 
 class UserSession(Base):
-    """A login: only the SHA-256 of its bearer token is stored."""
+    """A login: only the SHA-256 of its bearer token is stored. A login by someone who must enrol a second
+    factor and has none yet may do only that (and see who they are, and log out) until they do."""
 
     __tablename__ = "user_session"
 
@@ -53,5 +54,6 @@ class UserSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enrolment_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     user: Mapped[User] = relationship(back_populates="sessions")

@@ -7,18 +7,21 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.auth import service
-from dispatch.auth.guard import SESSION_COOKIE, allow, authenticated, bearer_token, current_user, public
+from dispatch.auth.guard import SESSION_COOKIE, allow, bearer_token, current_user, enrolling, public
+from dispatch.auth.login import DEVICE_COOKIE, begin_session
 from dispatch.auth.models import Role, User
-from dispatch.auth.schemas import LoginRequest, LoginResponse, UserCreate, UserOut
+from dispatch.auth.schemas import LoginRequest, LoginResponse, SecondFactorRequired, UserCreate, UserOut
 from dispatch.auth.throttle import client_address, too_many_failures
 from dispatch.deps import db_session, get_services
 
 router = APIRouter(prefix="/api/v1", tags=["auth"])
 
 
-@router.post("/auth/login", response_model=LoginResponse, dependencies=[public()])
+@router.post("/auth/login", response_model=LoginResponse | SecondFactorRequired, dependencies=[public()])
 def login(body: LoginRequest, request: Request, response: Response, session: Session = Depends(db_session)):
-    """Exchange a username and password for a bearer token (also set as an HttpOnly cookie)."""
+    """Exchange a username and password for a bearer token (also set as an HttpOnly cookie); with a second
+    factor enrolled, 202 and a challenge for /api/v1/auth/login/verify instead (unless this browser is
+    remembered)."""
     services = get_services(request)
     address = client_address(request)
     wait = services.throttle.admit(body.username, address)
@@ -27,21 +30,17 @@ def login(body: LoginRequest, request: Request, response: Response, session: Ses
     user = service.authenticate(session, services.passwords, body.username, body.password)
     if user is None:  # counted as a failure when admitted
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong username or password")
+    # An enrolled second factor is asked for before the attempt is refunded: a code is guessed no faster.
+    step = services.two_factor.after_password(session, services.clock, user, request.cookies.get(DEVICE_COOKIE))
+    if step.challenge is not None:
+        session.commit()
+        response.status_code = status.HTTP_202_ACCEPTED
+        return step.challenge
     services.throttle.succeeded(body.username, address)
-    token, row = service.open_session(session, services.clock, user, services.settings.session_ttl_s)
-    session.commit()
-    response.set_cookie(
-        SESSION_COOKIE,
-        token,
-        max_age=services.settings.session_ttl_s,
-        httponly=True,
-        samesite="strict",
-        secure=services.settings.is_production,
-    )
-    return LoginResponse(access_token=token, expires_at=row.expires_at, user=UserOut.model_validate(user))
+    return begin_session(session, request, response, user, enrolment_only=step.enrolment_only)
 
 
-@router.post("/auth/logout", status_code=204, dependencies=[authenticated()])
+@router.post("/auth/logout", status_code=204, dependencies=[enrolling()])
 def logout(request: Request, response: Response, session: Session = Depends(db_session)) -> None:
     """End this login session."""
     token = bearer_token(request)
@@ -51,7 +50,7 @@ def logout(request: Request, response: Response, session: Session = Depends(db_s
     response.delete_cookie(SESSION_COOKIE)
 
 
-@router.get("/auth/me", response_model=UserOut, dependencies=[authenticated()])
+@router.get("/auth/me", response_model=UserOut, dependencies=[enrolling()])
 def me(user: User = Depends(current_user)) -> User:
     """Who is logged in."""
     return user

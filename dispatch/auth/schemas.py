@@ -36,6 +36,17 @@ class LoginResponse(BaseModel):
     token_type: str = "bearer"
     expires_at: datetime
     user: UserOut
+    enrolment_required: bool = Field(
+        False, description="this login may only enrol a second factor (/api/v1/auth/totp/enrol) until it does"
+    )
+
+
+class SecondFactorRequired(BaseModel):
+    """The password was right; the login goes on at /api/v1/auth/login/verify with a code and this challenge."""
+
+    second_factor_required: bool = True
+    challenge: str
+    expires_at: datetime
 
 
 class UserCreate(BaseModel):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import NamedTuple
 
 from sqlalchemy import ColumnElement, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -78,7 +79,9 @@ def authenticate(session: Session, passwords: Passwords, username: str, password
     return user
 
 
-def open_session(session: Session, clock: Clock, user: User, ttl_s: int) -> tuple[str, UserSession]:
+def open_session(
+    session: Session, clock: Clock, user: User, ttl_s: int, *, enrolment_only: bool = False
+) -> tuple[str, UserSession]:
     """Start a login session; returns the bearer token (shown once) and the stored row."""
     token = secrets.token_urlsafe(32)
     now = clock.now()
@@ -87,15 +90,23 @@ def open_session(session: Session, clock: Clock, user: User, ttl_s: int) -> tupl
         user_id=user.id,
         created_at=now,
         expires_at=now + timedelta(seconds=ttl_s),
+        enrolment_only=enrolment_only,
     )
     session.add(row)
     session.flush()
     return token, row
 
 
+class Login(NamedTuple):
+    """A live login session's user, and whether it may as yet only enrol a second factor."""
+
+    user: User
+    enrolment_only: bool
+
+
 # Built once: every authenticated request runs it.
-_USER_FOR_TOKEN = (
-    select(User)
+_LOGIN_FOR_TOKEN = (
+    select(User, UserSession.enrolment_only)
     .join(UserSession, UserSession.user_id == User.id)
     .where(
         UserSession.token_sha256 == bindparam("digest"),
@@ -106,9 +117,18 @@ _USER_FOR_TOKEN = (
 )
 
 
-def user_for_token(session: Session, clock: Clock, token: str) -> User | None:
-    """The active user behind a live, unrevoked token, or None."""
-    return session.scalar(_USER_FOR_TOKEN, {"digest": _digest(token), "now": clock.now()})
+def login_for_token(session: Session, clock: Clock, token: str) -> Login | None:
+    """The active user behind a live, unrevoked token (and what the login allows), or None."""
+    row = session.execute(_LOGIN_FOR_TOKEN, {"digest": _digest(token), "now": clock.now()}).one_or_none()
+    return Login(row[0], row[1]) if row is not None else None
+
+
+def set_enrolment_only(session: Session, token: str, enrolment_only: bool) -> None:
+    """Limit the login behind `token` to enrolling a second factor (it gave its factor up where one is
+    required), or lift the limit (it has just given one)."""
+    row = session.scalar(select(UserSession).where(UserSession.token_sha256 == _digest(token)))
+    if row is not None:
+        row.enrolment_only = enrolment_only
 
 
 def end_sessions(session: Session, clock: Clock, user_id: int, *, except_token: str | None = None) -> int:

@@ -39,8 +39,13 @@ class PageForbidden(Exception):
         self.viewer = viewer
 
 
+class EnrolmentRequired(Exception):
+    """Logged in, but the login must enrol a second factor before anything else: to the two-factor page."""
+
+
 class PageGuard(RoleGuard):
-    """Let through the declared roles; send everyone else to the login page or a 403 page."""
+    """Let through the declared roles; send everyone else to the login page or a 403 page, and a login still
+    to enrol its second factor to the two-factor page."""
 
     def anonymous(self, request: Request) -> Exception:
         return LoginRequired(request.url.path)
@@ -48,12 +53,15 @@ class PageGuard(RoleGuard):
     def forbidden(self, user: User) -> Exception:
         return PageForbidden(Viewer.of(user))
 
+    def enrolment_required(self, user: User) -> Exception:
+        return EnrolmentRequired()
 
-def page(*roles: Role) -> Depends:  # type: ignore[valid-type]
-    """Declare the roles that may open a page."""
+
+def page(*roles: Role, enrolling: bool = False) -> Depends:  # type: ignore[valid-type]
+    """Declare the roles that may open a page (`enrolling`: also a login still to enrol a second factor)."""
     if not roles:
         raise ValueError("page() needs at least one role")
-    return Depends(PageGuard(roles))
+    return Depends(PageGuard(roles, enrolling=enrolling))
 
 
 def login_url(next_path: str) -> str:

@@ -21,7 +21,15 @@ from dispatch.handoffs.router import READERS as HANDOFF_READERS
 from dispatch.ids import PathId
 from dispatch.reports.router import REPORT_READERS
 from dispatch.web import i18n
-from dispatch.web.guard import LoginRequired, PageForbidden, Viewer, login_url, page, safe_next
+from dispatch.web.guard import (
+    EnrolmentRequired,
+    LoginRequired,
+    PageForbidden,
+    Viewer,
+    login_url,
+    page,
+    safe_next,
+)
 
 router = APIRouter(include_in_schema=False, tags=["console"])
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -68,6 +76,7 @@ PAGES = (
     Page("/phone", "phone.html", PHONE, "Demo only: the physicians' phones, to answer offers.", demo_only=True),
     Page("/users", "users.html", USERS, "Every user: deactivate, activate, set a new password."),
 )
+TWO_FACTOR_PAGE = "/two-factor"  # in the header for everyone; where a login still to enrol is sent
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
@@ -81,10 +90,12 @@ def render(
     services = get_services(request)
     lang = i18n.language(request)
     simulator = services.settings.phone_simulator_enabled
+    # A login still to enrol its second factor may open no page but that one.
+    enrolling = getattr(request.state, "enrolment_only", False)
     nav = [
         (p.path, NAV_KEYS[p.path])
         for p in PAGES
-        if user is not None and user.role in p.roles and (simulator or not p.demo_only)
+        if user is not None and user.role in p.roles and (simulator or not p.demo_only) and not enrolling
     ]
     boot = {
         "lang": lang,
@@ -152,7 +163,15 @@ def login_page(request: Request, next: str | None = Query(None, max_length=500),
     user = logged_in_user(request, session)
     if user is not None:
         return RedirectResponse(safe_next(next) if next else HOME[user.role], status_code=303)
-    return render(request, "login.html", None, next_path=safe_next(next))
+    remember_s = get_services(request).settings.two_factor_remember_s
+    remember_hours = f"{remember_s / 3600:g}" if remember_s else None  # "この端末を記憶する（16時間）"
+    return render(request, "login.html", None, next_path=safe_next(next), remember_hours=remember_hours)
+
+
+@router.get(TWO_FACTOR_PAGE, response_class=HTMLResponse, dependencies=[page(*Role, enrolling=True)])
+def two_factor_page(request: Request, user: User = Depends(current_user)) -> Response:
+    """The caller's second factor: enrol with a QR code, confirm, recovery codes, turn off."""
+    return render(request, "two_factor.html", user)
 
 
 @router.get("/language/{lang}", dependencies=[public()])
@@ -207,6 +226,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login_first(_: Request, exc: LoginRequired) -> RedirectResponse:
         return RedirectResponse(login_url(exc.next_path), status_code=303)
+
+    @app.exception_handler(EnrolmentRequired)
+    async def _enrol_first(_: Request, exc: EnrolmentRequired) -> RedirectResponse:
+        return RedirectResponse(TWO_FACTOR_PAGE, status_code=303)
 
     @app.exception_handler(PageForbidden)
     async def _not_yours(request: Request, exc: PageForbidden) -> Response:
