@@ -201,13 +201,31 @@ def test_forgetting_the_remembered_browsers_asks_for_the_code_again(client, demo
     assert password_step(client, "operator", "operator-demo").status_code == 202
 
 
+def test_a_password_change_or_a_deactivation_forgets_the_remembered_browsers(client, demo_logins, clock):
+    headers = logged_in(client, "operator", "operator-demo")
+    totp, _ = enrol(client, clock, headers, "operator")
+    challenge = password_step(client, "operator", "operator-demo").json()["challenge"]
+    clock.advance(STEP)
+    done = second_step(client, challenge, code=totp.at(clock.now()), remember_device=True)
+    token = done.json()["access_token"]
+    assert password_step(client, "operator", "operator-demo").status_code == 200  # remembered
+    changed = client.post(
+        "/api/v1/auth/password",
+        json={"current_password": "operator-demo", "new_password": "a-new-night-password-1"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert changed.status_code == 200, changed.text
+    # Whoever shared that browser needs the second factor again, not only the new password.
+    assert password_step(client, "operator", "a-new-night-password-1").status_code == 202
+
+
 def test_wrong_codes_are_throttled_like_wrong_passwords(client, demo_logins, services, clock):
     headers = logged_in(client, "operator", "operator-demo")
     totp, _ = enrol(client, clock, headers, "operator")
     challenge = password_step(client, "operator", "operator-demo").json()["challenge"]
     right = totp.at(clock.now() + STEP)
     guesses = [c for c in (f"{n:06d}" for n in range(100)) if c != right]
-    for guess in guesses[: services.settings.login_max_failures]:
+    for guess in guesses[: services.throttle.policy.free_failures]:
         assert second_step(client, challenge, code=guess).status_code == 401
     clock.advance(STEP)
     held = second_step(client, challenge, code=right)

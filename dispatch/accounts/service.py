@@ -9,6 +9,7 @@ from dispatch.auth.models import User
 from dispatch.auth.passwords import Passwords
 from dispatch.auth.service import end_sessions
 from dispatch.clock import Clock
+from dispatch.twofactor.service import end_remembered_devices
 
 
 class WrongPassword(ValueError):
@@ -23,9 +24,16 @@ class OwnAccount(ValueError):
     """An admin acting on their own account where another admin must (or the user's own route should)."""
 
 
+def _end_logins(session: Session, clock: Clock, user: User, except_token: str | None = None) -> int:
+    """End the user's sessions (but the one of `except_token`) and forget their remembered browsers, so
+    that whoever held one of them must give the password and the second factor again."""
+    end_remembered_devices(session, clock, user)
+    return end_sessions(session, clock, user.id, except_token=except_token)
+
+
 def logout_everywhere(session: Session, clock: Clock, user: User) -> int:
     """End every session of the user, this one included; returns how many ended."""
-    ended = end_sessions(session, clock, user.id)
+    ended = _end_logins(session, clock, user)
     audit.record(session, clock, user, "user.logout_everywhere", detail=_facts(user, ended))
     return ended
 
@@ -46,7 +54,7 @@ def change_password(
     if new == current:
         raise SamePassword("must differ from the current password")
     user.password_hash = passwords.hash(new)
-    ended = end_sessions(session, clock, user.id, except_token=token)
+    ended = _end_logins(session, clock, user, except_token=token)
     audit.record(session, clock, user, "user.password.change", detail=_facts(user, ended))
     return ended
 
@@ -60,7 +68,7 @@ def reset_password(
             "change your own password with POST /api/v1/auth/password, which asks for the current one"
         )
     user.password_hash = passwords.hash(new)
-    ended = end_sessions(session, clock, user.id)
+    ended = _end_logins(session, clock, user)
     audit.record(session, clock, admin, "user.password.reset", detail=_facts(user, ended))
     return ended
 
@@ -70,7 +78,7 @@ def deactivate(session: Session, clock: Clock, *, admin: User, user: User) -> in
     if user.id == admin.id:
         raise OwnAccount("an admin cannot deactivate their own account; ask another admin")
     user.active = False
-    ended = end_sessions(session, clock, user.id)
+    ended = _end_logins(session, clock, user)
     audit.record(session, clock, admin, "user.deactivate", detail=_facts(user, ended))
     return ended
 

@@ -30,9 +30,11 @@ def login(body: LoginRequest, request: Request, response: Response, session: Ses
     user = service.authenticate(session, services.passwords, body.username, body.password)
     if user is None:  # counted as a failure when admitted
         raise HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong username or password")
-    # An enrolled second factor is asked for before the attempt is refunded: a code is guessed no faster.
     step = services.two_factor.after_password(session, services.clock, user, request.cookies.get(DEVICE_COOKIE))
     if step.challenge is not None:
+        # Failures are cleared only once the second factor passes: re-entering the password does not
+        # buy more code guesses.
+        services.throttle.refund(body.username, address)
         session.commit()
         response.status_code = status.HTTP_202_ACCEPTED
         return step.challenge

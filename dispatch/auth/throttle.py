@@ -77,6 +77,19 @@ return 0
 """
 
 
+# Same KEYS; ARGV: free failures per pair, per account. Undo one admitted attempt, keep the failures before it.
+_REFUNDED = """
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n > 0 then n = redis.call('DECR', KEYS[1]) end
+if n < tonumber(ARGV[1]) then redis.call('DEL', KEYS[2]) end
+local a = tonumber(redis.call('GET', KEYS[3]) or '0')
+if a > 0 then a = redis.call('DECR', KEYS[3]) end
+if a < tonumber(ARGV[2]) then redis.call('DEL', KEYS[4]) end
+if tonumber(redis.call('GET', KEYS[5]) or '0') > 0 then redis.call('DECR', KEYS[5]) end
+return 0
+"""
+
+
 @dataclass(frozen=True)
 class ThrottlePolicy:
     """How many failures are free, how long delays grow, and how long everything is remembered."""
@@ -148,6 +161,7 @@ class LoginThrottle:
         self.policy = policy
         self._admit = self.redis.register_script(_ADMIT)
         self._succeeded = self.redis.register_script(_SUCCEEDED)
+        self._refunded = self.redis.register_script(_REFUNDED)
 
     def _keys(self, username: str, address: str) -> list[str]:
         user, addr = quote(username.lower(), safe=""), counted_address(address)
@@ -194,6 +208,17 @@ class LoginThrottle:
             )
         except RedisError:
             log.warning("login throttle unavailable (Redis error); counter not reset")
+
+    def refund(self, username: str, address: str) -> None:
+        """The password was right but a second factor is still owed: this attempt is not a failure, and
+        the failures before it stand until the second factor passes (`succeeded`)."""
+        try:
+            self._refunded(
+                keys=self._keys(username, address),
+                args=[self.policy.free_failures, self.policy.account_free_failures],
+            )
+        except RedisError:
+            log.warning("login throttle unavailable (Redis error); attempt not refunded")
 
     def close(self) -> None:
         """Release this throttle's connections."""

@@ -190,7 +190,7 @@ def remember_device(session: Session, clock: Clock, two_factor: TwoFactor, user:
 
 def forget_devices(session: Session, clock: Clock, user: User) -> int:
     """Stop remembering every browser of `user`; returns how many were remembered."""
-    count = _forget(session, clock, user)
+    count = end_remembered_devices(session, clock, user)
     audit.record(session, clock, user, "two_factor.devices_forgotten", detail={"devices": count})
     return count
 
@@ -217,12 +217,13 @@ def normalise_recovery_code(code: str) -> str:
 
 
 def _remove(session: Session, clock: Clock, user: User) -> None:
-    _forget(session, clock, user)
+    end_remembered_devices(session, clock, user)
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     session.execute(delete(TotpFactor).where(TotpFactor.user_id == user.id))
 
 
-def _forget(session: Session, clock: Clock, user: User) -> int:
+def end_remembered_devices(session: Session, clock: Clock, user: User) -> int:
+    """Stop remembering every browser of `user`, unaudited (the caller audits what ended them)."""
     forgotten = session.execute(
         update(RememberedDevice).where(*_live_devices(clock, user)).values(revoked_at=clock.now())
     )
