@@ -30,6 +30,7 @@ from dispatch.queue import QUEUE_NAME, dispatch_queue, enqueue
 from dispatch.services import Services
 from dispatch.sms.models import SmsMessage
 from tests.night import start_night
+from tests.observability_support import metric_samples, sample
 from tests.production import wait_for
 
 
@@ -41,6 +42,10 @@ def night(settings, clock):
 
 def _cron_swept(redis: Redis, seconds_ago: float) -> None:
     redis.set(f"dispatch:heartbeat:{CRON_SWEEP}", time.time() - seconds_ago)
+
+
+def _worker_sweeps(night) -> float:
+    return sample(metric_samples(night.http.get("/metrics").text), "dispatch_worker_sweeps_total")
 
 
 def _keeper_lines(caplog) -> list[str]:
@@ -61,8 +66,10 @@ def test_a_worker_sweeps_only_while_crons_sweeps_are_overdue_one_worker_at_a_tim
     assert not one.tick()  # cron's sweep is on time: nothing for the workers to do
     assert night.offer_for(case_id).to == first and night.state(case_id) == "offered"
     _cron_swept(redis, 8)  # cron's sweep is overdue: the first worker to look sweeps, the other waits
+    before = _worker_sweeps(night)
     assert one.tick() and not other.tick()
     assert night.offer_for(case_id).to != first and night.state(case_id) == "offered"
+    assert _worker_sweeps(night) == before + 1  # on /metrics, for an alert on cron
     assert not one.tick()  # within the interval, not even the same worker again
     beat(redis, CRON_SWEEP)  # cron is back
     assert not one.tick() and not other.tick()
@@ -76,11 +83,13 @@ def test_a_worker_sweeps_only_while_crons_sweeps_are_overdue_one_worker_at_a_tim
 def test_a_keeper_outlives_redis_going_away_and_says_so_once(settings, clock, caplog):
     caplog.set_level(logging.INFO)
     dead = Redis.from_url(f"redis://127.0.0.1:{free_port()}/0", socket_connect_timeout=0.1)
-    keeper = SweepKeeper(Services.build(settings, clock=clock, redis=dead), tick_s=0.05)
+    wiring = Services.build(settings, clock=clock, redis=dead)
+    keeper = SweepKeeper(wiring, tick_s=0.05)
     keeper.start()
     time.sleep(0.5)  # about ten looks, each failing
     keeper.stop()
-    assert not keeper._thread.is_alive()
+    wiring.close()
+    assert "sweep-keeper" not in [thread.name for thread in threading.enumerate()]  # it stopped when asked
     assert _keeper_lines(caplog) == ["sweep keeper: ConnectionError; trying again every 0.05 s"]
 
 
