@@ -126,6 +126,25 @@ class Night:
         return response.text
 
 
+def worker_env(settings: Settings, night: Night, **extra: str) -> dict[str, str]:
+    """The environment of a worker process (a real `dispatch worker`, or one wired as it is) on this night."""
+    import os
+
+    return {
+        **os.environ,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "ENVIRONMENT": "test",
+        "SMS_PROVIDER": "twilio",
+        "TWILIO_ACCOUNT_SID": TWILIO_SID,
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "TWILIO_FROM_NUMBER": night.fake.number,
+        "TWILIO_API_BASE_URL": night.fake.url,
+        "PUBLIC_BASE_URL": night.url,
+        **extra,
+    }
+
+
 def start_night(settings: Settings, clock: ManualClock):
     """A context manager yielding a Night; everything stops on exit."""
     from contextlib import contextmanager

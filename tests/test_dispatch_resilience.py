@@ -17,7 +17,7 @@ from dispatch.offers.models import Offer, OfferState
 from dispatch.roster.models import Physician
 from dispatch.sms.models import SmsMessage
 from tests.factories import decision_body
-from tests.night import TWILIO_SID, TWILIO_TOKEN, start_night
+from tests.night import start_night, worker_env
 
 
 @pytest.fixture
@@ -41,18 +41,7 @@ def test_a_worker_killed_mid_job_still_gets_the_case_its_offer(settings):
         night.fake.delay(30)  # Twilio hangs: the worker will be inside the send when it dies
         case_id = night.call()
         _decide_without_running_jobs(night, case_id)
-        env = {
-            **os.environ,
-            "DATABASE_URL": settings.database_url,
-            "REDIS_URL": settings.redis_url,
-            "ENVIRONMENT": "test",
-            "SMS_PROVIDER": "twilio",
-            "TWILIO_ACCOUNT_SID": TWILIO_SID,
-            "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
-            "TWILIO_FROM_NUMBER": night.fake.number,
-            "TWILIO_API_BASE_URL": night.fake.url,
-            "PUBLIC_BASE_URL": night.url,
-        }
+        env = worker_env(settings, night)
         worker = subprocess.Popen(
             [sys.executable, "-m", "dispatch", "worker", "--no-scheduler"],
             env=env,

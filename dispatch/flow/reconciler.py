@@ -36,7 +36,8 @@ class Sweep:
 
 
 def reconcile(services: Services) -> Sweep:
-    """One pass: overdue offers, unsent SMS, cases left waiting for a matching round. Then a heartbeat."""
+    """One pass: overdue offers, unsent SMS (held ones once their time comes), cases left waiting for a
+    matching round. Then a heartbeat."""
     sweep = Sweep()
     now = services.clock.now()
     for offer_id in runner.overdue_offer_ids(services):
@@ -55,7 +56,14 @@ def reconcile(services: Services) -> Sweep:
                 SmsMessage.status == "pending", SmsMessage.updated_at <= now - SMS_STUCK
             )
         )
-        unsent = sorted({*released, *stuck})
+        # Held by the hourly cap until its number's window has room (never before: no retry every pass).
+        due = session.scalars(
+            select(SmsMessage.id)
+            .where(SmsMessage.status == "held", SmsMessage.not_before <= now)
+            .order_by(SmsMessage.id)
+            .limit(MAX_RESENDS)
+        )
+        unsent = sorted({*released, *stuck, *due})
         waiting = session.scalar(
             select(Case.id)
             .where(
