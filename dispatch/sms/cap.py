@@ -14,8 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, select, text, update
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm.attributes import set_committed_value
 
 from dispatch.clock import Clock
 from dispatch.db import UTCDateTime
@@ -33,14 +34,41 @@ JUMPS_THE_QUEUE = frozenset({"offer"})
 # Our own key space among advisory locks: (this class, the number's hash).
 _LOCK_CLASS = 0x534D53
 
-_earlier = aliased(SmsMessage)
-_WINDOW = select(
-    func.count(),
-    func.min(SmsMessage.sent_at),
-    select(_earlier.id)
-    .where(_earlier.phone_e164 == bindparam("phone"), _earlier.status == "held", _earlier.id < bindparam("id"))
-    .exists(),
-).where(
+_other = aliased(SmsMessage)
+_SENT_IN_HOUR = (
+    select(func.count())
+    .where(
+        _other.phone_e164 == SmsMessage.phone_e164,
+        _other.sent_at > bindparam("since", type_=UTCDateTime()),
+        _other.purpose.not_in(UNCAPPED),
+    )
+    .scalar_subquery()
+)
+_HELD_BEFORE = (
+    select(_other.id)
+    .where(_other.phone_e164 == SmsMessage.phone_e164, _other.status == "held", _other.id < SmsMessage.id)
+    .exists()
+)
+# The rule, on the message being sent: it may go now. Its parameters: `HourlyCap.params`.
+ROOM = SmsMessage.purpose.in_(UNCAPPED) | (
+    (bindparam("per_hour") > _SENT_IN_HOUR) & (SmsMessage.purpose.in_(JUMPS_THE_QUEUE) | ~_HELD_BEFORE)
+)
+_LOCK = select(func.pg_advisory_xact_lock(_LOCK_CLASS, func.hashtext(SmsMessage.phone_e164))).where(
+    SmsMessage.id == bindparam("message_id")
+)
+# A place taken for a message, nothing more: that commit need not wait for the disk. A crash that lost it
+# would lose the claim's send with it (the sweep sends again, and counts it then), and the send's own record,
+# a later commit, is durable and carries all the log before it.
+_LOCK_NO_DISK_WAIT = _LOCK.add_columns(func.set_config("synchronous_commit", "off", True))
+_DISK_WAIT = text("SET LOCAL synchronous_commit TO ON")
+_TAKE_PLACE = (
+    update(SmsMessage)
+    .where(SmsMessage.id == bindparam("message_id"), ROOM)
+    .values(sent_at=bindparam("now", type_=UTCDateTime()))
+    .returning(SmsMessage.id)
+    .execution_options(synchronize_session=False)  # the caller sets the one object it holds
+)
+_WINDOW = select(func.count(), func.min(SmsMessage.sent_at)).where(
     SmsMessage.phone_e164 == bindparam("phone"),
     SmsMessage.sent_at > bindparam("since", type_=UTCDateTime()),
     SmsMessage.purpose.not_in(UNCAPPED),
@@ -55,27 +83,37 @@ class HourlyCap:
     per_hour: int
     on_held: Callable[[Session, SmsMessage], None] | None = None
 
-    def hold_until(
-        self, session: Session, clock: Clock, message_id: int, phone: str, purpose: str
-    ) -> datetime | None:
-        """Lock the number for this transaction; None if the message may go now, else when it may."""
-        if purpose in UNCAPPED:
-            return None
+    def lock(self, session: Session, message_id: int, *, no_disk_wait: bool = False) -> None:
+        """Take the message's number for this transaction: of two senders to one number, the second counts
+        after the first has committed its place (PostgreSQL; SQLite writes one at a time)."""
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(select(func.pg_advisory_xact_lock(_LOCK_CLASS, func.hashtext(phone))))
-        now = clock.now()
-        sent, oldest, queued_behind = session.execute(
-            _WINDOW, {"phone": phone, "id": message_id, "since": now - WINDOW}
-        ).one()
-        if sent >= self.per_hour and oldest is not None:
-            return oldest + WINDOW  # when the oldest of them leaves the hour
-        if queued_behind and purpose not in JUMPS_THE_QUEUE:
-            return now  # a place is free, and the held ones before it take it first (the next sweep)
-        return None
+            session.execute(_LOCK_NO_DISK_WAIT if no_disk_wait else _LOCK, {"message_id": message_id})
 
-    def hold(self, session: Session, message: SmsMessage, until: datetime) -> None:
-        """Hold the message until `until`, and every other one to its number with it, so that the sweep
-        tries none of them before a place can be free."""
+    def params(self, clock: Clock) -> dict[str, object]:
+        """The values `ROOM` reads."""
+        return {"per_hour": self.per_hour, "since": clock.now() - WINDOW}
+
+    def take_place(self, session: Session, clock: Clock, message: SmsMessage) -> bool:
+        """Lock the number, then take a place under the cap for the message (True) or hold it (False); the
+        caller commits, and sends only what took a place."""
+        self.lock(session, message.id, no_disk_wait=True)
+        now = clock.now()
+        if (
+            session.scalar(_TAKE_PLACE, {"message_id": message.id, "now": now, **self.params(clock)})
+            is not None
+        ):
+            set_committed_value(message, "sent_at", now)
+            return True
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(_DISK_WAIT)  # what a hold sets off (an offer ended) is kept like any change
+        self.hold(session, clock, message)
+        return False
+
+    def hold(self, session: Session, clock: Clock, message: SmsMessage) -> None:
+        """Hold the message until a place can be free (a place is free: the next sweep, after those held
+        before it), and every other one held for its number with it, so the sweep tries none of them sooner."""
+        sent, frees_at = window(session, clock, message.phone_e164)
+        until = frees_at if sent >= self.per_hour and frees_at is not None else clock.now()
         message.status, message.not_before, message.sent_at = "held", until, None
         session.execute(
             update(SmsMessage)
@@ -93,7 +131,7 @@ class HourlyCap:
 
 def window(session: Session, clock: Clock, phone: str) -> tuple[int, datetime | None]:
     """What the cap counts to this number in the hour up to now, and when the oldest of it leaves the hour."""
-    sent, oldest, _ = session.execute(_WINDOW, {"phone": phone, "id": 0, "since": clock.now() - WINDOW}).one()
+    sent, oldest = session.execute(_WINDOW, {"phone": phone, "since": clock.now() - WINDOW}).one()
     return sent, (oldest + WINDOW if oldest is not None else None)
 
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, literal, select, update
+from sqlalchemy import ColumnElement, literal, null, select, true, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, sessionmaker
@@ -18,6 +18,7 @@ from dispatch.db import UTCDateTime
 from dispatch.jobs import SEND_SMS
 from dispatch.outbox import defer_job
 from dispatch.phones import masked
+from dispatch.sms import cap as cap_rule
 from dispatch.sms.cap import HourlyCap
 from dispatch.sms.gateway import SmsGateway, SmsRejected, SmsUnavailable
 from dispatch.sms.models import FAILED_STATUSES, STATUS_ORDER, Direction, SmsMessage
@@ -83,27 +84,28 @@ def send_pending(
     message beyond its number's hourly cap is held instead (None returned), in the claim's transaction.
     """
     with factory() as session:
-        until = None
+        room: ColumnElement[bool] = true()
+        params: dict[str, object] = {}
         if cap is not None:
-            found = session.execute(
-                select(SmsMessage.phone_e164, SmsMessage.purpose).where(SmsMessage.id == message_id)
-            ).one_or_none()
-            if found is not None:
-                until = cap.hold_until(session, clock, message_id, *found)
+            cap.lock(session, message_id)
+            room, params = cap_rule.ROOM, cap.params(clock)
         now = clock.now()
-        # Claimed, or withdrawn if it went stale before it could leave (don't send it): one statement.
+        # Claimed, withdrawn if it went stale before it could leave, or held by the cap: one statement.
         message = session.scalar(
             update(SmsMessage)
             .where(SmsMessage.id == message_id, SmsMessage.status.in_(taken), SmsMessage.provider_sid.is_(None))
             .values(
-                status=sql_case((withdraw_if, "withdrawn"), else_="claimed"),
-                sent_at=sql_case((withdraw_if, SmsMessage.sent_at), else_=literal(now, UTCDateTime())),
+                status=sql_case((withdraw_if, "withdrawn"), (room, "claimed"), else_="held"),
+                sent_at=sql_case(
+                    (withdraw_if, SmsMessage.sent_at), (room, literal(now, UTCDateTime())), else_=null()
+                ),
                 updated_at=now,
             )
-            .returning(SmsMessage)
+            .returning(SmsMessage),
+            params,
         )
-        if message is not None and message.status == "claimed" and until is not None and cap is not None:
-            cap.hold(session, message, until)
+        if message is not None and message.status == "held" and cap is not None:
+            cap.hold(session, clock, message)
         session.commit()
         if message is None or message.status != "claimed":
             return None
@@ -150,13 +152,9 @@ def send_claimed(
     with factory() as session:
         session.add(message)
         if cap is not None:  # the number's place taken (or the message held) before it leaves
-            until = cap.hold_until(session, clock, message.id, message.phone_e164, message.purpose)
-            if until is not None:
-                cap.hold(session, message, until)
-            else:
-                message.sent_at = clock.now()
+            placed = cap.take_place(session, clock, message)
             session.commit()
-            if until is not None:
+            if not placed:
                 return None
         return _deliver(session, clock, gateway, message, status_callback, then)
 
