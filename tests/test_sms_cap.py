@@ -9,7 +9,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, func, select
 
 from dispatch.cases.models import CaseEvent
 from dispatch.clock import ManualClock
@@ -257,17 +257,16 @@ def test_worker_processes_sending_to_one_number_at_once_never_pass_the_cap(setti
         assert len(_cap_alerts(night)) == 1
 
 
-def test_a_message_the_provider_could_not_take_frees_its_place(night):
-    phone = night.phone("代診 成田")
-    night.fake.fail_next(3)  # Twilio down for the first send, retries included
-    ids = _queue(night, phone, 1)
-    night.run_jobs()
-    with night.services.session_factory() as session:
-        assert session.scalar(select(SmsMessage.sent_at).where(SmsMessage.id == ids[0])) is None
-        session.execute(update(SmsMessage).where(SmsMessage.id == ids[0]).values(updated_at=night.clock.now()))
-        session.commit()
-    night.advance(seconds=11)  # the sweep sends it again, and it counts once
-    assert _statuses(night, ids) == {"sent": 1}
+def test_a_message_twilio_could_not_take_does_not_count_against_its_own_retry(settings, clock):
+    with start_night(_capped(settings, 1), clock) as night:
+        phone = night.phone("代診 成田")
+        night.fake.fail_next(3)  # Twilio down for the first send, its retries included
+        ids = _queue(night, phone, 1)
+        night.run_jobs()
+        assert _statuses(night, ids) == {"pending": 1} and night.fake.sent_to(phone) == []
+        night.advance(seconds=11)  # the sweep sends it again: the place it took was given back
+        assert _statuses(night, ids) == {"sent": 1} and len(night.fake.sent_to(phone)) == 1
+        assert _cap_alerts(night) == []
 
 
 def test_every_status_an_sms_can_have_reads_in_japanese_in_the_outbox():
