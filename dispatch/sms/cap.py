@@ -66,7 +66,6 @@ _TAKE_PLACE = (
     .where(SmsMessage.id == bindparam("message_id"), ROOM)
     .values(sent_at=bindparam("now", type_=UTCDateTime()))
     .returning(SmsMessage.id)
-    .execution_options(synchronize_session=False)  # the caller sets the one object it holds
 )
 _WINDOW = select(func.count(), func.min(SmsMessage.sent_at)).where(
     SmsMessage.phone_e164 == bindparam("phone"),
@@ -87,7 +86,9 @@ class HourlyCap:
         """Take the message's number for this transaction: of two senders to one number, the second counts
         after the first has committed its place (PostgreSQL; SQLite writes one at a time)."""
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(_LOCK_NO_DISK_WAIT if no_disk_wait else _LOCK, {"message_id": message_id})
+            session.connection().execute(
+                _LOCK_NO_DISK_WAIT if no_disk_wait else _LOCK, {"message_id": message_id}
+            )
 
     def params(self, clock: Clock) -> dict[str, object]:
         """The values `ROOM` reads."""
@@ -98,10 +99,8 @@ class HourlyCap:
         caller commits, and sends only what took a place."""
         self.lock(session, message.id, no_disk_wait=True)
         now = clock.now()
-        if (
-            session.scalar(_TAKE_PLACE, {"message_id": message.id, "now": now, **self.params(clock)})
-            is not None
-        ):
+        place = {"message_id": message.id, "now": now, **self.params(clock)}
+        if session.connection().execute(_TAKE_PLACE, place).scalar() is not None:
             set_committed_value(message, "sent_at", now)
             return True
         if session.get_bind().dialect.name == "postgresql":
@@ -110,8 +109,9 @@ class HourlyCap:
         return False
 
     def hold(self, session: Session, clock: Clock, message: SmsMessage) -> None:
-        """Hold the message until a place can be free (a place is free: the next sweep, after those held
-        before it), and every other one held for its number with it, so the sweep tries none of them sooner."""
+        """Hold the message until its number's hour has room (if it has room now, only others were held
+        before it: the next sweep, after them); the number's other held messages wait as long, so the sweep
+        tries none of them sooner."""
         sent, frees_at = window(session, clock, message.phone_e164)
         until = frees_at if sent >= self.per_hour and frees_at is not None else clock.now()
         message.status, message.not_before, message.sent_at = "held", until, None
