@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     offer_timeout_other_s: int = Field(300, ge=10, le=3600)
     offers_before_coordinator_alert: int = Field(3, ge=1, le=50)
     triage_claim_idle_s: int = Field(600, ge=30, le=86400)
+    # At most this many SMS to one number in any hour (a bug must not flood a phone); more wait their turn.
+    # A physician answers an offer or lets it lapse (3-5 min) before the next: even a surge night's
+    # offers, notices and links stay well below 30. The coordinator's alerts are never capped.
+    sms_per_number_per_hour: int = Field(30, ge=1, le=1000)
     # 申し送り: reports are made at this local time; unacknowledged ones are flagged at the deadline.
     handoff_time: time = time(8, 0)
     handoff_ack_deadline: time = time(12, 0)

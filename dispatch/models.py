@@ -11,7 +11,7 @@ from dispatch.outcomes.models import DeathRecord, VisitOutcome
 from dispatch.patients.models import Enrolment, Patient
 from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
 from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover, shift_coverage
-from dispatch.sms.models import SmsMessage
+from dispatch.sms.models import SmsCapAlert, SmsMessage
 from dispatch.twofactor.models import RecoveryCode, RememberedDevice, TotpFactor
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "ServiceHoursRule",
     "Shift",
     "ShiftCover",
+    "SmsCapAlert",
     "SmsMessage",
     "TotpFactor",
     "User",

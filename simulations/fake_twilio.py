@@ -128,6 +128,8 @@ class FakeTwilio:
         import asyncio
 
         self.requests += 1
+        # The body first: `is_disconnected` would otherwise swallow it, and the form would wait for ever.
+        form = await request.form()
         if self._delay_s:
             await asyncio.sleep(self._delay_s)
             if await request.is_disconnected():
@@ -143,7 +145,6 @@ class FakeTwilio:
             failure = self._failures.pop(0) if self._failures else None
         if failure:
             return _error(failure, 20500, "Internal Server Error")
-        form = await request.form()
         to, body = str(form.get("To", "")), str(form.get("Body", ""))
         if not body:
             return _error(400, 21602, "Message body is required.")

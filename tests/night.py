@@ -124,8 +124,9 @@ class Night:
         """The latest offer SMS for a case."""
         return [m for m in self.offers() if f"#K{case_id} " in m.body][-1]
 
-    def process_env(self) -> dict[str, str]:
-        """The environment of a `python -m dispatch worker|cron` process joining this night."""
+    def process_env(self, **extra: str) -> dict[str, str]:
+        """The environment of a `python -m dispatch worker|cron` process joining this night (or of one wired
+        as a worker is), with `extra` settings."""
         settings = self.services.settings
         return {
             **os.environ,
@@ -138,6 +139,7 @@ class Night:
             "TWILIO_FROM_NUMBER": self.fake.number,
             "TWILIO_API_BASE_URL": self.fake.url,
             "PUBLIC_BASE_URL": self.url,
+            **extra,
         }
 
     def reply(self, phone: str, body: str) -> str:

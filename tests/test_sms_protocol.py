@@ -189,6 +189,11 @@ def _sample_arguments(fn) -> dict:
         "intent": Intent.arrived,
         "offers": 3,
         "reason": "受諾なし",
+        # The cap's alert to the coordinator: whose phone (a physician's name, or a masked number; staff, never
+        # a patient), the cap and when held SMS resume.
+        "recipient": "代診 成田",
+        "per_hour": 30,
+        "resumes": "00:05",
     }
     params = inspect.signature(fn).parameters
     unknown = set(params) - set(samples)

@@ -36,8 +36,9 @@ class Sweep:
 
 
 def reconcile(services: Services, by: Sweeper = "cron") -> Sweep:
-    """One pass: overdue offers, unsent SMS, cases left waiting for a matching round. Then a heartbeat, for
-    the sweep and for who ran it (`by`: the job cron schedules, or a worker standing in for cron).
+    """One pass: overdue offers, unsent SMS (held ones once their time comes), cases left waiting for a
+    matching round. Then a heartbeat, for the sweep and for who ran it (`by`: the job cron schedules, or a
+    worker standing in for cron).
 
     Safe beside another pass at the same moment: every step takes its row first (an offer and its case
     locked before it times out, an SMS claimed in one UPDATE before it is sent, one matching round at a
@@ -60,7 +61,14 @@ def reconcile(services: Services, by: Sweeper = "cron") -> Sweep:
                 SmsMessage.status == "pending", SmsMessage.updated_at <= now - SMS_STUCK
             )
         )
-        unsent = sorted({*released, *stuck})
+        # Held by the hourly cap until its number's window has room (never before: no retry every pass).
+        due = session.scalars(
+            select(SmsMessage.id)
+            .where(SmsMessage.status == "held", SmsMessage.not_before <= now)
+            .order_by(SmsMessage.id)
+            .limit(MAX_RESENDS)
+        )
+        unsent = sorted({*released, *stuck, *due})
         waiting = session.scalar(
             select(Case.id)
             .where(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from dispatch.cases.models import Case
 from dispatch.clock import Clock
 from dispatch.db import unit_of_work
-from dispatch.flow import rounds
+from dispatch.flow import rounds, sms_cap
 from dispatch.jobs import OFFER_DEADLINE
 from dispatch.matching.policy import Policy, least_total_travel
 from dispatch.offers import service
@@ -41,18 +41,27 @@ def drive(services: Services, policy: Policy = least_total_travel) -> list[int]:
 
 
 def send(services: Services, message: int | SmsMessage) -> bool:
-    """Send an SMS: by id, a pending one if nobody has; or one its caller wrote claimed and just committed.
-    For an offer, start its deadline from the moment it left."""
+    """Send an SMS: by id, a pending (or held) one if nobody has; or one its caller wrote claimed and just
+    committed. Beyond its number's hourly cap it is held (`flow.sms_cap`). For an offer, start its deadline
+    from the moment it left."""
     factory, clock, gateway = services.session_factory, services.clock, services.gateway
-    callback, stale = services.status_callback_url(), service.stale_offer_sms()
+    callback, stale, cap = (
+        services.status_callback_url(),
+        service.stale_offer_sms(),
+        sms_cap.hourly_cap(services),
+    )
 
     def then(session: Session, sent: SmsMessage) -> None:
         offer_sent(session, clock, sent)
 
     if isinstance(message, int):
-        sent = sms_service.send_pending(factory, clock, gateway, message, callback, then, withdraw_if=stale)
+        sent = sms_service.send_pending(
+            factory, clock, gateway, message, callback, then, withdraw_if=stale, cap=cap
+        )
     else:
-        sent = sms_service.send_claimed(factory, clock, gateway, message, callback, then, withdraw_if=stale)
+        sent = sms_service.send_claimed(
+            factory, clock, gateway, message, callback, then, withdraw_if=stale, cap=cap
+        )
     return sent is not None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.db import Base, UTCDateTime, db_enum
@@ -19,6 +19,7 @@ class Direction(StrEnum):
 # Twilio's message statuses, in the order they can follow each other.
 STATUS_ORDER = {
     "pending": -2,  # ours: written, not yet handed to the provider
+    "held": -2,  # ours: waiting for its number's hourly cap to let it go (`sms.cap`)
     "claimed": -1,  # ours: a worker has claimed it and is handing it over
     "accepted": 0,
     "queued": 1,
@@ -38,7 +39,16 @@ class SmsMessage(Base):
     """One SMS. Bodies never hold patient data: offers carry a case reference, area and colour only."""
 
     __tablename__ = "sms_message"
-    __table_args__ = (Index("ix_sms_message_phone_created", "phone_e164", "created_at"),)
+    __table_args__ = (
+        Index("ix_sms_message_phone_created", "phone_e164", "created_at"),
+        Index("ix_sms_message_phone_sent", "phone_e164", "sent_at"),  # the hourly cap's count
+        Index(
+            "ix_sms_message_held",
+            "not_before",
+            postgresql_where=text("status = 'held'"),
+            sqlite_where=text("status = 'held'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
@@ -52,3 +62,20 @@ class SmsMessage(Base):
     offer_id: Mapped[int | None] = mapped_column(ForeignKey("offer.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When it was handed to the provider (set as the claim is taken): what the hourly cap per number counts.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Held by the cap: the earliest its number's window lets it go; the reconciler sends it then.
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SmsCapAlert(Base):
+    """The coordinator was told that a number reached its hourly SMS cap: once per number per hour."""
+
+    __tablename__ = "sms_cap_alert"
+    __table_args__ = (Index("ix_sms_cap_alert_phone_alerted", "phone_e164", "alerted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    phone_e164: Mapped[str] = mapped_column(String(16))
+    alerted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_in_hour: Mapped[int] = mapped_column()  # how many had gone to it in the hour before
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))  # the held message's, if any

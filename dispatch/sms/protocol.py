@@ -116,3 +116,12 @@ LINK_LIMIT_TEXT = "リンクの再送が続いたため、しばらく受け付�
 
 def coordinator_alert_text(case_id: int, municipality: str, urgency: Urgency, offers: int, reason: str) -> str:
     return f"【要対応】#K{case_id} {municipality} {URGENCY_LABELS_JA[urgency]} {reason}（打診{offers}件）"
+
+
+def sms_cap_alert_text(recipient: str, per_hour: int, resumes: str | None) -> str:
+    """The coordinator told that a number reached its hourly cap: what waits, and what happens to offers."""
+    after = f"{resumes}以降に" if resumes else "枠が空き次第"
+    return (
+        f"【要確認】{recipient} 宛のSMSが1時間{per_hour}通の上限に達しました。"
+        f"以降のSMSは保留し{after}順に送ります。往診依頼は次の代診医へ回します。"
+    )

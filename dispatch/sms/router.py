@@ -10,6 +10,8 @@ from sqlalchemy.orm import Session
 from dispatch.auth.guard import allow
 from dispatch.auth.models import Role
 from dispatch.deps import db_session
+from dispatch.roster.models import Physician
+from dispatch.sms.cap import held_numbers
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.service import redact_links
 
@@ -25,6 +27,16 @@ class SmsOut(BaseModel):
     status: str
     case_id: int | None
     created_at: object
+    not_before: object = None  # held by the hourly cap: the earliest it may go
+
+
+class HeldNumberOut(BaseModel):
+    phone_e164: str
+    physician_id: int | None
+    physician_name: str | None
+    held: int
+    next_at: object
+    alerted_at: object
 
 
 @router.get(
@@ -44,4 +56,33 @@ def outbox(
     return [
         SmsOut.model_validate(m, from_attributes=True).model_copy(update={"body": redact_links(m.body)})
         for m in session.scalars(query)
+    ]
+
+
+@router.get(
+    "/api/v1/sms/held",
+    response_model=list[HeldNumberOut],
+    # Everyone who watches the board, which shows these in a banner.
+    dependencies=[allow(Role.operator, Role.consulting_physician, Role.coordinator, Role.admin)],
+)
+def held(session: Session = Depends(db_session)) -> list[HeldNumberOut]:
+    """Numbers whose SMS are held by the hourly cap per number: how many wait, and when the next may go."""
+    numbers = held_numbers(session)
+    phones = [n.phone_e164 for n in numbers]
+    physicians = {
+        phone: (physician_id, name)
+        for phone, physician_id, name in session.execute(
+            select(Physician.phone_e164, Physician.id, Physician.name).where(Physician.phone_e164.in_(phones))
+        )
+    }
+    return [
+        HeldNumberOut(
+            phone_e164=n.phone_e164,
+            physician_id=physicians.get(n.phone_e164, (None, None))[0],
+            physician_name=physicians.get(n.phone_e164, (None, None))[1],
+            held=n.held,
+            next_at=n.next_at,
+            alerted_at=n.alerted_at,
+        )
+        for n in numbers
     ]

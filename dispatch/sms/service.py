@@ -8,20 +8,25 @@ import re
 from collections.abc import Callable
 from datetime import timedelta
 
-from sqlalchemy import ColumnElement, select, update
+from sqlalchemy import ColumnElement, literal, null, select, true, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from dispatch.clock import Clock
+from dispatch.db import UTCDateTime
 from dispatch.jobs import SEND_SMS
 from dispatch.outbox import defer_job
 from dispatch.phones import masked
+from dispatch.sms import cap as cap_rule
+from dispatch.sms.cap import HourlyCap
 from dispatch.sms.gateway import SmsGateway, SmsRejected, SmsUnavailable
 from dispatch.sms.models import FAILED_STATUSES, STATUS_ORDER, Direction, SmsMessage
 
 log = logging.getLogger(__name__)
 LINK = re.compile(r"/visit/[\w.\-]+")
+# What a send job or the sweep may take: written and not yet sent, or held by the cap (which checks again).
+SENDABLE = ("pending", "held")
 
 
 def queue_sms(
@@ -64,28 +69,45 @@ def send_pending(
     message_id: int,
     status_callback: str | None,
     then: Callable[[Session, SmsMessage], None] | None = None,
-    taken: str = "pending",
+    taken: tuple[str, ...] = SENDABLE,
     *,
     withdraw_if: ColumnElement[bool],
+    cap: HourlyCap | None = None,
 ) -> SmsMessage | None:
     """Hand a pending message to the provider, at most once: claim it, send, record the provider's id.
 
     `then(session, message)` runs in the transaction that records what the provider said (sent or refused),
     so what follows from it commits with it. Returns the message if this call sent it (or the provider
-    refused it), None if it was not ours to send. `taken="claimed"`: take again a claim this process holds
-    (from `send_claimed`), if nobody has released it. `withdraw_if`: a condition on the message under which
-    it is withdrawn instead of sent (an offer SMS whose offer ended before it could leave).
+    refused it), None if it was not ours to send. `taken=("claimed",)`: take again a claim this process
+    holds (from `send_claimed`), if nobody has released it. `withdraw_if`: a condition on the message under
+    which it is withdrawn instead of sent (an offer SMS whose offer ended before it could leave). `cap`: a
+    message beyond its number's hourly cap is held instead (None returned), in the claim's transaction.
     """
     with factory() as session:
-        # Claimed, or withdrawn if it went stale before it could leave (don't send it): one statement.
+        room: ColumnElement[bool] = true()
+        params: dict[str, object] = {}
+        if cap is not None:
+            cap.lock(session, message_id)
+            room, params = cap_rule.ROOM, cap.params(clock)
+        now = clock.now()
+        # Claimed, withdrawn if it went stale before it could leave, or held by the cap: one statement.
         message = session.scalar(
             update(SmsMessage)
-            .where(SmsMessage.id == message_id, SmsMessage.status == taken, SmsMessage.provider_sid.is_(None))
-            .values(status=sql_case((withdraw_if, "withdrawn"), else_="claimed"), updated_at=clock.now())
-            .returning(SmsMessage)
+            .where(SmsMessage.id == message_id, SmsMessage.status.in_(taken), SmsMessage.provider_sid.is_(None))
+            .values(
+                status=sql_case((withdraw_if, "withdrawn"), (room, "claimed"), else_="held"),
+                sent_at=sql_case(
+                    (withdraw_if, SmsMessage.sent_at), (room, literal(now, UTCDateTime())), else_=null()
+                ),
+                updated_at=now,
+            )
+            .returning(SmsMessage),
+            params,
         )
+        if message is not None and message.status == "held" and cap is not None:
+            cap.hold(session, clock, message)
         session.commit()
-        if message is None or message.status == "withdrawn":
+        if message is None or message.status != "claimed":
             return None
         return _deliver(session, clock, gateway, message, status_callback, then)
 
@@ -105,21 +127,35 @@ def send_claimed(
     then: Callable[[Session, SmsMessage], None] | None = None,
     *,
     withdraw_if: ColumnElement[bool],
+    cap: HourlyCap | None = None,
 ) -> SmsMessage | None:
     """Send a message written already claimed (`queue_sms(claimed=True)`) by the transaction that just
     committed, and record what the provider said as `send_pending` does; None if it was no longer ours to
-    send or the provider was out."""
+    send, was held by the cap, or the provider was out."""
     if message.id is None or message.status != "claimed" or message.provider_sid is not None:
         raise ValueError(f"SMS {message.id} is not a committed, claimed, unsent message")
     if clock.now() - message.updated_at > CLAIM_FRESH:
         return send_pending(
-            factory, clock, gateway, message.id, status_callback, then, "claimed", withdraw_if=withdraw_if
+            factory,
+            clock,
+            gateway,
+            message.id,
+            status_callback,
+            then,
+            ("claimed",),
+            withdraw_if=withdraw_if,
+            cap=cap,
         )
     writer = object_session(message)
     if writer is not None:  # the committed session that wrote it, still open (a request's)
         writer.expunge(message)
     with factory() as session:
         session.add(message)
+        if cap is not None:  # the number's place taken (or the message held) before it leaves
+            placed = cap.take_place(session, clock, message)
+            session.commit()
+            if not placed:
+                return None
         return _deliver(session, clock, gateway, message, status_callback, then)
 
 
@@ -140,6 +176,7 @@ def _deliver(
         log.warning("SMS %s to %s refused: Twilio error %s", message.id, masked(message.phone_e164), exc.code)
     except SmsUnavailable:
         message.status = "pending"  # the reconciler tries again
+        message.sent_at = None  # it never left: its place under the cap is free again
         message.updated_at = clock.now()
         session.commit()
         return None
@@ -148,6 +185,7 @@ def _deliver(
         _advance(message, sent.status)
     message.body = redact_links(message.body)  # sent or refused for good: a details link is not kept
     message.updated_at = clock.now()
+    message.sent_at = message.sent_at or message.updated_at
     if then is not None:
         then(session, message)
     session.commit()

@@ -77,6 +77,7 @@ async function refresh() {
   }
   document.getElementById("board-count").textContent = `(${open.length})`;
   showEscalations(open);
+  showHeld();
   document.getElementById("board-empty").hidden = open.length > 0;
   changed = new Set();
 }
@@ -103,8 +104,12 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (event.kind === "alert.coordinator" || event.to_state === "unfilled") {
       chime();
       toast(`${t("board.escalated")}: ${event.reference}`, "error");
+    } else if (event.kind === "alert.sms_cap") {
+      chime();
+      toast(`${t("sms_cap.banner")}: ${event.reference}`, "error");
     }
     later();
   }, later);
   setInterval(tickWaiting, 15000);
+  setInterval(showHeld, 30000); // held messages leave as the hour moves on, with no case event to say so
 });

@@ -235,6 +235,18 @@ function liveEvents(onEvent, onReady) {
   open();
 }
 
+/** Numbers whose SMS the hourly cap holds, in the banner of a page that has one (the board, the outbox). */
+async function showHeld() {
+  const banner = document.getElementById("sms-held");
+  if (!banner) return;
+  const result = await api("GET", "/api/v1/sms/held");
+  if (!result.ok) return;
+  banner.hidden = result.data.length === 0;
+  banner.textContent = result.data.length ? `${t("sms_cap.banner")}: ${result.data.map((n) =>
+    `${n.physician_name || fmtPhone(n.phone_e164)} ${n.held}${t("sms_cap.count")} · ${t("sms_cap.next")} ${fmtTime(n.next_at)}`,
+  ).join("、")}` : "";
+}
+
 /** Run `fn` at most once per `ms`, at the end of a burst (many events, one reload). */
 function debounce(fn, ms) {
   let timer = null;
