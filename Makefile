@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 # Everything is installed from the lock (requirements/*.txt, hashes checked); `make lock` regenerates it.
 PIP_LOCKED := pip install --quiet --require-hashes --no-deps
 
-.PHONY: install runtime lock floors demo test lint format migrate clean bench-reports replay-fy2024 bench cost
+.PHONY: install runtime lock floors demo test drills lint format migrate clean bench-reports replay-fy2024 bench cost
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -67,6 +67,10 @@ demo: install
 ## Lint, then the whole test suite (PostgreSQL when TEST_DATABASE_URL is set, SQLite otherwise; Redis at REDIS_URL)
 test: install lint runtime
 	RUNTIME_VENV=$(abspath $(RUNTIME_VENV)) $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+## The long drills left out of `make test` (the benchmark command on a tiny load): about half a minute
+drills: install
+	$(BIN)/python -m pytest -m drill $(PYTEST_ARGS)
 
 ## The guardrails: ruff (lint and format), the import contracts and mypy (both configured in pyproject.toml)
 lint: install

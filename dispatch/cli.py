@@ -153,6 +153,11 @@ def worker(
         False, help="Run each job in a forked work horse (isolation, ~0.3 s a job) or in this warm process"
     ),
     log_level: str = typer.Option("INFO", help="RQ's own lines (WARNING hides one line per job)"),
+    maintenance_interval: int = typer.Option(
+        RQ_MAINTENANCE_S,
+        min=1,
+        help="Seconds between RQ's maintenance passes (when a worker takes the scheduler of a dead holder)",
+    ),
 ) -> None:
     """Run an RQ worker on the service's queue (start as many as you like); it sweeps if cron stops."""
     from redis import Redis
@@ -188,7 +193,7 @@ def worker(
         connection=redis,
         job_class=ObservedJob,
         worker_ttl=WORKER_TTL_S,
-        maintenance_interval=RQ_MAINTENANCE_S,
+        maintenance_interval=maintenance_interval,
     )
     # The sweep in cron's place while cron's sweeps are overdue, on connections of its own (a job's Twilio
     # client and sessions are never shared with the keeper's thread).

@@ -1,4 +1,4 @@
-"""`python -m simulations bench` on a tiny load, on every CI run: it must start the stack, drive every
+"""`python -m simulations bench` on a tiny load, by `make drills`: it must start the stack, drive every
 measurement and print its last line in the shape the issue fixed (the figures themselves are for
 `make bench` on PostgreSQL, not for a test)."""
 
@@ -8,6 +8,10 @@ import json
 import os
 import subprocess
 import sys
+
+import pytest
+
+pytestmark = pytest.mark.drill  # half a minute: `make drills`, beside `make bench`
 
 
 def test_the_benchmark_prints_every_figure_as_one_json_line():

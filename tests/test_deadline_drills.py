@@ -66,6 +66,14 @@ class Processes:
         for name in self.running:
             self.kill(name)
 
+    def wait_for(self, what: str, probe, timeout_s: float, every_s: float = 0.05):
+        """`tests.production.wait_for`, and on failure the end of every process's log in the report."""
+        try:
+            return wait_for(what, probe, timeout_s, every_s)
+        except AssertionError as exc:
+            tails = "\n".join(f"--- {name}\n{self.log(name)[-3000:]}" for name in self.running)
+            raise AssertionError(f"{exc}\n{tails}") from None
+
 
 @pytest.fixture
 def drill(request, settings, tmp_path) -> Iterator[tuple[Night, Processes]]:
@@ -136,14 +144,14 @@ def test_killing_the_scheduler_holding_worker_then_cron_leaves_no_offer_10_s_lat
 
     case_id = night.call()
     night.decide_visit(case_id, run_jobs=False)  # matching runs on the worker processes
-    wait_for("the first offer SMS", lambda: any(o.sms_sent_at for o in _offers(night, case_id)), 20)
+    processes.wait_for("the first offer SMS", lambda: any(o.sms_sent_at for o in _offers(night, case_id)), 20)
     processes.kill(holder)  # its deadline job waits in RQ's scheduled registry, with no scheduler to run it
     # Cron's sweep times the first offer out; cron is killed as soon as the second one has left.
-    wait_for(
+    processes.wait_for(
         "the second offer SMS", lambda: len([o for o in _offers(night, case_id) if o.sms_sent_at]) >= 2, 30
     )
     processes.kill("cron")
-    wait_for(
+    processes.wait_for(
         "the fourth offer SMS, after three deadlines",
         lambda: len([o for o in _offers(night, case_id) if o.sms_sent_at]) >= 4,
         40,
