@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -115,7 +115,7 @@ def _bound_calls(engine: Engine, statement_deadline_s: float) -> None:
 
     @event.listens_for(engine, "checkout")
     def _ping(dbapi_conn, _record, _proxy) -> None:
-        with watchdog.deadline(dbapi_conn.fileno(), PING_DEADLINE_S):
+        with watchdog.deadline(dbapi_conn, dbapi_conn.fileno(), PING_DEADLINE_S):
             try:
                 engine.dialect.do_ping(dbapi_conn)
             except Exception as exc:  # the pool replaces the connection and tries once more
@@ -123,19 +123,17 @@ def _bound_calls(engine: Engine, statement_deadline_s: float) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _arm(_conn, cursor, *_args) -> None:
-        watchdog.arm(cursor.connection.fileno(), statement_deadline_s)
+        watchdog.arm(cursor.connection, cursor.connection.fileno(), statement_deadline_s)
 
     @event.listens_for(engine, "after_cursor_execute")
     def _disarm(_conn, cursor, *_args) -> None:
-        watchdog.disarm(cursor.connection.fileno())
+        watchdog.disarm(cursor.connection)
 
     @event.listens_for(engine, "handle_error")
     def _disarm_failed(context) -> None:
         cursor = getattr(context, "cursor", None)  # absent on a failed connect
         if cursor is not None:
-            # A closed connection has no fd left to name: the watchdog disarmed it as it fired.
-            with suppress(Exception):
-                watchdog.disarm(cursor.connection.fileno())
+            watchdog.disarm(cursor.connection)
 
 
 def _timeouts(connect_timeout_s: int | None, statement_timeout_ms: int | None) -> dict[str, object]:

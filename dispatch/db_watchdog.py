@@ -27,7 +27,8 @@ class SocketWatchdog:
 
     def _reset(self) -> None:
         self._cond = threading.Condition()
-        self._due: dict[int, float] = {}
+        # By the id of the connection a call runs on: its socket's fd and inode, and the deadline.
+        self._due: dict[int, tuple[int, int, float]] = {}
         self._wake_at: float | None = None
         self.fired = 0
 
@@ -42,55 +43,59 @@ class SocketWatchdog:
             self._pid = os.getpid()
             threading.Thread(target=self._run, name="db-watchdog", daemon=True).start()
 
-    def arm(self, fd: int, seconds: float) -> None:
-        """Shut `fd` down if it is still armed `seconds` from now."""
+    def arm(self, owner: object, fd: int, seconds: float) -> None:
+        """Shut `owner`'s socket `fd` down if the call on it is still armed `seconds` from now."""
         if self._pid != os.getpid():
             self._ensure_thread()
         due = time.monotonic() + seconds
+        inode = os.fstat(fd).st_ino  # the socket itself: its fd may be closed and reused meanwhile
         with self._cond:
-            self._due[fd] = due
+            self._due[id(owner)] = (fd, inode, due)
             if self._wake_at is None or due < self._wake_at:
                 self._cond.notify()
 
-    def disarm(self, fd: int) -> None:
-        """The call on `fd` returned (or failed) in time."""
+    def disarm(self, owner: object) -> None:
+        """The call on `owner`'s socket returned (or failed) in time."""
         with self._cond:
-            self._due.pop(fd, None)
+            self._due.pop(id(owner), None)
 
     @contextmanager
-    def deadline(self, fd: int, seconds: float) -> Iterator[None]:
+    def deadline(self, owner: object, fd: int, seconds: float) -> Iterator[None]:
         """Arm for the block."""
-        self.arm(fd, seconds)
+        self.arm(owner, fd, seconds)
         try:
             yield
         finally:
-            self.disarm(fd)
+            self.disarm(owner)
 
     def _run(self) -> None:
         with self._cond:
             while True:
                 now = time.monotonic()
-                for fd in [fd for fd, due in self._due.items() if due <= now]:
-                    del self._due[fd]
-                    self.fired += 1
-                    _shut(fd)
-                self._wake_at = min(self._due.values(), default=None)
+                for key in [key for key, (_, _, due) in self._due.items() if due <= now]:
+                    fd, inode, _ = self._due.pop(key)
+                    if _shut(fd, inode):
+                        self.fired += 1
+                self._wake_at = min((due for _, _, due in self._due.values()), default=None)
                 self._cond.wait(None if self._wake_at is None else max(self._wake_at - now, 0.01))
 
 
-def _shut(fd: int) -> None:
-    """Shut the socket down in both directions: the call waiting on it sees end of file. The descriptor
-    itself stays the driver's to close."""
+def _shut(fd: int, inode: int) -> bool:
+    """Shut the socket down in both directions, if `fd` is still that socket: the call waiting on it sees end
+    of file. The descriptor itself stays the driver's to close."""
     try:
+        if os.fstat(fd).st_ino != inode:
+            return False  # closed, and the number reused by another file since
         sock = socket.socket(fileno=os.dup(fd))
     except OSError:
-        return  # already closed
+        return False  # already closed
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass  # not connected any more
     finally:
         sock.close()
+    return True
 
 
 watchdog = SocketWatchdog()

@@ -237,19 +237,37 @@ def test_a_statement_the_server_never_answers_fails_past_its_timeout(settings, p
         bounded.close()
 
 
-def test_the_watchdog_spares_a_call_that_returns_in_time():
+def test_the_watchdog_spares_a_call_that_returns_in_time_and_a_socket_that_reused_the_number():
     left, right = socket.socketpair()
     try:
-        with watchdog.deadline(left.fileno(), 0.2):
+        with watchdog.deadline(left, left.fileno(), 0.2):
             pass
         time.sleep(0.4)
         left.sendall(b"x")
         assert right.recv(1) == b"x"  # still open both ways
-        watchdog.arm(left.fileno(), 0.1)
+        watchdog.arm(left, left.fileno(), 0.1)
         assert right.recv(1) == b""  # shut: the peer sees end of file
     finally:
         left.close()
         right.close()
+    # A call that failed without disarming, whose connection was closed and its number taken by another
+    # socket: the other socket is left alone.
+    gone, gone_peer = socket.socketpair()
+    number = gone.fileno()
+    watchdog.arm(gone, number, 0.2)
+    gone.close()
+    gone_peer.close()
+    reused, reused_peer = socket.socketpair()
+    try:
+        assert number in (reused.fileno(), reused_peer.fileno())
+        time.sleep(0.5)
+        reused.sendall(b"y")
+        assert reused_peer.recv(1) == b"y"
+        reused_peer.sendall(b"z")
+        assert reused.recv(1) == b"z"
+    finally:
+        reused.close()
+        reused_peer.close()
 
 
 def select_while_the_database_is_cut() -> None:
