@@ -68,7 +68,7 @@ demo: install
 test: install lint runtime
 	RUNTIME_VENV=$(abspath $(RUNTIME_VENV)) $(BIN)/python -m pytest $(PYTEST_ARGS)
 
-## The long drills left out of `make test` (the benchmark command on a tiny load): about half a minute
+## The long drills left out of `make test` (the benchmark and a small year's replay through the real stack): a minute
 drills: install
 	$(BIN)/python -m pytest -m drill $(PYTEST_ARGS)
 

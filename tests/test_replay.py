@@ -1,4 +1,4 @@
-"""A small fiscal year through the whole real stack, on every CI run: the API under uvicorn, RQ worker
+"""A small fiscal year through the whole real stack, by `make drills`: the API under uvicorn, RQ worker
 processes, the cron scheduler, Redis, the database and the fake Twilio, driven by `python -m simulations
 replay` as operators, consulting physicians and substitute physicians would. Some offers are declined and
 some time out; the system's own report must reproduce the table exactly and no case may be left open."""
@@ -12,6 +12,10 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.drill  # half a minute of the real stack: `make drills`, beside `make replay-fy2024`
 
 TABLE = """clinic_label,clinic_kind,enrolled_patients,consultations,house_calls,end_of_life,contract_start
 A診療所,clinic,3,4,3,1,2024-04
