@@ -33,6 +33,7 @@ from dispatch.runtime import freeze_startup_objects
 from dispatch.services import Services
 from dispatch.simulation.router import router as simulation_router
 from dispatch.sms.router import router as sms_router
+from dispatch.submissions.router import router as submissions_router
 from dispatch.triage.router import router as triage_router
 from dispatch.twofactor.router import router as twofactor_router
 from dispatch.web import router as web
@@ -59,6 +60,7 @@ ROUTERS = (
     handoffs_router,
     metrics_router,
     reports_router,
+    submissions_router,
     simulation_router,
     audit_router,
 )

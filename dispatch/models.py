@@ -12,6 +12,7 @@ from dispatch.patients.models import Enrolment, Patient
 from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
 from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover, shift_coverage
 from dispatch.sms.models import SmsCapAlert, SmsMessage
+from dispatch.submissions.models import MonthSubmission
 from dispatch.twofactor.models import RecoveryCode, RememberedDevice, TotpFactor
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Handoff",
     "IntakeKey",
     "MedicalArea",
+    "MonthSubmission",
     "Municipality",
     "Offer",
     "OfferState",

@@ -1,0 +1,1 @@
+"""Monthly submissions to the prefecture: a month's figures frozen with who and when, and what changed since."""
