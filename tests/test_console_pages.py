@@ -58,10 +58,10 @@ def test_the_login_page_never_sends_anyone_to_another_site(client, next_path):
         (
             "coordinator",
             "/dispatch",
-            {"/board", "/triage", "/dispatch", "/handoffs", "/reports", "/outbox", "/phone"},
+            {"/board", "/triage", "/dispatch", "/handoffs", "/reports", "/submissions", "/outbox", "/phone"},
         ),
         ("clinic", "/handoffs", {"/handoffs", "/reports"}),
-        ("prefecture", "/reports", {"/reports"}),
+        ("prefecture", "/reports", {"/reports", "/submissions"}),
         ("substitute", "/phone", {"/phone"}),
     ],
 )

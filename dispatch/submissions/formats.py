@@ -26,6 +26,12 @@ WORDS_JA = {
     "count": "件数",
     "median_min": "中央値(分)",
     "p90_min": "90%(分)",
+    "out_of_hours": "時間外",
+    "out_of_contract": "契約外",
+    "unidentified": "患者不明",
+    "cancelled_before_decision": "判断前の取消",
+    "open": "対応中",
+    "no_outcome": "結果未入力",
 }
 HEADERS_JA = ["区分", "名称", "項目", "提出時", "現在", "変更"]
 

@@ -20,6 +20,7 @@ from dispatch.deps import db_session, get_services
 from dispatch.handoffs.router import READERS as HANDOFF_READERS
 from dispatch.ids import PathId
 from dispatch.reports.router import REPORT_READERS
+from dispatch.submissions.router import SUBMISSION_READERS
 from dispatch.web import i18n
 from dispatch.web.guard import (
     EnrolmentRequired,
@@ -72,6 +73,12 @@ PAGES = (
     Page("/dispatch", "dispatch.html", DISPATCH, "Offers, replies, deadlines; the coordinator's hand moves."),
     Page("/handoffs", "handoffs.html", HANDOFF_READERS, "Morning handoffs per clinic, with their receipt."),
     Page("/reports", "reports.html", REPORT_READERS, "The per-clinic table, the monthly chart, downloads."),
+    Page(
+        "/submissions",
+        "submissions.html",
+        SUBMISSION_READERS,
+        "Monthly submissions: status, submit, changes since.",
+    ),
     Page("/outbox", "outbox.html", OUTBOX, "Every SMS the service sent and received."),
     Page("/phone", "phone.html", PHONE, "Demo only: the physicians' phones, to answer offers.", demo_only=True),
     Page("/users", "users.html", USERS, "Every user: deactivate, activate, set a new password."),
