@@ -85,6 +85,14 @@ def history(session: Session, programme: Programme, month: str | None = None) ->
     return list(session.scalars(query.order_by(MonthSubmission.month.desc(), MonthSubmission.version.desc())))
 
 
+def _in_order(frozen: Any, like: Any) -> Any:
+    """The frozen figures with their keys in the report's order (the database hands JSON back sorted)."""
+    if not isinstance(frozen, dict) or not isinstance(like, dict):
+        return frozen
+    keys = [k for k in like if k in frozen] + [k for k in frozen if k not in like]
+    return {k: _in_order(frozen[k], like.get(k)) for k in keys}
+
+
 def _out(submission: MonthSubmission, latest: bool, now: dict[str, Any]) -> SubmissionOut:
     return SubmissionOut(
         month=submission.month,
@@ -119,7 +127,7 @@ def detail(session: Session, programme: Programme, month: str) -> SubmissionDeta
     latest = versions[0]
     return SubmissionDetail(
         **_out(latest, True, now).model_dump(),
-        submitted=latest.figures,
+        submitted=_in_order(latest.figures, now),
         now=now,
         differences=differences(latest.figures, now),
         versions=[_out(v, i == 0, now) for i, v in enumerate(versions)],
