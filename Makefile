@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 RUNTIME_VENV ?= .venv-runtime
 PORT ?= 8000
 PYTEST_ARGS ?=
+# The suite runs on this many pytest-xdist workers (a file stays on one worker: module fixtures are built once).
+TEST_WORKERS ?= 2
 # Everything is installed from the lock (requirements/*.txt, hashes checked); `make lock` regenerates it.
 PIP_LOCKED := pip install --quiet --require-hashes --no-deps
 
@@ -66,7 +68,7 @@ demo: install
 
 ## Lint, then the whole test suite (PostgreSQL when TEST_DATABASE_URL is set, SQLite otherwise; Redis at REDIS_URL)
 test: install lint runtime
-	RUNTIME_VENV=$(abspath $(RUNTIME_VENV)) $(BIN)/python -m pytest $(PYTEST_ARGS)
+	RUNTIME_VENV=$(abspath $(RUNTIME_VENV)) $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 ## The long drills left out of `make test` (the benchmark and a small year's replay through the real stack): a minute
 drills: install

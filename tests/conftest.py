@@ -28,6 +28,28 @@ from dispatch.seed.demo import DemoLogin, seed_demo
 from dispatch.seed.reference import load_programme_data
 from dispatch.services import Services
 
+
+def _own_services_per_xdist_worker() -> None:
+    """Under pytest-xdist each worker gets its own database (`<name>_gw1`) and Redis index (base - n)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    index = int(worker.removeprefix("gw"))
+    os.environ["TEST_REDIS_DB"] = str(int(os.environ.get("TEST_REDIS_DB", "15")) - index)
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url or not url.startswith("postgresql"):
+        return
+    own = make_url(url).set(database=f"{make_url(url).database}_{worker}")
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        if conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": own.database}) is None:
+            conn.execute(text(f'CREATE DATABASE "{own.database}"'))
+    admin.dispose()
+    os.environ["TEST_DATABASE_URL"] = own.render_as_string(hide_password=False)
+
+
+_own_services_per_xdist_worker()
+
 TOKYO = ZoneInfo("Asia/Tokyo")
 # A Wednesday night in January, well inside the service hours.
 NIGHT = datetime(2025, 1, 15, 23, 0, tzinfo=TOKYO)
