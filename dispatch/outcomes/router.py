@@ -49,6 +49,8 @@ def record_outcome(
         )
     except LookupError:
         raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
+    except service.NotAmendable as refused:
+        raise HTTPException(409, detail=str(refused)) from None
     session.commit()
     return CaseOut.model_validate(case)
 
