@@ -7,7 +7,7 @@ from dispatch.clinics.models import Clinic, ClinicKind, ContractPeriod
 from dispatch.db import Base
 from dispatch.handoffs.models import Handoff, handoff_case
 from dispatch.offers.models import Offer, OfferState
-from dispatch.outcomes.models import DeathRecord, VisitOutcome
+from dispatch.outcomes.models import DeathRecord, OutcomeAmendment, VisitOutcome
 from dispatch.patients.models import Enrolment, Patient
 from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
 from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover, shift_coverage
@@ -34,6 +34,7 @@ __all__ = [
     "Municipality",
     "Offer",
     "OfferState",
+    "OutcomeAmendment",
     "Patient",
     "Physician",
     "PhysicianRole",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from dispatch.db import Base, UTCDateTime, db_enum
+from dispatch.db import Base, JsonDocument, UTCDateTime, db_enum
 
 
 class OutcomeCode(StrEnum):
@@ -53,3 +54,22 @@ class DeathRecord(Base):
     certificate_by: Mapped[CertificateBy] = mapped_column(db_enum(CertificateBy, 16))
     police_informed: Mapped[bool] = mapped_column(Boolean)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class OutcomeAmendment(Base):
+    """A correction of a recorded outcome: the version it replaced and the one it wrote, who, when and why.
+    Rows are never updated or deleted, so nothing once recorded is lost (the first row's `before` is the
+    original)."""
+
+    __tablename__ = "outcome_amendment"
+    __table_args__ = (Index("ix_outcome_amendment_case_id_id", "case_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("case.id"))
+    amended_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    amended_by: Mapped[str] = mapped_column(String(100))  # the actor: "user:coord1", "link:physician-3"
+    amended_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    # The outcome with its death record (or null), times as ISO 8601: see outcomes.service.snapshot.
+    before: Mapped[dict[str, Any]] = mapped_column(JsonDocument)
+    after: Mapped[dict[str, Any]] = mapped_column(JsonDocument)

@@ -15,10 +15,13 @@ from dispatch.deps import db_session, get_services
 from dispatch.ids import PathId
 from dispatch.offers.visit import LinkRefused, case_for_link
 from dispatch.outcomes import service
-from dispatch.outcomes.schemas import OutcomeIn, OutcomeOut
+from dispatch.outcomes.schemas import AmendmentIn, AmendmentOut, OutcomeCorrectionIn, OutcomeIn, OutcomeOut
 
 router = APIRouter(tags=["outcomes"])
 READERS = (Role.operator, Role.consulting_physician, Role.coordinator, Role.clinic_admin, Role.admin)
+AMENDERS = (Role.coordinator, Role.admin)
+# Amendments hold findings (patient data): never the prefecture, a clinic only for its own cases.
+AMENDMENT_READERS = (Role.coordinator, Role.admin, Role.clinic_admin)
 
 
 @router.post(
@@ -27,19 +30,27 @@ READERS = (Role.operator, Role.consulting_physician, Role.coordinator, Role.clin
     dependencies=[allow(Role.operator, Role.coordinator, Role.admin)],
 )
 def record_outcome(
-    body: OutcomeIn,
+    body: OutcomeCorrectionIn,
     request: Request,
     case_id: PathId,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> CaseOut:
-    """Record the visit's outcome as the physician reported it (completes the visit)."""
+    """Record the visit's outcome as the physician reported it (completes the visit); a correction keeps
+    the version it replaces. A closed case's outcome is amended instead (.../outcome/amendments)."""
     try:
         case = service.record(
-            session, get_services(request).clock, case_id, body, Actor(f"user:{user.username}", user.id)
+            session,
+            get_services(request).clock,
+            case_id,
+            body,
+            Actor(f"user:{user.username}", user.id),
+            reason=body.reason,
         )
     except LookupError:
         raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
+    except service.NotAmendable as refused:
+        raise HTTPException(409, detail=str(refused)) from None
     session.commit()
     return CaseOut.model_validate(case)
 
@@ -85,3 +96,57 @@ def record_outcome_by_link(
     )
     session.commit()
     return CaseOut.model_validate(case)
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/outcome/amendments",
+    response_model=AmendmentOut,
+    status_code=201,
+    dependencies=[allow(*AMENDERS)],
+)
+def amend_outcome(
+    body: AmendmentIn,
+    request: Request,
+    case_id: PathId,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> AmendmentOut:
+    """Correct a recorded outcome and its death record (added, changed or removed), with a reason, also after
+    closing; the version replaced is kept, the timeline and the audit log show the change."""
+    try:
+        kept = service.amend(session, get_services(request).clock, case_id, body, user=user)
+    except LookupError:
+        raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
+    except service.NotAmendable as refused:
+        raise HTTPException(409, detail=str(refused)) from None
+    session.commit()
+    return service.amendment_out(kept, user.display_name)
+
+
+@router.get(
+    "/api/v1/cases/{case_id}/outcome/amendments",
+    response_model=list[AmendmentOut],
+    dependencies=[allow(*AMENDMENT_READERS)],
+)
+def read_amendments(
+    request: Request,
+    case_id: PathId,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> list[AmendmentOut]:
+    """Every earlier version of a case's outcome, oldest first: who, when, why, before and after (audited)."""
+    try:
+        case = visible_case(session, user, case_id)
+    except CaseNotVisible:
+        raise HTTPException(404, detail=f"case_id: no case {case_id} that you may see") from None
+    kept = service.amendments(session, case.id)
+    audit.record(
+        session,
+        get_services(request).clock,
+        user,
+        "case.outcome.amendments.read",
+        patient_id=case.patient_id,
+        case_id=case.id,
+    )
+    session.commit()
+    return kept

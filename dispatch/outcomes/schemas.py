@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from dispatch.outcomes.models import CertificateBy, OutcomeCode
 from dispatch.times import check_time
@@ -65,3 +66,34 @@ class OutcomeOut(OutcomeIn):
     case_id: int
     recorded_by: str
     recorded_at: datetime
+
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class OutcomeCorrectionIn(OutcomeIn):
+    """An outcome recorded by an operator; when it corrects one already recorded, why (default 訂正)."""
+
+    reason: Reason | None = Field(None, description="why a recorded outcome is corrected (default 訂正)")
+
+
+class AmendmentIn(OutcomeIn):
+    """The whole corrected outcome (with the death record, or none) and why it is corrected."""
+
+    reason: Reason = Field(description="why the recorded outcome is corrected, e.g. 死亡確認時刻の記載誤り")
+
+
+class AmendmentOut(BaseModel):
+    """One kept version: the outcome and death record before and after, times as ISO 8601."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    case_id: int
+    amended_at: datetime
+    amended_by: str
+    amended_by_user_id: int | None
+    amended_by_name: str | None = None
+    reason: str
+    before: dict[str, Any]
+    after: dict[str, Any]

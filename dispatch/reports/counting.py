@@ -24,7 +24,10 @@ is_consultation: ColumnElement[bool] = and_(
     Case.disposition.is_not(None),
     Case.disposition.not_in(VISIT_DISPOSITIONS),
 )
-is_house_call: ColumnElement[bool] = Case.state.in_(VISITED)
+# A no-contact trip is no house call (the physician never saw the patient); a visit without an outcome yet is.
+is_house_call: ColumnElement[bool] = and_(
+    Case.state.in_(VISITED), VisitOutcome.outcome.is_distinct_from(OutcomeCode.no_contact)
+)
 is_end_of_life: ColumnElement[bool] = and_(is_house_call, VisitOutcome.outcome == OutcomeCode.death_pronounced)
 
 

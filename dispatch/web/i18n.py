@@ -381,6 +381,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "submissions.f.cancelled_before_decision": ("判断前の取消", "Cancelled before a decision"),
     "submissions.f.open": ("対応中", "Still open"),
     "submissions.f.no_outcome": ("結果未入力", "No outcome"),
+    # Issue 15, amendments (h-amend): correcting a recorded outcome, and the versions kept.
+    "amend.title": ("往診結果の訂正", "Amend the outcome"),
+    "amend.hint": (
+        "この案件は終了しています。訂正前の記録は履歴に残ります。訂正の理由を入力してください。",
+        "This case is closed. The record as it stands is kept in the history; give the reason for the change.",
+    ),
+    "amend.reason": ("訂正の理由", "Reason for the correction"),
+    "amend.reason_optional": ("訂正の理由（任意）", "Reason for the correction (optional)"),
+    "amend.submit": ("訂正する", "Amend"),
+    "amend.confirm": (
+        "往診結果を訂正します。訂正前の記録は履歴に残ります。よろしいですか？",
+        "Amend the outcome? The record as it stands is kept in the history.",
+    ),
+    "amend.confirm_death_removed": (
+        "死亡確認の記録を削除して訂正します。訂正前の記録は履歴に残ります。よろしいですか？",
+        "Remove the death record? The record as it stands is kept in the history.",
+    ),
+    "amend.saved": ("往診結果を訂正しました", "Outcome amended"),
+    "amend.history": ("訂正の履歴", "Corrections"),
+    "amend.present": ("あり", "recorded"),
+    "amend.no_change": ("内容の変更はありません", "Nothing changed"),
+    "amend.field.medication": ("投薬", "Medication"),
+    "amend.field.departed_at": ("出発時刻", "Set off at"),
+    "amend.field.arrived_at": ("到着時刻", "Arrived at"),
+    "amend.field.ended_at": ("終了時刻", "Ended at"),
+    "amend.field.note": ("備考", "Note"),
+    "amend.field.confirming_physician": ("死亡確認をした医師", "Confirming physician"),
+    "event.outcome.recorded": ("往診結果を記録", "Outcome recorded"),
+    "event.outcome.corrected": ("往診結果を修正", "Outcome corrected"),
+    "event.outcome.amended": ("往診結果を訂正", "Outcome amended"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {

@@ -3,6 +3,8 @@
 
 const CASE_ID = BOOT.caseId;
 const RECORDS = ["operator", "coordinator", "admin"].includes(BOOT.user.role);
+const AMENDS = ["coordinator", "admin"].includes(BOOT.user.role); // a closed case's outcome, with a reason
+const READS_AMENDMENTS = ["coordinator", "admin", "clinic_admin"].includes(BOOT.user.role);
 const OUTCOME_STATES = ["on_scene", "visit_completed", "handed_off"];
 const PROGRESS_STATES = ["accepted", "en_route", "on_scene"];
 const CANCELLABLE = ["received", "triage_pending", "triaging", "dispatching", "offered", "unfilled", "accepted", "en_route"];
@@ -61,7 +63,8 @@ async function load() {
   ]);
   document.getElementById("timeline").replaceChildren(...c.timeline.slice().reverse().map((e) => el("li", { dataset: { kind: e.kind } },
     el("time", { datetime: e.at }, fmtTime(e.at)), " ",
-    e.to_state ? el("span", {}, `${label("state", e.from_state)} → `, stateBadge(e.to_state)) : el("strong", {}, e.kind),
+    BOOT.messages[`event.${e.kind}`] ? el("strong", {}, BOOT.messages[`event.${e.kind}`])
+      : e.to_state ? el("span", {}, `${label("state", e.from_state)} → `, stateBadge(e.to_state)) : el("strong", {}, e.kind),
     el("span", { class: "muted" }, ` ${e.actor}`), e.reason ? el("span", {}, ` — ${e.reason}`) : null)));
   if (c.patient_id && !profileShown && BOOT.user.role !== "admin") {
     profileShown = true;
@@ -95,7 +98,14 @@ async function loadOutcome(c) {
       [t("death.certificate_by"), label("certificate_by", o.death.certificate_by)]] : []),
   ] : []);
   const form = document.getElementById("outcome-form");
-  form.hidden = !RECORDS || !OUTCOME_STATES.includes(c.state);
+  const amending = AMENDS && c.state === "closed" && o !== null;
+  form.hidden = !amending && (!RECORDS || !OUTCOME_STATES.includes(c.state));
+  form.dataset.mode = amending ? "amend" : "record";
+  document.getElementById("amend-hint").hidden = !amending;
+  // A correction says why: required after closing, optional before (then it is kept as 「訂正」).
+  document.getElementById("reason-field").hidden = !o;
+  document.getElementById("reason-words").textContent = t(amending ? "amend.reason" : "amend.reason_optional");
+  document.getElementById("save-outcome").textContent = t(amending ? "amend.submit" : "common.save");
   if (o && !form.dataset.filled) {
     // A correction starts from what was recorded.
     form.dataset.filled = "1";
@@ -111,6 +121,64 @@ async function loadOutcome(c) {
     }
     document.getElementById("death").hidden = o.outcome !== "death_pronounced";
   }
+  await loadAmendments(o);
+}
+
+const FIELD_WORDS = {
+  outcome: t("case.outcome"), findings: t("outcome.findings"), treatment: t("outcome.treatment"),
+  medication: t("amend.field.medication"), departed_at: t("amend.field.departed_at"),
+  arrived_at: t("amend.field.arrived_at"), ended_at: t("amend.field.ended_at"),
+};
+const DEATH_WORDS = {
+  noticed_at: t("death.noticed_at"), confirmed_at: t("death.confirmed_at"), related_to_treated_disease: t("death.related"),
+  certificate_by: t("death.certificate_by"), police_informed: t("death.police_informed"), note: t("amend.field.note"),
+  confirming_physician_id: t("amend.field.confirming_physician"),
+};
+const KEPT_ASIDE = ["death", "recorded_by", "recorded_at"]; // who wrote a version is the amendment's "who"
+
+/** A kept value in the reader's words. */
+function shown(field, value) {
+  if (value === null || value === undefined || value === "") return t("common.none");
+  if (field === "outcome" || field === "certificate_by") return label(field, value);
+  if (field === "confirming_physician_id") return nameOf("physicians", value);
+  if (typeof value === "boolean") return value ? t("common.yes") : t("common.no");
+  if (field.endsWith("_at")) return fmtTime(value);
+  return String(value);
+}
+
+/** [what, before, after] for each value one version changed. */
+function changes(before, after) {
+  const rows = [];
+  const differ = (words, b, a) => {
+    for (const key of new Set([...Object.keys(words), ...Object.keys(b), ...Object.keys(a)])) {
+      if (KEPT_ASIDE.includes(key) || (b[key] ?? null) === (a[key] ?? null)) continue;
+      rows.push([words[key] || key, shown(key, b[key]), shown(key, a[key])]);
+    }
+  };
+  differ(FIELD_WORDS, before, after);
+  if (Boolean(before.death) !== Boolean(after.death)) {
+    rows.push([t("death.title"), before.death ? t("amend.present") : t("common.none"),
+      after.death ? t("amend.present") : t("common.none")]);
+  }
+  if (before.death || after.death) differ(DEATH_WORDS, before.death || {}, after.death || {});
+  return rows;
+}
+
+/** Every earlier version of the outcome: who changed it, when, why, and what changed. */
+async function loadAmendments(o) {
+  const panel = document.getElementById("amendments-panel");
+  const result = READS_AMENDMENTS && o ? await api("GET", `/api/v1/cases/${CASE_ID}/outcome/amendments`) : null;
+  panel.hidden = !result || !result.ok || result.data.length === 0;
+  if (panel.hidden) return;
+  document.getElementById("amendments").replaceChildren(...result.data.slice().reverse().map((a) => {
+    const rows = changes(a.before, a.after);
+    return el("li", {},
+      el("time", { datetime: a.amended_at }, fmtTime(a.amended_at)), " ",
+      el("strong", {}, a.amended_by_name || a.amended_by), ` — ${t("field.reason")}: ${a.reason}`,
+      rows.length ? el("ul", { class: "changes" }, rows.map(([what, b, after]) =>
+        el("li", {}, `${what}: `, el("del", {}, b), " → ", el("ins", {}, after))))
+        : el("p", { class: "muted" }, t("amend.no_change")));
+  }));
 }
 
 async function saveOutcome(event) {
@@ -129,12 +197,24 @@ async function saveOutcome(event) {
       certificate_by: v["death.certificate_by"] || null, police_informed: yesNo(v["death.police_informed"]),
     };
   }
+  const amending = form.dataset.mode === "amend";
+  if (recorded && v.reason && v.reason.trim()) body.reason = v.reason.trim();
+  if (amending) {
+    const removing = recorded && recorded.death && v.outcome !== "death_pronounced";
+    if (!body.reason) {
+      // Said at the field before asking to confirm: the server would refuse it as well.
+      return showFieldErrors(form, { data: { errors: [{ field: "reason", problem: "Field required" }] } });
+    }
+    if (!confirm(t(removing ? "amend.confirm_death_removed" : "amend.confirm"))) return;
+  }
   const button = document.getElementById("save-outcome");
   button.disabled = true;
-  const result = await api("POST", `/api/v1/cases/${CASE_ID}/outcome`, body).finally(() => { button.disabled = false; });
+  const path = `/api/v1/cases/${CASE_ID}/outcome${amending ? "/amendments" : ""}`;
+  const result = await api("POST", path, body).finally(() => { button.disabled = false; });
   if (!result.ok) return showFieldErrors(form, result);
   clearFieldErrors(form);
-  toast(t("case.outcome_saved"), "ok");
+  form.elements.reason.value = "";
+  toast(t(amending ? "amend.saved" : "case.outcome_saved"), "ok");
   await load();
 }
 
