@@ -6,6 +6,7 @@ from dispatch.cases.models import Case, CaseEvent, IntakeKey
 from dispatch.clinics.models import Clinic, ClinicKind, ContractPeriod
 from dispatch.db import Base
 from dispatch.handoffs.models import Handoff, handoff_case
+from dispatch.hospitals.models import BedReport, Hospital
 from dispatch.offers.models import Offer, OfferState
 from dispatch.outcomes.models import DeathRecord, VisitOutcome
 from dispatch.patients.models import Enrolment, Patient
@@ -18,6 +19,7 @@ __all__ = [
     "AuditChainHead",
     "AuditEntry",
     "Base",
+    "BedReport",
     "Case",
     "CaseEvent",
     "Clinic",
@@ -27,6 +29,7 @@ __all__ = [
     "Enrolment",
     "FiscalYear",
     "Handoff",
+    "Hospital",
     "IntakeKey",
     "MedicalArea",
     "Municipality",

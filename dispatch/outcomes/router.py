@@ -12,6 +12,7 @@ from dispatch.cases.lifecycle import Actor
 from dispatch.cases.schemas import CaseOut
 from dispatch.cases.service import CaseNotVisible, visible_case
 from dispatch.deps import db_session, get_services
+from dispatch.hospitals.service import HospitalRejected
 from dispatch.ids import PathId
 from dispatch.offers.visit import LinkRefused, case_for_link
 from dispatch.outcomes import service
@@ -40,6 +41,8 @@ def record_outcome(
         )
     except LookupError:
         raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
+    except HospitalRejected as exc:
+        raise HTTPException(422, detail=str(exc)) from None
     session.commit()
     return CaseOut.model_validate(case)
 
@@ -80,8 +83,15 @@ def record_outcome_by_link(
         offer, case = case_for_link(request, session, token)
     except LinkRefused as refused:
         raise HTTPException(refused.status, detail=str(refused)) from None
-    case = service.record(
-        session, get_services(request).clock, case.id, body, Actor(label=f"link:physician-{offer.physician_id}")
-    )
+    try:
+        case = service.record(
+            session,
+            get_services(request).clock,
+            case.id,
+            body,
+            Actor(label=f"link:physician-{offer.physician_id}"),
+        )
+    except HospitalRejected as exc:
+        raise HTTPException(422, detail=str(exc)) from None
     session.commit()
     return CaseOut.model_validate(case)

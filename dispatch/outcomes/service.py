@@ -8,6 +8,8 @@ from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, record_event, 
 from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState
 from dispatch.clock import Clock
+from dispatch.hospitals.models import Hospital
+from dispatch.hospitals.service import destination, take_bed
 from dispatch.outcomes.models import DeathRecord, VisitOutcome
 from dispatch.outcomes.schemas import DeathIn, OutcomeIn, OutcomeOut
 
@@ -22,9 +24,15 @@ def record(session: Session, clock: Clock, case_id: int, data: OutcomeIn, actor:
         raise LookupError(case_id)
     if case.state not in RECORDABLE:
         raise TransitionNotAllowed(case.id, case.state, CaseState.visit_completed)
+    hospital = destination(session, data.destination_hospital_id) if data.destination_hospital_id else None
     outcome = session.get(VisitOutcome, case.id) or VisitOutcome(case_id=case.id)
+    before = outcome.destination_hospital_id
     for field in ("outcome", "findings", "treatment", "medication", "departed_at", "arrived_at", "ended_at"):
         setattr(outcome, field, getattr(data, field))
+    outcome.destination_hospital_id, outcome.destination_note = (
+        data.destination_hospital_id,
+        data.destination_note,
+    )
     outcome.recorded_by, outcome.recorded_at = actor.label, clock.now()
     session.add(outcome)
     session.flush()
@@ -53,8 +61,20 @@ def record(session: Session, clock: Clock, case_id: int, data: OutcomeIn, actor:
         record_event(
             session, case, "outcome.corrected", actor=actor, clock=clock, data={"outcome": data.outcome.value}
         )
+    if hospital is not None and hospital.id != before:
+        _took_bed(session, clock, case, hospital, actor)
     session.flush()
     return case
+
+
+def _took_bed(session: Session, clock: Clock, case: Case, hospital: Hospital, actor: Actor) -> None:
+    """A transport to a hospital takes one of tonight's free backup beds there, and the timeline says so."""
+    taken = take_bed(session, clock, hospital, by=actor.label, reference=case.reference)
+    if taken is not None:
+        data = {"hospital_id": hospital.id, "free": taken.free}
+        record_event(
+            session, case, "backup_bed.taken", actor=actor, clock=clock, reason=hospital.name, data=data
+        )
 
 
 def read(session: Session, case_id: int) -> OutcomeOut | None:
@@ -63,6 +83,9 @@ def read(session: Session, case_id: int) -> OutcomeOut | None:
     if outcome is None:
         return None
     death = session.get(DeathRecord, case_id)
+    hospital = (
+        session.get(Hospital, outcome.destination_hospital_id) if outcome.destination_hospital_id else None
+    )
     return OutcomeOut(
         case_id=case_id,
         outcome=outcome.outcome,
@@ -74,5 +97,8 @@ def read(session: Session, case_id: int) -> OutcomeOut | None:
         ended_at=outcome.ended_at,
         recorded_by=outcome.recorded_by,
         recorded_at=outcome.recorded_at,
+        destination_hospital_id=outcome.destination_hospital_id,
+        destination_note=outcome.destination_note,
+        destination_hospital_name=hospital.name if hospital else None,
         death=DeathIn.model_validate(death, from_attributes=True) if death else None,
     )
