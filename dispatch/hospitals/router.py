@@ -37,7 +37,7 @@ def list_hospitals(request: Request, session: Session = Depends(db_session)) -> 
 
 @router.get("/hospitals/tonight", response_model=list[TonightOut], dependencies=[allow(*READERS)])
 def tonight(request: Request, session: Session = Depends(db_session)) -> list[TonightOut]:
-    """Active hospitals with tonight's free backup beds and when they were marked (null: not marked tonight)."""
+    """Active hospitals holding backup beds: tonight's free ones and when marked (null: not marked tonight)."""
     services = get_services(request)
     programme = get_programme(session, services.settings.programme_code)
     return service.tonight(session, services.clock, programme)

@@ -94,9 +94,9 @@ def _latest(session: Session, hospital_ids: list[int], night: date) -> dict[int,
 
 
 def tonight(session: Session, clock: Clock, programme: Programme) -> list[TonightOut]:
-    """Every active hospital with tonight's free backup beds, or null where nobody has marked them."""
+    """Active hospitals holding backup beds, with tonight's free ones (null where nobody has marked them)."""
     night = night_of(session, programme, clock.now())
-    listed = hospitals(session, programme.id, active_only=True)
+    listed = [h for h in hospitals(session, programme.id, active_only=True) if h.backup_beds > 0]
     latest = _latest(session, [h.id for h in listed], night)
     rows = []
     for hospital in listed:
