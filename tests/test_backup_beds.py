@@ -144,3 +144,12 @@ def test_a_transport_names_its_hospital_and_takes_a_backup_bed_there(client, log
     assert client.post(path, headers=op, json=elsewhere).status_code == 200
     read = client.get(path, headers=op).json()
     assert read["destination_hospital_name"] is None and read["destination_note"].startswith("県外")
+
+
+def test_the_triage_page_shows_tonights_beds_and_the_dispatch_page_marks_them(client, login):
+    client.cookies.set("dispatch_session", login("consult")["Authorization"].removeprefix("Bearer "))
+    triage = client.get("/triage")
+    assert "今夜の後方支援病床" in triage.text and 'data-editable="false"' in triage.text
+    assert "/static/beds.js" in triage.text
+    client.cookies.set("dispatch_session", login("coordinator")["Authorization"].removeprefix("Bearer "))
+    assert 'id="beds" data-editable="true"' in client.get("/dispatch").text

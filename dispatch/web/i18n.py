@@ -325,6 +325,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "phone.answer": ("返信", "Answer"),
     "phone.details_link": ("案件の詳細を開く", "Open the case details"),
     "phone.empty": ("メッセージはありません", "No messages"),
+    # Transport destinations and tonight's backup beds (issue 15, item 10)
+    "beds.title": ("今夜の後方支援病床", "Tonight's backup beds"),
+    "beds.hospital": ("病院", "Hospital"),
+    "beds.free": ("空床 / 確保", "Free / held"),
+    "beds.updated": ("更新", "Updated"),
+    "beds.unconfirmed": ("未確認", "Not checked"),
+    "beds.support": ("後方支援病院", "backup hospital"),
+    "beds.note": ("備考", "Note"),
+    "beds.saved": ("今夜の空床を更新しました", "tonight's beds updated"),
+    "beds.none": ("病床を確保している病院はありません", "No hospital holds backup beds"),
+    "outcome.destination": ("搬送先", "Destination"),
+    "outcome.destination_hospital": ("搬送先の病院", "Hospital"),
+    "outcome.destination_other": ("一覧にない病院（病院名）", "Another hospital (name)"),
+    "outcome.destination_required": (
+        "搬送先の病院を選ぶか、病院名を入力してください",
+        "Choose the hospital, or type its name",
+    ),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
