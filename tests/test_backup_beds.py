@@ -46,7 +46,7 @@ def test_the_coordinator_marks_tonights_beds_and_the_consulting_physician_sees_t
     assert (
         before[NARITA]["free"] == 1 and before[SAKURA]["free"] is None and before[SAKURA]["updated_at"] is None
     )
-    assert before[SAKURA]["night"] == "2025-01-15"
+    assert before[SAKURA]["night"] == "2025-01-15" and before[NARITA]["night_phone"] == "+81476110901"
 
     marked = client.put(
         f"/api/v1/hospitals/{ids[SAKURA]}/beds/tonight", headers=coordinator, json={"free": 2, "note": "個室1"}
@@ -138,7 +138,7 @@ def test_a_transport_names_its_hospital_and_takes_a_backup_bed_there(client, log
     assert client.post(path, headers=op, json={**to_narita, "treatment": "酸素投与"}).status_code == 200
     timeline = client.get(f"/api/v1/cases/{case_id}", headers=op).json()["timeline"]
     taken = [e for e in timeline if e["kind"] == "backup_bed.taken"]
-    assert len(taken) == 1 and taken[0]["reason"] == NARITA
+    assert len(taken) == 1 and taken[0]["reason"] == f"backup bed taken at {NARITA} (0 free tonight)"
 
     elsewhere = {**transport, "destination_note": "県外の病院（リストにない）"}
     assert client.post(path, headers=op, json=elsewhere).status_code == 200

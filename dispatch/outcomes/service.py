@@ -72,9 +72,8 @@ def _took_bed(session: Session, clock: Clock, case: Case, hospital: Hospital, ac
     taken = take_bed(session, clock, hospital, by=actor.label, reference=case.reference)
     if taken is not None:
         data = {"hospital_id": hospital.id, "free": taken.free}
-        record_event(
-            session, case, "backup_bed.taken", actor=actor, clock=clock, reason=hospital.name, data=data
-        )
+        reason = f"backup bed taken at {hospital.name} ({taken.free} free tonight)"
+        record_event(session, case, "backup_bed.taken", actor=actor, clock=clock, reason=reason, data=data)
 
 
 def read(session: Session, case_id: int) -> OutcomeOut | None:

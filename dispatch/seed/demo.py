@@ -78,15 +78,16 @@ def _demo_shifts(
             session.add(shift)
 
 
-def _demo_beds(session: Session, programme: Programme, clock: Clock, demo: dict[str, Any]) -> None:
-    """Tonight's free backup beds at the hospitals the demo names, unless someone marked them already."""
+def _demo_hospitals(session: Session, programme: Programme, clock: Clock, demo: dict[str, Any]) -> None:
+    """The hospitals' night desks, and tonight's free backup beds where the demo names them (unless marked)."""
+    hospitals = {
+        h.name: h for h in session.scalars(select(Hospital).where(Hospital.programme_id == programme.id))
+    }
+    for name, phone in demo.get("hospital_night_phones", {}).items():
+        hospitals[name].night_phone = hospitals[name].night_phone or to_e164(phone)
     night = night_of(session, programme, clock.now())
     for name, free in demo.get("tonight_free_beds", {}).items():
-        hospital_id = session.scalar(
-            select(Hospital.id).where(Hospital.programme_id == programme.id, Hospital.name == name)
-        )
-        if hospital_id is None:
-            continue
+        hospital_id = hospitals[name].id
         marked = select(BedReport.id).where(BedReport.hospital_id == hospital_id, BedReport.night == night)
         if session.scalar(marked) is not None:
             continue
@@ -130,7 +131,7 @@ def seed_demo(
             session.flush()
         physicians[spec["key"]] = (physician, spec)
     _demo_shifts(session, programme, physicians, municipalities, clock, demo)
-    _demo_beds(session, programme, clock, demo)
+    _demo_hospitals(session, programme, clock, demo)
 
     for spec in demo["patients"] if patients else []:
         clinic = clinics[spec["clinic"]]

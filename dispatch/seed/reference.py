@@ -12,7 +12,6 @@ from sqlalchemy.orm import Session
 
 from dispatch.clinics.models import Clinic, ClinicKind, ContractPeriod
 from dispatch.hospitals.models import Hospital
-from dispatch.phones import to_e164
 from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
 
 PROGRAMMES_DIR = Path(__file__).resolve().parents[2] / "config" / "programmes"
@@ -114,7 +113,6 @@ def seed_hospitals(session: Session, programme: Programme, data: dict[str, Any])
                 programme_id=programme.id,
                 name=h["name"],
                 municipality_id=towns[h["municipality"]] if h.get("municipality") else None,
-                night_phone=to_e164(h["night_phone"]) if h.get("night_phone") else None,
                 backup_support=h.get("backup_support", False),
                 backup_beds=h.get("backup_beds", 0),
             )
