@@ -48,6 +48,7 @@ def _check(session: Session, programme_id: int, hospital: Hospital) -> None:
         raise HospitalRejected(f"name: a hospital called {hospital.name!r} already exists")
     if hospital.municipality_id is not None and session.get(Municipality, hospital.municipality_id) is None:
         raise HospitalRejected(f"municipality_id: no municipality {hospital.municipality_id}")
+    hospital.night_phone = hospital.night_phone or None
     if hospital.night_phone:
         try:
             hospital.night_phone = to_e164(hospital.night_phone)
