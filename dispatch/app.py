@@ -20,6 +20,7 @@ from dispatch.events.router import router as events_router
 from dispatch.flow.router import router as flow_router
 from dispatch.handoffs.router import router as handoffs_router
 from dispatch.health.router import router as health_router
+from dispatch.hospitals.router import router as hospitals_router
 from dispatch.metrics.router import router as metrics_router
 from dispatch.observability.middleware import install as install_observability
 from dispatch.offers.router import router as offers_router
@@ -47,6 +48,7 @@ ROUTERS = (
     twofactor_router,
     programme_router,
     clinics_router,
+    hospitals_router,
     roster_router,
     patients_router,
     cases_router,

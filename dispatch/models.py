@@ -6,6 +6,7 @@ from dispatch.cases.models import Case, CaseEvent, IntakeKey
 from dispatch.clinics.models import Clinic, ClinicKind, ContractPeriod
 from dispatch.db import Base
 from dispatch.handoffs.models import Handoff, handoff_case
+from dispatch.hospitals.models import BedReport, Hospital
 from dispatch.offers.models import Offer, OfferState
 from dispatch.outcomes.models import DeathRecord, OutcomeAmendment, VisitOutcome
 from dispatch.patients.models import Enrolment, Patient
@@ -19,6 +20,7 @@ __all__ = [
     "AuditChainHead",
     "AuditEntry",
     "Base",
+    "BedReport",
     "Case",
     "CaseEvent",
     "Clinic",
@@ -28,6 +30,7 @@ __all__ = [
     "Enrolment",
     "FiscalYear",
     "Handoff",
+    "Hospital",
     "IntakeKey",
     "MedicalArea",
     "MonthSubmission",

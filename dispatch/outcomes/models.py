@@ -37,6 +37,9 @@ class VisitOutcome(Base):
     departed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     arrived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Where a transported_admitted patient went: a hospital on the list, or in words for one that is not.
+    destination_hospital_id: Mapped[int | None] = mapped_column(ForeignKey("hospital.id"))
+    destination_note: Mapped[str | None] = mapped_column(String(200))
     recorded_by: Mapped[str] = mapped_column(String(100))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -12,6 +12,7 @@ from dispatch.cases.lifecycle import Actor
 from dispatch.cases.schemas import CaseOut
 from dispatch.cases.service import CaseNotVisible, visible_case
 from dispatch.deps import db_session, get_services
+from dispatch.hospitals.service import HospitalRejected
 from dispatch.ids import PathId
 from dispatch.offers.visit import LinkRefused, case_for_link
 from dispatch.outcomes import service
@@ -51,6 +52,8 @@ def record_outcome(
         raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
     except service.NotAmendable as refused:
         raise HTTPException(409, detail=str(refused)) from None
+    except HospitalRejected as exc:
+        raise HTTPException(422, detail=str(exc)) from None
     session.commit()
     return CaseOut.model_validate(case)
 
@@ -91,9 +94,16 @@ def record_outcome_by_link(
         offer, case = case_for_link(request, session, token)
     except LinkRefused as refused:
         raise HTTPException(refused.status, detail=str(refused)) from None
-    case = service.record(
-        session, get_services(request).clock, case.id, body, Actor(label=f"link:physician-{offer.physician_id}")
-    )
+    try:
+        case = service.record(
+            session,
+            get_services(request).clock,
+            case.id,
+            body,
+            Actor(label=f"link:physician-{offer.physician_id}"),
+        )
+    except HospitalRejected as exc:
+        raise HTTPException(422, detail=str(exc)) from None
     session.commit()
     return CaseOut.model_validate(case)
 
@@ -119,6 +129,8 @@ def amend_outcome(
         raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
     except service.NotAmendable as refused:
         raise HTTPException(409, detail=str(refused)) from None
+    except HospitalRejected as exc:
+        raise HTTPException(422, detail=str(exc)) from None
     session.commit()
     return service.amendment_out(kept, user.display_name)
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from dispatch.ids import ID_MAX
 from dispatch.outcomes.models import CertificateBy, OutcomeCode
 from dispatch.times import check_time
 
@@ -44,6 +45,12 @@ class OutcomeIn(BaseModel):
     arrived_at: datetime | None = None
     ended_at: datetime | None = None
     death: DeathIn | None = None
+    destination_hospital_id: int | None = Field(
+        None, ge=1, le=ID_MAX, description="transported_admitted: where to"
+    )
+    destination_note: str | None = Field(
+        None, max_length=200, description="a hospital not on the list, in words"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> OutcomeIn:
@@ -59,6 +66,25 @@ class OutcomeIn(BaseModel):
             raise ValueError("death: only for the outcome death_pronounced")
         return self
 
+    @model_validator(mode="after")
+    def _destination_given(self) -> OutcomeIn:
+        return self._destination()
+
+    def _destination(self) -> OutcomeIn:
+        """A transport names where it went (a listed hospital or in words); nothing else may."""
+        transported = self.outcome is OutcomeCode.transported_admitted
+        given = self.destination_hospital_id is not None or bool(
+            self.destination_note and self.destination_note.strip()
+        )
+        if transported and not given:
+            raise ValueError(
+                "destination_hospital_id: a transport needs its destination (a hospital on the list, "
+                "or destination_note)"
+            )
+        if not transported and (self.destination_hospital_id is not None or self.destination_note):
+            raise ValueError("destination_hospital_id: only for the outcome transported_admitted")
+        return self
+
 
 class OutcomeOut(OutcomeIn):
     model_config = ConfigDict(extra="ignore")
@@ -66,6 +92,10 @@ class OutcomeOut(OutcomeIn):
     case_id: int
     recorded_by: str
     recorded_at: datetime
+    destination_hospital_name: str | None = None
+
+    def _destination(self) -> OutcomeOut:
+        return self  # an outcome recorded before destinations were asked for is still read
 
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]

@@ -16,6 +16,8 @@ from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, record_event, 
 from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState
 from dispatch.clock import Clock
+from dispatch.hospitals.models import Hospital
+from dispatch.hospitals.service import destination, take_bed
 from dispatch.db import Base
 from dispatch.outcomes.models import DeathRecord, OutcomeAmendment, VisitOutcome
 from dispatch.outcomes.schemas import AmendmentIn, AmendmentOut, DeathIn, OutcomeIn, OutcomeOut
@@ -124,7 +126,9 @@ def _locked_case(session: Session, case_id: int) -> Case:
 
 def _write(session: Session, clock: Clock, case: Case, data: OutcomeIn, actor: Actor) -> None:
     """Make the visit_outcome and death_record rows hold `data` (the death record added, changed or removed)."""
+    hospital = destination(session, data.destination_hospital_id) if data.destination_hospital_id else None
     outcome = session.get(VisitOutcome, case.id) or VisitOutcome(case_id=case.id)
+    destination_before = outcome.destination_hospital_id
     for field in OUTCOME_FIELDS:
         setattr(outcome, field, getattr(data, field))
     outcome.recorded_by, outcome.recorded_at = actor.label, clock.now()
@@ -143,6 +147,8 @@ def _write(session: Session, clock: Clock, case: Case, data: OutcomeIn, actor: A
             setattr(death, field, getattr(data.death, field))
         death.confirming_physician_id = physician_id
         session.add(death)
+    if hospital is not None and hospital.id != destination_before:
+        _took_bed(session, clock, case, hospital, actor)
     session.flush()
 
 
@@ -219,12 +225,24 @@ def amendment_out(kept: OutcomeAmendment, amended_by_name: str | None) -> Amendm
     return AmendmentOut.model_validate(kept).model_copy(update={"amended_by_name": amended_by_name})
 
 
+def _took_bed(session: Session, clock: Clock, case: Case, hospital: Hospital, actor: Actor) -> None:
+    """A transport to a hospital takes one of tonight's free backup beds there, and the timeline says so."""
+    taken = take_bed(session, clock, hospital, by=actor.label, reference=case.reference)
+    if taken is not None:
+        data = {"hospital_id": hospital.id, "free": taken.free}
+        reason = f"backup bed taken at {hospital.name} ({taken.free} free tonight)"
+        record_event(session, case, "backup_bed.taken", actor=actor, clock=clock, reason=reason, data=data)
+
+
 def read(session: Session, case_id: int) -> OutcomeOut | None:
     """The recorded outcome, with its death record, if any."""
     outcome = session.get(VisitOutcome, case_id)
     if outcome is None:
         return None
     death = session.get(DeathRecord, case_id)
+    hospital = (
+        session.get(Hospital, outcome.destination_hospital_id) if outcome.destination_hospital_id else None
+    )
     return OutcomeOut(
         case_id=case_id,
         outcome=outcome.outcome,
@@ -236,5 +254,8 @@ def read(session: Session, case_id: int) -> OutcomeOut | None:
         ended_at=outcome.ended_at,
         recorded_by=outcome.recorded_by,
         recorded_at=outcome.recorded_at,
+        destination_hospital_id=outcome.destination_hospital_id,
+        destination_note=outcome.destination_note,
+        destination_hospital_name=hospital.name if hospital else None,
         death=DeathIn.model_validate(death, from_attributes=True) if death else None,
     )

@@ -15,6 +15,8 @@ from dispatch.auth.passwords import Passwords
 from dispatch.auth.service import create_user
 from dispatch.clinics.models import Clinic, ContractPeriod
 from dispatch.clock import Clock
+from dispatch.hospitals.models import BedReport, Hospital
+from dispatch.hospitals.service import night_of
 from dispatch.patients.models import Enrolment, Patient, Sex
 from dispatch.phones import to_e164
 from dispatch.programme.models import Municipality, Programme
@@ -76,6 +78,30 @@ def _demo_shifts(
             session.add(shift)
 
 
+def _demo_hospitals(session: Session, programme: Programme, clock: Clock, demo: dict[str, Any]) -> None:
+    """The hospitals' night desks, and tonight's free backup beds where the demo names them (unless marked)."""
+    hospitals = {
+        h.name: h for h in session.scalars(select(Hospital).where(Hospital.programme_id == programme.id))
+    }
+    for name, phone in demo.get("hospital_night_phones", {}).items():
+        hospitals[name].night_phone = hospitals[name].night_phone or to_e164(phone)
+    night = night_of(session, programme, clock.now())
+    for name, free in demo.get("tonight_free_beds", {}).items():
+        hospital_id = hospitals[name].id
+        marked = select(BedReport.id).where(BedReport.hospital_id == hospital_id, BedReport.night == night)
+        if session.scalar(marked) is not None:
+            continue
+        session.add(
+            BedReport(
+                hospital_id=hospital_id,
+                night=night,
+                free=free,
+                reported_by="seed:demo",
+                reported_at=clock.now(),
+            )
+        )
+
+
 def seed_demo(
     session: Session, data: dict[str, Any], clock: Clock, passwords: Passwords, patients: bool = True
 ) -> list[DemoLogin]:
@@ -105,6 +131,7 @@ def seed_demo(
             session.flush()
         physicians[spec["key"]] = (physician, spec)
     _demo_shifts(session, programme, physicians, municipalities, clock, demo)
+    _demo_hospitals(session, programme, clock, demo)
 
     for spec in demo["patients"] if patients else []:
         clinic = clinics[spec["clinic"]]

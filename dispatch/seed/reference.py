@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.clinics.models import Clinic, ClinicKind, ContractPeriod
+from dispatch.hospitals.models import Hospital
 from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
 
 PROGRAMMES_DIR = Path(__file__).resolve().parents[2] / "config" / "programmes"
@@ -38,10 +39,12 @@ def _rule_definition(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def seed_reference(session: Session, data: dict[str, Any]) -> Programme:
-    """Insert the programme described by `data`, or return it unchanged if it is already there."""
+    """Insert the programme described by `data`, or return it if it is already there (adding only the
+    hospitals it lacks)."""
     spec = data["programme"]
     existing = session.scalar(select(Programme).where(Programme.code == spec["code"]))
     if existing is not None:
+        seed_hospitals(session, existing, data)
         return existing
 
     area_spec = data["area"]
@@ -94,4 +97,24 @@ def seed_reference(session: Session, data: dict[str, Any]) -> Programme:
                 )
             )
     session.flush()
+    seed_hospitals(session, programme, data)
     return programme
+
+
+def seed_hospitals(session: Session, programme: Programme, data: dict[str, Any]) -> None:
+    """Add the hospitals the description lists that the programme does not have yet (by name)."""
+    have = set(session.scalars(select(Hospital.name).where(Hospital.programme_id == programme.id)))
+    towns = {m.code: m.id for m in session.scalars(select(Municipality))}
+    for h in data.get("hospitals", []):
+        if h["name"] in have:
+            continue
+        session.add(
+            Hospital(
+                programme_id=programme.id,
+                name=h["name"],
+                municipality_id=towns[h["municipality"]] if h.get("municipality") else None,
+                backup_support=h.get("backup_support", False),
+                backup_beds=h.get("backup_beds", 0),
+            )
+        )
+    session.flush()

@@ -411,6 +411,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "event.outcome.recorded": ("往診結果を記録", "Outcome recorded"),
     "event.outcome.corrected": ("往診結果を修正", "Outcome corrected"),
     "event.outcome.amended": ("往診結果を訂正", "Outcome amended"),
+    # Transport destinations and tonight's backup beds (issue 15, item 10)
+    "beds.title": ("今夜の後方支援病床", "Tonight's backup beds"),
+    "beds.hospital": ("病院", "Hospital"),
+    "beds.free": ("空床 / 確保", "Free / held"),
+    "beds.updated": ("更新", "Updated"),
+    "beds.unconfirmed": ("未確認", "Not checked"),
+    "beds.support": ("後方支援病院", "backup hospital"),
+    "beds.note": ("備考", "Note"),
+    "beds.saved": ("今夜の空床を更新しました", "tonight's beds updated"),
+    "beds.none": ("病床を確保している病院はありません", "No hospital holds backup beds"),
+    "outcome.destination": ("搬送先", "Destination"),
+    "outcome.destination_hospital": ("搬送先の病院", "Hospital"),
+    "outcome.destination_other": ("一覧にない病院（病院名）", "Another hospital (name)"),
+    "outcome.destination_required": (
+        "搬送先の病院を選ぶか、病院名を入力してください",
+        "Choose the hospital, or type its name",
+    ),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {

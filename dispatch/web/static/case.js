@@ -92,6 +92,7 @@ async function loadOutcome(c) {
   recorded = o;
   facts("outcome-body", o ? [
     [t("case.outcome"), label("outcome", o.outcome)],
+    ...(o.outcome === "transported_admitted" ? [[t("outcome.destination"), destinationText(o)]] : []),
     [t("outcome.findings"), o.findings],
     [t("outcome.treatment"), o.treatment],
     ...(o.death ? [[t("death.confirmed_at"), fmtTime(o.death.confirmed_at)],
@@ -120,6 +121,9 @@ async function loadOutcome(c) {
       form.elements["death.police_informed"].value = String(o.death.police_informed);
     }
     document.getElementById("death").hidden = o.outcome !== "death_pronounced";
+    form.elements.destination_hospital_id.value = o.destination_hospital_id ?? "";
+    form.elements.destination_note.value = o.destination_note || "";
+    document.getElementById("destination").hidden = o.outcome !== "transported_admitted";
   }
   await loadAmendments(o);
 }
@@ -181,6 +185,19 @@ async function loadAmendments(o) {
   }));
 }
 
+/** Where a transported patient went: the listed hospital's name, or the hospital in words. */
+function destinationText(o) {
+  return [o.destination_hospital_name, o.destination_note].filter(Boolean).join(" / ") || "—";
+}
+
+/** The hospitals a transport can name, for the outcome form (loaded once, for those who record outcomes). */
+async function loadDestinations() {
+  const result = await api("GET", "/api/v1/hospitals");
+  if (!result.ok) return;
+  const select = document.querySelector('#outcome-form [name="destination_hospital_id"]');
+  select.append(...result.data.filter((h) => h.active).map((h) => el("option", { value: h.id }, h.name)));
+}
+
 async function saveOutcome(event) {
   event.preventDefault();
   const form = event.target;
@@ -189,6 +206,15 @@ async function saveOutcome(event) {
   const kept = recorded ? { medication: recorded.medication, departed_at: recorded.departed_at,
     arrived_at: recorded.arrived_at, ended_at: recorded.ended_at } : {};
   const body = { ...kept, outcome: v.outcome || null, findings: v.findings || null, treatment: v.treatment || null };
+  if (v.outcome === "transported_admitted") {
+    body.destination_hospital_id = v.destination_hospital_id ? Number(v.destination_hospital_id) : null;
+    body.destination_note = v.destination_note || null;
+    if (!body.destination_hospital_id && !body.destination_note) {
+      // Said here in the reader's words; the server would refuse it too, naming destination_hospital_id.
+      return showFieldErrors(form, { data: { errors: [
+        { field: "destination_hospital_id", problem: t("outcome.destination_required") }] } });
+    }
+  }
   if (v.outcome === "death_pronounced") {
     body.death = {
       note: recorded && recorded.death ? recorded.death.note : null,
@@ -220,10 +246,12 @@ async function saveOutcome(event) {
 
 document.addEventListener("DOMContentLoaded", async () => {
   await loadReference("municipalities", "physicians", "clinics");
+  if (RECORDS) await loadDestinations();
   await load();
   document.getElementById("outcome-form").addEventListener("submit", saveOutcome);
   document.querySelector('#outcome-form [name="outcome"]').addEventListener("change", (event) => {
     document.getElementById("death").hidden = event.target.value !== "death_pronounced";
+    document.getElementById("destination").hidden = event.target.value !== "transported_admitted";
   });
   for (const button of document.querySelectorAll("#progress-panel [data-step]")) {
     button.addEventListener("click", async () => {
