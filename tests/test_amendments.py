@@ -170,7 +170,11 @@ def test_amending_to_no_contact_removes_the_death_record_and_the_house_call(clie
 
 def test_a_correction_before_closing_keeps_the_version_it_replaces(client, login, visit):
     case_id = visit({"outcome": "treated_at_home", "treatment": "酸素流量調整"}, close=False)
-    corrected = {"outcome": "transported_admitted", "treatment": "救急搬送"}
+    corrected = {
+        "outcome": "transported_admitted",
+        "treatment": "救急搬送",
+        "destination_note": "市内の救急病院",
+    }
     response = client.post(f"/api/v1/cases/{case_id}/outcome", headers=login("operator"), json=corrected)
     assert response.status_code == 200 and response.json()["state"] == "visit_completed"
     (kept,) = client.get(f"/api/v1/cases/{case_id}/outcome/amendments", headers=login("coordinator")).json()
