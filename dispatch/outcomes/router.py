@@ -34,9 +34,15 @@ def record_outcome(
     session: Session = Depends(db_session),
 ) -> CaseOut:
     """Record the visit's outcome as the physician reported it (completes the visit)."""
+    services = get_services(request)
     try:
         case = service.record(
-            session, get_services(request).clock, case_id, body, Actor(f"user:{user.username}", user.id)
+            session,
+            services.clock,
+            case_id,
+            body,
+            Actor(f"user:{user.username}", user.id),
+            base_url=services.settings.public_base_url,
         )
     except LookupError:
         raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
@@ -80,8 +86,14 @@ def record_outcome_by_link(
         offer, case = case_for_link(request, session, token)
     except LinkRefused as refused:
         raise HTTPException(refused.status, detail=str(refused)) from None
+    services = get_services(request)
     case = service.record(
-        session, get_services(request).clock, case.id, body, Actor(label=f"link:physician-{offer.physician_id}")
+        session,
+        services.clock,
+        case.id,
+        body,
+        Actor(label=f"link:physician-{offer.physician_id}"),
+        base_url=services.settings.public_base_url,
     )
     session.commit()
     return CaseOut.model_validate(case)

@@ -9,14 +9,18 @@ from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState
 from dispatch.clock import Clock
 from dispatch.outcomes.models import DeathRecord, VisitOutcome
+from dispatch.outcomes.notices import notify_clinic_of_outcome
 from dispatch.outcomes.schemas import DeathIn, OutcomeIn, OutcomeOut
 
 # Until the clinic acknowledges the morning handoff the outcome may still be recorded or corrected.
 RECORDABLE = (CaseState.on_scene, CaseState.visit_completed, CaseState.handed_off)
 
 
-def record(session: Session, clock: Clock, case_id: int, data: OutcomeIn, actor: Actor) -> Case:
-    """Write (or correct) the outcome; a case still on scene becomes visit_completed."""
+def record(
+    session: Session, clock: Clock, case_id: int, data: OutcomeIn, actor: Actor, *, base_url: str
+) -> Case:
+    """Write (or correct) the outcome; a case still on scene becomes visit_completed. A death at home or an
+    admission is told to the attending clinic at once (`base_url`: the console's, for the link)."""
     case = session.get(Case, case_id, with_for_update=True, populate_existing=True)
     if case is None:
         raise LookupError(case_id)
@@ -53,6 +57,7 @@ def record(session: Session, clock: Clock, case_id: int, data: OutcomeIn, actor:
         record_event(
             session, case, "outcome.corrected", actor=actor, clock=clock, data={"outcome": data.outcome.value}
         )
+    notify_clinic_of_outcome(session, clock, case, base_url=base_url)
     session.flush()
     return case
 
