@@ -27,27 +27,24 @@ function yesNoWord(value) {
   return value ? t("common.yes") : t("common.no");
 }
 
-/** The death record in full, as the attending physician carries on from it. */
-function deathRecord(d) {
-  return el("dl", { class: "facts death" }, ...[
-    [t("death.noticed_at"), fmtTime(d.noticed_at)],
-    [t("death.confirmed_at"), fmtTime(d.confirmed_at)],
-    [t("handoffs.confirming_physician"), d.confirming_physician_name || "—"],
-    [t("death.related"), yesNoWord(d.related_to_treated_disease)],
-    [t("death.certificate_by"), label("certificate_by", d.certificate_by)],
-    [t("death.police_informed"), yesNoWord(d.police_informed)],
-    [t("handoffs.note"), d.note || "—"],
-  ].flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)]));
-}
-
-/** What the visit found and did. */
+/** What the visit found and did, and the death record in full: the attending physician carries on from it. */
 function visitFacts(c) {
+  const d = c.death;
   const rows = [
     [t("handoffs.physician"), c.visiting_physician_name],
     [t("handoffs.visit"), c.visit_arrived_at ? `${fmtTime(c.visit_arrived_at)} – ${fmtTime(c.visit_ended_at)}` : null],
     [t("outcome.findings"), c.findings],
     [t("outcome.treatment"), c.treatment],
     [t("handoffs.medication"), c.medication],
+    ...(d ? [
+      [t("death.noticed_at"), fmtTime(d.noticed_at)],
+      [t("death.confirmed_at"), fmtTime(d.confirmed_at)],
+      [t("handoffs.confirming_physician"), d.confirming_physician_name || "—"],
+      [t("death.related"), yesNoWord(d.related_to_treated_disease)],
+      [t("death.certificate_by"), label("certificate_by", d.certificate_by)],
+      [t("death.police_informed"), yesNoWord(d.police_informed)],
+      [t("handoffs.note"), d.note || "—"],
+    ] : []),
   ].filter(([, v]) => v);
   return rows.length ? el("dl", { class: "facts" }, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])) : null;
 }
@@ -67,8 +64,7 @@ async function open(id) {
       c.ended_because ? el("span", { class: "flag" }, label("ending", c.ended_because)) : null),
     el("div", { class: "muted" }, c.chief_complaint || ""),
     c.triage_note ? el("div", { class: "muted" }, c.triage_note) : null,
-    visitFacts(c),
-    c.death ? deathRecord(c.death) : null)));
+    visitFacts(c))));
   document.getElementById("acknowledge").hidden = !ACKNOWLEDGES || Boolean(h.acknowledged_at);
   await list();
 }
