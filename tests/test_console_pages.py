@@ -15,7 +15,7 @@ from config.settings import SmsProvider
 from dispatch.app import create_app
 from dispatch.auth.models import Role
 from dispatch.cases.schemas import AttendingUnavailable, Breathing, CallerRelation, Consciousness
-from dispatch.cases.states import CaseState, Disposition, Urgency
+from dispatch.cases.states import CaseEnding, CaseState, Disposition, Urgency
 from dispatch.db import unit_of_work
 from dispatch.offers.models import OfferState
 from dispatch.outcomes.models import CertificateBy, OutcomeCode
@@ -116,6 +116,7 @@ LABELLED: dict[str, type[StrEnum]] = {
     "attending_unavailable": AttendingUnavailable,
     "offer_state": OfferState,
     "certificate_by": CertificateBy,
+    "ending": CaseEnding,
 }
 
 

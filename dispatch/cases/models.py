@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dispatch.cases.states import ACTIVE_VISIT_STATES, CaseState, Disposition, Urgency
+from dispatch.cases.states import ACTIVE_VISIT_STATES, CaseEnding, CaseState, Disposition, Urgency
 from dispatch.db import Base, JsonDocument, UTCDateTime, db_enum
 
 _ACTIVE_VISIT_SQL = "state IN (" + ", ".join(f"'{s.value}'" for s in sorted(ACTIVE_VISIT_STATES)) + ")"
@@ -89,6 +89,8 @@ class Case(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Why a case ended before a visit (the family called 119, closed unfilled, cancelled): `flow.endings`.
+    ended_because: Mapped[CaseEnding | None] = mapped_column(db_enum(CaseEnding, 32, "ended_because"))
 
     events: Mapped[list[CaseEvent]] = relationship(
         back_populates="case", order_by="CaseEvent.id", viewonly=True

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dispatch.cases.states import CaseState, Disposition, Urgency
+from dispatch.cases.states import CaseEnding, CaseState, Disposition, Urgency
 from dispatch.ids import ID_MAX
 from dispatch.phones import InvalidPhoneNumber, to_e164
 from dispatch.times import time_problem
@@ -181,6 +181,7 @@ class CaseOut(BaseModel):
     coordinator_alerted_at: datetime | None
     updated_at: datetime
     closed_at: datetime | None
+    ended_because: CaseEnding | None = Field(None, description="why the case ended before a visit, if it did")
 
 
 class CaseEventOut(BaseModel):
@@ -212,3 +213,13 @@ class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: str = Field(min_length=1, max_length=500, description="why the case is cancelled, e.g. 重複")
+
+
+class EndingRequest(BaseModel):
+    """Ending a case before the visit (the family called 119, closed unfilled): the reason is required."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(
+        min_length=1, max_length=500, description="what happened, e.g. 家族が119番通報、救急搬送"
+    )

@@ -1,5 +1,5 @@
 """Reading cases, scoped to what the user may see; reads of case details are audited. (Cancelling one is
-`flow.cancellation`: it reaches the offer and the physician.)"""
+`flow.endings`: it reaches the offer and the physician.)"""
 
 from __future__ import annotations
 

@@ -37,9 +37,10 @@ ALLOWED_TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
     S.offered: frozenset({S.accepted, S.dispatching, S.unfilled, S.cancelled, S.referred_ems}),
     # Unfilled stays open: offering goes on, or the coordinator resolves it.
     S.unfilled: frozenset({S.offered, S.dispatching, S.cancelled, S.referred_ems}),
-    # The physician may withdraw before arriving; the case goes back to dispatching.
-    S.accepted: frozenset({S.en_route, S.on_scene, S.dispatching, S.cancelled}),
-    S.en_route: frozenset({S.on_scene, S.dispatching, S.cancelled}),
+    # The physician may withdraw before arriving; the case goes back to dispatching. The family may call 119
+    # while the physician is still on the way.
+    S.accepted: frozenset({S.en_route, S.on_scene, S.dispatching, S.cancelled, S.referred_ems}),
+    S.en_route: frozenset({S.on_scene, S.dispatching, S.cancelled, S.referred_ems}),
     S.on_scene: frozenset({S.visit_completed}),
     S.visit_completed: frozenset({S.handed_off}),
     S.handed_off: frozenset({S.closed}),
@@ -57,6 +58,15 @@ ACTIVE_VISIT_STATES = frozenset({S.accepted, S.en_route, S.on_scene})
 def can_transition(current: CaseState, target: CaseState) -> bool:
     """Whether the lifecycle allows moving from `current` to `target`."""
     return target in ALLOWED_TRANSITIONS[current]
+
+
+class CaseEnding(StrEnum):
+    """Why a case left its path before a visit: recorded on the case with the transition that ended it."""
+
+    family_called_119 = "family_called_119"  # the family called 119 while a physician was being found or came
+    unfilled_closed = "unfilled_closed"  # the coordinator closed a case nobody could take
+    cancelled_after_acceptance = "cancelled_after_acceptance"  # a physician had accepted (or set off)
+    cancelled = "cancelled"  # cancelled before any physician accepted
 
 
 class Disposition(StrEnum):

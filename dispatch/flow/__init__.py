@@ -9,7 +9,8 @@ Read it in this order. Each module calls the domain packages below it (`cases`, 
   leaves, an offer timed out or undelivered and the next physician offered;
 - `replies`: the physician's SMS answer: accepted or declined, then on the way, arrived, done;
 - `manual`: the coordinator's hand: offer the case to a chosen physician, or assign it outright;
-- `cancellation`: a case cancelled: its offer withdrawn, the physician on it told;
+- `endings`: a case ended before its visit (the family called 119, closed unfilled, cancelled), with why:
+  its offer withdrawn, the physician on it told;
 - `sms_cap`: a number at its hourly SMS cap: its offer passes to the next physician, the rest waits, the
   coordinator is told;
 - `reconciler`: the sweep that re-drives whatever the database says needs work that no job holds;

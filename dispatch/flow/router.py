@@ -1,5 +1,6 @@
 """The routes that move a case along its path: Twilio's webhooks (a physician's reply, a delivery status),
-the coordinator's hand moves, and cancelling a case.
+the coordinator's hand moves, and ending a case before its visit (cancelled, the family called 119, closed
+unfilled).
 
 Webhooks are public routes that prove themselves instead: `X-Twilio-Signature` must match the configured
 public URL and the posted form, in every configuration. They answer quickly: one transaction, TwiML back.
@@ -7,7 +8,7 @@ public URL and the posted form, in every configuration. They answer quickly: one
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from urllib.parse import parse_qsl
 
@@ -19,11 +20,11 @@ from dispatch.auth.guard import allow, current_user, public
 from dispatch.auth.models import Role, User
 from dispatch.cases.lifecycle import Actor
 from dispatch.cases.models import Case
-from dispatch.cases.schemas import CancelRequest, CaseOut
+from dispatch.cases.schemas import CancelRequest, CaseOut, EndingRequest
 from dispatch.cases.service import CaseNotVisible
+from dispatch.clock import Clock
 from dispatch.deps import db_session, get_services
-from dispatch.flow import manual, replies, runner
-from dispatch.flow.cancellation import cancel
+from dispatch.flow import endings, manual, replies, runner
 from dispatch.ids import PathId
 from dispatch.offers.schemas import Assignment, ManualOffer
 from dispatch.phones import InvalidPhoneNumber, to_e164
@@ -160,7 +161,20 @@ def assign_by_hand(
     return CaseOut.model_validate(case)
 
 
-# -- cancelling -------------------------------------------------------------------------------------------
+# -- ending a case before its visit ---------------------------------------------------------------------
+Ending = Callable[[Session, Clock, User, int, str], Case]
+
+
+def _ended(request: Request, session: Session, case_id: int, end: Ending, user: User, reason: str) -> CaseOut:
+    """Run an ending (`flow.endings`), commit it with its event; a wrong state is a 409 naming it."""
+    try:
+        case = end(session, get_services(request).clock, user, case_id, reason)
+    except CaseNotVisible:
+        raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
+    session.commit()
+    return CaseOut.model_validate(case)
+
+
 @router.post(
     "/api/v1/cases/{case_id}/cancel",
     tags=["cases"],
@@ -174,10 +188,40 @@ def cancel_case(
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> CaseOut:
-    """Cancel an open case, with the reason."""
-    try:
-        case = cancel(session, get_services(request).clock, user, case_id, body.reason)
-    except CaseNotVisible:
-        raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
-    session.commit()
-    return CaseOut.model_validate(case)
+    """Cancel an open case, with the reason (after a physician accepted, they are told by SMS)."""
+    return _ended(request, session, case_id, endings.cancel, user, body.reason)
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/referred-ems",
+    tags=["cases"],
+    response_model=CaseOut,
+    dependencies=[allow(Role.operator, Role.consulting_physician, Role.coordinator, Role.admin)],
+)
+def family_called_119(
+    body: EndingRequest,
+    request: Request,
+    case_id: PathId,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> CaseOut:
+    """The family called 119 while a physician was being found or was on the way: the case goes to
+    `referred_ems`, the pending offer is withdrawn, a physician who had accepted is told by SMS."""
+    return _ended(request, session, case_id, endings.family_called_119, user, body.reason)
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/close-unfilled",
+    tags=["dispatch"],
+    response_model=CaseOut,
+    dependencies=[allow(*COORDINATION)],
+)
+def close_unfilled(
+    body: EndingRequest,
+    request: Request,
+    case_id: PathId,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> CaseOut:
+    """Close an unfilled case (no physician could take it), with the reason: offering and alerts stop."""
+    return _ended(request, session, case_id, endings.close_unfilled, user, body.reason)

@@ -9,17 +9,52 @@ from sqlalchemy.orm import Session
 from dispatch.audit import service as audit
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
+from dispatch.cases.models import Case
 from dispatch.clinics.models import Clinic
 from dispatch.deps import db_session, get_services
 from dispatch.handoffs import service
 from dispatch.handoffs.models import Handoff
-from dispatch.handoffs.schemas import HandoffCase, HandoffDetail, HandoffOut
+from dispatch.handoffs.schemas import HandoffCase, HandoffDeath, HandoffDetail, HandoffOut
 from dispatch.ids import PathId
-from dispatch.outcomes.models import VisitOutcome
+from dispatch.outcomes.models import DeathRecord, VisitOutcome
 from dispatch.patients.models import Enrolment, Patient
+from dispatch.roster.models import Physician
 
 router = APIRouter(prefix="/api/v1/handoffs", tags=["handoffs"])
 READERS = (Role.clinic_admin, Role.coordinator, Role.operator, Role.admin)
+
+
+def _physician_name(session: Session, physician_id: int | None) -> str | None:
+    physician = session.get(Physician, physician_id) if physician_id is not None else None
+    return physician.name if physician is not None else None
+
+
+def _visit(session: Session, case: Case) -> dict:
+    """What the visit found and did, and the death record: the attending physician carries on from it."""
+    outcome = session.get(VisitOutcome, case.id)
+    if outcome is None:
+        return {"outcome": None}
+    death = session.get(DeathRecord, case.id)
+    return {
+        "outcome": outcome.outcome.value,
+        "findings": outcome.findings,
+        "treatment": outcome.treatment,
+        "medication": outcome.medication,
+        "visit_arrived_at": outcome.arrived_at,
+        "visit_ended_at": outcome.ended_at,
+        "death": HandoffDeath(
+            noticed_at=death.noticed_at,
+            confirmed_at=death.confirmed_at,
+            confirming_physician_id=death.confirming_physician_id,
+            confirming_physician_name=_physician_name(session, death.confirming_physician_id),
+            related_to_treated_disease=death.related_to_treated_disease,
+            certificate_by=death.certificate_by,
+            police_informed=death.police_informed,
+            note=death.note,
+        )
+        if death is not None
+        else None,
+    }
 
 
 def _out(session: Session, handoff: Handoff) -> HandoffOut:
@@ -51,7 +86,8 @@ def read_handoff(
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> HandoffDetail:
-    """The report with each case: what was asked, decided and done. Every case read is audited."""
+    """The report with each case: what was asked, decided and done (the visit's findings, treatment,
+    medication and the death record). Every case read is audited."""
     try:
         handoff = service.visible(session, user, handoff_id)
     except service.HandoffNotVisible:
@@ -59,7 +95,6 @@ def read_handoff(
     clock = get_services(request).clock
     items = []
     for case in service.cases_of(session, handoff):
-        outcome = session.get(VisitOutcome, case.id)
         patient = session.get(Patient, case.patient_id) if case.patient_id else None
         chart = (
             session.scalar(
@@ -84,7 +119,9 @@ def read_handoff(
                 clinic_patient_number=chart,
                 chief_complaint=case.chief_complaint,
                 triage_note=case.triage_note,
-                outcome=outcome.outcome.value if outcome else None,
+                ended_because=case.ended_because,
+                visiting_physician_name=_physician_name(session, case.assigned_physician_id),
+                **_visit(session, case),
             )
         )
     detail = HandoffDetail(**_out(session, handoff).model_dump(), items=items)

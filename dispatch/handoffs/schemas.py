@@ -6,7 +6,8 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
-from dispatch.cases.states import CaseState, Disposition, Urgency
+from dispatch.cases.states import CaseEnding, CaseState, Disposition, Urgency
+from dispatch.outcomes.models import CertificateBy
 
 
 class HandoffOut(BaseModel):
@@ -19,6 +20,19 @@ class HandoffOut(BaseModel):
     acknowledged_at: datetime | None
     flagged_at: datetime | None
     cases: int
+
+
+class HandoffDeath(BaseModel):
+    """The death record as the attending physician needs it to carry on (医師法 20/21条)."""
+
+    noticed_at: datetime
+    confirmed_at: datetime
+    confirming_physician_id: int
+    confirming_physician_name: str | None
+    related_to_treated_disease: bool
+    certificate_by: CertificateBy
+    police_informed: bool
+    note: str | None
 
 
 class HandoffCase(BaseModel):
@@ -34,6 +48,14 @@ class HandoffCase(BaseModel):
     chief_complaint: str | None
     triage_note: str | None
     outcome: str | None
+    ended_because: CaseEnding | None = None  # a visit decided but not made: why
+    visiting_physician_name: str | None = None
+    findings: str | None = None
+    treatment: str | None = None
+    medication: str | None = None  # given at the visit
+    visit_arrived_at: datetime | None = None
+    visit_ended_at: datetime | None = None
+    death: HandoffDeath | None = None
 
 
 class HandoffDetail(HandoffOut):

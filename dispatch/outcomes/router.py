@@ -39,13 +39,15 @@ def record_outcome(
 ) -> CaseOut:
     """Record the visit's outcome as the physician reported it (completes the visit); a correction keeps
     the version it replaces. A closed case's outcome is amended instead (.../outcome/amendments)."""
+    services = get_services(request)
     try:
         case = service.record(
             session,
-            get_services(request).clock,
+            services.clock,
             case_id,
             body,
             Actor(f"user:{user.username}", user.id),
+            base_url=services.settings.public_base_url,
             reason=body.reason,
         )
     except LookupError:
@@ -94,13 +96,15 @@ def record_outcome_by_link(
         offer, case = case_for_link(request, session, token)
     except LinkRefused as refused:
         raise HTTPException(refused.status, detail=str(refused)) from None
+    services = get_services(request)
     try:
         case = service.record(
             session,
-            get_services(request).clock,
+            services.clock,
             case.id,
             body,
             Actor(label=f"link:physician-{offer.physician_id}"),
+            base_url=services.settings.public_base_url,
         )
     except HospitalRejected as exc:
         raise HTTPException(422, detail=str(exc)) from None
@@ -123,8 +127,11 @@ def amend_outcome(
 ) -> AmendmentOut:
     """Correct a recorded outcome and its death record (added, changed or removed), with a reason, also after
     closing; the version replaced is kept, the timeline and the audit log show the change."""
+    services = get_services(request)
     try:
-        kept = service.amend(session, get_services(request).clock, case_id, body, user=user)
+        kept = service.amend(
+            session, services.clock, case_id, body, user=user, base_url=services.settings.public_base_url
+        )
     except LookupError:
         raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
     except service.NotAmendable as refused:

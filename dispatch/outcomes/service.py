@@ -16,10 +16,11 @@ from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, record_event, 
 from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState
 from dispatch.clock import Clock
+from dispatch.db import Base
 from dispatch.hospitals.models import Hospital
 from dispatch.hospitals.service import destination, take_bed
-from dispatch.db import Base
 from dispatch.outcomes.models import DeathRecord, OutcomeAmendment, VisitOutcome
+from dispatch.outcomes.notices import notify_clinic_of_outcome
 from dispatch.outcomes.schemas import AmendmentIn, AmendmentOut, DeathIn, OutcomeIn, OutcomeOut
 
 # Until the clinic acknowledges the morning handoff the outcome may still be recorded or corrected.
@@ -46,7 +47,14 @@ class NotAmendable(Exception):
 
 
 def record(
-    session: Session, clock: Clock, case_id: int, data: OutcomeIn, actor: Actor, *, reason: str | None = None
+    session: Session,
+    clock: Clock,
+    case_id: int,
+    data: OutcomeIn,
+    actor: Actor,
+    *,
+    base_url: str,
+    reason: str | None = None,
 ) -> Case:
     """Write (or correct) the outcome; a case still on scene becomes visit_completed."""
     case = _locked_case(session, case_id)
@@ -75,11 +83,13 @@ def record(
         record_event(
             session, case, "outcome.corrected", actor=actor, clock=clock, reason=kept.reason, data=_facts(kept)
         )
-    _after_change(session, clock, case, actor)
+    _after_change(session, clock, case, actor, base_url=base_url)
     return case
 
 
-def amend(session: Session, clock: Clock, case_id: int, data: AmendmentIn, *, user: User) -> OutcomeAmendment:
+def amend(
+    session: Session, clock: Clock, case_id: int, data: AmendmentIn, *, user: User, base_url: str
+) -> OutcomeAmendment:
     """Correct a recorded outcome and death record, with a reason; the version it replaces is kept."""
     actor = Actor(f"user:{user.username}", user.id)
     case = _locked_case(session, case_id)
@@ -107,13 +117,14 @@ def amend(session: Session, clock: Clock, case_id: int, data: AmendmentIn, *, us
         case_id=case.id,
         detail=_facts(kept),
     )
-    _after_change(session, clock, case, actor)
+    _after_change(session, clock, case, actor, base_url=base_url)
     return kept
 
 
-def _after_change(session: Session, clock: Clock, case: Case, actor: Actor) -> None:
+def _after_change(session: Session, clock: Clock, case: Case, actor: Actor, *, base_url: str) -> None:
     """What follows every change of a case's outcome or death record, first or corrected (record and
-    amend both end here): the place for the steps that depend on the outcome now in force."""
+    amend both end here): the attending clinic told of a death or an admission."""
+    notify_clinic_of_outcome(session, clock, case, base_url=base_url)
     session.flush()
 
 

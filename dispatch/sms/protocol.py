@@ -91,6 +91,16 @@ def withdrawn_text(case_id: int) -> str:
     return f"#K{case_id} の往診依頼は取り消されました。対応は不要です。"
 
 
+def family_called_119_text(case_id: int) -> str:
+    """To the physician who had accepted (or set off) when the family called 119 instead."""
+    return f"#K{case_id} ご家族が119番通報されました。往診は不要です。ご対応ありがとうございました。"
+
+
+def clinic_notice_text(case_id: int, kind: str, link: str) -> str:
+    """To the attending clinic, at once: the reference, what happened (看取り/入院搬送) and where to read it."""
+    return f"【夜間往診のお知らせ】#K{case_id} {kind}がありました。詳細は申し送り画面でご確認ください: {link}"
+
+
 def relieved_text(case_id: int) -> str:
     """To the physician the coordinator took the case back from (to give it to another, or offer it again)."""
     return f"#K{case_id} の担当を解除しました。センターで手配し直します。対応は不要です。"

@@ -428,6 +428,36 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "搬送先の病院を選ぶか、病院名を入力してください",
         "Choose the hospital, or type its name",
     ),
+    # -- issue 15, case endings and the clinic's handoff (h-endings) --
+    "ending.title": ("往診前の終了", "Ending before the visit"),
+    "ending.label": ("終了理由", "Ended because"),
+    "ending.family_called_119": ("家族が119番通報", "The family called 119"),
+    "ending.close_unfilled": ("未充足のまま終了", "Close unfilled"),
+    "ending.confirm_119": (
+        "ご家族が119番通報したため、この案件を終了します。依頼中・受諾済みの代診医にはSMSでお知らせします。"
+        "よろしいですか？",
+        "End this case because the family called 119? Physicians offered or on the way are told by SMS.",
+    ),
+    "ending.confirm_unfilled": (
+        "代診医が見つからないまま、この案件を終了します。以降の依頼とアラートは止まります。よろしいですか？",
+        "Close this case unfilled? Offers and alerts for it stop.",
+    ),
+    "ending.done_119": ("119番通報により終了しました", "Ended: the family called 119"),
+    "ending.done_unfilled": ("未充足のまま終了しました", "Closed unfilled"),
+    "ending.wrong_state": (
+        "この案件は現在「{state}」のため、この操作はできません",
+        "This case is {state} now; this cannot be done",
+    ),
+    "handoffs.physician": ("往診医", "Visiting physician"),
+    "handoffs.visit": ("往診", "Visit"),
+    "handoffs.medication": ("投薬", "Medication given"),
+    "handoffs.confirming_physician": ("死亡確認医", "Confirmed by"),
+    "handoffs.note": ("備考", "Note"),
+    "handoffs.notice": ("お知らせした案件", "The case we told you about"),
+    "handoffs.notice_hint": (
+        "朝の申し送りの前でも、案件画面で往診結果をご確認いただけます。",
+        "Before the morning handoff, the case page shows the visit's outcome.",
+    ),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -536,6 +566,13 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
     "certificate_by": {
         "substitute": ("代診医", "the substitute"),
         "attending": ("主治医（後日）", "the attending, later"),
+    },
+    # -- issue 15, case endings (h-endings) --
+    "ending": {
+        "family_called_119": ("家族が119番通報", "the family called 119"),
+        "unfilled_closed": ("代診医未定のまま終了", "closed unfilled"),
+        "cancelled_after_acceptance": ("受諾後に取消", "cancelled after acceptance"),
+        "cancelled": ("取消", "cancelled"),
     },
 }
 

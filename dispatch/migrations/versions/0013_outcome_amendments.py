@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import dispatch.db
 
 revision: str = "0013"
-down_revision: str | None = "0009"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -8,6 +8,10 @@ const READS_AMENDMENTS = ["coordinator", "admin", "clinic_admin"].includes(BOOT.
 const OUTCOME_STATES = ["on_scene", "visit_completed", "handed_off"];
 const PROGRESS_STATES = ["accepted", "en_route", "on_scene"];
 const CANCELLABLE = ["received", "triage_pending", "triaging", "dispatching", "offered", "unfilled", "accepted", "en_route"];
+// Endings before the visit (flow.endings): who may record them, and from which states.
+const ENDS_119 = ["operator", "consulting_physician", "coordinator", "admin"].includes(BOOT.user.role);
+const CLOSES_UNFILLED = ["coordinator", "admin"].includes(BOOT.user.role);
+const FAMILY_119_FROM = ["dispatching", "offered", "unfilled", "accepted", "en_route"];
 let profileShown = false;
 let recorded = null; // the outcome as recorded: a correction changes only what the form shows
 
@@ -41,7 +45,8 @@ async function load() {
     urgencyBadge(c.urgency || c.provisional_urgency), ` ${c.reference} `, stateBadge(c.state),
     c.in_service_hours ? null : el("span", { class: "flag" }, t("common.out_of_hours")),
     c.in_contract ? null : el("span", { class: "flag" }, t("common.out_of_contract")),
-    c.coordinator_alerted_at ? el("span", { class: "flag alert" }, t("common.alerted")) : null,
+    c.coordinator_alerted_at && !c.closed_at ? el("span", { class: "flag alert" }, t("common.alerted")) : null,
+    c.ended_because ? el("span", { class: "flag", dataset: { ending: c.ended_because } }, label("ending", c.ended_because)) : null,
   ].filter(Boolean));
   document.body.dataset.state = c.state;
   facts("call-body", [
@@ -60,6 +65,7 @@ async function load() {
     [t("common.urgency"), c.urgency ? `${label("urgency", c.urgency)} / JTAS ${c.jtas_level}` : "—"],
     [t("field.note"), c.triage_note],
     [t("common.physician"), c.assigned_physician_id ? nameOf("physicians", c.assigned_physician_id) : "—"],
+    ...(c.ended_because ? [[t("ending.label"), label("ending", c.ended_because)]] : []),
   ]);
   document.getElementById("timeline").replaceChildren(...c.timeline.slice().reverse().map((e) => el("li", { dataset: { kind: e.kind } },
     el("time", { datetime: e.at }, fmtTime(e.at)), " ",
@@ -80,6 +86,11 @@ async function load() {
   } else document.getElementById("offers-panel").hidden = true;
   document.getElementById("progress-panel").hidden = !RECORDS || !PROGRESS_STATES.includes(c.state);
   document.getElementById("cancel-panel").hidden = !RECORDS || !CANCELLABLE.includes(c.state);
+  const ems = ENDS_119 && FAMILY_119_FROM.includes(c.state);
+  const unfilled = CLOSES_UNFILLED && c.state === "unfilled";
+  document.getElementById("ems-form").hidden = !ems;
+  document.getElementById("unfilled-form").hidden = !unfilled;
+  document.getElementById("ending-panel").hidden = !ems && !unfilled;
   await loadOutcome(c);
 }
 
@@ -244,9 +255,37 @@ async function saveOutcome(event) {
   await load();
 }
 
+/** An ending before the visit: a reason, a confirmation, then the route; a wrong state is said in words. */
+function endingForm(id, path, confirmKey, doneKey) {
+  document.getElementById(id).addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = event.target;
+    const button = form.querySelector("button");
+    if (button.disabled) return;
+    if (!form.reason.value.trim()) {
+      return showFieldErrors(form, { status: 422, data: { errors: [{ field: "reason", problem: "Field required" }] } });
+    }
+    if (!confirm(t(confirmKey))) return;
+    button.disabled = true;
+    const result = await api("POST", `/api/v1/cases/${CASE_ID}/${path}`, { reason: form.reason.value })
+      .finally(() => { button.disabled = false; });
+    if (result.status === 409 && result.data && result.data.current_state) {
+      toast(t("ending.wrong_state").replace("{state}", label("state", result.data.current_state)), "error");
+      return load();
+    }
+    if (!result.ok) return showFieldErrors(form, result);
+    clearFieldErrors(form);
+    form.reset();
+    toast(t(doneKey), "ok");
+    await load();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
   await loadReference("municipalities", "physicians", "clinics");
   if (RECORDS) await loadDestinations();
+  endingForm("ems-form", "referred-ems", "ending.confirm_119", "ending.done_119");
+  endingForm("unfilled-form", "close-unfilled", "ending.confirm_unfilled", "ending.done_unfilled");
   await load();
   document.getElementById("outcome-form").addEventListener("submit", saveOutcome);
   document.querySelector('#outcome-form [name="outcome"]').addEventListener("change", (event) => {

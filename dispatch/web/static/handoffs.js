@@ -23,6 +23,32 @@ async function list() {
   document.getElementById("handoffs-empty").hidden = result.data.length > 0;
 }
 
+function yesNoWord(value) {
+  return value ? t("common.yes") : t("common.no");
+}
+
+/** What the visit found and did, and the death record in full: the attending physician carries on from it. */
+function visitFacts(c) {
+  const d = c.death;
+  const rows = [
+    [t("handoffs.physician"), c.visiting_physician_name],
+    [t("handoffs.visit"), c.visit_arrived_at ? `${fmtTime(c.visit_arrived_at)} – ${fmtTime(c.visit_ended_at)}` : null],
+    [t("outcome.findings"), c.findings],
+    [t("outcome.treatment"), c.treatment],
+    [t("handoffs.medication"), c.medication],
+    ...(d ? [
+      [t("death.noticed_at"), fmtTime(d.noticed_at)],
+      [t("death.confirmed_at"), fmtTime(d.confirmed_at)],
+      [t("handoffs.confirming_physician"), d.confirming_physician_name || "—"],
+      [t("death.related"), yesNoWord(d.related_to_treated_disease)],
+      [t("death.certificate_by"), label("certificate_by", d.certificate_by)],
+      [t("death.police_informed"), yesNoWord(d.police_informed)],
+      [t("handoffs.note"), d.note || "—"],
+    ] : []),
+  ].filter(([, v]) => v);
+  return rows.length ? el("dl", { class: "facts" }, ...rows.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, v)])) : null;
+}
+
 async function open(id) {
   current = id;
   const result = await api("GET", `/api/v1/handoffs/${id}`);
@@ -34,14 +60,26 @@ async function open(id) {
     el("div", {}, urgencyBadge(c.urgency), " ", el("a", { href: `/cases/${c.id}` }, c.reference), " ",
       fmtTime(c.called_at), " ", stateBadge(c.state)),
     el("div", { class: "patient" }, c.patient_name ? `${c.patient_name}（${c.clinic_patient_number || "—"}）` : t("intake.unidentified")),
-    el("div", {}, `${label("disposition", c.disposition)} · ${c.outcome ? label("outcome", c.outcome) : "—"}`),
+    el("div", {}, `${label("disposition", c.disposition)} · ${c.outcome ? label("outcome", c.outcome) : "—"}`,
+      c.ended_because ? el("span", { class: "flag" }, label("ending", c.ended_because)) : null),
     el("div", { class: "muted" }, c.chief_complaint || ""),
-    c.triage_note ? el("div", { class: "muted" }, c.triage_note) : null)));
+    c.triage_note ? el("div", { class: "muted" }, c.triage_note) : null,
+    visitFacts(c))));
   document.getElementById("acknowledge").hidden = !ACKNOWLEDGES || Boolean(h.acknowledged_at);
   await list();
 }
 
+/** Opened from the SMS that told the clinic of a death or an admission (?case=ID): the way to that case. */
+function showNotice() {
+  const id = Number(new URLSearchParams(location.search).get("case"));
+  if (!Number.isInteger(id) || id < 1) return;
+  const box = document.getElementById("handoff-notice");
+  box.replaceChildren(`${t("handoffs.notice")}: `, el("a", { href: `/cases/${id}` }, `#K${id}`), ` — ${t("handoffs.notice_hint")}`);
+  box.hidden = false;
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
+  showNotice();
   await list();
   const button = document.getElementById("acknowledge");
   button.addEventListener("click", async () => {
