@@ -134,7 +134,13 @@ def test_a_closed_outcome_is_amended_the_original_kept_and_the_report_counts_the
     assert second["reason"] == "診断書は代診医" and second["amended_by_name"]
 
     timeline = client.get(f"/api/v1/cases/{case_id}", headers=login("coordinator")).json()["timeline"]
-    outcomes = [(e["kind"], e["data"].get("outcome"), e["reason"]) for e in timeline if "outcome" in e["data"]]
+    outcomes = [
+        (e["kind"], e["data"].get("outcome"), e["reason"])
+        for e in timeline
+        if "outcome" in e["data"] and e["kind"] != "clinic.notified"
+    ]
+    # The death found by the first amendment is told to the attending clinic once; the second is not news.
+    assert [e["kind"] for e in timeline].count("clinic.notified") == 1
     assert outcomes == [
         ("transition", "treated_at_home", "outcome recorded"),
         ("outcome.amended", "death_pronounced", "家族の申し出で死亡確認と判明"),

@@ -224,7 +224,12 @@ def test_a_clinic_without_a_number_is_noted_and_told_once_it_has_one_and_the_kin
     with night.services.session_factory() as session:
         session.execute(update(Clinic).where(Clinic.id == clinic.id).values(handoff_phone=None))
         session.commit()
-    admitted = {"outcome": "transported_admitted", "findings": "SpO2 82%", "treatment": "酸素増量"}
+    admitted = {
+        "outcome": "transported_admitted",
+        "findings": "SpO2 82%",
+        "treatment": "酸素増量",
+        "destination_note": "市内の救急病院",
+    }
     assert night.http.post(link + "/outcome", json=admitted).status_code == 200
     kinds = [e["kind"] for e in night.case(case_id)["timeline"]]
     assert "clinic.notice_not_sent" in kinds and "clinic.notified" not in kinds
