@@ -23,7 +23,15 @@ from dispatch.programme.periods import (
     reiwa,
 )
 from dispatch.reports import counting as c
-from dispatch.reports.schemas import ClinicReport, ClinicRow, MonthCounts, MonthlyReport, MonthRow, Percentiles
+from dispatch.reports.schemas import (
+    ClinicReport,
+    ClinicRow,
+    Excluded,
+    MonthCounts,
+    MonthlyReport,
+    MonthRow,
+    Percentiles,
+)
 
 
 def clinic_report(
@@ -69,11 +77,22 @@ def clinic_report(
             .group_by(Case.clinic_id)
         )
     }
+    marks = dict(
+        session.execute(
+            select(Clinic.id, Clinic.newly_started_house_calls).where(Clinic.programme_id == programme.id)
+        ).all()
+    )
+    scope = [Case.programme_id == programme.id, Case.called_at >= start, Case.called_at < end]
+    if only_clinic is not None:
+        scope.append(Case.clinic_id == only_clinic)
+    by_category = c.calls_by_category(session, scope)
     rows = []
+    uncounted = 0
     for clinic_id, label, kind, contract_start in contracts:
         if only_clinic is not None and clinic_id != only_clinic:
             continue
         consultations, house_calls, end_of_life = uses.get(clinic_id, (0, 0, 0))
+        uncounted += 0 if counts_consultations else int(consultations)
         rows.append(
             ClinicRow(
                 clinic_id=clinic_id,
@@ -85,6 +104,7 @@ def clinic_report(
                 end_of_life=int(end_of_life),
                 contract_start=contract_start,
                 contract_start_reiwa=reiwa(contract_start),
+                newly_started_house_calls=bool(marks.get(clinic_id, False)),
             )
         )
     total = ClinicRow(
@@ -104,6 +124,9 @@ def clinic_report(
         counts_consultations=counts_consultations,
         rows=rows,
         total=total,
+        calls=sum(int(n) for _, n in by_category),
+        excluded=Excluded(**c.excluded_counts(by_category)),
+        consultations_not_counted=uncounted,
     )
 
 
@@ -150,6 +173,7 @@ def monthly_report(
         .where(Offer.state.in_([OfferState.declined, OfferState.timed_out]))
         .group_by(month, Offer.state)
     ).all()
+    categories = c.calls_by_category(session, scope, month)
     alerts: dict[str, int] = dict(
         session.execute(
             select(month, func.count())
@@ -196,6 +220,8 @@ def monthly_report(
                 offers_declined=sum(n for m, s, n in offers if m == key and s is OfferState.declined),
                 offers_timed_out=sum(n for m, s, n in offers if m == key and s is OfferState.timed_out),
                 coordinator_alerts=alerts.get(key, 0),
+                calls=sum(int(n) for m, _, n in categories if m == key),
+                excluded=Excluded(**c.excluded_counts([(name, n) for m, name, n in categories if m == key])),
             )
         )
         current = next_month(current)
