@@ -78,15 +78,16 @@ def local_month(dialect: str, tz_offset_hours: int = 9):
 
 
 def calls_by_category(session: Session, scope: list[ColumnElement[bool]], *keys) -> list[tuple]:
-    """(*keys, category, calls) for every call in `scope`, grouped by `keys` (e.g. the month) and category."""
+    """(*keys, category, calls, end of life) for every call in `scope`, grouped by `keys` (e.g. the clinic,
+    the month) and category."""
     query = (
-        select(*keys, category, func.count())
+        select(*keys, category, func.count(), tally(is_end_of_life))
         .select_from(Case)
         .outerjoin(VisitOutcome, VisitOutcome.case_id == Case.id)
         .where(*scope)
         .group_by(*keys, category)
     )
-    return [tuple(row) for row in session.execute(query).all()]
+    return [(*row[:-2], int(row[-2]), int(row[-1])) for row in session.execute(query).all()]
 
 
 def excluded_counts(rows: list[tuple]) -> dict[str, int]:

@@ -66,26 +66,25 @@ def clinic_report(
             .group_by(Enrolment.clinic_id)
         ).all()
     )
-    uses = {
-        clinic_id: (consultations, house_calls, end_of_life)
-        for clinic_id, consultations, house_calls, end_of_life in session.execute(
-            select(
-                Case.clinic_id, c.tally(c.is_consultation), c.tally(c.is_house_call), c.tally(c.is_end_of_life)
-            )
-            .outerjoin(VisitOutcome, VisitOutcome.case_id == Case.id)
-            .where(Case.programme_id == programme.id, Case.called_at >= start, Case.called_at < end, c.in_scope)
-            .group_by(Case.clinic_id)
-        )
-    }
+    # One pass over the year's calls: per clinic and category, the calls and the end-of-life among them.
+    scope = [Case.programme_id == programme.id, Case.called_at >= start, Case.called_at < end]
+    if only_clinic is not None:
+        scope.append(Case.clinic_id == only_clinic)
+    tallies = c.calls_by_category(session, scope, Case.clinic_id)
+    uses: dict[int, tuple[int, int, int]] = {}
+    for clinic_id, category, calls, end_of_life in tallies:
+        consultations, house_calls, deaths = uses.get(clinic_id, (0, 0, 0))
+        if category == c.CONSULTATION:
+            consultations += calls
+        elif category == c.HOUSE_CALL:
+            house_calls, deaths = house_calls + calls, deaths + end_of_life
+        uses[clinic_id] = (consultations, house_calls, deaths)
+    by_category = [(category, calls) for _, category, calls, _ in tallies]
     marks = dict(
         session.execute(
             select(Clinic.id, Clinic.newly_started_house_calls).where(Clinic.programme_id == programme.id)
         ).all()
     )
-    scope = [Case.programme_id == programme.id, Case.called_at >= start, Case.called_at < end]
-    if only_clinic is not None:
-        scope.append(Case.clinic_id == only_clinic)
-    by_category = c.calls_by_category(session, scope)
     rows = []
     uncounted = 0
     for clinic_id, label, kind, contract_start in contracts:
@@ -220,8 +219,8 @@ def monthly_report(
                 offers_declined=sum(n for m, s, n in offers if m == key and s is OfferState.declined),
                 offers_timed_out=sum(n for m, s, n in offers if m == key and s is OfferState.timed_out),
                 coordinator_alerts=alerts.get(key, 0),
-                calls=sum(int(n) for m, _, n in categories if m == key),
-                excluded=Excluded(**c.excluded_counts([(name, n) for m, name, n in categories if m == key])),
+                calls=sum(int(n) for m, _, n, _ in categories if m == key),
+                excluded=Excluded(**c.excluded_counts([(name, n) for m, name, n, _ in categories if m == key])),
             )
         )
         current = next_month(current)

@@ -86,6 +86,7 @@ async function show(year) {
   document.querySelector("#clinic-report tbody").replaceChildren(...clinics.data.rows.map((r) => row(r, false)));
   document.querySelector("#clinic-report tfoot").replaceChildren(row({ ...clinics.data.total, clinic_label: t("reports.total") }, true));
   excluded(clinics.data);
+  document.getElementById("newly-started-legend").hidden = !clinics.data.rows.some((r) => r.newly_started_house_calls);
   if (months.ok) document.getElementById("monthly-chart").replaceChildren(chart(months.data.months));
 }
 
