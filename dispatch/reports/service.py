@@ -124,9 +124,16 @@ def clinic_report(
         rows=rows,
         total=total,
         calls=sum(int(n) for _, n in by_category),
-        excluded=Excluded(**c.excluded_counts(by_category)),
+        excluded=Excluded(**c.excluded_counts(by_category + _uncontracted(uses, rows))),
         consultations_not_counted=uncounted,
     )
+
+
+def _uncontracted(uses: dict, rows: list[ClinicRow]) -> list[tuple[str, int]]:
+    """Uses of a clinic with no contract in the year (its contract was changed after the call): out of
+    contract, so that the table and its exclusions still add up to every call."""
+    shown = {r.clinic_id for r in rows}
+    return [("out_of_contract", a + b) for clinic_id, (a, b, _) in uses.items() if clinic_id not in shown]
 
 
 def _percentiles(values: list[float]) -> Percentiles:
