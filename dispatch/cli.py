@@ -335,8 +335,9 @@ def report_clinics(
     with session:
         report = service.clinic_report(session, programme, fiscal_year)
     rendered = {
-        "table": lambda: formats.to_table(formats.clinic_rows_ja(report)),
-        "csv": lambda: formats.to_csv(formats.clinic_rows_ja(report)),
+        "table": lambda: formats.to_table(formats.clinic_rows_ja(report) + formats.excluded_rows_ja(report)),
+        "csv": lambda: formats.to_csv(formats.clinic_rows_ja(report) + formats.excluded_rows_ja(report)),
+        # The seed's columns and rows only, nothing else: what replays and the reference diff compare.
         "reference-csv": lambda: formats.to_csv(formats.clinic_rows_reference(report), bom=False),
         "xlsx": lambda: formats.to_xlsx(report, None),
         "json": lambda: report.model_dump_json(indent=2),

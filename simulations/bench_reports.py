@@ -7,21 +7,23 @@ import statistics
 import time
 from datetime import date
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 
 from dispatch import schema
 from dispatch.db import make_engine, make_session_factory, unit_of_work
-from dispatch.programme.models import Programme
+from dispatch.patients.models import Patient, Sex
+from dispatch.programme.models import Municipality, Programme
 from dispatch.reports import service
 from dispatch.seed.reference import load_programme_data, seed_reference
 from simulations.stack import ensure_database
 
 FILL = """
-INSERT INTO "case" (programme_id, state, version, clinic_id, municipality_id, called_at, in_service_hours,
-    service_hours_rule_version, in_contract, intake, escalation_policy, disposition, urgency, created_at,
-    updated_at)
-SELECT :programme, s.state, 1, c.ids[1 + (n % array_length(c.ids, 1))], m.ids[1 + (n % array_length(m.ids, 1))],
-    t.at, true, 1, (n % 50) <> 0, '{}', '{}', s.disposition, 'yellow', t.at, t.at
+INSERT INTO "case" (programme_id, patient_id, state, version, clinic_id, municipality_id, called_at,
+    in_service_hours, service_hours_rule_version, in_contract, intake, escalation_policy, disposition, urgency,
+    created_at, updated_at)
+SELECT :programme, :patient, s.state, 1, c.ids[1 + (n % array_length(c.ids, 1))],
+    m.ids[1 + (n % array_length(m.ids, 1))], t.at, true, 1, (n % 50) <> 0, '{}', '{}', s.disposition, 'yellow',
+    t.at, t.at
 FROM generate_series(1, :cases) AS n
 CROSS JOIN (SELECT array_agg(id) AS ids FROM clinic) AS c
 CROSS JOIN (SELECT array_agg(id) AS ids FROM municipality) AS m
@@ -52,9 +54,28 @@ def run(database_url: str, cases: int, repeats: int = 5) -> dict[str, float]:
     with unit_of_work(factory) as session:
         programme = seed_reference(session, load_programme_data("inba"))
         programme_id = programme.id
+        # Calls count only about an identified patient: one fictional patient stands for them all.
+        patient_id = session.scalar(
+            insert(Patient)
+            .values(
+                family_name="試験",
+                given_name="一",
+                family_name_kana="シケン",
+                given_name_kana="イチ",
+                date_of_birth=date(1940, 1, 1),
+                sex=Sex.unknown,
+                address="（試験データ）",
+                municipality_id=session.scalar(select(Municipality.id).limit(1)),
+                diagnoses=[],
+                acp={},
+                devices=[],
+                key_person={},
+            )
+            .returning(Patient.id)
+        )
     started = time.perf_counter()
     with engine.begin() as conn:
-        conn.execute(text(FILL), {"programme": programme_id, "cases": cases})
+        conn.execute(text(FILL), {"programme": programme_id, "patient": patient_id, "cases": cases})
         conn.execute(text(OUTCOMES))
         conn.execute(text('ANALYZE "case"'))
         conn.execute(text("ANALYZE visit_outcome"))

@@ -21,7 +21,9 @@ from dispatch.cases.states import CaseState, Disposition, Urgency
 from dispatch.cli import app as cli
 from dispatch.clinics.models import Clinic, ContractPeriod
 from dispatch.db import unit_of_work
-from dispatch.programme.models import Programme
+from dispatch.outcomes.models import OutcomeCode, VisitOutcome
+from dispatch.patients.models import Patient, Sex
+from dispatch.programme.models import Municipality, Programme
 from dispatch.reports import service
 from dispatch.seed.demo import DemoLogin
 from dispatch.seed.reference import load_programme_data, seed_reference
@@ -91,10 +93,31 @@ def test_fy2024_and_fy2023_come_out_as_in_the_seed(services, demo_logins):
     assert {r.clinic_label: r.contract_start_reiwa for r in report23.rows}["B病院"] == "R5.8"
 
 
+def _patient(session) -> int:
+    """An identified patient (a call counts only when the patient is known)."""
+    return session.execute(
+        insert(Patient).values(
+            family_name="試験",
+            given_name="一",
+            family_name_kana="シケン",
+            given_name_kana="イチ",
+            date_of_birth=date(1940, 1, 1),
+            sex=Sex.unknown,
+            address="（試験データ）",
+            municipality_id=session.scalar(select(Municipality.id).limit(1)),
+            diagnoses=[],
+            acp={},
+            devices=[],
+            key_person={},
+        )
+    ).inserted_primary_key[0]
+
+
 def _case(session, programme, clinic_id, local: str, state=CaseState.closed_consultation, **extra) -> int:
     called = datetime.fromisoformat(local).replace(tzinfo=TOKYO)
     values = dict(
         programme_id=programme.id,
+        patient_id=_patient(session),
         version=1,
         clinic_id=clinic_id,
         called_at=called,
@@ -150,10 +173,10 @@ def test_only_in_scope_completed_work_counts_and_consultations_and_visits_never_
             state=CaseState.referred_ems,
             disposition=Disposition.ems_119,
         )
-        _case(session, programme, clinic, "2024-10-03 23:00", state=CaseState.cancelled)
+        _case(session, programme, clinic, "2024-10-03 23:00", state=CaseState.cancelled, disposition=None)
         _case(session, programme, clinic, "2024-10-04 23:00", in_contract=False)
         _case(session, programme, clinic, "2024-10-05 14:00", in_service_hours=False)
-        _case(
+        visited = _case(
             session,
             programme,
             clinic,
@@ -161,6 +184,7 @@ def test_only_in_scope_completed_work_counts_and_consultations_and_visits_never_
             state=CaseState.closed,
             disposition=Disposition.visit_urgent,
         )  # a house call
+        _visit_outcome(session, visited, OutcomeCode.treated_at_home)
         _case(
             session,
             programme,
@@ -176,10 +200,28 @@ def test_only_in_scope_completed_work_counts_and_consultations_and_visits_never_
             "2024-10-08 23:00",
             state=CaseState.cancelled,
             disposition=Disposition.visit_urgent,
-        )  # cancelled after the decision
+        )  # cancelled after the decision: the visit was decided but not made, a consultation
     with services.session_factory() as session:
-        row = service.clinic_report(session, session.scalar(select(Programme)), 2024, clinic).rows[0]
-    assert (row.consultations, row.house_calls, row.end_of_life) == (2, 1, 0)
+        report = service.clinic_report(session, session.scalar(select(Programme)), 2024, clinic)
+    row = report.rows[0]
+    assert (row.consultations, row.house_calls, row.end_of_life) == (3, 1, 0)
+    assert report.excluded.model_dump() == {
+        "out_of_hours": 1,
+        "out_of_contract": 1,
+        "unidentified": 0,
+        "cancelled_before_decision": 1,
+        "open": 1,
+        "no_outcome": 0,
+    }
+    assert report.calls == 8
+
+
+def _visit_outcome(session, case_id: int, outcome: OutcomeCode) -> None:
+    session.execute(
+        insert(VisitOutcome).values(
+            case_id=case_id, outcome=outcome, recorded_by="test", recorded_at=datetime.now(TOKYO)
+        )
+    )
 
 
 def test_monthly_response_times_are_medians_and_90th_percentiles(services, demo_logins):
@@ -188,7 +230,7 @@ def test_monthly_response_times_are_medians_and_90th_percentiles(services, demo_
         clinic = session.scalar(select(Clinic.id).where(Clinic.label == "D病院"))
         for n, minutes in enumerate((5, 10, 15, 20, 100)):
             called = datetime(2024, 11, 1 + n, 23, 0, tzinfo=TOKYO)
-            _case(
+            visited = _case(
                 session,
                 programme,
                 clinic,
@@ -199,6 +241,7 @@ def test_monthly_response_times_are_medians_and_90th_percentiles(services, demo_
                 accepted_at=called + timedelta(minutes=minutes + 2),
                 arrived_at=called + timedelta(minutes=60),
             )
+            _visit_outcome(session, visited, OutcomeCode.treated_at_home)
     with services.session_factory() as session:
         month = service.monthly_report(
             session,
@@ -220,8 +263,11 @@ def test_csv_opens_in_japanese_excel_and_xlsx_holds_a_chart(client, login, servi
     assert response.content.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert rows[0] == ["医療機関名", "契約患者数", "医療相談", "往診", "看取り", "契約時期"]
-    assert rows[-1] == ["合計", "838", "561", "303", "96", ""]
+    assert rows[11] == ["合計", "838", "561", "303", "96", ""]
     assert ["D病院", "187", "147", "85", "62", "R6.4"] in rows
+    # After the table and an empty row, the calls it leaves out (none here) and every call of the year.
+    assert rows[12] == [] and rows[13] == ["集計に含めない受電", "件数"] and ["時間外", "0"] in rows
+    assert rows[-1] == ["受電件数（合計）", str(561 + 303)]
     xlsx = client.get(
         "/api/v1/reports/monthly",
         params={"from": "2024-04", "to": "2025-03", "format": "xlsx"},
@@ -257,6 +303,7 @@ def test_the_prefecture_sees_counts_and_a_clinic_sees_only_itself(client, login,
         "end_of_life",
         "contract_start",
         "contract_start_reiwa",
+        "newly_started_house_calls",
     }
     own = client.get("/api/v1/reports/clinics?fiscal_year=2024", headers=login("clinic")).json()
     assert [r["clinic_label"] for r in own["rows"]] == ["D病院"] and own["total"]["consultations"] == 1

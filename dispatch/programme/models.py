@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.db import Base, JsonDocument, UTCDateTime
@@ -56,6 +56,9 @@ class Programme(Base):
     area_id: Mapped[int] = mapped_column(ForeignKey("medical_area.id"))
     timezone: Mapped[str] = mapped_column(String(64), default="Asia/Tokyo")
     coordinator_phone: Mapped[str | None] = mapped_column(String(16))
+    # The programme's first and (optional) last day: every fiscal year between them can be reported.
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date | None] = mapped_column(Date)
 
     area: Mapped[MedicalArea] = relationship()
     fiscal_years: Mapped[list[FiscalYear]] = relationship(

@@ -24,6 +24,7 @@ def fiscal_year_bounds(year: int, tz: str) -> tuple[datetime, datetime]:
 
 
 def fiscal_year_of(day: date) -> int:
+    """The fiscal year a day belongs to: 2025-03-31 -> 2024, 2025-04-01 -> 2025."""
     return day.year if day.month >= 4 else day.year - 1
 
 
@@ -61,4 +62,14 @@ def reiwa(month: date) -> str:
 
 
 def fiscal_year_label(year: int) -> str:
-    return f"令和{year - REIWA_YEAR_ZERO}年度"
+    """2024 -> 令和6年度; the era's first year is 元年 (2019 -> 令和元年度); earlier years are 平成."""
+    if year <= REIWA_YEAR_ZERO:
+        return f"平成{year - 1988}年度"
+    reiwa_year = year - REIWA_YEAR_ZERO
+    return f"令和{'元' if reiwa_year == 1 else reiwa_year}年度"
+
+
+def reportable_years(starts_on: date, ends_on: date | None, today: date) -> range:
+    """Every fiscal year from the programme's first day to today (or to its last day, if earlier)."""
+    last_day = min(today, ends_on) if ends_on is not None else today
+    return range(fiscal_year_of(starts_on), fiscal_year_of(last_day) + 1)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
@@ -26,6 +26,15 @@ class FiscalYearOut(BaseModel):
     counts_consultations: bool
 
 
+class ReportableYearOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    year: int  # 2026 = 令和8年度 = 2026-04-01..2027-03-31
+    label: str
+    counts_consultations: bool
+    current: bool  # the year today (Asia/Tokyo) falls in
+
+
 class ServiceHoursRuleOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
@@ -41,6 +50,10 @@ class ProgrammeOut(BaseModel):
     timezone: str
     area: str
     municipalities: list[MunicipalityOut]
-    fiscal_years: list[FiscalYearOut]
+    fiscal_years: list[FiscalYearOut]  # the years with a row of their own (an operator, a counting rule)
+    starts_on: date
+    ends_on: date | None
+    reportable_years: list[ReportableYearOut]  # every year from the start to today, oldest first
+    current_fiscal_year: int
     service_hours_rule: ServiceHoursRuleOut
     in_service_hours_now: bool

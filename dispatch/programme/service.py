@@ -5,13 +5,15 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dispatch.programme.models import MedicalArea, Programme, ServiceHoursRule
+from dispatch.programme import periods
+from dispatch.programme.models import FiscalYear, MedicalArea, Programme, ServiceHoursRule
 from dispatch.programme.service_hours import in_service_hours
 
 
@@ -28,6 +30,60 @@ def get_programme(session: Session, code: str) -> Programme:
             "(or `dispatch seed demo` outside production)"
         )
     return programme
+
+
+class YearNotReportable(ValueError):
+    """A fiscal year before the programme's start, or after today or its end."""
+
+
+@dataclass(frozen=True)
+class ReportableYear:
+    year: int
+    label: str  # 令和8年度
+    counts_consultations: bool  # False only where the year's FiscalYear row says so (FY2023)
+    current: bool  # the year today falls in
+
+
+def local_today(programme: Programme, now: datetime) -> date:
+    """Today's date in the programme's time zone."""
+    return now.astimezone(ZoneInfo(programme.timezone)).date()
+
+
+def reportable_years(session: Session, programme: Programme, now: datetime) -> list[ReportableYear]:
+    """Every fiscal year from the programme's start to today (or its end); a new year needs no row."""
+    today = local_today(programme, now)
+    counted = dict(
+        session.execute(
+            select(FiscalYear.year, FiscalYear.counts_consultations).where(
+                FiscalYear.programme_id == programme.id
+            )
+        ).all()
+    )
+    return [
+        ReportableYear(
+            year,
+            periods.fiscal_year_label(year),
+            counted.get(year, True),
+            year == periods.fiscal_year_of(today),
+        )
+        for year in periods.reportable_years(programme.starts_on, programme.ends_on, today)
+    ]
+
+
+def check_reportable(programme: Programme, year: int, now: datetime) -> None:
+    """Raise YearNotReportable unless `year` lies between the programme's start and today (or its end)."""
+    years = periods.reportable_years(programme.starts_on, programme.ends_on, local_today(programme, now))
+    if year in years:
+        return
+    if not years:
+        raise YearNotReportable(
+            f"{year}: the programme starts on {programme.starts_on.isoformat()}; no year yet"
+        )
+    first, last = years[0], years[-1]
+    raise YearNotReportable(
+        f"{year} ({periods.fiscal_year_label(year)}) is outside the programme's years, "
+        f"{first} ({periods.fiscal_year_label(first)}) to {last} ({periods.fiscal_year_label(last)})"
+    )
 
 
 def current_service_hours_rule(session: Session, programme_id: int, at: datetime) -> ServiceHoursRule:

@@ -11,6 +11,18 @@ from openpyxl.styles import Font
 
 from dispatch.reports.schemas import ClinicReport, ClinicRow, MonthlyReport
 
+# The reasons a call is left out of the table, as the console and the files name them (in counting order).
+EXCLUDED_JA = {
+    "out_of_hours": "時間外",
+    "unidentified": "患者不明",
+    "out_of_contract": "契約外",
+    "open": "対応中",
+    "cancelled_before_decision": "判断前に終了",
+    "no_outcome": "往診結果未記録",
+}
+NEWLY_STARTED_JA = "※赤字は本事業により新規に往診を開始した医療機関"
+RED = "C00000"
+
 CLINIC_HEADERS_JA = ["医療機関名", "契約患者数", "医療相談", "往診", "看取り", "契約時期"]
 # The reference table's own columns (config/reference/model_project_fy2024.csv).
 CLINIC_HEADERS_REFERENCE = [
@@ -36,6 +48,8 @@ MONTHLY_HEADERS_JA = [
     "辞退",
     "応答なし",
     "コーディネーター通知",
+    *(f"除外:{label}" for label in EXCLUDED_JA.values()),
+    "受電件数",
 ]
 
 
@@ -55,6 +69,16 @@ def clinic_rows_ja(report: ClinicReport) -> list[list]:
         ]
 
     return [CLINIC_HEADERS_JA, *[row(r) for r in report.rows], row(report.total)]
+
+
+def excluded_rows_ja(report: ClinicReport) -> list[list]:
+    """Below the table, after an empty row: the calls left out of it by reason, and every call of the year."""
+    rows: list[list] = [[], ["集計に含めない受電", "件数"]]
+    rows += [[label, getattr(report.excluded, key)] for key, label in EXCLUDED_JA.items()]
+    if report.consultations_not_counted:
+        rows.append(["医療相談（この年度は集計対象外）", report.consultations_not_counted])
+    rows.append(["受電件数（合計）", report.calls])
+    return rows
 
 
 def clinic_rows_reference(report: ClinicReport) -> list[list]:
@@ -91,6 +115,8 @@ def monthly_rows_ja(report: MonthlyReport) -> list[list]:
                 m.offers_declined,
                 m.offers_timed_out,
                 m.coordinator_alerts,
+                *(getattr(m.excluded, key) for key in EXCLUDED_JA),
+                m.calls,
             ]
         )
     return rows
@@ -110,7 +136,8 @@ def to_table(rows: list[list]) -> str:
     def width(text: str) -> int:
         return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
-    cells = [["" if v is None else str(v) for v in row] for row in rows]
+    columns = max(len(row) for row in rows)
+    cells = [["" if v is None else str(v) for v in row] + [""] * (columns - len(row)) for row in rows]
     widths = [max(width(row[i]) for row in cells) for i in range(len(cells[0]))]
     return "\n".join(
         "  ".join(cell + " " * (widths[i] - width(cell)) for i, cell in enumerate(row)).rstrip()
@@ -119,16 +146,30 @@ def to_table(rows: list[list]) -> str:
 
 
 def to_xlsx(clinics: ClinicReport | None, monthly: MonthlyReport | None) -> bytes:
-    """A workbook: the per-clinic table, the monthly table, and a native bar chart of the monthly counts."""
+    """A workbook: the per-clinic table (with the 赤字 mark), the calls it leaves out (sheet 除外), the monthly
+    table, and a native bar chart of the monthly counts."""
     book = Workbook()
     book.remove(book.worksheets[0])  # the empty sheet a new workbook opens with
     if clinics is not None:
         sheet = book.create_sheet(f"{clinics.label} 医療機関別")
-        for row in clinic_rows_ja(clinics):
-            sheet.append(row)
+        sheet.append([*CLINIC_HEADERS_JA, "新規往診開始"])
+        for line in clinic_rows_ja(clinics)[1:]:
+            sheet.append(line)
         for cell in sheet[1] + sheet[sheet.max_row]:
             cell.font = Font(bold=True)
+        for n, clinic in enumerate(clinics.rows, start=2):
+            if clinic.newly_started_house_calls:  # the seed's 赤字
+                sheet.cell(row=n, column=1).font = Font(color=RED)
+                sheet.cell(row=n, column=len(CLINIC_HEADERS_JA) + 1).value = "○"
+        sheet.append([])
+        sheet.append([NEWLY_STARTED_JA])
+        sheet["A" + str(sheet.max_row)].font = Font(color=RED)
         sheet.column_dimensions["A"].width = 18
+        excluded = book.create_sheet("除外")
+        for line in excluded_rows_ja(clinics)[1:]:
+            excluded.append(line)
+        excluded["A1"].font = Font(bold=True)
+        excluded.column_dimensions["A"].width = 30
     if monthly is not None:
         sheet = book.create_sheet("月別利用状況")
         for row in monthly_rows_ja(monthly):

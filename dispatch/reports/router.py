@@ -12,7 +12,7 @@ from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
 from dispatch.programme.periods import fiscal_year_of, month_start
-from dispatch.programme.service import get_programme
+from dispatch.programme.service import YearNotReportable, check_reportable, get_programme
 from dispatch.reports import formats, service
 from dispatch.reports.schemas import ClinicReport, MonthlyReport
 
@@ -41,12 +41,18 @@ def clinics_report(
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ):
-    """The prefecture's table: per clinic 契約患者数, 医療相談, 往診, 看取り, 契約時期, with 合計."""
-    programme = get_programme(session, get_services(request).settings.programme_code)
+    """The prefecture's table: per clinic 契約患者数, 医療相談, 往診, 看取り, 契約時期, with 合計, and the calls
+    left out of it by reason (`excluded`). Any year from the programme's start to today."""
+    services = get_services(request)
+    programme = get_programme(session, services.settings.programme_code)
+    try:
+        check_reportable(programme, fiscal_year, services.clock.now())
+    except YearNotReportable as exc:
+        raise HTTPException(422, detail=f"fiscal_year: {exc}") from None
     report = service.clinic_report(session, programme, fiscal_year, _scope(user))
     if format == "csv":
         return _file(
-            formats.to_csv(formats.clinic_rows_ja(report)),
+            formats.to_csv(formats.clinic_rows_ja(report) + formats.excluded_rows_ja(report)),
             "text/csv; charset=utf-8",
             f"clinics_fy{fiscal_year}.csv",
         )

@@ -23,7 +23,15 @@ from dispatch.programme.periods import (
     reiwa,
 )
 from dispatch.reports import counting as c
-from dispatch.reports.schemas import ClinicReport, ClinicRow, MonthCounts, MonthlyReport, MonthRow, Percentiles
+from dispatch.reports.schemas import (
+    ClinicReport,
+    ClinicRow,
+    Excluded,
+    MonthCounts,
+    MonthlyReport,
+    MonthRow,
+    Percentiles,
+)
 
 
 def clinic_report(
@@ -58,22 +66,32 @@ def clinic_report(
             .group_by(Enrolment.clinic_id)
         ).all()
     )
-    uses = {
-        clinic_id: (consultations, house_calls, end_of_life)
-        for clinic_id, consultations, house_calls, end_of_life in session.execute(
-            select(
-                Case.clinic_id, c.tally(c.is_consultation), c.tally(c.is_house_call), c.tally(c.is_end_of_life)
-            )
-            .outerjoin(VisitOutcome, VisitOutcome.case_id == Case.id)
-            .where(Case.programme_id == programme.id, Case.called_at >= start, Case.called_at < end, c.in_scope)
-            .group_by(Case.clinic_id)
-        )
-    }
+    # One pass over the year's calls: per clinic and category, the calls and the end-of-life among them.
+    scope = [Case.programme_id == programme.id, Case.called_at >= start, Case.called_at < end]
+    if only_clinic is not None:
+        scope.append(Case.clinic_id == only_clinic)
+    tallies = c.calls_by_category(session, scope, Case.clinic_id)
+    uses: dict[int, tuple[int, int, int]] = {}
+    for clinic_id, category, calls, end_of_life in tallies:
+        consultations, house_calls, deaths = uses.get(clinic_id, (0, 0, 0))
+        if category == c.CONSULTATION:
+            consultations += calls
+        elif category == c.HOUSE_CALL:
+            house_calls, deaths = house_calls + calls, deaths + end_of_life
+        uses[clinic_id] = (consultations, house_calls, deaths)
+    by_category = [(category, calls) for _, category, calls, _ in tallies]
+    marks = dict(
+        session.execute(
+            select(Clinic.id, Clinic.newly_started_house_calls).where(Clinic.programme_id == programme.id)
+        ).all()
+    )
     rows = []
+    uncounted = 0
     for clinic_id, label, kind, contract_start in contracts:
         if only_clinic is not None and clinic_id != only_clinic:
             continue
         consultations, house_calls, end_of_life = uses.get(clinic_id, (0, 0, 0))
+        uncounted += 0 if counts_consultations else int(consultations)
         rows.append(
             ClinicRow(
                 clinic_id=clinic_id,
@@ -85,6 +103,7 @@ def clinic_report(
                 end_of_life=int(end_of_life),
                 contract_start=contract_start,
                 contract_start_reiwa=reiwa(contract_start),
+                newly_started_house_calls=bool(marks.get(clinic_id, False)),
             )
         )
     total = ClinicRow(
@@ -104,7 +123,17 @@ def clinic_report(
         counts_consultations=counts_consultations,
         rows=rows,
         total=total,
+        calls=sum(int(n) for _, n in by_category),
+        excluded=Excluded(**c.excluded_counts(by_category + _uncontracted(uses, rows))),
+        consultations_not_counted=uncounted,
     )
+
+
+def _uncontracted(uses: dict, rows: list[ClinicRow]) -> list[tuple[str, int]]:
+    """Uses of a clinic with no contract in the year (its contract was changed after the call): out of
+    contract, so that the table and its exclusions still add up to every call."""
+    shown = {r.clinic_id for r in rows}
+    return [("out_of_contract", a + b) for clinic_id, (a, b, _) in uses.items() if clinic_id not in shown]
 
 
 def _percentiles(values: list[float]) -> Percentiles:
@@ -150,6 +179,7 @@ def monthly_report(
         .where(Offer.state.in_([OfferState.declined, OfferState.timed_out]))
         .group_by(month, Offer.state)
     ).all()
+    categories = c.calls_by_category(session, scope, month)
     alerts: dict[str, int] = dict(
         session.execute(
             select(month, func.count())
@@ -196,6 +226,8 @@ def monthly_report(
                 offers_declined=sum(n for m, s, n in offers if m == key and s is OfferState.declined),
                 offers_timed_out=sum(n for m, s, n in offers if m == key and s is OfferState.timed_out),
                 coordinator_alerts=alerts.get(key, 0),
+                calls=sum(int(n) for m, _, n, _ in categories if m == key),
+                excluded=Excluded(**c.excluded_counts([(name, n) for m, name, n, _ in categories if m == key])),
             )
         )
         current = next_month(current)

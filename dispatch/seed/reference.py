@@ -38,6 +38,15 @@ def _rule_definition(raw: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in raw.items() if k not in {"version", "effective_from"}}
 
 
+def _starts_on(data: dict[str, Any]) -> date:
+    """The programme's first day: as written, else its first fiscal year's, else its earliest contract's."""
+    if "starts_on" in data["programme"]:
+        return data["programme"]["starts_on"]
+    if data.get("fiscal_years"):
+        return date(min(fy["year"] for fy in data["fiscal_years"]), 4, 1)
+    return min(month_start(start) for c in data["clinics"] for start, _ in c["contracts"])
+
+
 def seed_reference(session: Session, data: dict[str, Any]) -> Programme:
     """Insert the programme described by `data`, or return it if it is already there (adding only the
     hospitals it lacks)."""
@@ -63,6 +72,8 @@ def seed_reference(session: Session, data: dict[str, Any]) -> Programme:
         area_id=area.id,
         timezone=spec["timezone"],
         coordinator_phone=data.get("demo", {}).get("coordinator_phone"),
+        starts_on=_starts_on(data),
+        ends_on=spec.get("ends_on"),
     )
     session.add(programme)
     session.flush()

@@ -458,6 +458,74 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "朝の申し送りの前でも、案件画面で往診結果をご確認いただけます。",
         "Before the morning handoff, the case page shows the visit's outcome.",
     ),
+    # -- reports: how each number is counted and what is left out (issue 15, part "reports") --
+    "reports.newly_started_mark": ("※", "*"),
+    "reports.newly_started_legend": (
+        "赤字は本事業により新規に往診を開始した医療機関です。",
+        "In red: clinics that started house calls through the programme.",
+    ),
+    "reports.legend_consultations": (
+        "相談医が判断し、往診で患者を診なかった受電です（助言、主治医対応、119番、往診を決めたが実施に"
+        "至らなかったもの、訪問して会えなかったもの）。",
+        "Calls the consulting physician decided where no physician saw the patient at home: advice, the "
+        "attending to follow up, 119, a visit decided but not made, a trip with no contact.",
+    ),
+    "reports.legend_house_calls": (
+        "代診医が訪問し患者を診た往診です（結果が「接触できず」のものを除きます）。",
+        "Visits completed where the physician saw the patient (any outcome but no contact).",
+    ),
+    "reports.legend_end_of_life": (
+        "往診のうち、在宅で死亡を確認したものです。",
+        "House calls where death was pronounced at home.",
+    ),
+    "reports.legend_enrolled": (
+        "年度末（進行中の年度は現時点）に登録中の患者数です。",
+        "Patients enrolled at the year's end (now, for the current year).",
+    ),
+    "reports.excluded_title": ("集計に含めない受電", "Calls left out of the table"),
+    "reports.excluded_legend": (
+        "夜間・休日の契約患者の受電で、相談医が判断し終了したものを一件ずつ数えます。それ以外は理由ごとに"
+        "ここに数えます（一件は一つの理由だけに、上から順に当てはめます）。",
+        "Each in-hours call about an enrolled patient that was decided and ended counts once in the table. "
+        "The rest are counted here by the first reason that applies.",
+    ),
+    "reports.excluded_reason": ("理由", "Reason"),
+    "reports.excluded_calls": ("件数", "Calls"),
+    "reports.excluded_meaning": ("内容", "Meaning"),
+    "reports.excluded.out_of_hours": ("時間外", "Out of hours"),
+    "reports.excluded.unidentified": ("患者不明", "Patient unidentified"),
+    "reports.excluded.out_of_contract": ("契約外", "Out of contract"),
+    "reports.excluded.open": ("対応中", "Still open"),
+    "reports.excluded.cancelled_before_decision": ("判断前に終了", "Ended before a decision"),
+    "reports.excluded.no_outcome": ("往診結果未記録", "Visit without an outcome"),
+    "reports.excluded_meaning.out_of_hours": (
+        "夜間・休日の対応時間外の受電",
+        "Outside night and holiday hours",
+    ),
+    "reports.excluded_meaning.unidentified": ("患者を特定できなかった受電", "The patient was never identified"),
+    "reports.excluded_meaning.out_of_contract": (
+        "登録・契約の期間外の患者の受電",
+        "No enrolment and contract covered the call",
+    ),
+    "reports.excluded_meaning.open": ("まだ終了していない案件", "Not ended yet"),
+    "reports.excluded_meaning.cancelled_before_decision": (
+        "相談医の判断前に取消・119番となった受電",
+        "Cancelled or sent to 119 before the consulting physician decided",
+    ),
+    "reports.excluded_meaning.no_outcome": (
+        "往診は終わったが結果が記録されていない案件",
+        "Visited, but no outcome was recorded",
+    ),
+    "reports.not_counted": ("医療相談（集計対象外の年度）", "Consultations (not counted this year)"),
+    "reports.not_counted_meaning": (
+        "この年度は医療相談を集計していません",
+        "This year's table did not count consultations",
+    ),
+    "reports.calls": ("受電件数（合計）", "All calls"),
+    "reports.calls_meaning": (
+        "表の医療相談・往診と、ここに数えた件数の合計",
+        "The table's consultations and house calls plus the calls above",
+    ),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {

@@ -7,11 +7,33 @@ const SERIES = [
   ["end_of_life", "reports.end_of_life", "#c05be0"],
 ];
 
+// The reasons a call is left out of the table, in the order the server checks them.
+const EXCLUDED = ["out_of_hours", "unidentified", "out_of_contract", "open", "cancelled_before_decision", "no_outcome"];
+
 function row(r, total) {
-  const cells = [r.clinic_label, r.enrolled_patients, r.consultations ?? "—", r.house_calls, r.end_of_life,
+  const cells = [r.enrolled_patients, r.consultations ?? "—", r.house_calls, r.end_of_life,
     total ? "" : r.contract_start_reiwa || "—"];
+  // The seed's 赤字: a clinic that started house calls through the programme, in red with a mark.
+  const name = r.newly_started_house_calls
+    ? el("th", { class: "newly-started", title: t("reports.newly_started_legend") }, r.clinic_label,
+      el("span", { class: "mark" }, t("reports.newly_started_mark")))
+    : el("th", {}, r.clinic_label);
   return el("tr", { class: total ? "total" : "", dataset: { clinic: r.clinic_label } },
-    cells.map((v, i) => el(i === 0 ? "th" : "td", {}, v)));
+    name, cells.map((v) => el("td", {}, v)));
+}
+
+function excluded(report) {
+  const lines = EXCLUDED.map((key) => el("tr", { dataset: { reason: key } },
+    el("th", {}, t(`reports.excluded.${key}`)), el("td", {}, report.excluded[key]),
+    el("td", { class: "meaning" }, t(`reports.excluded_meaning.${key}`))));
+  if (report.consultations_not_counted) {
+    lines.push(el("tr", { dataset: { reason: "consultations_not_counted" } },
+      el("th", {}, t("reports.not_counted")), el("td", {}, report.consultations_not_counted),
+      el("td", { class: "meaning" }, t("reports.not_counted_meaning"))));
+  }
+  document.querySelector("#excluded tbody").replaceChildren(...lines);
+  document.querySelector("#excluded tfoot").replaceChildren(el("tr", { class: "total" },
+    el("th", {}, t("reports.calls")), el("td", { id: "calls" }, report.calls), el("td", { class: "meaning" }, t("reports.calls_meaning"))));
 }
 
 function chart(months) {
@@ -63,17 +85,19 @@ async function show(year) {
   document.getElementById("report-label").textContent = clinics.data.label;
   document.querySelector("#clinic-report tbody").replaceChildren(...clinics.data.rows.map((r) => row(r, false)));
   document.querySelector("#clinic-report tfoot").replaceChildren(row({ ...clinics.data.total, clinic_label: t("reports.total") }, true));
+  excluded(clinics.data);
+  document.getElementById("newly-started-legend").hidden = !clinics.data.rows.some((r) => r.newly_started_house_calls);
   if (months.ok) document.getElementById("monthly-chart").replaceChildren(chart(months.data.months));
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
+  // Every year from the programme's start to today, newest first; the current one (by the server's clock) chosen.
   const programme = await api("GET", "/api/v1/programme");
   const select = document.getElementById("fiscal-year");
-  const years = programme.ok ? programme.data.fiscal_years.map((f) => f) : [];
+  const years = programme.ok ? [...programme.data.reportable_years].reverse() : [];
   select.replaceChildren(...years.map((f) => el("option", { value: f.year }, `${f.label}（${f.year}）`)));
-  const now = new Date(serverNow() + 9 * 3600e3); // Tokyo's calendar (UTC+9, no summer time)
-  const current = now.getUTCMonth() >= 3 ? now.getUTCFullYear() : now.getUTCFullYear() - 1;
-  const pick = years.some((f) => f.year === current) ? current : (years.at(-1) || { year: current }).year;
+  const current = years.find((f) => f.current);
+  const pick = (current || years[0] || { year: programme.ok ? programme.data.current_fiscal_year : 2024 }).year;
   select.value = String(pick);
   select.addEventListener("change", () => show(Number(select.value)));
   await show(pick);
