@@ -14,6 +14,7 @@ from dispatch.cases.states import CaseState, Disposition, Urgency
 from dispatch.clinics.models import Clinic
 from dispatch.db import unit_of_work
 from dispatch.outcomes.models import OutcomeCode, VisitOutcome
+from dispatch.patients.models import Enrolment
 from dispatch.programme.models import Municipality, Programme
 from dispatch.roster.models import Physician
 
@@ -24,9 +25,11 @@ def _december_cases(services) -> tuple[int, str]:
     """Two calls in December 2024 (the clock is in January 2025): advice, and a visit treated at home."""
     with unit_of_work(services.session_factory) as session:
         programme = session.scalar(select(Programme))
-        clinic = session.scalars(select(Clinic).order_by(Clinic.id)).first()
+        enrolment = session.scalars(select(Enrolment).order_by(Enrolment.id)).first()
+        clinic = session.get_one(Clinic, enrolment.clinic_id)
         physician = session.scalar(select(Physician.id).order_by(Physician.id))
         town = session.scalar(select(Municipality.id).order_by(Municipality.id))
+        patient = enrolment.patient_id  # an identified patient: an unidentified call counts in no table
         ids = []
         for state, disposition in [
             (CaseState.closed_consultation, Disposition.advice_only),
@@ -38,6 +41,7 @@ def _december_cases(services) -> tuple[int, str]:
                     insert(Case).values(
                         programme_id=programme.id,
                         version=1,
+                        patient_id=patient,
                         clinic_id=clinic.id,
                         municipality_id=town,
                         called_at=called,
