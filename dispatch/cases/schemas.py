@@ -212,3 +212,12 @@ class CancelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     reason: str = Field(min_length=1, max_length=500, description="why the case is cancelled, e.g. 重複")
+
+
+class LinkPatientIn(BaseModel):
+    """The patient an unidentified call turned out to be about."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    patient_id: int = Field(ge=1, le=ID_MAX)
+    reason: str | None = Field(None, max_length=500, description="how the patient was identified")

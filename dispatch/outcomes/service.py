@@ -8,6 +8,7 @@ from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, record_event, 
 from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState
 from dispatch.clock import Clock
+from dispatch.outcomes.enrolment_endings import sync_death_ending
 from dispatch.outcomes.models import DeathRecord, VisitOutcome
 from dispatch.outcomes.schemas import DeathIn, OutcomeIn, OutcomeOut
 
@@ -53,6 +54,7 @@ def record(session: Session, clock: Clock, case_id: int, data: OutcomeIn, actor:
         record_event(
             session, case, "outcome.corrected", actor=actor, clock=clock, data={"outcome": data.outcome.value}
         )
+    sync_death_ending(session, clock, case.id, actor)
     session.flush()
     return case
 

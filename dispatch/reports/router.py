@@ -43,7 +43,9 @@ def clinics_report(
 ):
     """The prefecture's table: per clinic 契約患者数, 医療相談, 往診, 看取り, 契約時期, with 合計."""
     programme = get_programme(session, get_services(request).settings.programme_code)
-    report = service.clinic_report(session, programme, fiscal_year, _scope(user))
+    report = service.clinic_report(
+        session, programme, fiscal_year, _scope(user), now=get_services(request).clock.now()
+    )
     if format == "csv":
         return _file(
             formats.to_csv(formats.clinic_rows_ja(report)),
@@ -82,6 +84,8 @@ def monthly_report(
         )
     if format == "xlsx":
         year = fiscal_year_of(date(first.year, first.month, 1))
-        clinics = service.clinic_report(session, programme, year, _scope(user))
+        clinics = service.clinic_report(
+            session, programme, year, _scope(user), now=get_services(request).clock.now()
+        )
         return _file(formats.to_xlsx(clinics, report), XLSX, f"monthly_{from_month}_{to_month}.xlsx")
     return report
