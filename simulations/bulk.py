@@ -87,8 +87,9 @@ def load_year(
         enrolment_ids = []
         for n, patient_id in enumerate(patient_ids):
             enrolment_ids.append(
-                session.execute(
-                    insert(Enrolment).values(
+                session.scalar(
+                    insert(Enrolment)
+                    .values(
                         patient_id=patient_id,
                         clinic_id=clinic.id,
                         clinic_patient_number=f"FY{year}-{n}",
@@ -100,7 +101,8 @@ def load_year(
                         consent_at=datetime.combine(start, time(10), tz),
                         consent_by="本人",
                     )
-                ).inserted_primary_key[0]
+                    .returning(Enrolment.id)
+                )
             )
         made["patients"] += len(patient_ids)
         living = len(patient_ids) - deaths
