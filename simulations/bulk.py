@@ -9,14 +9,14 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState, Disposition, Urgency
 from dispatch.clinics.models import Clinic
 from dispatch.outcomes.models import CertificateBy, DeathRecord, OutcomeCode, VisitOutcome
-from dispatch.patients.models import Enrolment, Patient, Sex
+from dispatch.patients.models import EndReason, Enrolment, Patient, Sex
 from dispatch.programme.models import Municipality, Programme
 from dispatch.programme.periods import fiscal_year_days, month_start
 from dispatch.roster.models import Physician, PhysicianRole
@@ -59,8 +59,11 @@ def load_year(
         clinic = clinics[row["clinic_label"]]
         start = max(month_start(row["contract_start"]), first_day)
         town = next((t for t in towns if t.id == clinic.municipality_id), towns[0])
+        # The table's patients are enrolled until the year's last day; each death at home has a patient of
+        # its own whose enrolment the death ends, so that the table's number remains on 31 March.
+        deaths = int(row["end_of_life"])
         patient_ids = []
-        for n in range(int(row["enrolled_patients"])):
+        for n in range(int(row["enrolled_patients"]) + deaths):
             patient_ids.append(
                 session.execute(
                     insert(Patient).values(
@@ -81,20 +84,30 @@ def load_year(
                     )
                 ).inserted_primary_key[0]
             )
+        enrolment_ids = []
         for n, patient_id in enumerate(patient_ids):
-            session.execute(
-                insert(Enrolment).values(
-                    patient_id=patient_id,
-                    clinic_id=clinic.id,
-                    clinic_patient_number=f"FY{year}-{n}",
-                    enrolled_on=start,
-                    ended_on=last_day,
-                    consent_given=True,
-                    consent_at=datetime.combine(start, time(10), tz),
-                    consent_by="本人",
+            enrolment_ids.append(
+                session.scalar(
+                    insert(Enrolment)
+                    .values(
+                        patient_id=patient_id,
+                        clinic_id=clinic.id,
+                        clinic_patient_number=f"FY{year}-{n}",
+                        enrolled_on=start,
+                        ended_on=last_day,
+                        ended_at=datetime.combine(last_day + timedelta(days=1), time(0), tz),
+                        end_reason=EndReason.contract_ended,
+                        consent_given=True,
+                        consent_at=datetime.combine(start, time(10), tz),
+                        consent_by="本人",
+                    )
+                    .returning(Enrolment.id)
                 )
             )
         made["patients"] += len(patient_ids)
+        living = len(patient_ids) - deaths
+        dying = list(zip(patient_ids[living:], enrolment_ids[living:], strict=True))
+        patient_ids = patient_ids[:living]
         days = (last_day - start).days + 1
         kinds = (
             ["consultation"] * int(row["consultations"] or 0)
@@ -108,7 +121,9 @@ def load_year(
                 insert(Case).values(
                     programme_id=programme.id,
                     version=1,
-                    patient_id=rng.choice(patient_ids) if patient_ids else None,
+                    patient_id=dying[-1][0]
+                    if kind == "death"
+                    else (rng.choice(patient_ids) if patient_ids else None),
                     clinic_id=clinic.id,
                     municipality_id=town.id,
                     called_at=called,
@@ -141,11 +156,24 @@ def load_year(
                     )
                 )
                 if kind == "death":
+                    year_end = datetime.combine(last_day + timedelta(days=1), time(0), tz)
+                    died_at = max(called, min(called + timedelta(minutes=50), year_end - timedelta(minutes=1)))
+                    _, enrolment_id = dying.pop()
+                    session.execute(
+                        update(Enrolment)
+                        .where(Enrolment.id == enrolment_id)
+                        .values(
+                            ended_on=died_at.astimezone(tz).date(),
+                            ended_at=died_at,
+                            end_reason=EndReason.deceased,
+                            ended_by_case_id=case_id,
+                        )
+                    )
                     session.execute(
                         insert(DeathRecord).values(
                             case_id=case_id,
                             noticed_at=called,
-                            confirmed_at=called + timedelta(minutes=50),
+                            confirmed_at=died_at,
                             confirming_physician_id=substitute,
                             related_to_treated_disease=True,
                             certificate_by=CertificateBy.substitute,

@@ -19,7 +19,8 @@ class ClinicPlan:
     label: str
     kind: str
     contract_start: date
-    patients: int
+    patients: int  # enrolled on 31 March (the table's 契約患者数)
+    deaths: int = 0  # patients who die at home during the year, enrolled besides them
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,11 @@ class PlannedCall:
 def clinics(rows: list[dict[str, str]]) -> list[ClinicPlan]:
     return [
         ClinicPlan(
-            r["clinic_label"], r["clinic_kind"], month_start(r["contract_start"]), int(r["enrolled_patients"])
+            r["clinic_label"],
+            r["clinic_kind"],
+            month_start(r["contract_start"]),
+            int(r["enrolled_patients"]),
+            int(r["end_of_life"]),
         )
         for r in rows
     ]

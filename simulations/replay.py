@@ -65,7 +65,8 @@ class Replay:
         self.decline_rate, self.timeout_rate = decline_rate, timeout_rate
         self.api = Api(stack.url)
         self.redis = Redis.from_url(stack.redis_url)
-        self.patients: dict[str, list[int]] = {}
+        self.patients: dict[str, list[int]] = {}  # enrolled all year
+        self.dying: dict[str, list[int]] = {}  # one per death at home: the death ends the enrolment
         self.now: datetime | None = None
         self.stats = {"offers_declined": 0, "offers_timed_out": 0}
 
@@ -121,6 +122,12 @@ class Replay:
             town = next((t for t in towns if t["id"] == clinic.get("municipality_id")), towns[0])
             self.patients[plan.label] = [
                 self.enrol(n, clinic["id"], town["id"], enrolled_on) for n in range(plan.patients)
+            ]
+            # The deaths' patients are enrolled besides the table's: their enrolments end at death, so that
+            # the table's number remains on 31 March.
+            self.dying[plan.label] = [
+                self.enrol(n, clinic["id"], town["id"], enrolled_on)
+                for n in range(plan.patients, plan.patients + plan.deaths)
             ]
         # Every substitute physician on call, everywhere, all year: 48-hour blocks.
         physicians = [p["id"] for p in self.api("admin", "GET", "/api/v1/roster/physicians").json()]
@@ -200,7 +207,10 @@ class Replay:
 
     def call(self, planned: PlannedCall) -> None:
         self.set_clock(planned.at)
-        patient = self.rng.choice(self.patients[planned.clinic])
+        if planned.kind == "end_of_life":
+            patient = self.dying[planned.clinic].pop()
+        else:
+            patient = self.rng.choice(self.patients[planned.clinic])
         case = self.api(
             "operator",
             "POST",

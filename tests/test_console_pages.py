@@ -19,6 +19,7 @@ from dispatch.cases.states import CaseEnding, CaseState, Disposition, Urgency
 from dispatch.db import unit_of_work
 from dispatch.offers.models import OfferState
 from dispatch.outcomes.models import CertificateBy, OutcomeCode
+from dispatch.patients.models import EndReason
 from dispatch.roster.models import Physician, PhysicianRole
 from dispatch.services import Services
 from dispatch.web import i18n
@@ -117,6 +118,7 @@ LABELLED: dict[str, type[StrEnum]] = {
     "offer_state": OfferState,
     "certificate_by": CertificateBy,
     "ending": CaseEnding,
+    "end_reason": EndReason,
 }
 
 

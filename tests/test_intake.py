@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -15,7 +15,7 @@ from dispatch.auth.models import Role
 from dispatch.cases.models import Case, CaseEvent
 from dispatch.clinics.models import ContractPeriod
 from dispatch.clock import ManualClock
-from dispatch.patients.models import Enrolment
+from dispatch.patients.models import EndReason, Enrolment
 from tests.factories import add_user, intake_body
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -266,7 +266,9 @@ def test_a_call_outside_the_clinic_contract_is_logged_out_of_contract_under_its_
 def test_a_patient_whose_enrolment_ended_is_out_of_contract_under_the_last_clinic(client, login, services):
     enrolment = _d0001(services)
     with services.session_factory() as session:
-        session.get(Enrolment, enrolment.id).ended_on = enrolment.enrolled_on
+        ended = session.get(Enrolment, enrolment.id)
+        ended.ended_on, ended.end_reason = enrolment.enrolled_on, EndReason.withdrawn
+        ended.ended_at = datetime.combine(enrolment.enrolled_on + timedelta(days=1), time(0), TOKYO)
         session.commit()
     body = intake_body(patient={"patient_id": enrolment.patient_id})
     case = client.post("/api/v1/cases", json=body, headers=login("operator")).json()

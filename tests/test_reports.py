@@ -254,8 +254,9 @@ def test_monthly_response_times_are_medians_and_90th_percentiles(services, demo_
     assert month.totals.house_calls == 5 and month.by_clinic["D病院"].house_calls == 5
 
 
-def test_csv_opens_in_japanese_excel_and_xlsx_holds_a_chart(client, login, services):
+def test_csv_opens_in_japanese_excel_and_xlsx_holds_a_chart(client, login, services, clock):
     _load(services, 2024)
+    clock.set(datetime(2025, 4, 1, 9, 0, tzinfo=TOKYO))  # the year is over: 契約患者数 as at 31 March
     headers = login("prefecture")
     response = client.get(
         "/api/v1/reports/clinics", params={"fiscal_year": 2024, "format": "csv"}, headers=headers
@@ -298,6 +299,8 @@ def test_the_prefecture_sees_counts_and_a_clinic_sees_only_itself(client, login,
         "clinic_label",
         "clinic_kind",
         "enrolled_patients",
+        "enrolled_during_year",
+        "newly_enrolled",
         "consultations",
         "house_calls",
         "end_of_life",

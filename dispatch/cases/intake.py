@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, insert, select
@@ -85,8 +86,10 @@ class Coverage:
     """Where an identified patient lives and which clinic's contract, if any, covers the call."""
 
     municipality_id: int | None  # None: a caller not identified, who gave no municipality
-    clinic_id: int | None  # the enrolment covering the day, else the latest one
+    clinic_id: int | None  # the enrolment covering the call, else the latest one
     in_contract: bool
+    # When the latest enrolment had ended before the call: {"reason": "deceased", "ended_on": "2025-02-10"}.
+    enrolment_ended: dict[str, str] | None = None
 
 
 # One statement for every call about a known patient (built once): the patient's town, each enrolment
@@ -98,6 +101,8 @@ _COVERAGE = (
         Enrolment.clinic_id,
         Enrolment.enrolled_on,
         Enrolment.ended_on,
+        Enrolment.ended_at,
+        Enrolment.end_reason,
         ContractPeriod.start_month,
         ContractPeriod.end_month,
     )
@@ -108,27 +113,32 @@ _COVERAGE = (
 )
 
 
-def covering_enrolment(session: Session, patient_id: int, day: date) -> Coverage:
-    """The patient's town, and the enrolment covering `day` (in contract if its clinic's contract covers
-    the day) or else the latest one (out of contract)."""
+def covering_enrolment(session: Session, patient_id: int, called_at: datetime, timezone: str) -> Coverage:
+    """The patient's town, and the enrolment covering the call at `called_at` (in contract if its clinic's
+    contract covers the local day) or else the latest one (out of contract, with its ending if it ended)."""
     rows = session.execute(_COVERAGE, {"patient_id": patient_id}).all()
     if not rows:
         raise IntakeRejected("patient.patient_id", f"no patient {patient_id}")
-    # Enrolment id → (clinic, enrolled on, ended on, its clinic's contract periods).
-    enrolments: dict[int, tuple[int, date, date | None, list[tuple[date, date | None]]]] = {}
+    day = called_at.astimezone(ZoneInfo(timezone)).date()
+    enrolments: dict[int, Any] = {}  # enrolment id → its first row
+    periods: dict[int, list[tuple[date, date | None]]] = {}
     for row in rows:
         if row.enrolment_id is not None:
-            *_, periods = enrolments.setdefault(
-                row.enrolment_id, (row.clinic_id, row.enrolled_on, row.ended_on, [])
-            )
+            enrolments.setdefault(row.enrolment_id, row)
             if row.start_month is not None:
-                periods.append((row.start_month, row.end_month))
-    for clinic_id, enrolled_on, ended_on, periods in enrolments.values():
-        if enrolled_on <= day and (ended_on is None or day <= ended_on):
-            in_contract = any(contract_covers(start, end, day) for start, end in periods)
-            return Coverage(rows[0].municipality_id, clinic_id, in_contract)
-    latest = max(enrolments.values(), key=lambda e: e[1], default=None)
-    return Coverage(rows[0].municipality_id, latest[0] if latest else None, False)
+                periods.setdefault(row.enrolment_id, []).append((row.start_month, row.end_month))
+    for enrolment_id, e in enrolments.items():
+        if e.enrolled_on <= day and (e.ended_at is None or called_at < e.ended_at):
+            in_contract = any(contract_covers(start, end, day) for start, end in periods.get(enrolment_id, []))
+            return Coverage(rows[0].municipality_id, e.clinic_id, in_contract)
+    latest = max(enrolments.values(), key=lambda e: e.enrolled_on, default=None)
+    if latest is None:
+        return Coverage(rows[0].municipality_id, None, False)
+    ended = None
+    if latest.ended_at is not None and latest.ended_at <= called_at:
+        reason = latest.end_reason.value if latest.end_reason else None
+        ended = {"reason": reason, "ended_on": latest.ended_on.isoformat()}
+    return Coverage(rows[0].municipality_id, latest.clinic_id, False, ended)
 
 
 def suggest_urgency(request: IntakeRequest) -> Urgency | None:
@@ -178,9 +188,8 @@ def log_call(
     if called_at < now - MAX_CALL_AGE:
         raise IntakeRejected("called_at", "is more than 7 days ago; log it as a note instead")
     patient_id = find_patient_id(session, request.patient)
-    local_day = called_at.astimezone(ZoneInfo(programme.timezone)).date()
     if patient_id is not None:
-        coverage = covering_enrolment(session, patient_id, local_day)
+        coverage = covering_enrolment(session, patient_id, called_at, programme.timezone)
     else:
         municipality_id = request.patient.municipality_id
         if municipality_id is not None and session.get(Municipality, municipality_id) is None:
@@ -219,7 +228,8 @@ def log_call(
                 "attending_unavailable",
                 "attending_unavailable_note",
             },
-        ),
+        )
+        | ({"enrolment_ended": coverage.enrolment_ended} if coverage.enrolment_ended else {}),
         "provisional_urgency": request.provisional_urgency or suggest_urgency(request),
         "escalation_policy": escalation_policy(settings),
         "created_at": now,
@@ -229,11 +239,13 @@ def log_call(
     # statement. The Case handed back is not in the session (nothing here changes it again).
     case = Case(id=session.scalar(_INSERT_CASE, values), **values)
     actor = Actor(label=f"user:{user.username}", user_id=user.id)
-    flags = {
+    flags: dict[str, Any] = {
         "in_service_hours": in_hours,
         "in_contract": coverage.in_contract,
         "service_hours_rule_version": rule.version,
     }
+    if coverage.enrolment_ended:
+        flags["enrolment_ended"] = coverage.enrolment_ended
     opening = [
         {
             "case_id": case.id,

@@ -223,3 +223,12 @@ class EndingRequest(BaseModel):
     reason: str = Field(
         min_length=1, max_length=500, description="what happened, e.g. 家族が119番通報、救急搬送"
     )
+
+
+class LinkPatientIn(BaseModel):
+    """The patient an unidentified call turned out to be about."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    patient_id: int = Field(ge=1, le=ID_MAX)
+    reason: str | None = Field(None, max_length=500, description="how the patient was identified")

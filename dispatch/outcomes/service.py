@@ -19,6 +19,7 @@ from dispatch.clock import Clock
 from dispatch.db import Base
 from dispatch.hospitals.models import Hospital
 from dispatch.hospitals.service import destination, take_bed
+from dispatch.outcomes.enrolment_endings import sync_death_ending
 from dispatch.outcomes.models import DeathRecord, OutcomeAmendment, VisitOutcome
 from dispatch.outcomes.notices import notify_clinic_of_outcome
 from dispatch.outcomes.schemas import AmendmentIn, AmendmentOut, DeathIn, OutcomeIn, OutcomeOut
@@ -123,7 +124,9 @@ def amend(
 
 def _after_change(session: Session, clock: Clock, case: Case, actor: Actor, *, base_url: str) -> None:
     """What follows every change of a case's outcome or death record, first or corrected (record and
-    amend both end here): the attending clinic told of a death or an admission."""
+    amend both end here): the enrolment ended (or reopened) by a death at home, the attending clinic told
+    of a death or an admission."""
+    sync_death_ending(session, clock, case.id, actor)
     notify_clinic_of_outcome(session, clock, case, base_url=base_url)
     session.flush()
 

@@ -20,6 +20,16 @@ class Sex(StrEnum):
     unknown = "unknown"
 
 
+class EndReason(StrEnum):
+    """Why an enrolment ended."""
+
+    deceased = "deceased"
+    admitted = "admitted"
+    moved = "moved"
+    withdrawn = "withdrawn"
+    contract_ended = "contract_ended"
+
+
 class Patient(Base):
     """A person cared for at home. Sensitive personal information: every read is audited."""
 
@@ -61,6 +71,11 @@ class Enrolment(Base):
     __table_args__ = (
         CheckConstraint("ended_on IS NULL OR ended_on >= enrolled_on", name="ends_after_start"),
         CheckConstraint(
+            "(ended_on IS NULL AND ended_at IS NULL AND end_reason IS NULL)"
+            " OR (ended_on IS NOT NULL AND ended_at IS NOT NULL AND end_reason IS NOT NULL)",
+            name="ending_complete",
+        ),
+        CheckConstraint(
             "NOT consent_given OR (consent_at IS NOT NULL AND consent_by IS NOT NULL)",
             name="consent_recorded",
         ),
@@ -73,7 +88,12 @@ class Enrolment(Base):
     clinic_patient_number: Mapped[str] = mapped_column(String(32))  # the clinic's own chart number
     attending_physician_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"))
     enrolled_on: Mapped[date] = mapped_column(Date)
-    ended_on: Mapped[date | None] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date)  # the last covered local day
+    # The instant from which calls are no longer covered: local midnight after `ended_on`, or the
+    # confirmed time of death for a death at home.
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[EndReason | None] = mapped_column(db_enum(EndReason, 16, "enrolment_end_reason"))
+    ended_by_case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))  # whose death record
     consent_given: Mapped[bool] = mapped_column(Boolean, default=False)
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     consent_by: Mapped[str | None] = mapped_column(String(100))  # the patient, or who consented for them

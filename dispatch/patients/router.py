@@ -9,8 +9,17 @@ from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
 from dispatch.ids import PathId
-from dispatch.patients import service
-from dispatch.patients.schemas import CareProfileOut, PatientCreated, PatientIn, PatientMatch, PatientSearch
+from dispatch.patients import endings, service
+from dispatch.patients.schemas import (
+    CareProfileOut,
+    EndingIn,
+    EnrolmentState,
+    PatientCreated,
+    PatientIn,
+    PatientMatch,
+    PatientSearch,
+    ReopenIn,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["patients"])
 
@@ -75,3 +84,76 @@ def enrol_patient(
         raise HTTPException(422, detail=str(exc)) from None
     session.commit()
     return PatientCreated(id=patient.id, enrolment_id=enrolment.id)
+
+
+ENDERS = (Role.coordinator, Role.clinic_admin, Role.admin)
+
+
+def _ending_problem(exc: Exception, enrolment_id: int) -> HTTPException:
+    if isinstance(exc, endings.EnrolmentNotFound):
+        return HTTPException(
+            404, detail=f"enrolment_id: no enrolment {enrolment_id} of this patient that you may see"
+        )
+    if isinstance(exc, endings.EndingConflict):
+        return HTTPException(409, detail=f"enrolment_id: {exc}")
+    return HTTPException(422, detail=str(exc))
+
+
+@router.post(
+    "/patients/{patient_id}/enrolments/{enrolment_id}/end",
+    response_model=EnrolmentState,
+    dependencies=[allow(*ENDERS)],
+)
+def end_enrolment(
+    body: EndingIn,
+    request: Request,
+    patient_id: PathId,
+    enrolment_id: PathId,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> EnrolmentState:
+    """End an enrolment: `ended_on` is its last covered day; later calls are out of contract (audited)."""
+    try:
+        enrolment = endings.end(
+            session,
+            get_services(request).clock,
+            user,
+            patient_id=patient_id,
+            enrolment_id=enrolment_id,
+            ended_on=body.ended_on,
+            reason=body.reason,
+            note=body.note,
+        )
+    except (endings.EnrolmentNotFound, endings.EndingConflict, endings.EndingRejected) as exc:
+        raise _ending_problem(exc, enrolment_id) from None
+    session.commit()
+    return EnrolmentState.model_validate(enrolment)
+
+
+@router.post(
+    "/patients/{patient_id}/enrolments/{enrolment_id}/reopen",
+    response_model=EnrolmentState,
+    dependencies=[allow(*ENDERS)],
+)
+def reopen_enrolment(
+    body: ReopenIn,
+    request: Request,
+    patient_id: PathId,
+    enrolment_id: PathId,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> EnrolmentState:
+    """Undo an enrolment's ending given by hand, with a reason (audited)."""
+    try:
+        enrolment = endings.reopen(
+            session,
+            get_services(request).clock,
+            user,
+            patient_id=patient_id,
+            enrolment_id=enrolment_id,
+            reason=body.reason,
+        )
+    except (endings.EnrolmentNotFound, endings.EndingConflict) as exc:
+        raise _ending_problem(exc, enrolment_id) from None
+    session.commit()
+    return EnrolmentState.model_validate(enrolment)

@@ -8,18 +8,22 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dispatch.ids import ID_MAX
-from dispatch.patients.models import Sex
+from dispatch.patients.models import EndReason, Sex
 from dispatch.phones import InvalidPhoneNumber, to_e164
 from dispatch.times import time_problem
 
 
 class EnrolmentOut(BaseModel):
+    id: int
     clinic_id: int
     clinic_label: str
     clinic_patient_number: str
     attending_physician: str | None
     enrolled_on: date
-    ended_on: date | None
+    ended_on: date | None  # the last covered day
+    ended_at: datetime | None  # calls from this instant are not covered
+    end_reason: EndReason | None
+    ended_by_case_id: int | None  # the case whose death record ended it
     consent_given: bool
 
 
@@ -49,6 +53,9 @@ class PatientMatch(BaseModel):
     clinic_label: str
     clinic_patient_number: str
     municipality: str
+    enrolment_id: int
+    ended_on: date | None  # set when this enrolment has ended
+    end_reason: EndReason | None
 
 
 class EnrolmentIn(BaseModel):
@@ -126,3 +133,34 @@ class PatientSearch(BaseModel):
             except InvalidPhoneNumber as exc:
                 raise ValueError(f"household_phone: {exc}") from None
         return self
+
+
+class EndingIn(BaseModel):
+    """The enrolment's last covered day and why it ended."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    ended_on: date = Field(description="the last covered day (local); calls after it are out of contract")
+    reason: EndReason
+    note: str | None = Field(None, max_length=500)
+
+
+class ReopenIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    reason: str = Field(min_length=1, max_length=500, description="why the ending is undone, e.g. 入力誤り")
+
+
+class EnrolmentState(BaseModel):
+    """An enrolment after it was ended or reopened."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    patient_id: int
+    clinic_id: int
+    enrolled_on: date
+    ended_on: date | None
+    ended_at: datetime | None
+    end_reason: EndReason | None
+    ended_by_case_id: int | None

@@ -52,12 +52,16 @@ def care_profile(session: Session, clock: Clock, user: User, patient_id: int) ->
         key_person=patient.key_person,
         enrolments=[
             EnrolmentOut(
+                id=e.id,
                 clinic_id=e.clinic_id,
                 clinic_label=label,
                 clinic_patient_number=e.clinic_patient_number,
                 attending_physician=attending,
                 enrolled_on=e.enrolled_on,
                 ended_on=e.ended_on,
+                ended_at=e.ended_at,
+                end_reason=e.end_reason,
+                ended_by_case_id=e.ended_by_case_id,
                 consent_given=e.consent_given,
             )
             for e, label, attending in rows
@@ -107,6 +111,9 @@ def search(
                 clinic_label=label,
                 clinic_patient_number=enrolment.clinic_patient_number,
                 municipality=patient.municipality.name,
+                enrolment_id=enrolment.id,
+                ended_on=enrolment.ended_on,
+                end_reason=enrolment.end_reason,
             )
         )
     return matches

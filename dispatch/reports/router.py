@@ -49,7 +49,7 @@ def clinics_report(
         check_reportable(programme, fiscal_year, services.clock.now())
     except YearNotReportable as exc:
         raise HTTPException(422, detail=f"fiscal_year: {exc}") from None
-    report = service.clinic_report(session, programme, fiscal_year, _scope(user))
+    report = service.clinic_report(session, programme, fiscal_year, _scope(user), now=services.clock.now())
     if format == "csv":
         return _file(
             formats.to_csv(formats.clinic_rows_ja(report) + formats.excluded_rows_ja(report)),
@@ -88,6 +88,8 @@ def monthly_report(
         )
     if format == "xlsx":
         year = fiscal_year_of(date(first.year, first.month, 1))
-        clinics = service.clinic_report(session, programme, year, _scope(user))
+        clinics = service.clinic_report(
+            session, programme, year, _scope(user), now=get_services(request).clock.now()
+        )
         return _file(formats.to_xlsx(clinics, report), XLSX, f"monthly_{from_month}_{to_month}.xlsx")
     return report

@@ -11,7 +11,9 @@ class ClinicRow(BaseModel):
     clinic_id: int | None  # None on the total row
     clinic_label: str  # 医療機関名 (合計 on the total row)
     clinic_kind: str | None
-    enrolled_patients: int  # 契約患者数
+    enrolled_patients: int  # 契約患者数: enrolment active at the year's end (or now, for a year in progress)
+    enrolled_during_year: int  # enrolment active at any time of the year
+    newly_enrolled: int  # enrolments that began in the year
     consultations: int | None  # 医療相談; None in a year that did not count them (FY2023)
     house_calls: int  # 往診
     end_of_life: int  # 看取り

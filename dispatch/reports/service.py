@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import statistics
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from dispatch.cases.models import Case, CaseEvent
@@ -35,9 +36,16 @@ from dispatch.reports.schemas import (
 
 
 def clinic_report(
-    session: Session, programme: Programme, year: int, only_clinic: int | None = None
+    session: Session,
+    programme: Programme,
+    year: int,
+    only_clinic: int | None = None,
+    *,
+    now: datetime | None = None,
 ) -> ClinicReport:
-    """Per clinic under contract in fiscal year `year`: 契約患者数, 医療相談, 往診, 看取り, 契約時期; 合計."""
+    """Per clinic under contract in fiscal year `year`: 契約患者数, 医療相談, 往診, 看取り, 契約時期; 合計.
+
+    `now` (the report's time) counts the enrolled patients of a year still in progress as at that instant."""
     first_day, last_day = fiscal_year_days(year)
     start, end = fiscal_year_bounds(year, programme.timezone)
     fy = session.scalar(
@@ -56,16 +64,31 @@ def clinic_report(
         .group_by(Clinic.id, Clinic.label, Clinic.kind)
         .order_by(Clinic.label)
     ).all()
-    enrolled = dict(
-        session.execute(
-            select(Enrolment.clinic_id, func.count(func.distinct(Enrolment.patient_id)))
+    # 契約患者数 as at the year's last instant (or now, for a year in progress); who was enrolled at any time
+    # of the year (so far); and whose enrolment began in it.
+    as_of = min(end - timedelta(microseconds=1), now) if now is not None else end - timedelta(microseconds=1)
+    as_of_day = as_of.astimezone(ZoneInfo(programme.timezone)).date()
+    patient = Enrolment.patient_id
+    enrolled = {
+        clinic_id: (int(at_end), int(during), int(new))
+        for clinic_id, at_end, during, new in session.execute(
+            select(
+                Enrolment.clinic_id,
+                func.count(
+                    func.distinct(
+                        case((or_(Enrolment.ended_at.is_(None), Enrolment.ended_at > as_of), patient))
+                    )
+                ),
+                func.count(func.distinct(patient)),
+                func.count(func.distinct(case((Enrolment.enrolled_on >= first_day, patient)))),
+            )
             .where(
-                Enrolment.enrolled_on <= last_day,
-                or_(Enrolment.ended_on.is_(None), Enrolment.ended_on >= first_day),
+                Enrolment.enrolled_on <= as_of_day,
+                or_(Enrolment.ended_at.is_(None), Enrolment.ended_at > start),
             )
             .group_by(Enrolment.clinic_id)
-        ).all()
-    )
+        )
+    }
     # One pass over the year's calls: per clinic and category, the calls and the end-of-life among them.
     scope = [Case.programme_id == programme.id, Case.called_at >= start, Case.called_at < end]
     if only_clinic is not None:
@@ -97,7 +120,9 @@ def clinic_report(
                 clinic_id=clinic_id,
                 clinic_label=label,
                 clinic_kind=kind.value,
-                enrolled_patients=enrolled.get(clinic_id, 0),
+                enrolled_patients=enrolled.get(clinic_id, (0, 0, 0))[0],
+                enrolled_during_year=enrolled.get(clinic_id, (0, 0, 0))[1],
+                newly_enrolled=enrolled.get(clinic_id, (0, 0, 0))[2],
                 consultations=int(consultations) if counts_consultations else None,
                 house_calls=int(house_calls),
                 end_of_life=int(end_of_life),
@@ -111,6 +136,8 @@ def clinic_report(
         clinic_label="合計",
         clinic_kind=None,
         enrolled_patients=sum(r.enrolled_patients for r in rows),
+        enrolled_during_year=sum(r.enrolled_during_year for r in rows),
+        newly_enrolled=sum(r.newly_enrolled for r in rows),
         consultations=sum(r.consultations or 0 for r in rows) if counts_consultations else None,
         house_calls=sum(r.house_calls for r in rows),
         end_of_life=sum(r.end_of_life for r in rows),

@@ -526,6 +526,28 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "表の医療相談・往診と、ここに数えた件数の合計",
         "The table's consultations and house calls plus the calls above",
     ),
+    # Enrolment lifecycle and linking an unidentified case (issue 15, enrol)
+    "enrolment.ended": ("契約終了", "Enrolment ended"),
+    "enrolment.by_case": ("往診の死亡記録による", "by the death record of"),
+    "enrolment.end": ("契約終了を登録", "End the enrolment"),
+    "enrolment.ended_on": ("最終日", "Last covered day"),
+    "enrolment.end_reason": ("終了理由", "Reason"),
+    "enrolment.note": ("備考", "Note"),
+    "enrolment.end_confirm": (
+        "この日の翌日以降の受付は契約外になります。よろしいですか？",
+        "Calls after this day will be out of contract. End the enrolment?",
+    ),
+    "enrolment.reopen": ("契約を再開", "Reopen the enrolment"),
+    "enrolment.reopen_reason": ("再開の理由", "Why it is reopened"),
+    "enrolment.saved": ("契約情報を更新しました", "Enrolment updated"),
+    "link.title": ("患者の紐付け", "Link the patient"),
+    "link.hint": (
+        "受付時に特定できなかった患者を検索し、紐付けてください。受付時点の契約で集計されます。",
+        "Find the patient this call was about; the case counts under the contract in force at the call's time.",
+    ),
+    "link.button": ("この患者に紐付け", "Link to this patient"),
+    "link.reason": ("判明した経緯", "How the patient was identified"),
+    "link.done": ("患者を紐付けました", "Patient linked"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -641,6 +663,14 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "unfilled_closed": ("代診医未定のまま終了", "closed unfilled"),
         "cancelled_after_acceptance": ("受諾後に取消", "cancelled after acceptance"),
         "cancelled": ("取消", "cancelled"),
+    },
+    # Enrolment lifecycle (issue 15, enrol)
+    "end_reason": {
+        "deceased": ("死亡", "deceased"),
+        "admitted": ("入院・入所", "admitted"),
+        "moved": ("転居", "moved away"),
+        "withdrawn": ("本人・家族の希望による終了", "withdrawn"),
+        "contract_ended": ("契約期間の満了", "contract ended"),
     },
 }
 

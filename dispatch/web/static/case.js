@@ -12,6 +12,8 @@ const CANCELLABLE = ["received", "triage_pending", "triaging", "dispatching", "o
 const ENDS_119 = ["operator", "consulting_physician", "coordinator", "admin"].includes(BOOT.user.role);
 const CLOSES_UNFILLED = ["coordinator", "admin"].includes(BOOT.user.role);
 const FAMILY_119_FROM = ["dispatching", "offered", "unfilled", "accepted", "en_route"];
+// Linking an unidentified case: the roles that may link it and also search for patients.
+const LINKS = ["operator", "coordinator"].includes(BOOT.user.role);
 let profileShown = false;
 let recorded = null; // the outcome as recorded: a correction changes only what the form shows
 
@@ -47,6 +49,8 @@ async function load() {
     c.in_contract ? null : el("span", { class: "flag" }, t("common.out_of_contract")),
     c.coordinator_alerted_at && !c.closed_at ? el("span", { class: "flag alert" }, t("common.alerted")) : null,
     c.ended_because ? el("span", { class: "flag", dataset: { ending: c.ended_because } }, label("ending", c.ended_because)) : null,
+    c.intake.enrolment_ended ? el("span", { class: "flag alert" },
+      endingText(c.intake.enrolment_ended.reason, c.intake.enrolment_ended.ended_on)) : null,
   ].filter(Boolean));
   document.body.dataset.state = c.state;
   facts("call-body", [
@@ -72,6 +76,7 @@ async function load() {
     BOOT.messages[`event.${e.kind}`] ? el("strong", {}, BOOT.messages[`event.${e.kind}`])
       : e.to_state ? el("span", {}, `${label("state", e.from_state)} → `, stateBadge(e.to_state)) : el("strong", {}, e.kind),
     el("span", { class: "muted" }, ` ${e.actor}`), e.reason ? el("span", {}, ` — ${e.reason}`) : null)));
+  document.getElementById("link-panel").hidden = !LINKS || c.patient_id !== null;
   if (c.patient_id && !profileShown && BOOT.user.role !== "admin") {
     profileShown = true;
     await showProfile(c.patient_id, document.getElementById("profile"), document.getElementById("profile-body"));
@@ -281,11 +286,40 @@ function endingForm(id, path, confirmKey, doneKey) {
   });
 }
 
+/** Search for the patient an unidentified call was about (the intake's search), then link one. */
+async function searchToLink(event) {
+  event.preventDefault();
+  const form = event.target;
+  const wanted = {};
+  for (const [key, value] of new FormData(form)) if (key !== "reason" && String(value).trim()) wanted[key] = String(value).trim();
+  const result = await api("POST", "/api/v1/patients/search", wanted);
+  const list = document.getElementById("link-matches");
+  if (!result.ok) {
+    list.replaceChildren();
+    return showFieldErrors(form, result);
+  }
+  clearFieldErrors(form);
+  if (!result.data.length) return list.replaceChildren(el("li", { class: "empty" }, t("intake.no_match")));
+  list.replaceChildren(...result.data.map((m) => el("li", {},
+    `${m.name}（${m.name_kana}） ${m.date_of_birth} — ${m.clinic_label} ${m.clinic_patient_number} ${endingText(m.end_reason, m.ended_on)} `,
+    el("button", { type: "button", onclick: () => linkTo(m, form) }, t("link.button")))));
+}
+
+async function linkTo(match, form) {
+  const reason = form.elements.reason.value.trim();
+  const result = await api("POST", `/api/v1/cases/${CASE_ID}/patient`, { patient_id: match.id, reason: reason || null });
+  if (!result.ok) return showFieldErrors(form, result);
+  toast(t("link.done"), "ok");
+  document.getElementById("link-matches").replaceChildren();
+  await load();
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
   await loadReference("municipalities", "physicians", "clinics");
   if (RECORDS) await loadDestinations();
   endingForm("ems-form", "referred-ems", "ending.confirm_119", "ending.done_119");
   endingForm("unfilled-form", "close-unfilled", "ending.confirm_unfilled", "ending.done_unfilled");
+  document.getElementById("link-search").addEventListener("submit", searchToLink);
   await load();
   document.getElementById("outcome-form").addEventListener("submit", saveOutcome);
   document.querySelector('#outcome-form [name="outcome"]').addEventListener("change", (event) => {

@@ -33,7 +33,8 @@ async function search(event) {
   }
   list.replaceChildren(...result.data.map((m) => el("li", {},
     el("button", { type: "button", class: "match", dataset: { patientId: m.id }, onclick: () => choose(m) },
-      `${m.name}（${m.name_kana}） ${m.date_of_birth} — ${m.clinic_label} ${m.clinic_patient_number} — ${m.municipality}`))));
+      `${m.name}（${m.name_kana}） ${m.date_of_birth} — ${m.clinic_label} ${m.clinic_patient_number} — ${m.municipality}`,
+      m.ended_on ? el("strong", { class: "flag alert" }, endingText(m.end_reason, m.ended_on)) : null))));
   list.querySelector("button").focus();
 }
 
