@@ -207,3 +207,24 @@ def test_only_a_coordinator_or_admin_amends_with_a_reason_and_only_the_case_s_cl
     client.cookies.clear()
     assert client.get(path, headers={"Authorization": f"Bearer {token}"}).status_code == 404
     assert client.get(path, headers=login("clinic")).json() == []  # nothing amended: D病院 sees no versions
+
+
+def test_an_amendment_after_a_month_was_submitted_shows_as_a_difference_until_it_is_submitted_again(
+    client, login, services, visit
+):
+    case_id = visit({"outcome": "treated_at_home", "findings": "SpO2 88%"})
+    services.clock.advance(timedelta(days=20))  # January has ended: its figures go to the prefecture
+    submitted = client.post("/api/v1/submissions", json={"month": "2025-01"}, headers=login("coordinator"))
+    assert submitted.status_code == 201, submitted.text
+
+    amended = _amend(client, login, case_id, {**_death(services), "reason": "家族の申し出で死亡確認と判明"})
+    assert amended.status_code == 201, amended.text
+    read = client.get("/api/v1/submissions/2025-01", headers=login("prefecture")).json()
+    changed = {d["path"]: (d["submitted"], d["now"]) for d in read["differences"]}
+    assert changed["totals.end_of_life"] == (0, 1) and changed["by_clinic.D病院.end_of_life"] == (0, 1)
+    assert "totals.house_calls" not in changed  # still one house call: only its outcome changed
+    assert read["submitted"]["totals"]["end_of_life"] == 0  # what was submitted stays as it was
+
+    again = client.post("/api/v1/submissions", json={"month": "2025-01"}, headers=login("coordinator"))
+    assert again.status_code == 201 and again.json()["version"] == 2
+    assert client.get("/api/v1/submissions/2025-01", headers=login("prefecture")).json()["differences"] == []

@@ -41,15 +41,25 @@ def _end(night, case_id: int, route: str, who: str, reason: str | None = "家族
     return night.http.post(f"/api/v1/cases/{case_id}/{route}", headers=night.headers(who), json=body)
 
 
+def _uses(night, case_id: int) -> tuple[int, int]:
+    """The case's clinic in the prefecture's FY2024 table: (医療相談, 往診)."""
+    clinic_id = night.case(case_id)["clinic_id"]
+    report = night.http.get("/api/v1/reports/clinics?fiscal_year=2024", headers=night.headers("coordinator"))
+    row = next(r for r in report.json()["rows"] if r["clinic_id"] == clinic_id)
+    return row["consultations"], row["house_calls"]
+
+
 def _texts(night, phone: str) -> list[str]:
     return [m.body for m in night.fake.sent_to(phone) if m.via == "api"]
 
 
 def test_the_family_calls_119_while_offered_the_offer_is_withdrawn_and_a_late_yes_is_refused(night):
     case_id, phone = _offered(night)
+    assert _uses(night, case_id) == (0, 0)  # still open: counted nowhere yet
     response = _end(night, case_id, "referred-ems", "operator")
     assert response.status_code == 200, response.text
     assert (response.json()["state"], response.json()["ended_because"]) == ("referred_ems", "family_called_119")
+    assert _uses(night, case_id) == (1, 0)  # a decided call ended without a visit: one consultation
     night.run_jobs()
     assert _texts(night, phone)[-1] == f"#K{case_id} の往診依頼は取り消されました。対応は不要です。"
 
@@ -95,6 +105,7 @@ def test_the_coordinator_closes_an_unfilled_case_and_offers_and_alerts_stop(nigh
     response = _end(night, case_id, "close-unfilled", "coordinator", "代診医が見つからず、主治医が朝に対応")
     assert response.status_code == 200, response.text
     assert (response.json()["state"], response.json()["ended_because"]) == ("cancelled", "unfilled_closed")
+    assert _uses(night, case_id) == (1, 0)
 
     with night.services.session_factory() as session:  # physicians come on call again
         for physician_id, phone in phones.items():
@@ -116,6 +127,7 @@ def test_a_visit_cancelled_after_acceptance_is_recorded_so_and_the_physician_is_
         "cancelled",
         "cancelled_after_acceptance",
     )
+    assert _uses(night, case_id) == (1, 0)
     night.run_jobs()
     assert _texts(night, phone)[-1] == f"#K{case_id} の往診依頼は取り消されました。対応は不要です。"
     # A cancellation before anyone accepted is a plain one.

@@ -242,10 +242,11 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     screenshot(clinic, "10_handoff_acknowledged")
     expect(board.locator(card)).to_have_count(0)
 
-    # The prefecture sees only the reports page, and the case counted: one house call, one end of life.
+    # The prefecture sees the reports and the monthly submissions only, and the case counted: one house call,
+    # one end of life.
     prefecture = log_in(browser, url, "prefecture", pw["prefecture"])
     expect(prefecture).to_have_url(f"{url}/reports")
-    expect(prefecture.locator(".top nav a")).to_have_count(1)
+    expect(prefecture.locator(".top nav a")).to_have_count(2)
     row = prefecture.locator('#clinic-report tr[data-clinic="D病院"]')
     expect(row.locator("td").nth(2)).to_have_text("1")  # 往診
     expect(row.locator("td").nth(3)).to_have_text("1")  # 看取り

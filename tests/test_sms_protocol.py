@@ -8,6 +8,7 @@ import re
 import pytest
 
 from dispatch.cases.states import Urgency
+from dispatch.outcomes.models import OutcomeCode
 from dispatch.sms import protocol
 from dispatch.sms.protocol import Intent, Reply, accepted_text, offer_text, read_reply, status_text
 
@@ -183,7 +184,6 @@ def _text_functions():
 def _sample_arguments(fn) -> dict:
     samples = {
         "case_id": 412,
-        "link": "https://dispatch.example.jp/v/abc",
         "municipality": "印西市",
         "urgency": Urgency.orange,
         "intent": Intent.arrived,
@@ -194,6 +194,9 @@ def _sample_arguments(fn) -> dict:
         "recipient": "代診 成田",
         "per_hour": 30,
         "resumes": "00:05",
+        # The attending clinic's notice: what happened, as an outcome code.
+        "outcome": OutcomeCode.death_pronounced,
+        "link": "https://dispatch.example.jp/handoffs?case=412",
     }
     params = inspect.signature(fn).parameters
     unknown = set(params) - set(samples)

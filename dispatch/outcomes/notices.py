@@ -12,14 +12,14 @@ from dispatch.cases.models import Case, CaseEvent
 from dispatch.clinics.models import Clinic
 from dispatch.clock import Clock
 from dispatch.outcomes.models import OutcomeCode, VisitOutcome
-from dispatch.sms.protocol import clinic_notice_text
+from dispatch.sms.protocol import CLINIC_NOTICE_KINDS, clinic_notice_text
 from dispatch.sms.service import queue_sms
 
 NOTICE = Actor.system("clinic_notice")
 NOTIFIED = "clinic.notified"
 NOT_SENT = "clinic.notice_not_sent"
 # What the clinic hears at once, in its words.
-KINDS = {OutcomeCode.death_pronounced: "看取り", OutcomeCode.transported_admitted: "入院搬送"}
+KINDS = frozenset({OutcomeCode.death_pronounced, OutcomeCode.transported_admitted})
 
 
 def handoff_page_url(base_url: str, case_id: int) -> str:
@@ -61,7 +61,7 @@ def notify_clinic_of_outcome(session: Session, clock: Clock, case: Case, *, base
             reason=f"the clinic could not be told at once: {why}",
             data={"outcome": kind, "clinic_id": case.clinic_id},
         )
-    body = clinic_notice_text(case.id, KINDS[outcome.outcome], handoff_page_url(base_url, case.id))
+    body = clinic_notice_text(case.id, outcome.outcome, handoff_page_url(base_url, case.id))
     message = queue_sms(session, clock, clinic.handoff_phone, body, "clinic_notice", case_id=case.id)
     return record_event(
         session,
@@ -69,6 +69,6 @@ def notify_clinic_of_outcome(session: Session, clock: Clock, case: Case, *, base
         NOTIFIED,
         actor=NOTICE,
         clock=clock,
-        reason=f"{clinic.label} told by SMS: {KINDS[outcome.outcome]}",
+        reason=f"{clinic.label} told by SMS: {CLINIC_NOTICE_KINDS[kind]}",
         data={"outcome": kind, "clinic_id": clinic.id, "sms_id": message.id},
     )

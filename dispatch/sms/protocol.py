@@ -96,8 +96,13 @@ def family_called_119_text(case_id: int) -> str:
     return f"#K{case_id} ご家族が119番通報されました。往診は不要です。ご対応ありがとうございました。"
 
 
-def clinic_notice_text(case_id: int, kind: str, link: str) -> str:
+# What the attending clinic is told of at once, by outcome code: a word, never the patient.
+CLINIC_NOTICE_KINDS = {"death_pronounced": "看取り", "transported_admitted": "入院搬送"}
+
+
+def clinic_notice_text(case_id: int, outcome: StrEnum, link: str) -> str:
     """To the attending clinic, at once: the reference, what happened (看取り/入院搬送) and where to read it."""
+    kind = CLINIC_NOTICE_KINDS[outcome.value]
     return f"【夜間往診のお知らせ】#K{case_id} {kind}がありました。詳細は申し送り画面でご確認ください: {link}"
 
 
