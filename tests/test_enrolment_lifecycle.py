@@ -213,3 +213,32 @@ def test_an_unidentified_call_linked_later_counts_for_the_clinic_if_its_enrolmen
     assert (linked.json()["clinic_id"], linked.json()["in_contract"]) == (e0001.clinic_id, False)
     detail = client.get(f"/api/v1/cases/{other['id']}", headers=operator).json()
     assert detail["intake"]["enrolment_ended"] == {"reason": "admitted", "ended_on": "2025-01-10"}
+
+
+def test_a_death_recorded_before_the_patient_was_known_ends_the_enrolment_when_the_case_is_linked(
+    client, login, services
+):
+    d0001 = _enrolment(services, "D-0001")
+    case = _call(client, login, datetime(2025, 1, 15, 22, 0, tzinfo=TOKYO), unidentified=True)
+    _on_scene(services, case["id"])
+    confirmed = datetime(2025, 1, 15, 22, 50, tzinfo=TOKYO)
+    recorded = client.post(
+        f"/api/v1/cases/{case['id']}/outcome", json=_death(confirmed), headers=login("operator")
+    )
+    assert recorded.status_code == 200, recorded.text
+    assert _enrolment(services, "D-0001").ended_at is None  # nobody to end yet
+
+    link = {"patient_id": d0001.patient_id, "reason": "訪問看護師の報告で判明"}
+    linked = client.post(f"/api/v1/cases/{case['id']}/patient", json=link, headers=login("coordinator"))
+    assert linked.status_code == 200, linked.text
+    ended = _enrolment(services, "D-0001")
+    assert (ended.end_reason.value, ended.ended_by_case_id, ended.ended_on.isoformat()) == (
+        "deceased",
+        case["id"],
+        "2025-01-15",
+    )
+    kinds = [
+        e["kind"]
+        for e in client.get(f"/api/v1/cases/{case['id']}", headers=login("operator")).json()["timeline"]
+    ]
+    assert kinds.index("patient.linked") < kinds.index("enrolment.ended")

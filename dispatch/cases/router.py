@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
-from dispatch.cases import idempotency, intake, linking, service
-from dispatch.cases.schemas import CaseDetail, CaseOut, IntakeRequest, LinkPatientIn
+from dispatch.cases import idempotency, intake, service
+from dispatch.cases.schemas import CaseDetail, CaseOut, IntakeRequest
 from dispatch.cases.states import CaseState
 from dispatch.deps import db_session, get_services, model_response
 from dispatch.ids import ID_MAX, PathId
@@ -111,35 +111,3 @@ def read_case(
         raise HTTPException(404, detail=f"case_id: no case {case_id} that you may see") from None
     session.commit()
     return detail
-
-
-@router.post(
-    "/cases/{case_id}/patient",
-    response_model=CaseOut,
-    dependencies=[allow(Role.operator, Role.coordinator, Role.admin)],
-)
-def link_patient(
-    body: LinkPatientIn,
-    request: Request,
-    case_id: PathId,
-    user: User = Depends(current_user),
-    session: Session = Depends(db_session),
-) -> CaseOut:
-    """Link an unidentified case to its patient; contract and clinic as at the call's time (audited)."""
-    try:
-        case = linking.link_patient(
-            session,
-            get_services(request).clock,
-            user,
-            case_id=case_id,
-            patient_id=body.patient_id,
-            reason=body.reason,
-        )
-    except LookupError:
-        raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
-    except linking.LinkRefused as exc:
-        raise HTTPException(409, detail=f"case_id: {exc}") from None
-    except (linking.LinkRejected, intake.IntakeRejected) as exc:
-        raise HTTPException(422, detail=str(exc)) from None
-    session.commit()
-    return CaseOut.model_validate(case)

@@ -18,13 +18,14 @@ from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow, current_user, public
 from dispatch.auth.models import Role, User
+from dispatch.cases.intake import IntakeRejected
 from dispatch.cases.lifecycle import Actor
 from dispatch.cases.models import Case
-from dispatch.cases.schemas import CancelRequest, CaseOut, EndingRequest
+from dispatch.cases.schemas import CancelRequest, CaseOut, EndingRequest, LinkPatientIn
 from dispatch.cases.service import CaseNotVisible
 from dispatch.clock import Clock
 from dispatch.deps import db_session, get_services
-from dispatch.flow import endings, manual, replies, runner
+from dispatch.flow import endings, linking, manual, replies, runner
 from dispatch.ids import PathId
 from dispatch.offers.schemas import Assignment, ManualOffer
 from dispatch.phones import InvalidPhoneNumber, to_e164
@@ -225,3 +226,35 @@ def close_unfilled(
 ) -> CaseOut:
     """Close an unfilled case (no physician could take it), with the reason: offering and alerts stop."""
     return _ended(request, session, case_id, endings.close_unfilled, user, body.reason)
+
+
+@router.post(
+    "/api/v1/cases/{case_id}/patient",
+    response_model=CaseOut,
+    dependencies=[allow(Role.operator, Role.coordinator, Role.admin)],
+)
+def link_patient(
+    body: LinkPatientIn,
+    request: Request,
+    case_id: PathId,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> CaseOut:
+    """Link an unidentified case to its patient; contract and clinic as at the call's time (audited)."""
+    try:
+        case = linking.link_patient(
+            session,
+            get_services(request).clock,
+            user,
+            case_id=case_id,
+            patient_id=body.patient_id,
+            reason=body.reason,
+        )
+    except LookupError:
+        raise HTTPException(404, detail=f"case_id: no case {case_id}") from None
+    except linking.LinkRefused as exc:
+        raise HTTPException(409, detail=f"case_id: {exc}") from None
+    except (linking.LinkRejected, IntakeRejected) as exc:
+        raise HTTPException(422, detail=str(exc)) from None
+    session.commit()
+    return CaseOut.model_validate(case)
