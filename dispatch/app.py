@@ -21,6 +21,7 @@ from dispatch.flow.router import router as flow_router
 from dispatch.handoffs.router import router as handoffs_router
 from dispatch.health.router import router as health_router
 from dispatch.hospitals.router import router as hospitals_router
+from dispatch.matching.router import router as matching_router
 from dispatch.metrics.router import router as metrics_router
 from dispatch.observability.middleware import install as install_observability
 from dispatch.offers.router import router as offers_router
@@ -55,6 +56,7 @@ ROUTERS = (
     triage_router,
     events_router,
     offers_router,
+    matching_router,
     flow_router,
     sms_router,
     visit_router,

@@ -26,3 +26,12 @@ def to_e164(text: str, region: str = "JP") -> str:
 def masked(e164: str) -> str:
     """A form safe for logs: the last four digits only."""
     return "…" + e164[-4:] if len(e164) > 4 else "…"
+
+
+def to_national(e164: str) -> str:
+    """'+819011110101' as people here write it: '090-1111-0101' (national format, with hyphens)."""
+    try:
+        number = phonenumbers.parse(e164, "JP")
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)

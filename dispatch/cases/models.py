@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text, true
+from sqlalchemy import Boolean, ColumnElement, ForeignKey, Index, Integer, String, Text, text, true
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dispatch.cases.states import ACTIVE_VISIT_STATES, CaseEnding, CaseState, Disposition, Urgency
+from dispatch.cases.states import (
+    ACTIVE_VISIT_STATES,
+    AWAITING_PHYSICIAN,
+    CaseEnding,
+    CaseState,
+    Disposition,
+    Urgency,
+)
 from dispatch.db import Base, JsonDocument, UTCDateTime, db_enum
 
 _ACTIVE_VISIT_SQL = "state IN (" + ", ".join(f"'{s.value}'" for s in sorted(ACTIVE_VISIT_STATES)) + ")"
@@ -80,7 +88,8 @@ class Case(Base):
     assigned_physician_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"))
     # The fencing token: only work for this offer may move the case.
     current_offer_id: Mapped[int | None] = mapped_column(ForeignKey("offer.id", use_alter=True))
-    # When matching last ran for this case, and when the coordinator was last alerted about it.
+    # When matching last ran for this case, and when the coordinator was alerted about it waiting: cleared when
+    # a physician takes the case (`offers.service.accept`), so a case left waiting again is alerted afresh.
     last_matched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     coordinator_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -99,6 +108,17 @@ class Case(Base):
     # Optimistic concurrency: two writers of the same case cannot both win. (Not a ClassVar: the declarative
     # base declares `__mapper_args__` as an attribute, and mypy refuses a ClassVar over it.)
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+
+    @hybrid_property
+    def alarm(self) -> bool:
+        """The coordinator's alarm is live: alerted about the case, which still waits for a physician (the
+        one rule for the board, the tab title, the case page and the API; also a SQL expression)."""
+        return self.coordinator_alerted_at is not None and self.state in AWAITING_PHYSICIAN
+
+    @alarm.inplace.expression
+    @classmethod
+    def _alarm_expression(cls) -> ColumnElement[bool]:
+        return cls.coordinator_alerted_at.is_not(None) & cls.state.in_(AWAITING_PHYSICIAN)
 
     @property
     def reference(self) -> str:

@@ -84,6 +84,7 @@ def list_cases(
     called_from: datetime | None = Query(None, description="ISO 8601 with offset, inclusive"),
     called_before: datetime | None = Query(None, description="ISO 8601 with offset, exclusive"),
     open_only: bool = False,
+    alarm_only: bool = Query(False, description="only cases whose coordinator alarm is live"),
     limit: int = Query(100, ge=1, le=1000),
     offset: int = Query(0, ge=0, le=1_000_000),
     user: User = Depends(current_user),
@@ -93,7 +94,9 @@ def list_cases(
     for name, value in (("called_from", called_from), ("called_before", called_before)):
         if problem := time_problem(value):
             raise HTTPException(422, detail=f"{name}: {problem}")
-    filters = service.CaseFilter(state, clinic_id, called_from, called_before, open_only, limit, offset)
+    filters = service.CaseFilter(
+        state, clinic_id, called_from, called_before, open_only, alarm_only, limit, offset
+    )
     return [CaseOut.model_validate(c) for c in service.list_cases(session, user, filters)]
 
 

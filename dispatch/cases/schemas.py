@@ -179,6 +179,9 @@ class CaseOut(BaseModel):
     accepted_at: datetime | None
     arrived_at: datetime | None
     coordinator_alerted_at: datetime | None
+    alarm: bool = Field(
+        description="the coordinator's alarm is live: alerted, and the case still waits for a physician"
+    )
     updated_at: datetime
     closed_at: datetime | None
     ended_because: CaseEnding | None = Field(None, description="why the case ended before a visit, if it did")

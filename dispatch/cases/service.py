@@ -28,6 +28,7 @@ class CaseFilter:
     called_from: datetime | None = None
     called_before: datetime | None = None
     open_only: bool = False
+    alarm_only: bool = False
     limit: int = 100
     offset: int = 0
 
@@ -45,6 +46,8 @@ def list_cases(session: Session, user: User, f: CaseFilter) -> list[Case]:
         query = query.where(Case.state.in_(f.states))
     if f.open_only:
         query = query.where(Case.state.not_in(TERMINAL_STATES))
+    if f.alarm_only:
+        query = query.where(Case.alarm)
     if f.clinic_id is not None:
         query = query.where(Case.clinic_id == f.clinic_id)
     if f.called_from is not None:

@@ -53,6 +53,8 @@ ALLOWED_TRANSITIONS: dict[CaseState, frozenset[CaseState]] = {
 TERMINAL_STATES = frozenset(s for s, targets in ALLOWED_TRANSITIONS.items() if not targets)
 # States in which a substitute physician is committed to the case.
 ACTIVE_VISIT_STATES = frozenset({S.accepted, S.en_route, S.on_scene})
+# States in which the case waits for a physician: its coordinator alarm, if raised, is live only here.
+AWAITING_PHYSICIAN = frozenset({S.dispatching, S.offered, S.unfilled})
 
 
 def can_transition(current: CaseState, target: CaseState) -> bool:

@@ -10,6 +10,7 @@ from dispatch.cases.lifecycle import transition
 from dispatch.cases.states import CaseState
 from dispatch.clock import Clock, ManualClock
 from dispatch.matching.candidates import available_physicians, estimator_for, waiting_cases
+from dispatch.matching.picker import picker
 from dispatch.matching.policy import Policy, least_total_travel
 from dispatch.offers.service import MATCHING, OfferFacts, alert_coordinator, lock_programme, make_offer
 from dispatch.programme.models import Programme
@@ -62,8 +63,10 @@ def match_round(
                     clock=clock,
                     reason="no substitute physician available",
                 )
-            # One alert per quarter hour while nobody can be found; offering goes on meanwhile.
+            # One alert per quarter hour while nobody can be found; offering goes on meanwhile. It says why.
             if case.coordinator_alerted_at is None or now - case.coordinator_alerted_at >= REALERT_AFTER:
                 programme = session.get_one(Programme, reference.id)
-                alert_coordinator(session, clock, programme, case, "代診医が見つかりません")
+                stopped = picker(session, case, now, estimator_for(reference)).offering_stopped
+                reason = stopped.detail if stopped else "代診医が見つかりません"
+                alert_coordinator(session, clock, programme, case, reason)
     return messages

@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import BindParameter, Select, bindparam, func, select
+from sqlalchemy import BindParameter, ScalarSelect, Select, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from dispatch.cases.models import Case
@@ -30,7 +30,8 @@ def estimator_for(programme: ProgrammeSnapshot) -> StraightLineEstimate:
     return StraightLineEstimate(road_factor=programme.road_factor, speed_kmh=programme.travel_speed_kmh)
 
 
-def _centre(session: Session) -> Point:
+def area_centre(session: Session) -> Point:
+    """The middle of the programme's municipalities: where a case of no known place is measured to."""
     lat, lon = session.execute(select(func.avg(Municipality.latitude), func.avg(Municipality.longitude))).one()
     return Point(lat, lon)
 
@@ -81,7 +82,7 @@ def waiting_cases(session: Session) -> list[Waiting]:
         elif town_lat is not None:
             location = Point(town_lat, town_lon)
         else:
-            centre = centre or _centre(session)
+            centre = centre or area_centre(session)
             location = centre
         view = WaitingCase(
             case_id=case.id,
@@ -95,10 +96,8 @@ def waiting_cases(session: Session) -> list[Waiting]:
     return result
 
 
-@functools.cache
-def _available_select(by_town: bool) -> Select:
-    """The statement behind `available_physicians`, built once (building it cost more than running it);
-    bound at execution to `at` and, when `by_town`, to the `towns`."""
+def whereabouts_columns() -> tuple[ScalarSelect, ScalarSelect, ScalarSelect]:
+    """For a statement over `Physician`: their latest arrival at a patient, and where that was (lat, lon)."""
     holder = Physician.id
     last_arrived = select(func.max(Case.arrived_at)).where(Case.assigned_physician_id == holder)
     last_place = (
@@ -108,6 +107,27 @@ def _available_select(by_town: bool) -> Select:
         .order_by(Case.arrived_at.desc())
         .limit(1)
     )
+    return (
+        last_arrived.scalar_subquery(),
+        last_place.with_only_columns(Patient.latitude).scalar_subquery(),
+        last_place.with_only_columns(Patient.longitude).scalar_subquery(),
+    )
+
+
+def whereabouts(
+    at: datetime, base: Point | None, worked_at: datetime | None, lat: float | None, lon: float | None
+) -> Point | None:
+    """Where a physician sets off from: their last visit if it was tonight, else their base."""
+    # A visit from another night says nothing about where they are now.
+    recent = worked_at is not None and at - worked_at <= LAST_VISIT_COUNTS_FOR
+    return Point(lat, lon) if recent and lat is not None and lon is not None else base
+
+
+@functools.cache
+def _available_select(by_town: bool) -> Select:
+    """The statement behind `available_physicians`, built once (building it cost more than running it);
+    bound at execution to `at` and, when `by_town`, to the `towns`."""
+    holder = Physician.id
     active_case = select(Case.id).where(
         Case.assigned_physician_id == holder, Case.state.in_(ACTIVE_VISIT_STATES)
     )
@@ -120,9 +140,7 @@ def _available_select(by_town: bool) -> Select:
             Physician.phone_e164,
             Physician.base_latitude,
             Physician.base_longitude,
-            last_arrived.scalar_subquery(),
-            last_place.with_only_columns(Patient.latitude).scalar_subquery(),
-            last_place.with_only_columns(Patient.longitude).scalar_subquery(),
+            *whereabouts_columns(),
         )
         .where(
             Physician.phone_e164.is_not(None),  # an offer could not reach them: the roster should be fixed
@@ -150,9 +168,7 @@ def available_physicians(
     for *_slot, town, physician_id, phone, base_lat, base_lon, worked_at, lat, lon in rows:
         if physician_id not in found:
             base = Point(base_lat, base_lon) if base_lat else None
-            # A visit from another night says nothing about where they are now.
-            recent = worked_at is not None and at - worked_at <= LAST_VISIT_COUNTS_FOR and lat is not None
-            found[physician_id] = (set(), Point(lat, lon) if recent else base, worked_at)
+            found[physician_id] = (set(), whereabouts(at, base, worked_at, lat, lon), worked_at)
             phones[physician_id] = phone
         if town is not None:
             found[physician_id][0].add(town)

@@ -220,6 +220,7 @@ def accept(session: Session, clock: Clock, offer_id: int, actor: Actor) -> Case:
     case.current_offer_id = None
     case.assigned_physician_id = offer.physician_id
     case.accepted_at = now
+    case.coordinator_alerted_at = None  # the alarm ends: the case has its physician (by SMS or by phone)
     transition(
         session,
         case,

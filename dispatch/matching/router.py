@@ -1,0 +1,53 @@
+"""The coordinator's picker: who could take a case now, and why automatic offering stopped."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from sqlalchemy.orm import Session
+
+from dispatch.auth.guard import allow
+from dispatch.auth.models import Role
+from dispatch.cases.models import Case
+from dispatch.deps import db_session, get_services
+from dispatch.ids import PathId
+from dispatch.matching.candidates import estimator_for
+from dispatch.matching.picker import picker
+from dispatch.matching.schemas import CandidateOut, CandidatesOut, OfferingStoppedOut
+from dispatch.phones import to_national
+
+router = APIRouter(prefix="/api/v1", tags=["dispatch"])
+
+
+@router.get(
+    "/cases/{case_id}/candidates",
+    response_model=CandidatesOut,
+    dependencies=[allow(Role.operator, Role.consulting_physician, Role.coordinator, Role.admin)],
+)
+def case_candidates(request: Request, case_id: PathId, session: Session = Depends(db_session)) -> CandidatesOut:
+    """Who could take the case now: on shift for its town first (travel time, phone, free or not), then the
+    others, marked; and why automatic offering stopped, if it did."""
+    case = session.get(Case, case_id)
+    if case is None:
+        raise HTTPException(404, detail=f"case_id: no case {case_id}")
+    services = get_services(request)
+    estimate = estimator_for(services.reference.programme(session))
+    found = picker(session, case, services.clock.now(), estimate)
+    stopped = found.offering_stopped
+    return CandidatesOut(
+        case_id=case.id,
+        reference=case.reference,
+        state=case.state,
+        alarm=case.alarm,
+        municipality=found.municipality,
+        offering_stopped=OfferingStoppedOut(**asdict(stopped)) if stopped else None,
+        physicians=[
+            CandidateOut(
+                **asdict(c),
+                phone=to_national(c.phone_e164) if c.phone_e164 else None,
+                other_case_reference=f"K{c.other_case_id}" if c.other_case_id else None,
+            )
+            for c in found.candidates
+        ],
+    )
