@@ -548,6 +548,31 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "link.button": ("この患者に紐付け", "Link to this patient"),
     "link.reason": ("判明した経緯", "How the patient was identified"),
     "link.done": ("患者を紐付けました", "Patient linked"),
+    # -- issue 16, alarms and the coordinator's picker (i16-alarms) --
+    "picker.title": ("代診医の候補", "Who could go"),
+    "picker.physician": ("代診医", "Physician"),
+    "picker.status": ("状況", "Status"),
+    "picker.travel": ("移動目安", "Travel"),
+    "picker.phone": ("電話", "Phone"),
+    "picker.off_shift": ("当番外", "off shift"),
+    "picker.other_area": ("担当地域外", "other area"),
+    "picker.until": ("まで", "until"),
+    "picker.none": ("登録された代診医がいません", "No substitute physicians on the roster"),
+    "stop.title": ("自動依頼が止まった理由", "Why automatic offers stopped"),
+    "stop.nobody_on_call": ("当番の代診医がいません（{town}）", "No substitute physician on call ({town})"),
+    "stop.all_turned_down": (
+        "候補の代診医が全員辞退・時間切れ（{count}名）",
+        "Every physician on call declined or did not answer ({count})",
+    ),
+    "stop.all_busy": ("全員が他の案件を担当中", "Everyone on call is on another case"),
+    "stop.unreachable": (
+        "当番の代診医に携帯番号か拠点の登録がありません",
+        "The physicians on call have no mobile number or base on the roster",
+    ),
+    "stop.offer_limit": (
+        "依頼回数の上限（{count}回）に達しました。自動の依頼は続いています",
+        "The limit of {count} offers was reached; automatic offers go on",
+    ),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -671,6 +696,17 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "moved": ("転居", "moved away"),
         "withdrawn": ("本人・家族の希望による終了", "withdrawn"),
         "contract_ended": ("契約期間の満了", "contract ended"),
+    },
+    # -- issue 16, the coordinator's picker (i16-alarms) --
+    "candidate_status": {
+        "assigned": ("この案件を担当中", "has this case"),
+        "offered": ("この案件に依頼中", "offered this case"),
+        "free": ("対応可", "free"),
+        "busy": ("他の案件を担当中", "on another case"),
+        "offered_elsewhere": ("他の案件に依頼中", "offered another case"),
+        "declined": ("この案件を辞退", "declined this case"),
+        "timed_out": ("この案件は時間切れ", "did not answer this case"),
+        "failed": ("SMS不達", "SMS not delivered"),
     },
 }
 

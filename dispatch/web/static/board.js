@@ -16,12 +16,12 @@ function card(item) {
   const urgency = item.urgency || item.provisional_urgency;
   const waited = minutesSince(item.called_at);
   const flags = [
-    item.state === "unfilled" || item.coordinator_alerted_at ? el("span", { class: "flag alert" }, t("common.alerted")) : null,
+    item.alarm ? el("span", { class: "flag alert" }, t("common.alerted")) : null,
     item.in_service_hours ? null : el("span", { class: "flag" }, t("common.out_of_hours")),
     item.in_contract ? null : el("span", { class: "flag" }, t("common.out_of_contract")),
   ];
   return el("li", {
-    class: `card ${item.state === "unfilled" ? "escalated" : ""} ${changed.has(item.id) ? "changed" : ""}`,
+    class: `card ${item.alarm ? "escalated" : ""} ${changed.has(item.id) ? "changed" : ""}`,
     dataset: { caseId: item.id, state: item.state },
   },
   el("a", { href: `/cases/${item.id}`, class: "card-link" },
@@ -53,14 +53,22 @@ function chime() {
   });
 }
 
-/** Escalations at a glance: a banner on the page, and a mark in the tab's title for a board in the background. */
+/** Live alarms at a glance (a case the coordinator was alerted about that still waits for a physician: the
+    API's `alarm`): a banner on the page, and ⚠ with their count in the tab's title for a board in the background. */
 function showEscalations(open) {
-  const escalated = open.filter((item) => item.state === "unfilled" || item.coordinator_alerted_at);
+  const escalated = open.filter((item) => item.alarm);
   const banner = document.getElementById("escalations");
   banner.hidden = escalated.length === 0;
   banner.textContent = escalated.length ? `${t("board.escalated")}: ${escalated.map((i) => i.reference).join("、")}` : "";
-  document.title = `${escalated.length ? "⚠ " : ""}${t("board.title")} (${open.length}) — ${t("app.title")}`;
+  titleWithAlarms(escalated.length, `${t("board.title")} (${open.length}) — ${t("app.title")}`);
+  // The toast that announced an alarm goes with it: a case that got its physician is no longer news.
+  if (alarmToast && !escalated.some((item) => item.reference === alarmToast)) {
+    const box = document.getElementById("toast");
+    if (box.textContent.endsWith(alarmToast)) box.hidden = true;
+    alarmToast = null;
+  }
 }
+let alarmToast = null; // the reference of the case whose alarm the toast shows
 
 async function refresh() {
   const mine = ++seq;
@@ -104,6 +112,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (event.kind === "alert.coordinator" || event.to_state === "unfilled") {
       chime();
       toast(`${t("board.escalated")}: ${event.reference}`, "error");
+      alarmToast = event.reference;
     } else if (event.kind === "alert.sms_cap") {
       chime();
       toast(`${t("sms_cap.banner")}: ${event.reference}`, "error");

@@ -47,7 +47,7 @@ async function load() {
     urgencyBadge(c.urgency || c.provisional_urgency), ` ${c.reference} `, stateBadge(c.state),
     c.in_service_hours ? null : el("span", { class: "flag" }, t("common.out_of_hours")),
     c.in_contract ? null : el("span", { class: "flag" }, t("common.out_of_contract")),
-    c.coordinator_alerted_at && !c.closed_at ? el("span", { class: "flag alert" }, t("common.alerted")) : null,
+    c.alarm ? el("span", { class: "flag alert" }, t("common.alerted")) : null,
     c.ended_because ? el("span", { class: "flag", dataset: { ending: c.ended_because } }, label("ending", c.ended_because)) : null,
     c.intake.enrolment_ended ? el("span", { class: "flag alert" },
       endingText(c.intake.enrolment_ended.reason, c.intake.enrolment_ended.ended_on)) : null,
@@ -83,11 +83,11 @@ async function load() {
   }
   const offers = await api("GET", `/api/v1/cases/${CASE_ID}/offers`);
   if (offers.ok) {
-    document.getElementById("offers").replaceChildren(offersTable(offers.data));
-    if (["unfilled", "dispatching", "offered", "accepted", "en_route"].includes(c.state) && COORDINATES) {
-      await loadOnCall();
-      document.getElementById("hand").replaceChildren(handControls(CASE_ID, load, c.assigned_physician_id));
-    } else document.getElementById("hand").replaceChildren();
+    const open = ["unfilled", "dispatching", "offered", "accepted", "en_route"].includes(c.state);
+    const picked = open ? await loadCandidates(CASE_ID) : null;
+    document.getElementById("offers").replaceChildren(...[stopNote(picked), offersTable(offers.data)].filter(Boolean));
+    document.getElementById("hand").replaceChildren(...[pickerTable(picked),
+      open ? handControls(CASE_ID, load, c.assigned_physician_id, picked) : null].filter(Boolean));
   } else document.getElementById("offers-panel").hidden = true;
   document.getElementById("progress-panel").hidden = !RECORDS || !PROGRESS_STATES.includes(c.state);
   document.getElementById("cancel-panel").hidden = !RECORDS || !CANCELLABLE.includes(c.state);

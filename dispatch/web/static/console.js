@@ -247,6 +247,13 @@ async function showHeld() {
   ).join("、")}` : "";
 }
 
+const PAGE_TITLE = document.title;
+/** The tab's title with the count of live alarms in front (⚠2), for a page left in the background; `base`
+    replaces the page's own title. */
+function titleWithAlarms(count, base = PAGE_TITLE) {
+  document.title = `${count ? `⚠${count} ` : ""}${base}`;
+}
+
 /** Run `fn` at most once per `ms`, at the end of a burst (many events, one reload). */
 function debounce(fn, ms) {
   let timer = null;

@@ -31,23 +31,29 @@ function restore(state) {
 async function refresh() {
   const mine = ++seq;
   const query = SHOWN.map((s) => `state=${s}`).join("&");
-  const [cases] = await Promise.all([api("GET", `/api/v1/cases?${query}&limit=200`), loadOnCall()]);
+  const cases = await api("GET", `/api/v1/cases?${query}&limit=200`);
   if (!cases.ok) return toast(problemText(cases), "error");
   const items = cases.data.sort((a, b) => ORDER[a.state] - ORDER[b.state] || Date.parse(a.called_at) - Date.parse(b.called_at));
-  const offers = await Promise.all(items.map((c) => api("GET", `/api/v1/cases/${c.id}/offers`)));
+  const [offers, picks] = await Promise.all([
+    Promise.all(items.map((c) => api("GET", `/api/v1/cases/${c.id}/offers`))),
+    Promise.all(items.map((c) => loadCandidates(c.id))),
+  ]);
   if (mine !== seq) return; // a newer refresh is on its way
   const kept = handState();
   const list = document.getElementById("dispatch-list");
   list.replaceChildren(...items.map((c, i) => el("article", {
-    class: `panel dispatch-case ${c.state === "unfilled" ? "escalated" : ""}`, dataset: { caseId: c.id, state: c.state },
+    class: `panel dispatch-case ${c.alarm ? "escalated" : ""}`, dataset: { caseId: c.id, state: c.state },
   },
   el("h2", {}, urgencyBadge(c.urgency), " ", el("a", { href: `/cases/${c.id}` }, c.reference), " ", stateBadge(c.state),
     el("span", { class: "wait", dataset: { since: c.called_at } }, ` ${t("common.waiting")} ${fmtMinutes(minutesSince(c.called_at))}`),
-    c.coordinator_alerted_at ? el("span", { class: "flag alert" }, t("common.alerted")) : null),
+    c.alarm ? el("span", { class: "flag alert" }, t("common.alerted")) : null),
   el("p", { class: "muted" }, `${nameOf("municipalities", c.municipality_id)} · ${label("disposition", c.disposition)}`),
+  stopNote(picks[i]),
   offersTable(offers[i].ok ? offers[i].data : []),
-  handControls(c.id, refresh, c.assigned_physician_id))));
+  pickerTable(picks[i]),
+  handControls(c.id, refresh, c.assigned_physician_id, picks[i]))));
   restore(kept);
+  titleWithAlarms(items.filter((c) => c.alarm).length);
   document.getElementById("dispatch-empty").hidden = items.length > 0;
 }
 

@@ -39,20 +39,62 @@ function tickCountdowns() {
   }
 }
 
-let onCall = null;
-async function loadOnCall() {
-  const result = await api("GET", "/api/v1/roster/on-call");
-  onCall = result.ok ? result.data : [];
-  return onCall;
+/** Who could take the case now (GET /cases/{id}/candidates): on shift for its town first, then the others;
+ * and why automatic offering stopped. null when the reader may not see it. */
+async function loadCandidates(caseId) {
+  const result = await api("GET", `/api/v1/cases/${caseId}/candidates`);
+  return result.ok ? result.data : null;
+}
+
+function fill(key, values) {
+  return t(key).replace(/\{(\w+)\}/g, (_, name) => values[name] ?? "");
+}
+
+/** Why automatic offering stopped, in words, or nothing while it goes on. */
+function stopNote(picked) {
+  const stopped = picked && picked.offering_stopped;
+  if (!stopped) return null;
+  return el("p", { class: "stop-reason", role: "status", dataset: { reason: stopped.reason_code } },
+    el("strong", {}, `${t("stop.title")}: `),
+    fill(`stop.${stopped.reason_code}`, { town: stopped.municipality || nameOf("municipalities", null), count: stopped.count }));
+}
+
+/** Where a physician stands for the case, with their shift: off shift and other areas marked. */
+function standing(p) {
+  const marks = [!p.on_shift ? t("picker.off_shift") : !p.covers_town ? t("picker.other_area") : null,
+    p.on_shift && p.shift_until ? `${fmtTime(p.shift_until)}${t("picker.until")}` : null].filter(Boolean);
+  return marks.join(" · ");
+}
+
+/** The picker: each physician's status, estimated travel time to the patient, and phone (tap to call). */
+function pickerTable(picked) {
+  if (!picked) return null;
+  if (!picked.physicians.length) return el("p", { class: "muted" }, t("picker.none"));
+  return el("table", { class: "picker" },
+    el("caption", {}, t("picker.title")),
+    el("thead", {}, el("tr", {},
+      el("th", { scope: "col" }, t("picker.physician")), el("th", { scope: "col" }, t("picker.status")),
+      el("th", { scope: "col" }, t("picker.travel")), el("th", { scope: "col" }, t("picker.phone")))),
+    el("tbody", {}, picked.physicians.map((p) => el("tr", {
+      class: `candidate c-${p.status} ${p.covers_town ? "" : "elsewhere"}`, dataset: { physicianId: p.physician_id },
+    },
+    el("th", { scope: "row" }, p.name, standing(p) ? el("span", { class: "muted" }, ` (${standing(p)})`) : null),
+    el("td", {}, label("candidate_status", p.status), p.other_case_reference ? ` ${p.other_case_reference}` : ""),
+    el("td", {}, p.travel_min !== null ? fmtMinutes(p.travel_min) : "—"),
+    el("td", {}, p.phone ? el("a", { href: `tel:${p.phone_e164}` }, p.phone) : "—")))));
 }
 
 /** The coordinator's controls for one case: offer to a chosen physician, or record one who agreed by phone.
- * `holder` is the physician the case was shown assigned to: if another coordinator assigned it meanwhile, 409. */
-function handControls(caseId, onDone, holder = null) {
+ * `holder` is the physician the case was shown assigned to: if another coordinator assigned it meanwhile, 409.
+ * `picked` (the candidates) orders the choice: on shift for the case's town first, nearest first. */
+function handControls(caseId, onDone, holder = null, picked = null) {
   if (!COORDINATES) return null;
+  const option = (p) => el("option", { value: p.physician_id },
+    [p.name, p.travel_min !== null ? fmtMinutes(p.travel_min) : null, label("candidate_status", p.status),
+      p.covers_town ? null : p.on_shift ? t("picker.other_area") : t("picker.off_shift")].filter(Boolean).join(" · "));
   const choice = el("select", { name: "physician_id", "aria-label": t("common.physician") },
     el("option", { value: "" }, "—"),
-    (onCall || []).map((p) => el("option", { value: p.physician_id }, p.physician_name)));
+    (picked ? picked.physicians : []).map(option));
   const reason = el("input", { name: "reason", placeholder: t("field.reason"), maxlength: 500 });
   const form = el("form", { class: "hand", method: "post", novalidate: true, dataset: { caseId } },
     el("label", {}, t("common.physician"), choice),
