@@ -80,6 +80,10 @@ def test_the_alarm_shows_for_an_unanswered_case_and_clears_when_the_coordinator_
     expect(board.locator("#escalations")).to_contain_text(f"K{case_id}")
     expect(board).to_have_title(re.compile("^⚠1 "))
 
+    case_page = context.new_page()
+    case_page.goto(f"/cases/{case_id}")
+    expect(case_page.locator("#case-title .flag.alert")).to_be_visible()
+
     # The dispatch view says why offers stopped and lists who is on shift, with travel time and phone.
     dispatch = context.new_page()
     dispatch.goto("/dispatch")
@@ -100,4 +104,5 @@ def test_the_alarm_shows_for_an_unanswered_case_and_clears_when_the_coordinator_
     expect(board.locator(f'[data-case-id="{case_id}"] .flag.alert')).to_have_count(0)
     expect(board.locator("#toast")).to_be_hidden()  # nor does the toast that announced it linger
     assert board.evaluate("window.sameBoard") is True
+    expect(case_page.locator("#case-title .flag.alert")).to_have_count(0)  # the case page too, live
     screenshot(board, "alarm_board_cleared")
