@@ -30,12 +30,15 @@ from dispatch.services import Services
 
 
 def _own_services_per_xdist_worker() -> None:
-    """Under pytest-xdist each worker gets its own database (`<name>_gw1`) and Redis index (base - n)."""
+    """Under pytest-xdist each worker gets its own database (`<name>_gw1`) and Redis index: the second worker
+    the base index - 8 (15 → 7), so that checkouts side by side on bases 9..15 never share one."""
     worker = os.environ.get("PYTEST_XDIST_WORKER")
     if not worker:
         return
     index = int(worker.removeprefix("gw"))
-    os.environ["TEST_REDIS_DB"] = str(int(os.environ.get("TEST_REDIS_DB", "15")) - index)
+    if index > 1:
+        raise RuntimeError("the suite gives its own Redis index to two xdist workers at most (make test: -n 2)")
+    os.environ["TEST_REDIS_DB"] = str(int(os.environ.get("TEST_REDIS_DB", "15")) - 8 * index)
     url = os.environ.get("TEST_DATABASE_URL")
     if not url or not url.startswith("postgresql"):
         return
