@@ -548,6 +548,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "link.button": ("この患者に紐付け", "Link to this patient"),
     "link.reason": ("判明した経緯", "How the patient was identified"),
     "link.done": ("患者を紐付けました", "Patient linked"),
+    # Phones and accessibility (issue 16, a11y)
+    "reports.chart_alt": (
+        "月別の医療相談・往診・看取りの件数の棒グラフ。同じ数字を下の表に示します。",
+        "Bar chart of consultations, house calls and deaths at home by month; the same figures are in the "
+        "table below.",
+    ),
+    "reports.chart_table": ("月別の件数を表で見る", "The monthly figures as a table"),
+    "reports.month": ("月", "Month"),
+    "phone.thread": ("メッセージ履歴", "Messages"),
+    "nav.menu": ("メニュー", "Menu"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
