@@ -557,7 +557,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reports.chart_table": ("月別の件数を表で見る", "The monthly figures as a table"),
     "reports.month": ("月", "Month"),
     "phone.thread": ("メッセージ履歴", "Messages"),
-    "nav.menu": ("メニュー", "Menu"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
