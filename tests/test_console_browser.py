@@ -17,7 +17,15 @@ from dispatch.cases.models import Case
 from dispatch.embedded import free_port
 from dispatch.queue import QUEUE_NAME
 from dispatch.twofactor.policy import TwoFactor
-from tests.browser import require_chromium, screenshot
+from tests.browser import (
+    PHONE,
+    assert_accessible,
+    broken_lines,
+    check_on_a_phone,
+    require_chromium,
+    screenshot,
+    sideways_overflow,
+)
 from tests.conftest import TOKYO, LiveServer
 from tests.factories import decision_body, intake_body
 
@@ -115,6 +123,7 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     expect(board.locator("#live")).to_have_text("ライブ更新中")
     board.evaluate("window.sameBoard = true")
     screenshot(board, "01_board_empty")
+    assert_accessible(board, "01_board_empty")
 
     # A call: find the patient by kana, read the care profile, log the call.
     intake = board.context.new_page()
@@ -138,6 +147,7 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
         "「090-12」は電話番号として正しくありません。090-1234-5678 や 043-123-4567 の形で入力してください"
     )
     screenshot(intake, "02_intake_validation")
+    assert_accessible(intake, "02_intake_validation")
     assert cases_in_db(services) == 0
 
     # The first answer is lost on the way back (the case was made); the operator presses again, twice.
@@ -148,6 +158,7 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     intake.dblclick("#intake-submit")
     expect(intake.locator("#logged")).to_contain_text("K")
     screenshot(intake, "03_intake_logged")
+    assert_accessible(intake, "03_intake_logged")
     assert cases_in_db(services) == 1
     case_id = int(intake.locator("#logged a").get_attribute("href").rsplit("/", 1)[1])
     card = f'[data-case-id="{case_id}"]'
@@ -167,6 +178,7 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     triage.select_option('[name="urgency"]', "orange")
     triage.select_option('[name="jtas_level"]', "2")
     screenshot(triage, "04_triage_decision")
+    assert_accessible(triage, "04_triage_decision")
     triage.click("#decide")
     expect(triage.locator("#triage-title")).to_contain_text("代診医を探索中")
     expect(board.locator(f'[data-column="dispatch"] {card}')).to_be_visible()
@@ -183,6 +195,7 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     # The coordinator could offer it by hand to anyone on call.
     assert coordinator.locator(f'.dispatch-case{card} select[name="physician_id"] option').count() >= 2
     screenshot(coordinator, "05_dispatch_offer")
+    assert_accessible(coordinator, "05_dispatch_offer")
 
     # The physician's phone (the demo simulator): the offer carries no patient data; one word accepts.
     coordinator.goto("/phone")
@@ -192,6 +205,7 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     phone.locator("button.accept").click()
     expect(phone.locator(".details-link")).to_be_visible()
     screenshot(coordinator, "06_phone_accepted")
+    assert_accessible(coordinator, "06_phone_accepted")
     details = coordinator.context.new_page()
     details.goto(phone.locator(".details-link").get_attribute("href"))
     expect(details.locator("body")).to_contain_text("印旛 太郎")
@@ -201,6 +215,8 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     expect(board.locator(f'[data-column="visit"] {card}')).to_contain_text("受諾")
     assert board.evaluate("window.sameBoard") is True
     screenshot(board, "08_board_accepted")
+    assert_accessible(board, "08_board_accepted")
+    check_on_a_phone(board, "08_board_accepted")
 
     # Arrival phoned in; the visit ends in a death at home, recorded with its death record.
     clock.advance(timedelta(minutes=50))
@@ -225,6 +241,8 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     expect(case.locator("#outcome-body")).to_contain_text("看取り")
     expect(case.locator("#timeline")).to_contain_text("往診完了")
     screenshot(case, "09_case_outcome")
+    assert_accessible(case, "09_case_outcome")
+    check_on_a_phone(case, "09_case_outcome")
     expect(board.locator(f'[data-column="after"] {card}')).to_be_visible()
 
     # 08:00: the morning handoff; the clinic reads and acknowledges it, which closes the case.
@@ -240,6 +258,7 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     clinic.click("#acknowledge")
     expect(clinic.locator("#handoff-title")).to_contain_text("確認済")
     screenshot(clinic, "10_handoff_acknowledged")
+    assert_accessible(clinic, "10_handoff_acknowledged")
     expect(board.locator(card)).to_have_count(0)
 
     # The prefecture sees the reports and the monthly submissions only, and the case counted: one house call,
@@ -253,7 +272,11 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     expect(
         prefecture.locator('#monthly-chart rect[data-month="2025-01"][data-series="house_calls"]')
     ).to_have_count(1)
+    # The chart's text alternative: the same figures in a table, for a screen reader or a reader who asks.
+    prefecture.get_by_text("月別の件数を表で見る").click()
+    expect(prefecture.locator('#monthly-table tr[data-month="2025-01"] td').nth(1)).to_have_text("1")  # 往診
     screenshot(prefecture, "11_reports")
+    assert_accessible(prefecture, "11_reports")
     csv = prefecture.context.request.get(prefecture.locator("#csv").get_attribute("href"))
     assert csv.status == 200 and "D病院" in csv.text()
     xlsx = prefecture.context.request.get(prefecture.locator("#xlsx").get_attribute("href"))
@@ -275,9 +298,31 @@ def test_a_whole_case_walked_through_the_console(stack, browser, services, clock
     outbox.goto("/outbox")
     expect(outbox.locator("#outbox")).to_contain_text("【往診依頼】")
     screenshot(outbox, "12_outbox")
+    assert_accessible(outbox, "12_outbox")
     board.click("#language")
     expect(board.locator("h1")).to_contain_text("Open cases")
     screenshot(board, "13_board_english")
+    assert_accessible(board, "13_board_english")
+
+
+def test_on_a_phone_the_login_and_the_board_fit_the_screen_and_the_header_keeps_its_words_whole(
+    stack, browser, demo_logins
+):
+    page = browser.new_context(base_url=stack.url, timezone_id="UTC", viewport=PHONE).new_page()
+    page.goto("/board")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    screenshot(page, "00_login_phone")
+    assert sideways_overflow(page) <= 0
+    assert_accessible(page, "00_login_phone")
+    page.fill('input[name="username"]', "operator")
+    page.fill('input[name="password"]', passwords(demo_logins)["operator"])
+    page.press('input[name="password"]', "Enter")
+    expect(page.locator("#live")).to_have_text("ライブ更新中")
+    screenshot(page, "01_board_empty_phone")
+    assert sideways_overflow(page) <= 0
+    # Each page link, the user's name, 二段階認証 and ログアウト on one line each, not a letter a line.
+    assert broken_lines(page, ".top a, .top button, .top .live, .top .clock") == []
+    assert_accessible(page, "01_board_empty_phone")
 
 
 def test_after_logging_in_the_browser_stays_on_this_site_however_next_is_written(stack, browser, demo_logins):
@@ -366,6 +411,7 @@ def test_an_escalation_shows_on_the_board_at_a_glance(
     expect(board.locator(f'[data-case-id="{case_id}"] .flag.alert')).to_be_visible()
     expect(board).to_have_title(re.compile("^⚠"))
     screenshot(board, "14_board_escalation")
+    assert_accessible(board, "14_board_escalation")
 
 
 def test_a_board_left_open_catches_up_after_the_server_comes_back(
@@ -418,6 +464,7 @@ def test_a_password_changed_and_a_user_deactivated_in_the_console_end_their_othe
         "パスワードを変更しました。他の端末のログイン1件を終了しました"
     )
     screenshot(page, "20_account")
+    assert_accessible(page, "20_account")
     other_desk.reload()
     expect(other_desk).to_have_url(re.compile(r"/login\?next=/board"))
     page.goto("/board")
@@ -437,6 +484,7 @@ def test_a_password_changed_and_a_user_deactivated_in_the_console_end_their_othe
     row.get_by_role("button", name="パスワード再設定").click()
     admin.fill('#reset-form [name="new_password"]', "コーディネーター用-2025")
     screenshot(admin, "21_users")
+    assert_accessible(admin, "21_users")
     admin.click("#reset-form button[type=submit]")
     expect(admin.locator("#toast")).to_contain_text("パスワードを再設定しました")
     expect(admin.locator("#reset-panel")).to_be_hidden()
@@ -465,11 +513,13 @@ def test_two_factor_enrolled_and_used_in_the_console(stack, browser, services, s
     expect(first.locator("#tf-qr")).to_have_attribute("src", re.compile(r"^data:image/svg\+xml"))
     app = pyotp.TOTP(first.locator("#tf-secret").inner_text().replace(" ", ""))  # typed in by hand
     screenshot(first, "two_factor_01_enrol")
+    assert_accessible(first, "two_factor_01_enrol")
     first.fill('#tf-confirm-form [name="code"]', app.at(clock.now()))
     first.press('#tf-confirm-form [name="code"]', "Enter")
     expect(first.locator("#tf-code-list li")).to_have_count(10)
     recovery = first.locator("#tf-code-list li").first.inner_text()
     screenshot(first, "two_factor_02_recovery_codes")
+    assert_accessible(first, "two_factor_02_recovery_codes")
     first.click("#tf-done")
     expect(first).to_have_url(f"{url}/dispatch")
 
@@ -497,6 +547,7 @@ def test_two_factor_enrolled_and_used_in_the_console(stack, browser, services, s
     second.fill('#code-form [name="code"]', app.at(clock.now()))
     second.check('[name="remember_device"]')
     screenshot(second, "two_factor_03_code")
+    assert_accessible(second, "two_factor_03_code")
     second.click("#code-form button[type=submit]")
     expect(second).to_have_url(f"{url}/dispatch")
     second.click("#logout")
@@ -511,3 +562,4 @@ def test_two_factor_enrolled_and_used_in_the_console(stack, browser, services, s
     expect(third.locator("#tf-left")).to_have_text("9")  # one recovery code spent
     expect(third.locator("#tf-devices")).to_have_text("1")  # the second browser, for this shift
     screenshot(third, "two_factor_04_manage")
+    assert_accessible(third, "two_factor_04_manage")

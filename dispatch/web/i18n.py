@@ -573,6 +573,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "依頼回数の上限（{count}回）に達しました。自動の依頼は続いています",
         "The limit of {count} offers was reached; automatic offers go on",
     ),
+    # Phones and accessibility (issue 16, a11y)
+    "reports.chart_alt": (
+        "月別の医療相談・往診・看取りの件数の棒グラフ。同じ数字を下の表に示します。",
+        "Bar chart of consultations, house calls and deaths at home by month; the same figures are in the "
+        "table below.",
+    ),
+    "reports.chart_table": ("月別の件数を表で見る", "The monthly figures as a table"),
+    "reports.month": ("月", "Month"),
+    "phone.thread": ("メッセージ履歴", "Messages"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {

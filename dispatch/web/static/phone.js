@@ -30,7 +30,8 @@ function phoneCard(phone) {
   const answer = answers.get(phone.physician_id);
   return el("article", { class: "phone panel", dataset: { physicianId: phone.physician_id, phone: phone.phone_e164 } },
     el("h2", {}, phone.name, el("small", {}, ` ${phone.phone_e164}`)),
-    el("div", { class: "thread" }, thread.length ? thread : el("p", { class: "muted" }, t("phone.empty")),
+    // A region that scrolls: reachable and scrollable by keyboard, and named for a screen reader.
+    el("div", { class: "thread", tabindex: "0", role: "region", "aria-label": `${t("phone.thread")}: ${phone.name}` }, thread.length ? thread : el("p", { class: "muted" }, t("phone.empty")),
       answer ? answerNode(answer) : null),
     el("form", { class: "reply", method: "post", onsubmit: (e) => { e.preventDefault(); if (input.value.trim()) send(phone, input.value.trim()); } },
       input, el("button", { type: "submit" }, t("phone.send"))),

@@ -45,6 +45,9 @@ function chart(months) {
   const ns = "http://www.w3.org/2000/svg";
   const svg = document.createElementNS(ns, "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  // Its text alternative: a label saying what it shows, and the same figures in #monthly-table.
+  svg.setAttribute("role", "img");
+  svg.setAttribute("aria-label", t("reports.chart_alt"));
   const add = (tag, attrs, text) => {
     const node = document.createElementNS(ns, tag);
     for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
@@ -87,7 +90,10 @@ async function show(year) {
   document.querySelector("#clinic-report tfoot").replaceChildren(row({ ...clinics.data.total, clinic_label: t("reports.total") }, true));
   excluded(clinics.data);
   document.getElementById("newly-started-legend").hidden = !clinics.data.rows.some((r) => r.newly_started_house_calls);
-  if (months.ok) document.getElementById("monthly-chart").replaceChildren(chart(months.data.months));
+  if (!months.ok) return;
+  document.getElementById("monthly-chart").replaceChildren(chart(months.data.months));
+  document.querySelector("#monthly-table tbody").replaceChildren(...months.data.months.map((m) =>
+    el("tr", { dataset: { month: m.month } }, el("th", { scope: "row" }, m.month), SERIES.map(([k]) => el("td", {}, m.totals[k])))));
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
