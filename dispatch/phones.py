@@ -26,3 +26,12 @@ def to_e164(text: str, region: str = "JP") -> str:
 def masked(e164: str) -> str:
     """A form safe for logs: the last four digits only."""
     return "…" + e164[-4:] if len(e164) > 4 else "…"
+
+
+def national(e164: str) -> str:
+    """'+819012345678' as people here write it: '090-1234-5678' (a number that does not parse, as given)."""
+    try:
+        number = phonenumbers.parse(e164, "JP")
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
