@@ -16,13 +16,10 @@ from dispatch.cases.models import Case, CaseEvent
 from dispatch.cases.states import CaseState
 from dispatch.clinics.models import Clinic
 from dispatch.clock import Clock
-from dispatch.hospitals.service import hospitals, tonight
-from dispatch.outcomes import service as outcomes
-from dispatch.outcomes.schemas import OutcomeOut
 from dispatch.patients.models import Enrolment, Patient
 from dispatch.phones import InvalidPhoneNumber, national, to_e164
-from dispatch.programme.models import Programme
 from dispatch.roster.models import Physician
+from dispatch.web.visit_outcome import OutcomePart, outcome_part
 
 S = CaseState
 # The times the page shows, in the order they happen.
@@ -68,11 +65,7 @@ class VisitView:
     attending: tuple[str, Phone | None] | None = None
     attending_physician: str | None = None
     identified: bool = False
-    outcome_open: bool = False
-    outcome: OutcomeOut | None = None
-    outcome_facts: list[tuple[str, str]] = field(default_factory=list)
-    hospitals: list[tuple[int, str]] = field(default_factory=list)
-    form: dict[str, Any] = field(default_factory=dict)
+    outcome: OutcomePart | None = None  # from arrival on
 
 
 def phone(raw: str | None) -> Phone | None:
@@ -97,7 +90,7 @@ def japanese_day(day: date) -> str:
 
 
 def _step_times(session: Session, case: Case) -> dict[CaseState, datetime]:
-    """When the case last entered each step of the visit (a repeated acceptance: the latest)."""
+    """When the case entered each step of its visit, since the latest acceptance (a reassignment restarts)."""
     rows = session.execute(
         select(CaseEvent.to_state, CaseEvent.at)
         .where(
@@ -105,7 +98,11 @@ def _step_times(session: Session, case: Case) -> dict[CaseState, datetime]:
         )
         .order_by(CaseEvent.id)
     )
-    return {state: at for state, at in rows if state is not None}
+    times: dict[CaseState, datetime] = {}
+    for state, at in rows:
+        times = {} if state is S.accepted else times
+        times[state] = at  # type: ignore[index]  # the query asks only for these states
+    return times
 
 
 def _banner(acp: dict[str, Any], t: dict[str, str]) -> tuple[list[str], bool]:
@@ -147,7 +144,7 @@ def _call(
         p for p in (labels["caller_relation"].get(case.caller_relation or "", ""), case.caller_name) if p
     )
     pain = intake.get("pain_score")
-    rows = [
+    return [
         (t["visit.called_at"], case.called_at.astimezone(tz).strftime("%m/%d %H:%M")),
         (t["visit.caller"], caller or t["visit.unknown"]),
         (t["visit.complaint"], case.chief_complaint or t["visit.unknown"]),
@@ -157,7 +154,6 @@ def _call(
         (t["visit.pain"], str(pain) if pain is not None else t["visit.unknown"]),
         (t["visit.vitals"], _vitals(intake.get("vitals") or {}, t)),
     ]
-    return rows
 
 
 def _patient(
@@ -237,71 +233,6 @@ def build(
     clinic = session.get(Clinic, case.clinic_id) if case.clinic_id else None
     if clinic is not None:
         view.attending = (clinic.label, phone(clinic.handoff_phone))
-    view.outcome_open = case.state in OUTCOME_STATES
-    view.outcome = outcomes.read(session, case.id) if view.outcome_open else None
-    if view.outcome_open:
-        _outcome_form(session, view, case, clock=clock, tz=tz, t=t)
+    if case.state in OUTCOME_STATES:
+        view.outcome = outcome_part(session, case, clock=clock, tz=tz, t=t)
     return view
-
-
-def _local(at: datetime | None, tz: ZoneInfo) -> str:
-    """A time as a datetime-local input's value, in the programme's zone."""
-    return at.astimezone(tz).strftime("%Y-%m-%dT%H:%M") if at else ""
-
-
-def _outcome_form(
-    session: Session, view: VisitView, case: Case, *, clock: Clock, tz: ZoneInfo, t: dict[str, str]
-) -> None:
-    """The hospitals to pick from, the form's values (the recorded outcome, or now for a death's times), and
-    the recorded outcome in words."""
-    now = clock.now()
-    programme = session.get(Programme, case.programme_id)
-    free = {row.id: row.free for row in tonight(session, clock, programme)} if programme else {}
-    view.hospitals = [
-        (h.id, h.name + (t["visit.destination_free"].format(free=free[h.id]) if free.get(h.id) else ""))
-        for h in hospitals(session, case.programme_id, active_only=True)
-    ]
-    recorded = view.outcome
-    death = recorded.death if recorded else None
-    view.form = {
-        "outcome": recorded.outcome.value if recorded else "",
-        "findings": recorded.findings or "" if recorded else "",
-        "treatment": recorded.treatment or "" if recorded else "",
-        "medication": recorded.medication or "" if recorded else "",
-        "destination_hospital_id": recorded.destination_hospital_id if recorded else None,
-        "destination_note": recorded.destination_note or "" if recorded else "",
-        "noticed_at": _local(death.noticed_at if death else now, tz),
-        "confirmed_at": _local(death.confirmed_at if death else now, tz),
-        "related": "" if death is None else ("true" if death.related_to_treated_disease else "false"),
-        "certificate_by": death.certificate_by.value if death else "",
-        "police": "" if death is None else ("true" if death.police_informed else "false"),
-        "death_note": death.note or "" if death else "",
-        "offset": now.astimezone(tz).strftime("%z")[:3] + ":" + now.astimezone(tz).strftime("%z")[3:],
-    }
-    if recorded is None:
-        return
-    facts = [(t["visit.outcome"], t[f"visit.outcome.{recorded.outcome.value}"])]
-    if recorded.destination_hospital_name or recorded.destination_note:
-        facts.append(
-            (t["visit.destination"], recorded.destination_hospital_name or recorded.destination_note or "")
-        )
-    for key, value in (
-        ("findings", recorded.findings),
-        ("treatment", recorded.treatment),
-        ("medication", recorded.medication),
-    ):
-        if value:
-            facts.append((t[f"visit.{key}"], value))
-    if death is not None:
-        yes_no = {True: t["visit.yes"], False: t["visit.no"]}
-        facts += [
-            (t["visit.noticed_at"], death.noticed_at.astimezone(tz).strftime("%m/%d %H:%M")),
-            (t["visit.confirmed_at"], death.confirmed_at.astimezone(tz).strftime("%m/%d %H:%M")),
-            (t["visit.related"], yes_no[death.related_to_treated_disease]),
-            (t["visit.certificate_by"], t[f"visit.certificate.{death.certificate_by.value}"]),
-            (t["visit.police"], t["visit.police_yes"] if death.police_informed else t["visit.police_no"]),
-        ]
-        if death.note:
-            facts.append((t["visit.death_note"], death.note))
-    facts.append(("", t["visit.saved_at"].format(at=recorded.recorded_at.astimezone(tz).strftime("%H:%M"))))
-    view.outcome_facts = facts
