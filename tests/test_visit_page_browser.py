@@ -72,6 +72,12 @@ def test_the_physician_walks_the_visit_and_records_a_death_from_the_phone(
     expect(page.locator("#next-step")).to_have_count(0)
     expect(page.locator("#state")).to_have_text("往診完了")
 
+    # A transport must say where to: the programme's hospitals are listed on the page, no login needed.
+    page.check('[name="outcome"][value="transported_admitted"]')
+    assert page.locator("#destination_hospital_id option").count() > 1
+    page.click("#save-outcome")
+    expect(page.locator("#error-destination")).to_have_text("搬送先の病院を選ぶか、病院名を入力してください")
+
     # A death at home: the record's times default to now; the rest is asked, never assumed.
     page.check('[name="outcome"][value="death_pronounced"]')
     expect(page.locator("#death")).to_be_visible()
