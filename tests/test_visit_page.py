@@ -65,7 +65,15 @@ def test_the_page_reads_in_japanese_with_tap_to_call_numbers_and_the_dnar_banner
     # Urgency in words, JTAS, the consulting physician's note, the call as heard, the vitals.
     for words in ("橙（#7119）", "JTAS レベル2", "往診（緊急・60分以内）", "SpO2低下、心不全増悪疑い"):
         assert words in text, words
-    for words in ("夕方から息苦しさが強くなった", "2時間前から", "清明", "苦しそう", "SpO2 88%", "脈拍 104/分"):
+    for words in (
+        "夕方から息苦しさが強くなった",
+        "2時間前から",
+        "清明",
+        "苦しそう",
+        "SpO2 88%",
+        "脈拍 104/分",
+        "連絡がつかない",
+    ):
         assert words in text, words
     # DNAR and ACP as sentences, never the stored dictionary.
     banner = re.search(r'<section id="acp" class="banner dnar".*?</section>', html, re.S).group(0)

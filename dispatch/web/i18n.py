@@ -596,6 +596,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "visit.breathing": ("呼吸", "Breathing"),
     "visit.pain": ("痛み（0〜10）", "Pain (0-10)"),
     "visit.vitals": ("バイタル", "Vitals"),
+    "visit.attending_unavailable": ("主治医が対応できない理由", "Why not the attending"),
     "visit.vital.temperature_c": ("体温 {v}℃", "Temp {v}°C"),
     "visit.vital.pulse_bpm": ("脈拍 {v}/分", "Pulse {v}/min"),
     "visit.vital.blood_pressure": ("血圧 {v}", "BP {v}"),

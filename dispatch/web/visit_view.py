@@ -144,7 +144,7 @@ def _call(
         p for p in (labels["caller_relation"].get(case.caller_relation or "", ""), case.caller_name) if p
     )
     pain = intake.get("pain_score")
-    return [
+    rows = [
         (t["visit.called_at"], case.called_at.astimezone(tz).strftime("%m/%d %H:%M")),
         (t["visit.caller"], caller or t["visit.unknown"]),
         (t["visit.complaint"], case.chief_complaint or t["visit.unknown"]),
@@ -154,6 +154,11 @@ def _call(
         (t["visit.pain"], str(pain) if pain is not None else t["visit.unknown"]),
         (t["visit.vitals"], _vitals(intake.get("vitals") or {}, t)),
     ]
+    if reason := intake.get("attending_unavailable"):
+        note = intake.get("attending_unavailable_note")
+        said = labels["attending_unavailable"].get(reason, t["visit.unknown"]) + (f"（{note}）" if note else "")
+        rows.append((t["visit.attending_unavailable"], said))
+    return rows
 
 
 def _patient(

@@ -149,7 +149,6 @@ function serverErrors(payload) {
     const named = /^([a-z_]+(?:\.[a-z_]+)?): (.*)$/.exec(problem);
     let name = field;
     if (named && (field === "body" || field === "death")) name = field === "death" ? `death.${named[1]}` : named[1];
-    else if (named && field === "body") name = named[1];
     const slot = SLOTS[name] || name.replace(/^death\./, "");
     const text = problem.includes("destination") ? w("visit.error.destination")
       : problem.includes("cannot be before") ? (slot === "confirmed_at" ? w("visit.error.order") : w("visit.error.times"))
