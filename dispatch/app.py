@@ -25,7 +25,6 @@ from dispatch.matching.router import router as matching_router
 from dispatch.metrics.router import router as metrics_router
 from dispatch.observability.middleware import install as install_observability
 from dispatch.offers.router import router as offers_router
-from dispatch.offers.visit import router as visit_router
 from dispatch.outcomes.router import router as outcomes_router
 from dispatch.patients.router import router as patients_router
 from dispatch.programme.router import router as programme_router
@@ -39,6 +38,7 @@ from dispatch.submissions.router import router as submissions_router
 from dispatch.triage.router import router as triage_router
 from dispatch.twofactor.router import router as twofactor_router
 from dispatch.web import router as web
+from dispatch.web.visit import router as visit_router
 
 log = logging.getLogger(__name__)
 

@@ -28,8 +28,8 @@ def masked(e164: str) -> str:
     return "…" + e164[-4:] if len(e164) > 4 else "…"
 
 
-def to_national(e164: str) -> str:
-    """'+819011110101' as people here write it: '090-1111-0101' (national format, with hyphens)."""
+def national(e164: str) -> str:
+    """'+819012345678' as people here write it: '090-1234-5678' (a number that does not parse, as given)."""
     try:
         number = phonenumbers.parse(e164, "JP")
     except phonenumbers.NumberParseException:

@@ -15,7 +15,7 @@ from dispatch.ids import PathId
 from dispatch.matching.candidates import estimator_for
 from dispatch.matching.picker import picker
 from dispatch.matching.schemas import CandidateOut, CandidatesOut, OfferingStoppedOut
-from dispatch.phones import to_national
+from dispatch.phones import national
 
 router = APIRouter(prefix="/api/v1", tags=["dispatch"])
 
@@ -45,7 +45,7 @@ def case_candidates(request: Request, case_id: PathId, session: Session = Depend
         physicians=[
             CandidateOut(
                 **asdict(c),
-                phone=to_national(c.phone_e164) if c.phone_e164 else None,
+                phone=national(c.phone_e164) if c.phone_e164 else None,
                 other_case_reference=f"K{c.other_case_id}" if c.other_case_id else None,
             )
             for c in found.candidates
