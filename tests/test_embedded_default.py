@@ -3,6 +3,7 @@ decisions arrive; the demo's first offer goes to the substitute login; a handoff
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -115,6 +116,8 @@ def test_decisions_while_the_worker_sends_offers_never_answer_500(embedded: Serv
     with embedded.session_factory() as session:
         assert session.scalar(text("PRAGMA journal_mode")) == "wal"
         assert session.scalar(text("PRAGMA busy_timeout")) >= 1000
+        # A write transaction takes the write lock before it reads (BEGIN IMMEDIATE), never upgrades a read.
+        assert session.connection().connection.driver_connection.isolation_level == "IMMEDIATE"
         assert session.scalar(select(Offer.id).limit(1)) is not None
 
 
@@ -172,3 +175,31 @@ def test_the_coordinator_makes_a_clinics_handoff_on_demand_once(client, login, s
         assert session.scalar(select(func.count()).select_from(Handoff)) == 1
         told = session.scalars(select(SmsMessage.body).where(SmsMessage.purpose == "handoff")).all()
     assert len(told) == 1 and told[0].startswith("【申し送り】D病院")
+
+
+def test_a_lock_held_past_the_busy_timeout_answers_503_in_words_then_the_decision_goes_through(
+    embedded: Services, monkeypatch
+):
+    """Another process holding SQLite's write lock too long: the decision is refused with 503 (never a 500),
+    saying the database is busy; pressed again once the lock is gone, it goes through."""
+    import dispatch.db
+
+    monkeypatch.setattr(dispatch.db, "SQLITE_BUSY_TIMEOUT_MS", 200)
+    services = Services.build(embedded.settings, clock=embedded.clock)
+    path = services.engine.url.database
+    try:
+        with TestClient(create_app(services=services)) as client:
+            operator, consult = _headers(client, "operator"), _headers(client, "consult")
+            case_id = client.post("/api/v1/cases", json=intake_body(), headers=operator).json()["id"]
+            assert client.post(f"/api/v1/cases/{case_id}/claim", headers=consult).status_code == 200
+            other = sqlite3.connect(path, isolation_level=None)
+            other.execute("BEGIN IMMEDIATE")  # another process's write, not yet committed
+            refused = client.post(f"/api/v1/cases/{case_id}/decision", headers=consult, json=decision_body())
+            other.execute("ROLLBACK")
+            other.close()
+            assert refused.status_code == 503
+            assert refused.json()["code"] == "database_busy" and refused.headers["Retry-After"] == "5"
+            again = client.post(f"/api/v1/cases/{case_id}/decision", headers=consult, json=decision_body())
+            assert again.status_code == 200 and again.json()["state"] == "dispatching"
+    finally:
+        services.engine.dispose()
