@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from playwright.sync_api import expect
 from rq import SimpleWorker
 from sqlalchemy import func, select, text
 
@@ -34,6 +35,7 @@ from dispatch.services import Services
 from dispatch.sms.models import SmsMessage
 from tests.conftest import NIGHT, LiveServer
 from tests.factories import decision_body, intake_body
+from tests.test_console_browser import browser, port, settings, stack  # noqa: F401 - the browser's fixtures
 
 PASSWORDS = {"operator": "operator-demo", "consult": "consult-demo", "substitute": "substitute-demo"}
 DECISIONS = 12
@@ -52,7 +54,7 @@ def embedded(sqlite_template: str, redis_url: str, tmp_path: Path) -> Iterator[S
     """The demo's wiring on its own SQLite file and the test's Redis database, seeded as `make demo` seeds."""
     copy = tmp_path / "dispatch.sqlite3"
     copy.write_bytes(Path(sqlite_template).read_bytes())
-    settings = Settings(
+    demo_settings = Settings(
         _env_file=None,
         environment=Environment.development,
         database_url=f"sqlite:///{copy}",
@@ -60,7 +62,7 @@ def embedded(sqlite_template: str, redis_url: str, tmp_path: Path) -> Iterator[S
         argon2_memory_kib=1024,
         argon2_time_cost=1,
     )
-    services = Services.build(settings, clock=ManualClock(NIGHT))
+    services = Services.build(demo_settings, clock=ManualClock(NIGHT))
     services.redis.flushdb()
     with unit_of_work(services.session_factory) as session:
         seed_demo(session, load_programme_data("inba"), services.clock, services.passwords)
@@ -71,7 +73,7 @@ def embedded(sqlite_template: str, redis_url: str, tmp_path: Path) -> Iterator[S
         yield services
     finally:
         workers.context.reset()  # closes the services
-        Services.build(settings).redis.flushdb()
+        Services.build(demo_settings).redis.flushdb()
 
 
 def _headers(http: httpx.Client | TestClient, username: str) -> dict[str, str]:
@@ -203,3 +205,45 @@ def test_a_lock_held_past_the_busy_timeout_answers_503_in_words_then_the_decisio
             assert again.status_code == 200 and again.json()["state"] == "dispatching"
     finally:
         services.engine.dispose()
+
+
+def test_the_console_says_a_server_failure_in_japanese_and_keeps_the_case(request, client, login, demo_logins):
+    """A decision answered 500, then a decision that went through but whose re-read failed (503): each time
+    the consulting physician reads Japanese words and the case stays on the screen. Then the coordinator
+    makes a clinic's handoff from /handoffs."""
+    from tests.test_console_browser import log_in, passwords
+
+    server, chromium = request.getfixturevalue("stack"), request.getfixturevalue("browser")
+    pw = passwords(demo_logins)
+    case_id = client.post("/api/v1/cases", json=intake_body(), headers=login("operator")).json()["id"]
+    assert client.post(f"/api/v1/cases/{case_id}/claim", headers=login("consult")).status_code == 200
+    page = log_in(chromium, server.url, "consult", pw["consult"], "/triage")
+    page.locator(f'.queue-item[data-case-id="{case_id}"]').click()
+    detail = page.locator("#triage-detail")
+    expect(detail).to_be_visible()
+
+    def decide() -> None:
+        page.select_option('#decision-form [name="disposition"]', "visit_urgent")
+        page.select_option('#decision-form [name="urgency"]', "orange")
+        page.select_option('#decision-form [name="jtas_level"]', "2")
+        page.click("#decide")
+
+    page.route(
+        f"**/api/v1/cases/{case_id}/decision", lambda r: r.fulfill(status=500, body="Internal Server Error")
+    )
+    decide()
+    expect(page.locator("#toast")).to_contain_text("一時的に応答できませんでした")
+    expect(detail).to_be_visible()
+    page.unroute(f"**/api/v1/cases/{case_id}/decision")
+    page.route(f"**/api/v1/cases/{case_id}", lambda r: r.fulfill(status=503, json={"detail": "busy"}))
+    decide()
+    expect(page.locator("#toast")).to_contain_text("表示中の内容はそのまま残しています")
+    expect(detail).to_be_visible()
+    expect(page.locator("#triage-title")).to_contain_text(f"K{case_id}")
+
+    coordinator = log_in(chromium, server.url, "coordinator", pw["coordinator"], "/handoffs")
+    coordinator.select_option("#make-clinic", label="D病院")
+    coordinator.once("dialog", lambda dialog: dialog.accept())
+    coordinator.click("#make-button")
+    expect(coordinator.locator("#toast")).to_contain_text("申し送りを作成しました")
+    expect(coordinator.locator("#handoff-items li")).to_have_count(1)
