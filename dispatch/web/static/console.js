@@ -91,12 +91,7 @@ async function api(method, path, body, headers = {}) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  let response;
-  try {
-    response = await fetch(path, init);
-  } catch {
-    return { ok: false, status: 0, data: null }; // no answer at all: said in words, the page kept as it is
-  }
+  const response = await fetch(path, init); // no answer at all throws: callers that resend know it so
   if (response.status === 401) {
     if (method === "GET") {
       location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
@@ -116,6 +111,9 @@ const STATUS_WORDS = {
 };
 
 /** What went wrong, in the reader's language where the status says enough; the server's words after it. */
+/** No answer at all (the network), as a result `problemText` words: for pages that keep what they show. */
+const NO_ANSWER = Object.freeze({ ok: false, status: 0, data: null });
+
 function problemText(result) {
   // No answer, or the server failed (a 500, a busy database's 503, a proxy's 502): words, not a number.
   if (result.status === 0) return t("common.network");

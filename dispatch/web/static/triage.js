@@ -33,7 +33,7 @@ async function select(caseId) {
   const detail = document.getElementById("triage-detail");
   const again = shown === caseId && !detail.hidden;
   if (!again) detail.hidden = true;
-  const result = await api("GET", `/api/v1/cases/${caseId}`);
+  const result = await api("GET", `/api/v1/cases/${caseId}`).catch(() => NO_ANSWER);
   if (selected !== caseId) return;
   if (!result.ok) {
     if (!again) document.getElementById("triage-pick").hidden = false;
@@ -83,7 +83,7 @@ function fitJtas() {
 }
 
 async function act(path, body) {
-  const result = await api("POST", `/api/v1/cases/${selected}/${path}`, body);
+  const result = await api("POST", `/api/v1/cases/${selected}/${path}`, body).catch(() => NO_ANSWER);
   if (!result.ok && result.status !== 422) toast(problemText(result), "error");
   if (result.status === 409) {
     await loadQueue();
