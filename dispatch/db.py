@@ -15,6 +15,7 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from dispatch import sqlite_lock
 from dispatch.db_watchdog import watchdog
 
 # Stable constraint names so Alembic can drop and alter them on every backend.
@@ -78,17 +79,10 @@ def make_engine(
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        connect_args = {"check_same_thread": False, "timeout": 30}
+        # pysqlite's own timeout is SQLite's busy timeout; the pragma below says it again, in milliseconds.
+        connect_args = {"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
         engine = create_engine(url, connect_args=connect_args, **kwargs)
-
-        @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record) -> None:  # pragma: no cover - trivial
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.close()
-
+        sqlite_lock.install(engine, SQLITE_BUSY_TIMEOUT_MS)
         return engine
     bounded = bool(statement_timeout_ms)
     kwargs.setdefault("pool_pre_ping", not bounded)  # bounded engines ping within a deadline instead
@@ -104,6 +98,8 @@ def make_engine(
     return engine
 
 
+# How long an SQLite connection waits for another's write to finish before it gives up (then retries).
+SQLITE_BUSY_TIMEOUT_MS = 15_000
 # A pooled connection's ping: a live server answers in milliseconds.
 PING_DEADLINE_S = 1.0
 # Past the server's own statement_timeout, a statement that has not failed means a server that is not there.

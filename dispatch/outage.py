@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
+from dispatch.sqlite_lock import LOCKED_MESSAGE, is_locked
 from dispatch.telemetry import context
 
 log = logging.getLogger(__name__)
@@ -84,9 +85,9 @@ def log_outage(exc: BaseException, outcome: str = "answered 503") -> None:
 async def answer_outage(_: Request, exc: Exception) -> JSONResponse:
     """503 with `Retry-After` and a plain message; the error is logged in one line."""
     log_outage(exc)
-    return JSONResponse(
-        status_code=503, content={"detail": MESSAGE}, headers={"Retry-After": str(RETRY_AFTER_S)}
-    )
+    # SQLite still locked after its busy timeout and retries (the embedded default): busy, not down.
+    content = {"detail": LOCKED_MESSAGE, "code": "database_busy"} if is_locked(exc) else {"detail": MESSAGE}
+    return JSONResponse(status_code=503, content=content, headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 def install_outage_handler(app: FastAPI) -> None:

@@ -7,6 +7,7 @@ from dispatch.flow import reconciler, runner
 from dispatch.handoffs import service as handoff_service
 from dispatch.heartbeats import beat
 from dispatch.programme.service import get_programme
+from dispatch.sqlite_lock import retry_locked
 from dispatch.triage.service import release_idle_claims as release_idle_triage_claims
 from workers.context import services
 from workers.context import warm as warm_up  # noqa: F401 - `dispatch worker` calls it by this module's name
@@ -17,6 +18,7 @@ def heartbeat() -> None:
     beat(services().redis, "worker")
 
 
+@retry_locked
 def release_idle_claims() -> list[int]:
     """Return triage claims left idle past the limit to the queue."""
     svc = services()
@@ -24,27 +26,32 @@ def release_idle_claims() -> list[int]:
         return release_idle_triage_claims(session, svc.clock, svc.settings.triage_claim_idle_s)
 
 
+@retry_locked
 def drive_case(case_id: int) -> list[int]:
     """A case needs a physician: run a matching round (for every waiting case) and send the offers."""
     return runner.drive(services())
 
 
+@retry_locked
 def send_sms(message_id: int) -> bool:
     """Send a queued SMS unless someone already has."""
     return runner.send(services(), message_id)
 
 
+@retry_locked
 def offer_deadline(offer_id: int) -> bool:
     """An offer's deadline: the trigger only; the deadline itself is on the offer row."""
     return runner.on_deadline(services(), offer_id)
 
 
+@retry_locked
 def reconcile() -> dict:
     """The sweep: re-drive whatever the database says needs work that no job holds."""
     sweep = reconciler.reconcile(services())
     return {"timed_out": sweep.timed_out, "resent": sweep.resent, "rematched": sweep.rematched}
 
 
+@retry_locked
 def handoffs() -> dict:
     """The morning handoff reports, and the noon flag for any left unacknowledged."""
     svc = services()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -11,13 +11,14 @@ from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.cases.models import Case
 from dispatch.clinics.models import Clinic
-from dispatch.deps import db_session, get_services
+from dispatch.deps import db_session, get_services, model_response
 from dispatch.handoffs import service
 from dispatch.handoffs.models import Handoff
-from dispatch.handoffs.schemas import HandoffCase, HandoffDeath, HandoffDetail, HandoffOut
+from dispatch.handoffs.schemas import HandoffCase, HandoffDeath, HandoffDetail, HandoffOut, HandoffRequest
 from dispatch.ids import PathId
 from dispatch.outcomes.models import DeathRecord, VisitOutcome
 from dispatch.patients.models import Enrolment, Patient
+from dispatch.programme.service import get_programme
 from dispatch.roster.models import Physician
 
 router = APIRouter(prefix="/api/v1/handoffs", tags=["handoffs"])
@@ -77,6 +78,35 @@ def list_handoffs(
 ) -> list[HandoffOut]:
     """Morning reports, newest first (a clinic admin sees their clinic's only)."""
     return [_out(session, h) for h in service.visible(session, user)]
+
+
+@router.post(
+    "",
+    response_model=HandoffOut,
+    status_code=201,
+    dependencies=[allow(Role.coordinator, Role.admin)],
+    responses={200: {"model": HandoffOut, "description": "Nothing new to report: the clinic's latest report"}},
+)
+def make_handoff(body: HandoffRequest, request: Request, session: Session = Depends(db_session)) -> Response:
+    """A clinic's report now, as the 08:00 job would make it: the cases no report carries yet (201). Pressed
+    again with nothing new, it makes nothing and answers the clinic's latest report (200)."""
+    services = get_services(request)
+    programme = get_programme(session, services.settings.programme_code)
+    clinic = session.get(Clinic, body.clinic_id)
+    if clinic is None or clinic.programme_id != programme.id:
+        raise HTTPException(422, detail=f"clinic_id: no clinic {body.clinic_id}")
+    handoff, made = service.make_handoff_now(
+        session,
+        services.clock,
+        programme,
+        clinic.id,
+        services.settings.handoff_time,
+        services.settings.public_base_url,
+    )
+    if handoff is None:
+        raise HTTPException(409, detail=f"clinic_id: clinic {clinic.id} has no case to hand off")
+    session.commit()
+    return model_response(_out(session, handoff), 201 if made else 200)
 
 
 @router.get("/{handoff_id}", response_model=HandoffDetail, dependencies=[allow(*READERS)])

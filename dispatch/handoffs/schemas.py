@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dispatch.cases.states import CaseEnding, CaseState, Disposition, Urgency
 from dispatch.outcomes.models import CertificateBy
@@ -20,6 +20,12 @@ class HandoffOut(BaseModel):
     acknowledged_at: datetime | None
     flagged_at: datetime | None
     cases: int
+
+
+class HandoffRequest(BaseModel):
+    """A clinic's report made now, on the coordinator's word."""
+
+    clinic_id: int = Field(ge=1, le=2_147_483_647)
 
 
 class HandoffDeath(BaseModel):

@@ -46,62 +46,113 @@ def make_handoffs(
     start, end = period
     made = []
     cases_by_clinic: dict[int, list[Case]] = {}
-    for case in session.scalars(
-        select(Case)
-        .where(
-            Case.programme_id == programme.id,
-            Case.clinic_id.is_not(None),
-            Case.called_at >= start,
-            Case.called_at < end,
-        )
-        .order_by(Case.called_at)
-    ):
+    for case in _unreported(session, programme, start, end):
         if case.clinic_id is not None:  # always: the query asks for no other
             cases_by_clinic.setdefault(case.clinic_id, []).append(case)
     for clinic_id, cases in cases_by_clinic.items():
         if session.scalar(select(Handoff.id).where(Handoff.clinic_id == clinic_id, Handoff.period_end == end)):
             continue
-        handoff = Handoff(clinic_id=clinic_id, period_start=start, period_end=end, created_at=clock.now())
-        try:
-            with session.begin_nested():
-                session.add(handoff)
-                session.flush()
-        except IntegrityError:  # another worker made it a moment ago
-            continue
-        session.execute(handoff_case.insert(), [{"handoff_id": handoff.id, "case_id": c.id} for c in cases])
-        for case in cases:
-            if case.state is CaseState.visit_completed:
-                transition(
-                    session,
-                    case,
-                    CaseState.handed_off,
-                    actor=HANDOFF,
-                    clock=clock,
-                    reason="morning handoff",
-                    data={"handoff_id": handoff.id},
-                )
-            else:
-                record_event(
-                    session,
-                    case,
-                    "handoff.reported",
-                    actor=HANDOFF,
-                    clock=clock,
-                    data={"handoff_id": handoff.id},
-                )
-        clinic = session.get_one(Clinic, clinic_id)
-        if clinic.handoff_phone:
-            queue_sms(
-                session,
-                clock,
-                clinic.handoff_phone,
-                f"【申し送り】{clinic.label} 夜間・休日の対応 {len(cases)}件。確認し受領してください: "
-                f"{base_url.rstrip('/')}/api/v1/handoffs/{handoff.id}",
-                "handoff",
-            )
-        made.append(handoff)
+        handoff = _report(session, clock, clinic_id, cases, (start, end), base_url)
+        if handoff is not None:
+            made.append(handoff)
     hand_off_late_completions(session, clock)
     return made
+
+
+def make_handoff_now(
+    session: Session, clock: Clock, programme: Programme, clinic_id: int, at: time, base_url: str = ""
+) -> tuple[Handoff | None, bool]:
+    """One clinic's report now, on the coordinator's word: the cases the next (or the last) morning report
+    would carry and no report carries yet. (report, True) if made; (its latest report, False) if none is
+    left to report, so a second press makes nothing twice."""
+    now = clock.now()
+    local = now.astimezone(ZoneInfo(programme.timezone))
+    boundary = datetime.combine(local.date(), at, ZoneInfo(programme.timezone))
+    if local < boundary:
+        boundary -= timedelta(days=1)
+    start = boundary - timedelta(days=1)  # the night the last morning report covered, if it has not run yet
+    cases = [c for c in _unreported(session, programme, start, now, through=True) if c.clinic_id == clinic_id]
+    handoff = _report(session, clock, clinic_id, cases, (start, now), base_url) if cases else None
+    if handoff is not None:
+        hand_off_late_completions(session, clock)
+        return handoff, True
+    latest = session.scalar(
+        select(Handoff).where(Handoff.clinic_id == clinic_id).order_by(Handoff.period_end.desc()).limit(1)
+    )
+    return latest, False
+
+
+def _unreported(
+    session: Session, programme: Programme, start: datetime, end: datetime, through: bool = False
+) -> list[Case]:
+    """The programme's cases called in [start, end) (`through`: [start, end]) with a clinic, in no report
+    yet, oldest first."""
+    reported = select(handoff_case.c.case_id)
+    before = Case.called_at <= end if through else Case.called_at < end
+    return list(
+        session.scalars(
+            select(Case)
+            .where(
+                Case.programme_id == programme.id,
+                Case.clinic_id.is_not(None),
+                Case.called_at >= start,
+                before,
+                Case.id.not_in(reported),
+            )
+            .order_by(Case.called_at)
+        )
+    )
+
+
+def _report(
+    session: Session,
+    clock: Clock,
+    clinic_id: int,
+    cases: list[Case],
+    period: tuple[datetime, datetime],
+    base_url: str,
+) -> Handoff | None:
+    """One clinic's report of `cases`: completed visits handed off, the others noted; the clinic told by
+    SMS. None if another worker made the same report a moment ago."""
+    handoff = Handoff(clinic_id=clinic_id, period_start=period[0], period_end=period[1], created_at=clock.now())
+    try:
+        with session.begin_nested():
+            session.add(handoff)
+            session.flush()
+    except IntegrityError:  # another worker made it a moment ago
+        return None
+    session.execute(handoff_case.insert(), [{"handoff_id": handoff.id, "case_id": c.id} for c in cases])
+    for case in cases:
+        if case.state is CaseState.visit_completed:
+            transition(
+                session,
+                case,
+                CaseState.handed_off,
+                actor=HANDOFF,
+                clock=clock,
+                reason="morning handoff",
+                data={"handoff_id": handoff.id},
+            )
+        else:
+            record_event(
+                session,
+                case,
+                "handoff.reported",
+                actor=HANDOFF,
+                clock=clock,
+                data={"handoff_id": handoff.id},
+            )
+    clinic = session.get_one(Clinic, clinic_id)
+    if clinic.handoff_phone:
+        queue_sms(
+            session,
+            clock,
+            clinic.handoff_phone,
+            f"【申し送り】{clinic.label} 夜間・休日の対応 {len(cases)}件。確認し受領してください: "
+            f"{base_url.rstrip('/')}/api/v1/handoffs/{handoff.id}",
+            "handoff",
+        )
+    return handoff
 
 
 def hand_off_late_completions(session: Session, clock: Clock) -> None:

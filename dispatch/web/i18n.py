@@ -715,6 +715,27 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "記録できませんでした。赤字の項目を確認してください。",
         "Not recorded: check the entries marked in red.",
     ),
+    # -- issue 16, the embedded default: failures in words, the handoff on demand (i16-embedded) --
+    "common.server_busy": (
+        "サーバーが一時的に応答できませんでした。少し待ってから、もう一度お試しください。",
+        "The server could not answer just now. Wait a moment and try again.",
+    ),
+    "common.kept_on_screen": ("表示中の内容はそのまま残しています。", "What was on the screen is kept."),
+    "handoffs.make_title": ("申し送りを今すぐ作成", "Make a handoff now"),
+    "handoffs.make_hint": (
+        "8時の定時作成を待たずに、まだ申し送っていない案件で医療機関ごとの申し送りを作成します。",
+        "Without waiting for 08:00: a clinic's report of the cases no report carries yet.",
+    ),
+    "handoffs.make": ("申し送りを作成", "Make the handoff"),
+    "handoffs.make_confirm": (
+        "の申し送りを今すぐ作成し、医療機関に通知します。よろしいですか？",
+        ": make its handoff now and tell the clinic?",
+    ),
+    "handoffs.made": ("申し送りを作成しました", "Handoff made"),
+    "handoffs.nothing_new": (
+        "新しく申し送る案件はありません。最新の申し送りを表示します。",
+        "Nothing new to hand off; the latest report is shown.",
+    ),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {

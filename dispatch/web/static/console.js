@@ -91,7 +91,7 @@ async function api(method, path, body, headers = {}) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(path, init);
+  const response = await fetch(path, init); // no answer at all throws: callers that resend know it so
   if (response.status === 401) {
     if (method === "GET") {
       location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
@@ -101,7 +101,8 @@ async function api(method, path, body, headers = {}) {
     loginLapsed();
   }
   const type = response.headers.get("content-type") || "";
-  const data = type.includes("json") ? await response.json() : await response.text();
+  // A proxy's or a crashed server's page is no JSON: keep the status, never throw the page away over it.
+  const data = await (type.includes("json") ? response.json() : response.text()).catch(() => null);
   return { ok: response.ok, status: response.status, data };
 }
 
@@ -110,7 +111,13 @@ const STATUS_WORDS = {
 };
 
 /** What went wrong, in the reader's language where the status says enough; the server's words after it. */
+/** No answer at all (the network), as a result `problemText` words: for pages that keep what they show. */
+const NO_ANSWER = Object.freeze({ ok: false, status: 0, data: null });
+
 function problemText(result) {
+  // No answer, or the server failed (a 500, a busy database's 503, a proxy's 502): words, not a number.
+  if (result.status === 0) return t("common.network");
+  if (result.status >= 500) return `${t("common.server_busy")} ${t("common.kept_on_screen")}`;
   const detail = result.data && result.data.detail;
   const said = typeof detail === "string" ? detail : detail && detail.message ? detail.message : "";
   const key = STATUS_WORDS[result.status];

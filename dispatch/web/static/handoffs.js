@@ -2,6 +2,7 @@
 "use strict";
 
 const ACKNOWLEDGES = ["clinic_admin", "coordinator", "admin"].includes(BOOT.user.role);
+const MAKES = ["coordinator", "admin"].includes(BOOT.user.role);
 let current = null;
 
 function status(h) {
@@ -78,9 +79,35 @@ function showNotice() {
   box.hidden = false;
 }
 
+/** The coordinator's 「申し送りを作成」: one clinic's report now, after a confirmation naming the clinic. */
+async function setUpMaking() {
+  const form = document.getElementById("make-handoff");
+  if (!MAKES) return;
+  await loadReference("clinics");
+  const select = document.getElementById("make-clinic");
+  select.replaceChildren(...[...reference.clinics.values()].map((c) => el("option", { value: c.id }, c.label)));
+  form.hidden = false;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const clinic = reference.clinics.get(Number(select.value));
+    if (!clinic || !confirm(`${clinic.label}${t("handoffs.make_confirm")}`)) return;
+    const button = document.getElementById("make-button");
+    button.disabled = true;
+    try {
+      const result = await api("POST", "/api/v1/handoffs", { clinic_id: clinic.id });
+      if (!result.ok) return toast(problemText(result), "error");
+      toast(t(result.status === 201 ? "handoffs.made" : "handoffs.nothing_new"), "ok");
+      await open(result.data.id);
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
   showNotice();
   await list();
+  await setUpMaking();
   const button = document.getElementById("acknowledge");
   button.addEventListener("click", async () => {
     button.disabled = true;

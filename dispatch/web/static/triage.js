@@ -5,6 +5,7 @@ const I_DECIDE = BOOT.user.role === "consulting_physician";
 // Which JTAS levels sit with which #7119 colour (the server refuses other pairs, and says why).
 const JTAS = { red: [1, 2], orange: [2, 3], yellow: [3, 4], green: [4, 5], white: [5] };
 let selected = null;
+let shown = null; // the case whose details are on the screen
 
 async function loadQueue() {
   const result = await api("GET", "/api/v1/triage/queue");
@@ -27,11 +28,18 @@ async function loadQueue() {
 async function select(caseId) {
   selected = caseId;
   document.querySelectorAll(".queue-item").forEach((b) => b.classList.toggle("chosen", Number(b.dataset.caseId) === caseId));
-  // Nothing of the case before shows while this one loads: a decision must go to the case on the screen.
-  document.getElementById("triage-detail").hidden = true;
-  const result = await api("GET", `/api/v1/cases/${caseId}`);
+  // Nothing of another case shows while this one loads: a decision must go to the case on the screen. The
+  // same case read again (after a decision) stays shown, also when the read fails.
+  const detail = document.getElementById("triage-detail");
+  const again = shown === caseId && !detail.hidden;
+  if (!again) detail.hidden = true;
+  const result = await api("GET", `/api/v1/cases/${caseId}`).catch(() => NO_ANSWER);
   if (selected !== caseId) return;
-  if (!result.ok) return toast(problemText(result), "error");
+  if (!result.ok) {
+    if (!again) document.getElementById("triage-pick").hidden = false;
+    return toast(problemText(result), "error");
+  }
+  shown = caseId;
   const c = result.data;
   document.getElementById("triage-pick").hidden = true;
   document.getElementById("triage-detail").hidden = false;
@@ -75,7 +83,7 @@ function fitJtas() {
 }
 
 async function act(path, body) {
-  const result = await api("POST", `/api/v1/cases/${selected}/${path}`, body);
+  const result = await api("POST", `/api/v1/cases/${selected}/${path}`, body).catch(() => NO_ANSWER);
   if (!result.ok && result.status !== 422) toast(problemText(result), "error");
   if (result.status === 409) {
     await loadQueue();
