@@ -214,6 +214,7 @@ def cron(
     """Run RQ's cron scheduler: the periodic jobs (the reconciler's sweep, handoffs, heartbeat). Run one."""
     from redis import Redis
     from rq.cron import CronScheduler
+    from rq.exceptions import SchedulerNotFound
 
     from dispatch.queue import CRON_CONFIG
 
@@ -223,7 +224,12 @@ def cron(
     logging.getLogger("rq.cron").setLevel(log_level.upper())  # RQ sets it only when it has no handler
     scheduler = CronScheduler(connection=Redis.from_url(settings.redis_url), logging_level=log_level.upper())
     scheduler.load_config_from_file(CRON_CONFIG)
-    scheduler.start()
+    try:
+        scheduler.start()
+    except SchedulerNotFound:
+        # Redis keeps nothing on disk: after a restart (or a flush) the scheduler's registry entry is gone, and
+        # RQ raises while removing it on the way out. The jobs are unaffected; stop cleanly, in one line.
+        log.warning("cron scheduler stopped; its registry entry was already gone (Redis restarted or flushed)")
 
 
 @app.command()
