@@ -74,6 +74,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("enrolment", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_enrolment_ending_complete"), type_="check")
+        # The reason's own CHECK (a non-native enum) names the column: SQLite's table copy would keep it.
+        batch_op.drop_constraint(op.f("ck_enrolment_enrolment_end_reason"), type_="check")
         batch_op.drop_constraint(batch_op.f("fk_enrolment_ended_by_case_id_case"), type_="foreignkey")
         batch_op.drop_column("ended_by_case_id")
         batch_op.drop_column("end_reason")

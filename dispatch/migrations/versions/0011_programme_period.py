@@ -1,7 +1,7 @@
 """The programme's first and optional last day, so that every fiscal year from its start can be reported
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0010
 Create Date: 2026-12-01 21:30:00.000000
 """
 

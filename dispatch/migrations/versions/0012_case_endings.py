@@ -1,7 +1,7 @@
 """Why a case ended before a visit: the family called 119, closed unfilled, cancelled (after acceptance or not)
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-01 21:30:00.000000
 """
 

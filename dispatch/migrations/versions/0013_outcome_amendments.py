@@ -1,7 +1,7 @@
 """Outcome amendments: every correction of a recorded outcome keeps the version it replaced
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0012
 Create Date: 2026-12-01 21:30:00.000000
 """
 

@@ -1,7 +1,7 @@
 """Monthly submissions to the prefecture: a month's figures frozen with who and when, one row per version
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-01 21:30:00.000000
 """
 

@@ -1,7 +1,7 @@
 """Hospitals and their backup beds for home patients (free per night), a transport's destination
 
 Revision ID: 0015
-Revises: 0009
+Revises: 0014
 Create Date: 2026-12-01 21:15:42.625127
 """
 
