@@ -13,7 +13,7 @@ from rq import SimpleWorker
 from dispatch.embedded import free_port
 from dispatch.flow import reconciler
 from dispatch.queue import QUEUE_NAME
-from tests.browser import require_chromium, screenshot
+from tests.browser import assert_accessible, require_chromium, screenshot
 from tests.conftest import LiveServer
 from tests.factories import decision_body, intake_body
 
@@ -79,10 +79,12 @@ def test_the_alarm_shows_for_an_unanswered_case_and_clears_when_the_coordinator_
         run_jobs(services)
     expect(board.locator("#escalations")).to_contain_text(f"K{case_id}")
     expect(board).to_have_title(re.compile("^⚠1 "))
+    assert_accessible(board, "alarm_board")
 
     case_page = context.new_page()
     case_page.goto(f"/cases/{case_id}")
     expect(case_page.locator("#case-title .flag.alert")).to_be_visible()
+    assert_accessible(case_page, "alarm_case_page")
 
     # The dispatch view says why offers stopped and lists who is on shift, with travel time and phone.
     dispatch = context.new_page()
@@ -93,6 +95,7 @@ def test_the_alarm_shows_for_an_unanswered_case_and_clears_when_the_coordinator_
     expect(sakura.locator('a[href^="tel:+81"]')).to_have_text("090-1111-0102")
     expect(sakura).to_contain_text("分")
     screenshot(dispatch, "alarm_dispatch_picker")
+    assert_accessible(dispatch, "alarm_dispatch_picker")
 
     # The coordinator reached 佐倉 by phone and records it: the board's alarm goes, with no reload.
     physician_id = sakura.get_attribute("data-physician-id")
@@ -106,3 +109,4 @@ def test_the_alarm_shows_for_an_unanswered_case_and_clears_when_the_coordinator_
     assert board.evaluate("window.sameBoard") is True
     expect(case_page.locator("#case-title .flag.alert")).to_have_count(0)  # the case page too, live
     screenshot(board, "alarm_board_cleared")
+    assert_accessible(board, "alarm_board_cleared")

@@ -9,7 +9,7 @@ from datetime import timedelta
 from playwright.sync_api import Page, expect
 
 from tests import test_console_browser as console
-from tests.browser import screenshot
+from tests.browser import assert_accessible, screenshot
 from tests.test_visit_page import accepted_link
 
 # The console walk's fixtures: the stack under uvicorn on a free port, and Debian's Chromium.
@@ -46,7 +46,13 @@ def test_the_physician_walks_the_visit_and_records_a_death_from_the_phone(
 ):
     _case_id, link = accepted_link(client, login, services)
     context = browser.new_context(
-        base_url=stack.url, viewport=PHONE, timezone_id="UTC", locale="ja-JP", is_mobile=True, has_touch=True
+        base_url=stack.url,
+        viewport=PHONE,
+        timezone_id="UTC",
+        locale="ja-JP",
+        is_mobile=True,
+        has_touch=True,
+        bypass_csp=True,  # the page forbids other scripts; axe-core is injected for the accessibility checks
     )
     page = context.new_page()
     page.goto(link)
@@ -56,6 +62,7 @@ def test_the_physician_walks_the_visit_and_records_a_death_from_the_phone(
     expect(page.locator("#tel-callback")).to_have_text("090-1234-5678")
     fits_the_phone(page)
     screenshot(page, "phone_01_details")
+    assert_accessible(page, "phone_01_details")
 
     clock.advance(timedelta(minutes=9))  # 23:09
     page.click("#next-step")
@@ -63,6 +70,7 @@ def test_the_physician_walks_the_visit_and_records_a_death_from_the_phone(
     expect(page.locator("#next-step")).to_be_visible()
     take_step(page, "出発", "本当に出発を記録しますか？", "出発 23:09")
     screenshot(page, "phone_02_departed")
+    assert_accessible(page, "phone_02_departed")
     clock.advance(timedelta(minutes=17))  # 23:26
     take_step(page, "到着", "本当に到着を記録しますか？", "到着 23:26")
     expect(page.locator("#outcome-form")).to_be_visible()
@@ -89,6 +97,7 @@ def test_the_physician_walks_the_visit_and_records_a_death_from_the_phone(
     expect(page.locator("#error-police")).to_have_text("選んでください")
     fits_the_phone(page)
     screenshot(page, "phone_03_death_form")
+    assert_accessible(page, "phone_03_death_form")
     page.check('[name="related"][value="true"]')
     page.check('[name="certificate_by"][value="substitute"]')
     page.check('[name="police"][value="false"]')
@@ -100,6 +109,7 @@ def test_the_physician_walks_the_visit_and_records_a_death_from_the_phone(
     expect(page.locator("#outcome-form")).to_be_hidden()
     fits_the_phone(page)
     screenshot(page, "phone_04_outcome_saved")
+    assert_accessible(page, "phone_04_outcome_saved")
 
     # 訂正 opens the recorded outcome again, as it was.
     page.click("#correct")
