@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import transition
+from dispatch.cases.reasons import Why
 from dispatch.cases.states import CaseState
 from dispatch.clock import Clock, ManualClock
 from dispatch.matching.candidates import available_physicians, estimator_for, waiting_cases
@@ -60,10 +61,10 @@ def match_round(
                     CaseState.unfilled,
                     actor=MATCHING,
                     clock=clock,
-                    reason="no substitute physician available",
+                    reason=Why.no_physician_available,
                 )
             # One alert per quarter hour while nobody can be found; offering goes on meanwhile.
             if case.coordinator_alerted_at is None or now - case.coordinator_alerted_at >= REALERT_AFTER:
                 programme = session.get_one(Programme, reference.id)
-                alert_coordinator(session, clock, programme, case, "代診医が見つかりません")
+                alert_coordinator(session, clock, programme, case, Why.no_physician_found)
     return messages
