@@ -5,6 +5,7 @@ case's timeline, the outbox, the care profile and a refused death record read in
 from __future__ import annotations
 
 import ast
+import functools
 import html
 import re
 from pathlib import Path
@@ -43,11 +44,17 @@ def _ja(text: str) -> bool:
     return bool(JAPANESE.search(text)) or text.strip(" ()%*") in LATIN_ON_PURPOSE or not latin
 
 
+@functools.cache
+def _modules() -> list[tuple[ast.Module, list[ast.AST]]]:
+    """Every module of dispatch/, parsed once, with its nodes."""
+    trees = [ast.parse(path.read_text()) for path in sorted((ROOT / "dispatch").rglob("*.py"))]
+    return [(tree, list(ast.walk(tree))) for tree in trees]
+
+
 def _calls(name: str):
     """Every call of `name` in dispatch/, with the module it is in."""
-    for path in sorted((ROOT / "dispatch").rglob("*.py")):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
+    for tree, nodes in _modules():
+        for node in nodes:
             if isinstance(node, ast.Call):
                 func = node.func
                 called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)
