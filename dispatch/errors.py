@@ -37,8 +37,11 @@ def _problem(error: dict) -> dict[str, Any]:
     field, problem = _field(tuple(error["loc"])), _message(error)
     named = _NAMED.fullmatch(problem) if error.get("type") == "value_error" else None
     if named:
-        field = named[1] if field == "body" else f"{field}.{named[1]}"
-        problem = named[2]
+        name, problem = named[1], named[2]
+        if field == "body":
+            field = name
+        elif field != name and not field.endswith(f".{name}"):
+            field = f"{field}.{name}"
     out: dict[str, Any] = {"field": field, "problem": problem, "type": error.get("type", "value_error")}
     context = {
         k: v for k, v in (error.get("ctx") or {}).items() if k in _CONTEXT and isinstance(v, int | float | str)
