@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -23,13 +26,38 @@ def _message(error: dict) -> str:
     return message.removeprefix("Value error, ")
 
 
+# A model's own check names the field it is about: "confirmed_at: cannot be before noticed_at".
+_NAMED = re.compile(r"([a-z][a-z0-9_]*(?:\.[a-z][a-z0-9_]*)*): (.+)", re.DOTALL)
+# What a console needs to say the problem in its reader's language (limits, the expected choices).
+_CONTEXT = ("min_length", "max_length", "ge", "le", "gt", "lt", "expected")
+
+
+def _problem(error: dict) -> dict[str, Any]:
+    """One bad field: its dotted name, the problem in English, pydantic's error type and its limits."""
+    field, problem = _field(tuple(error["loc"])), _message(error)
+    named = _NAMED.fullmatch(problem) if error.get("type") == "value_error" else None
+    if named:
+        name, problem = named[1], named[2]
+        if field == "body":
+            field = name
+        elif field != name and not field.endswith(f".{name}"):
+            field = f"{field}.{name}"
+    out: dict[str, Any] = {"field": field, "problem": problem, "type": error.get("type", "value_error")}
+    context = {
+        k: v for k, v in (error.get("ctx") or {}).items() if k in _CONTEXT and isinstance(v, int | float | str)
+    }
+    if context:
+        out["context"] = context
+    return out
+
+
 def install_error_handlers(app: FastAPI) -> None:
     """422 names each bad field and its problem; a forbidden transition is 409; a database outage is 503."""
     install_outage_handler(app)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(tuple(e["loc"])), "problem": _message(e)} for e in exc.errors()]
+        errors = [_problem(e) for e in exc.errors()]
         summary = "; ".join(f"{e['field']}: {e['problem']}" for e in errors)
         return JSONResponse(status_code=422, content={"detail": summary, "errors": errors})
 

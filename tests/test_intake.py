@@ -240,7 +240,8 @@ def test_a_missing_field_is_named(client, login):
     body = intake_body()
     del body["chief_complaint"]
     response = client.post("/api/v1/cases", json=body, headers=login("operator"))
-    assert response.json()["errors"] == [{"field": "chief_complaint", "problem": "Field required"}]
+    missing = {"field": "chief_complaint", "problem": "Field required", "type": "missing"}
+    assert response.json()["errors"] == [missing]
 
 
 def _d0001(services):

@@ -15,6 +15,7 @@ from dispatch.audit import service as audit
 from dispatch.auth.models import User
 from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, event_payload
 from dispatch.cases.models import Case, CaseEvent
+from dispatch.cases.reasons import Why
 from dispatch.cases.schemas import Breathing, Consciousness, IntakeRequest, PatientRef
 from dispatch.cases.states import CaseState, Urgency, can_transition
 from dispatch.clinics.models import ContractPeriod, contract_covers
@@ -255,8 +256,8 @@ def log_call(
             "to_state": CaseState.received,
             "actor": actor.label,
             "actor_user_id": user.id,
-            "reason": "call logged",
-            "data": flags,
+            "reason": Why.call_logged.value,
+            "data": flags | {"reason_code": Why.call_logged.name},
         },
         {
             "case_id": case.id,
@@ -266,8 +267,8 @@ def log_call(
             "to_state": queued,
             "actor": actor.label,
             "actor_user_id": user.id,
-            "reason": "queued for triage",
-            "data": {},
+            "reason": Why.queued_for_triage.value,
+            "data": {"reason_code": Why.queued_for_triage.name},
         },
     ]
     # Plain INSERTs (the rows are written once and never change): the ORM's unit of work cost more than

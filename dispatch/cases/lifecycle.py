@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from dispatch.cases.models import Case, CaseEvent
+from dispatch.cases.reasons import with_code
 from dispatch.cases.states import TERMINAL_STATES, CaseState, can_transition
 from dispatch.clock import Clock
 from dispatch.outbox import defer_event
@@ -50,6 +51,7 @@ def transition(
     if not can_transition(current, target):
         raise TransitionNotAllowed(case.id, current, target)
     now = clock.now()
+    reason, data = with_code(reason, data)
     case.state = target
     case.updated_at = now
     if target in TERMINAL_STATES:
@@ -63,7 +65,7 @@ def transition(
         actor=actor.label,
         actor_user_id=actor.user_id,
         reason=reason,
-        data=data or {},
+        data=data,
     )
     session.add(event)
     session.flush()
@@ -97,6 +99,7 @@ def record_event(
     data: dict[str, Any] | None = None,
 ) -> CaseEvent:
     """Append a non-transition event (a note, an SMS sent, an alert) to the case's timeline."""
+    reason, data = with_code(reason, data)
     event = CaseEvent(
         case_id=case.id,
         at=clock.now(),
@@ -106,7 +109,7 @@ def record_event(
         actor=actor.label,
         actor_user_id=actor.user_id,
         reason=reason,
-        data=data or {},
+        data=data,
     )
     session.add(event)
     session.flush()

@@ -196,6 +196,9 @@ class CaseEventOut(BaseModel):
     from_state: CaseState | None
     to_state: CaseState | None
     actor: str
+    actor_name: str | None = Field(
+        None, description="the person behind the actor: a user's or physician's name"
+    )
     reason: str | None
     data: dict[str, Any]
 

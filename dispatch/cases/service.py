@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,6 +16,10 @@ from dispatch.cases.models import Case, CaseEvent
 from dispatch.cases.schemas import CaseDetail, CaseEventOut, CaseOut
 from dispatch.cases.states import TERMINAL_STATES, CaseState
 from dispatch.clock import Clock
+from dispatch.roster.models import Physician
+
+# A physician acting by SMS reply or by their details link: "sms:physician-4", "link:physician-3".
+PHYSICIAN_ACTOR = re.compile(r"(?:sms|link):physician-(\d+)")
 
 
 class CaseNotVisible(LookupError):
@@ -79,5 +84,22 @@ def case_detail(session: Session, clock: Clock, user: User, case_id: int) -> Cas
         chief_complaint=case.chief_complaint,
         intake=case.intake,
         triage_note=case.triage_note,
-        timeline=[CaseEventOut.model_validate(e) for e in events],
+        timeline=_with_names(session, list(events)),
     )
+
+
+def _with_names(session: Session, events: list[CaseEvent]) -> list[CaseEventOut]:
+    """The timeline with the name behind each actor: the user who acted, or the physician by SMS or link."""
+    user_ids = {e.actor_user_id for e in events if e.actor_user_id is not None}
+    physician_ids = {int(m[1]) for e in events if (m := PHYSICIAN_ACTOR.fullmatch(e.actor))}
+    users = {i: n for i, n in session.execute(select(User.id, User.display_name).where(User.id.in_(user_ids)))}
+    named = select(Physician.id, Physician.name).where(Physician.id.in_(physician_ids))
+    physicians = {i: n for i, n in session.execute(named)}
+
+    def name(e: CaseEvent) -> str | None:
+        if e.actor_user_id is not None:
+            return users.get(e.actor_user_id)
+        m = PHYSICIAN_ACTOR.fullmatch(e.actor)
+        return physicians.get(int(m[1])) if m else None
+
+    return [CaseEventOut.model_validate(e).model_copy(update={"actor_name": name(e)}) for e in events]

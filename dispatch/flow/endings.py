@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from dispatch.auth.models import User
 from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, record_event, transition
 from dispatch.cases.models import Case
+from dispatch.cases.reasons import Why
 from dispatch.cases.service import CaseNotVisible
 from dispatch.cases.states import ACTIVE_VISIT_STATES, CaseEnding, CaseState, can_transition
 from dispatch.clock import Clock
@@ -70,7 +71,7 @@ def _end(
     if case.state not in allowed:
         raise EndingNotAllowed(case, target, what, allowed)
     why = ending(case)
-    withdraw(session, clock, case, f"case ended: {why.value}")
+    withdraw(session, clock, case, Why(f"case ended: {why.value}"))
     holder = case.assigned_physician_id if case.state in ACTIVE_VISIT_STATES else None
     if holder is not None:
         physician = session.get_one(Physician, holder)
@@ -83,7 +84,7 @@ def _end(
                 "physician.not_told",
                 actor=actor,
                 clock=clock,
-                reason="the physician has no phone number on the roster",
+                reason=Why.physician_has_no_phone,
                 data={"physician_id": holder},
             )
     case.ended_because = why

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, record_event, transition
 from dispatch.cases.models import Case
+from dispatch.cases.reasons import Why
 from dispatch.cases.states import CaseState
 from dispatch.clock import Clock
 from dispatch.offers import service
@@ -81,8 +82,10 @@ def _prepare(
     if case.state not in OPEN_FOR_OFFERS:
         raise TransitionNotAllowed(case.id, case.state, CaseState.offered)
     if case.state is CaseState.offered:
-        service.withdraw(session, clock, case, "reassigned by the coordinator")
-        transition(session, case, CaseState.dispatching, actor=actor, clock=clock, reason="reassigned by hand")
+        service.withdraw(session, clock, case, Why.reassigned_by_coordinator)
+        transition(
+            session, case, CaseState.dispatching, actor=actor, clock=clock, reason=Why.reassigned_by_hand
+        )
     elif case.state in (CaseState.accepted, CaseState.en_route):
         _take_back(session, clock, case, actor)
     return case
@@ -104,7 +107,7 @@ def _take_back(session: Session, clock: Clock, case: Case, actor: Actor) -> None
         CaseState.dispatching,
         actor=actor,
         clock=clock,
-        reason="reassigned by hand",
+        reason=Why.reassigned_by_hand,
         data={"relieved_physician_id": holder},
     )
     physician = session.get(Physician, holder) if holder else None

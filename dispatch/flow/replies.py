@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import Actor
 from dispatch.cases.models import Case
+from dispatch.cases.reasons import Why
 from dispatch.cases.states import TERMINAL_STATES
 from dispatch.clock import Clock
 from dispatch.offers import progress
@@ -125,7 +126,7 @@ def _answer_offer(
         if reply.intent is Intent.accept:
             case = accept(session, clock, offer.id, actor)
             return Answer(protocol.accepted_text(case.id, visit_url(base_url, secret, offer)), case.id)
-        end_offer(session, clock, offer.id, OfferState.declined, "declined by SMS", actor=actor)
+        end_offer(session, clock, offer.id, OfferState.declined, Why.declined_by_sms, actor=actor)
         return Answer(protocol.declined_text(offer.case_id), offer.case_id)
     except OfferClosed:  # the coordinator's hand, a deadline or a cancellation came first: nothing written
         return _too_late(session, offer.id)

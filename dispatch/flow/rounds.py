@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import transition
+from dispatch.cases.reasons import Why
 from dispatch.cases.states import CaseState
 from dispatch.clock import Clock, ManualClock
 from dispatch.matching.candidates import available_physicians, estimator_for, waiting_cases
@@ -61,12 +62,12 @@ def match_round(
                     CaseState.unfilled,
                     actor=MATCHING,
                     clock=clock,
-                    reason="no substitute physician available",
+                    reason=Why.no_physician_available,
                 )
             # One alert per quarter hour while nobody can be found; offering goes on meanwhile. It says why.
             if case.coordinator_alerted_at is None or now - case.coordinator_alerted_at >= REALERT_AFTER:
                 programme = session.get_one(Programme, reference.id)
                 stopped = picker(session, case, now, estimator_for(reference)).offering_stopped
-                reason = stopped.detail if stopped else "代診医が見つかりません"
+                reason = stopped.detail if stopped else Why.no_physician_found
                 alert_coordinator(session, clock, programme, case, reason)
     return messages

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.cases.models import Case
+from dispatch.cases.reasons import Why
 from dispatch.clock import Clock
 from dispatch.db import unit_of_work
 from dispatch.flow import rounds, sms_cap
@@ -75,7 +76,7 @@ def offer_sent(session: Session, clock: Clock, message: SmsMessage) -> None:
         return
     if sms_service.is_failure(message.status):
         with contextlib.suppress(service.OfferClosed):  # never lose the record of the send over it
-            service.end_offer(session, clock, offer.id, OfferState.failed, "offer SMS could not be sent")
+            service.end_offer(session, clock, offer.id, OfferState.failed, Why.offer_sms_not_sent)
         return
     now = clock.now()
     case = session.get_one(Case, offer.case_id)
@@ -118,7 +119,7 @@ def on_delivery_failure(services: Services, message_id: int) -> None:
             return
         try:
             service.end_offer(
-                session, services.clock, message.offer_id, OfferState.failed, f"offer SMS {message.status}"
+                session, services.clock, message.offer_id, OfferState.failed, Why(f"offer SMS {message.status}")
             )
         except service.OfferClosed:
             return

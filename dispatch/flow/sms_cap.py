@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import Actor, record_event
 from dispatch.cases.models import Case
+from dispatch.cases.reasons import Why
 from dispatch.offers import service
 from dispatch.offers.models import OfferState
 from dispatch.phones import masked
@@ -31,7 +32,7 @@ from dispatch.sms.service import queue_sms
 
 log = logging.getLogger(__name__)
 SMS_CAP = Actor.system("sms_cap")
-OFFER_HELD = "offer SMS not sent: the physician's number reached its hourly SMS cap"
+OFFER_HELD = Why.offer_sms_held
 
 
 def hourly_cap(services: Services) -> cap.HourlyCap:
@@ -73,7 +74,7 @@ def alert_once(session: Session, services: Services, message: SmsMessage, per_ho
             "alert.sms_cap",
             actor=SMS_CAP,
             clock=clock,
-            reason="SMS held: the number reached its hourly cap",
+            reason=Why.sms_cap_reached,
             data={"physician_id": physician_id, "sent_in_hour": sent, "per_hour": per_hour},
         )
     programme = session.get_one(Programme, services.reference.programme(session).id)

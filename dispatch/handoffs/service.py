@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from dispatch.auth.models import Role, User
 from dispatch.cases.lifecycle import Actor, record_event, transition
 from dispatch.cases.models import Case
+from dispatch.cases.reasons import Why
 from dispatch.cases.states import CaseState
 from dispatch.clinics.models import Clinic
 from dispatch.clock import Clock
@@ -130,7 +131,7 @@ def _report(
                 CaseState.handed_off,
                 actor=HANDOFF,
                 clock=clock,
-                reason="morning handoff",
+                reason=Why.morning_handoff,
                 data={"handoff_id": handoff.id},
             )
         else:
@@ -170,7 +171,7 @@ def hand_off_late_completions(session: Session, clock: Clock) -> None:
             CaseState.handed_off,
             actor=HANDOFF,
             clock=clock,
-            reason="completed after the report",
+            reason=Why.completed_after_report,
             data={"handoff_id": handoff.id},
         )
         if handoff.acknowledged_at is not None:
@@ -180,7 +181,7 @@ def hand_off_late_completions(session: Session, clock: Clock) -> None:
                 CaseState.closed,
                 actor=HANDOFF,
                 clock=clock,
-                reason="report already acknowledged",
+                reason=Why.report_already_acknowledged,
             )
 
 
@@ -245,5 +246,7 @@ def acknowledge(session: Session, clock: Clock, user: User, handoff_id: int) -> 
     actor = Actor(f"user:{user.username}", user.id)
     for case in cases_of(session, handoff):
         if case.state is CaseState.handed_off:
-            transition(session, case, CaseState.closed, actor=actor, clock=clock, reason="handoff acknowledged")
+            transition(
+                session, case, CaseState.closed, actor=actor, clock=clock, reason=Why.handoff_acknowledged
+            )
     return handoff

@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import Actor, transition
 from dispatch.cases.models import Case
+from dispatch.cases.reasons import Why
 from dispatch.cases.states import ACTIVE_VISIT_STATES, CaseState
 from dispatch.clock import Clock
 from dispatch.sms.protocol import Intent
@@ -43,7 +44,9 @@ def report(session: Session, clock: Clock, case: Case, intent: Intent, actor: Ac
         return case
     if case.state not in FROM[intent]:
         raise ProgressRefused(f"case {case.reference} is {case.state.value}")
-    transition(session, case, target, actor=actor, clock=clock, reason=f"physician reported {intent.value}")
+    transition(
+        session, case, target, actor=actor, clock=clock, reason=Why(f"physician reported {intent.value}")
+    )
     if target is CaseState.on_scene:
         case.arrived_at = clock.now()
     return case

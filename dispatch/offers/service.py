@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import Actor, record_event, transition
 from dispatch.cases.models import Case
+from dispatch.cases.reasons import Why
 from dispatch.cases.states import CaseState, Urgency
 from dispatch.clock import Clock
 from dispatch.jobs import DRIVE_CASE
@@ -125,7 +126,7 @@ def make_offer(
         CaseState.offered,
         actor=MATCHING,
         clock=clock,
-        reason="offered",
+        reason=Why.offered,
         data={
             "offer_id": offer.id,
             "physician_id": physician_id,
@@ -187,7 +188,7 @@ def end_offer(
         and case.coordinator_alerted_at is None
     ):
         programme = session.get_one(Programme, case.programme_id)
-        alert_coordinator(session, clock, programme, case, "受諾する代診医がいません")
+        alert_coordinator(session, clock, programme, case, Why.no_physician_accepted)
     return case
 
 
@@ -199,7 +200,7 @@ def expire_if_due(session: Session, clock: Clock, offer_id: int) -> bool:
         return False
     if clock.now() < offer.deadline_at:
         return False
-    end_offer(session, clock, offer_id, OfferState.timed_out, "no reply before the deadline")
+    end_offer(session, clock, offer_id, OfferState.timed_out, Why.no_reply)
     return True
 
 
@@ -227,7 +228,7 @@ def accept(session: Session, clock: Clock, offer_id: int, actor: Actor) -> Case:
         CaseState.accepted,
         actor=actor,
         clock=clock,
-        reason="offer accepted",
+        reason=Why.offer_accepted,
         data={"offer_id": offer.id, "physician_id": offer.physician_id},
     )
     return case

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import Actor, record_event
 from dispatch.cases.models import Case
+from dispatch.cases.reasons import Why
 from dispatch.clock import Clock
 from dispatch.outcomes.models import DeathRecord, OutcomeCode, VisitOutcome
 from dispatch.patients.endings import programme_timezone
@@ -54,7 +55,7 @@ def sync_death_ending(session: Session, clock: Clock, case_id: int, actor: Actor
                 "enrolment.ending_moved" if moved else "enrolment.ended",
                 actor=actor,
                 clock=clock,
-                reason="death at home",
+                reason=Why.death_at_home,
                 data={
                     "enrolment_id": target.id,
                     "reason": "deceased",
@@ -73,7 +74,7 @@ def sync_death_ending(session: Session, clock: Clock, case_id: int, actor: Actor
             "enrolment.reopened",
             actor=actor,
             clock=clock,
-            reason="the death record was withdrawn",
+            reason=Why.death_record_withdrawn,
             data={"enrolment_id": earlier.id},
         )
     session.flush()

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import Actor, record_event
 from dispatch.cases.models import Case, CaseEvent
+from dispatch.cases.reasons import Why
 from dispatch.clinics.models import Clinic
 from dispatch.clock import Clock
 from dispatch.outcomes.models import OutcomeCode, VisitOutcome
@@ -58,7 +59,7 @@ def notify_clinic_of_outcome(session: Session, clock: Clock, case: Case, *, base
             NOT_SENT,
             actor=NOTICE,
             clock=clock,
-            reason=f"the clinic could not be told at once: {why}",
+            reason=Why(f"the clinic could not be told at once: {why}"),
             data={"outcome": kind, "clinic_id": case.clinic_id},
         )
     body = clinic_notice_text(case.id, outcome.outcome, handoff_page_url(base_url, case.id))

@@ -14,6 +14,7 @@ from dispatch.audit import service as audit
 from dispatch.auth.models import User
 from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, record_event, transition
 from dispatch.cases.models import Case
+from dispatch.cases.reasons import Why
 from dispatch.cases.states import CaseState
 from dispatch.clock import Clock
 from dispatch.db import Base
@@ -72,7 +73,7 @@ def record(
             CaseState.visit_completed,
             actor=actor,
             clock=clock,
-            reason="outcome recorded",
+            reason=Why.outcome_recorded,
             data={"outcome": data.outcome.value},
         )
     elif before is None:  # the visit was completed by SMS or the progress buttons, without an outcome
@@ -243,7 +244,7 @@ def _took_bed(session: Session, clock: Clock, case: Case, hospital: Hospital, ac
     """A transport to a hospital takes one of tonight's free backup beds there, and the timeline says so."""
     taken = take_bed(session, clock, hospital, by=actor.label, reference=case.reference)
     if taken is not None:
-        data = {"hospital_id": hospital.id, "free": taken.free}
+        data = {"hospital_id": hospital.id, "hospital_name": hospital.name, "free": taken.free}
         reason = f"backup bed taken at {hospital.name} ({taken.free} free tonight)"
         record_event(session, case, "backup_bed.taken", actor=actor, clock=clock, reason=reason, data=data)
 

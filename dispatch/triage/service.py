@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from dispatch.auth.models import User
 from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, transition
 from dispatch.cases.models import Case
+from dispatch.cases.reasons import Why
 from dispatch.cases.states import URGENCY_RANK, VISIT_DISPOSITIONS, CaseState, Disposition, Urgency
 from dispatch.clock import Clock, ManualClock
 from dispatch.jobs import DRIVE_CASE
@@ -111,7 +112,7 @@ def claim(session: Session, clock: Clock, case_id: int, user: User, idle_s: int)
             CaseState.triage_pending,
             actor=_actor(user),
             clock=clock,
-            reason="claim left idle; taken over",
+            reason=Why.claim_taken_over,
             data={"idle_physician_id": case.triage_physician_id},
         )
     transition(
@@ -120,7 +121,7 @@ def claim(session: Session, clock: Clock, case_id: int, user: User, idle_s: int)
         CaseState.triaging,
         actor=_actor(user),
         clock=clock,
-        reason="claimed",
+        reason=Why.claimed,
         data={"physician_id": user.physician_id},
     )
     case.triage_physician_id = user.physician_id
@@ -141,7 +142,7 @@ def release(session: Session, clock: Clock, case_id: int, user: User, reason: st
     """Give a claimed case back to the queue."""
     case = _own_claim(session, case_id, user)
     transition(
-        session, case, CaseState.triage_pending, actor=_actor(user), clock=clock, reason=reason or "released"
+        session, case, CaseState.triage_pending, actor=_actor(user), clock=clock, reason=reason or Why.released
     )
     case.triage_claimed_at = None
     return case
@@ -168,7 +169,7 @@ def decide(session: Session, clock: Clock, case_id: int, user: User, decision: D
         "jtas_level": decision.jtas_level,
     }
     event = transition(
-        session, case, target, actor=_actor(user), clock=clock, reason="triage decision", data=data
+        session, case, target, actor=_actor(user), clock=clock, reason=Why.triage_decision, data=data
     )
     if target is CaseState.dispatching:
         defer_job(session, DRIVE_CASE, case.id, job_id=f"drive-{case.id}-{event.id}")
@@ -193,7 +194,7 @@ def release_idle_claims(session: Session, clock: Clock, idle_s: int) -> list[int
                 CaseState.triage_pending,
                 actor=Actor.system("claim-sweeper"),
                 clock=clock,
-                reason="claim left idle",
+                reason=Why.claim_left_idle,
                 data={"idle_physician_id": case.triage_physician_id},
             )
             case.triage_claimed_at = None

@@ -72,10 +72,7 @@ async function load() {
     ...(c.ended_because ? [[t("ending.label"), label("ending", c.ended_because)]] : []),
   ]);
   document.getElementById("timeline").replaceChildren(...c.timeline.slice().reverse().map((e) => el("li", { dataset: { kind: e.kind } },
-    el("time", { datetime: e.at }, fmtTime(e.at)), " ",
-    BOOT.messages[`event.${e.kind}`] ? el("strong", {}, BOOT.messages[`event.${e.kind}`])
-      : e.to_state ? el("span", {}, `${label("state", e.from_state)} → `, stateBadge(e.to_state)) : el("strong", {}, e.kind),
-    el("span", { class: "muted" }, ` ${e.actor}`), e.reason ? el("span", {}, ` — ${e.reason}`) : null)));
+    el("time", { datetime: e.at }, fmtTime(e.at)), " ", eventWords(e))));
   document.getElementById("link-panel").hidden = !LINKS || c.patient_id !== null;
   if (c.patient_id && !profileShown && BOOT.user.role !== "admin") {
     profileShown = true;

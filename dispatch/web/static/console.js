@@ -76,6 +76,63 @@ function fmtVitals(vitals) {
   return parts.length ? parts.join(" / ") : "—";
 }
 
+const DATE_FORMAT = new Intl.DateTimeFormat(LOCALE, { year: "numeric", month: "long", day: "numeric", timeZone: "UTC" });
+
+/** A calendar date (2024-05-01) as people read it: 2024年5月1日. */
+function fmtDate(value) {
+  return /^\d{4}-\d{2}-\d{2}$/.test(value || "") ? DATE_FORMAT.format(new Date(`${value}T00:00:00Z`)) : value || "—";
+}
+
+/** A stored value in words, never a machine value: はい/いいえ, dates, phone numbers, lists; a label group's
+    words where one is named. */
+function valueWords(value, group) {
+  if (value === null || value === undefined || value === "") return "—";
+  if (typeof value === "boolean") return value ? t("common.yes") : t("common.no");
+  if (Array.isArray(value)) return value.length ? value.map((v) => valueWords(v, group)).join("、") : t("common.none");
+  if (typeof value === "object") {
+    return Object.entries(value).map(([k, v]) => `${label(group || "", k)}：${valueWords(v)}`).join("、") || t("common.none");
+  }
+  const text = String(value);
+  if (/^\d{4}-\d{2}-\d{2}$/.test(text)) return fmtDate(text);
+  if (/^\+\d{8,15}$/.test(text)) return fmtPhone(text);
+  return group && BOOT.labels[group] && BOOT.labels[group][text] ? BOOT.labels[group][text] : text;
+}
+
+/** Who wrote a timeline entry, in words: 「代診医（SMS） 成田 一郎」, 「システム（自動手配）」, a user's name. */
+function actorWords(e) {
+  const [kind, rest = ""] = String(e.actor).split(/:(.*)/s);
+  if (kind === "user") return e.actor_name || `${t("actor.user")} ${rest}`;
+  if (kind === "sms" || kind === "link") return [t(`actor.${kind}`), e.actor_name].filter(Boolean).join(" ");
+  if (kind === "system") {
+    const part = (BOOT.labels.system_actor || {})[rest];
+    return part ? `${t("actor.system")}（${part}）` : t("actor.system");
+  }
+  return e.actor_name || t("actor.system");
+}
+
+/** Why, in words: the system's reasons by their code; what the kind's data says; else what a person typed. */
+function reasonWords(e) {
+  const data = e.data || {};
+  if (data.reason_code) return label("event_reason", data.reason_code);
+  if (e.kind === "clinic.notified") return [nameOf("clinics", data.clinic_id), label("outcome", data.outcome)].join(" — ");
+  if (e.kind === "backup_bed.taken") {
+    return [data.hospital_name, t("event.free_beds").replace("{free}", data.free)].filter(Boolean).join(" — ");
+  }
+  return e.reason || null;
+}
+
+/** One timeline entry as words and badges: what happened, who, why. */
+function eventWords(e) {
+  const what = BOOT.messages[`event.${e.kind}`];
+  return [
+    what ? el("strong", {}, what)
+      : e.to_state ? el("span", {}, e.from_state ? `${label("state", e.from_state)} → ` : "", stateBadge(e.to_state))
+        : el("strong", {}, e.kind),
+    el("span", { class: "muted" }, ` ${actorWords(e)}`),
+    reasonWords(e) ? el("span", {}, ` — ${reasonWords(e)}`) : null,
+  ];
+}
+
 function urgencyBadge(urgency) {
   return el("span", { class: `urgency u-${urgency || "none"}` }, urgency ? label("urgency", urgency) : "—");
 }
@@ -119,7 +176,12 @@ function problemText(result) {
   if (result.status === 0) return t("common.network");
   if (result.status >= 500) return `${t("common.server_busy")} ${t("common.kept_on_screen")}`;
   const detail = result.data && result.data.detail;
-  const said = typeof detail === "string" ? detail : detail && detail.message ? detail.message : "";
+  let said = typeof detail === "string" ? detail : detail && detail.message ? detail.message : "";
+  if (BOOT.lang === "ja" && said && !JAPANESE.test(said)) {
+    // The API's English stays out of the Japanese console: a "field: problem" is said in words, the rest dropped.
+    const named = said.match(/^([a-z][a-z0-9_.]*): (.+)$/s);
+    said = named ? `${fieldLabel(named[1])}：${inWords(named[2])}` : result.status === 422 ? inWords(said) : "";
+  }
   const key = STATUS_WORDS[result.status];
   if (key && BOOT.lang === "ja") return said ? `${t(key)}（${said}）` : t(key);
   return said || `${t("common.error")} ${result.status}`;
@@ -147,7 +209,29 @@ const PROBLEMS_JA = [
   [/^must differ from the current password/, () => "今のパスワードとは違うものにしてください"],
   [/^Input should be '/, () => "一覧から選んでください"],
   [/^Input should be a valid datetime/, () => "日時を入力してください"],
+  // issue 16: the rest of the API's English, so that nothing English reaches the Japanese console
+  [/^Input should be a valid boolean/, () => t("problem.yes_no")],
+  [/^Input should be a valid date/, () => t("problem.date")],
+  [/^Input should be a valid string/, () => t("problem.text")],
+  [/^Input should be greater than (\S+)/, (m) => t("problem.gt").replace("{n}", m[1])],
+  [/^Input should be less than (\S+)/, (m) => t("problem.lt").replace("{n}", m[1])],
+  [/^Extra inputs are not permitted/, () => t("problem.not_accepted")],
+  [/^String should match pattern/, () => t("problem.format")],
+  [/phone number/, () => t("problem.phone")],
+  [/^cannot be before ([a-z_.]+)/, (m) => t("problem.before").replace("{other}", fieldLabel(m[1]))],
+  [/^only for the outcome (\w+)/, (m) => t("problem.only_for_outcome").replace("{outcome}", label("outcome", m[1]))],
+  [/needs the death record/, () => t("problem.death_record_needed")],
+  [/is not a possible date of birth/, () => t("problem.birth_date")],
+  [/^is in the future/, () => t("problem.future")],
+  [/^is more than 7 days ago/, () => t("problem.too_old")],
+  [/is not a month/, () => t("problem.month")],
+  [/6 digits/, () => t("problem.six_digits")],
+  [/^name_kana and date_of_birth go together/, () => t("problem.kana_with_birth")],
+  [/NUL characters/, () => t("problem.nul")],
 ];
+
+// Hiragana, katakana, kanji or full-width forms: words already in Japanese.
+const JAPANESE = /[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]/;
 
 function inWords(problem) {
   if (BOOT.lang !== "ja") return problem;
@@ -155,7 +239,49 @@ function inWords(problem) {
     const match = problem.match(pattern);
     if (match) return say(match);
   }
-  return problem;
+  // Never English in the Japanese console: a problem we have no words for is still said in Japanese.
+  return JAPANESE.test(problem) ? problem : t("problem.invalid");
+}
+
+// pydantic's error types (`type` in each error of a 422) in the reader's words; `context` holds the limits.
+const PROBLEM_TYPES = {
+  missing: () => t("problem.missing"),
+  bool_type: () => t("problem.yes_no"), bool_parsing: () => t("problem.yes_no"),
+  int_type: () => t("problem.integer"), int_parsing: () => t("problem.integer"), int_from_float: () => t("problem.integer"),
+  float_type: () => t("problem.number"), float_parsing: () => t("problem.number"),
+  decimal_type: () => t("problem.number"), decimal_parsing: () => t("problem.number"),
+  string_type: () => t("problem.text"),
+  string_too_short: (c) => (c.min_length > 1 ? t("problem.min_length").replace("{n}", c.min_length) : t("problem.missing")),
+  string_too_long: (c) => t("problem.max_length").replace("{n}", c.max_length),
+  too_short: (c) => t("problem.min_items").replace("{n}", c.min_length),
+  too_long: (c) => t("problem.max_items").replace("{n}", c.max_length),
+  greater_than_equal: (c) => t("problem.ge").replace("{n}", c.ge),
+  less_than_equal: (c) => t("problem.le").replace("{n}", c.le),
+  greater_than: (c) => t("problem.gt").replace("{n}", c.gt),
+  less_than: (c) => t("problem.lt").replace("{n}", c.lt),
+  enum: () => t("problem.choose"), literal_error: () => t("problem.choose"),
+  datetime_type: () => t("problem.datetime"), datetime_parsing: () => t("problem.datetime"),
+  datetime_from_date_parsing: () => t("problem.datetime"), timezone_aware: () => t("problem.datetime"),
+  date_type: () => t("problem.date"), date_parsing: () => t("problem.date"), date_from_datetime_parsing: () => t("problem.date"),
+  date_from_datetime_inexact: () => t("problem.date"),
+  string_pattern_mismatch: () => t("problem.format"), url_parsing: () => t("problem.format"),
+  list_type: () => t("problem.format"), dict_type: () => t("problem.format"), model_type: () => t("problem.format"),
+  model_attributes_type: () => t("problem.format"),
+  extra_forbidden: () => t("problem.not_accepted"), json_invalid: () => t("problem.unreadable"),
+};
+
+/** One error of a 422 in the reader's words: by pydantic's type where it has one, else by its English text. */
+function problemWords(error) {
+  if (BOOT.lang !== "ja") return error.problem;
+  const say = error.type && PROBLEM_TYPES[error.type];
+  return say ? say(error.context || {}) : inWords(error.problem);
+}
+
+/** An API field name ("death.confirmed_at", "patient.household_phone") as the form calls it. */
+function fieldLabel(field) {
+  const name = String(field).replace(/^patient\./, "");
+  const labels = BOOT.labels.api_field || {};
+  return labels[name] ?? labels[name.split(".").pop()] ?? BOOT.messages[`field.${name}`] ?? name;
 }
 
 /** Show a 422's problems beside the fields they name, and a summary; returns whether any were shown. */
@@ -166,12 +292,12 @@ function showFieldErrors(form, result) {
   for (const error of errors) {
     const name = error.field.replace(/^patient\./, "");
     const input = form.querySelector(`[name="${CSS.escape(error.field)}"], [name="${CSS.escape(name)}"]`);
-    const message = el("span", { class: "field-error", role: "alert" }, inWords(error.problem));
+    const message = el("span", { class: "field-error", role: "alert" }, problemWords(error));
     if (input && input.closest("label")) {
       input.setAttribute("aria-invalid", "true");
       input.closest("label").append(message);
     } else {
-      unplaced.push(inWords(error.problem));
+      unplaced.push(`${fieldLabel(error.field)}${BOOT.lang === "ja" ? "：" : ": "}${problemWords(error)}`);
     }
   }
   const summary = form.querySelector(".form-error");

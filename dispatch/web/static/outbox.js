@@ -13,7 +13,7 @@ async function refresh() {
   document.querySelector("#outbox tbody").replaceChildren(...result.data.map((m) => el("tr", { class: `sms ${m.direction}` },
     el("td", {}, fmtTime(m.created_at)),
     el("td", {}, m.direction === "inbound" ? t("outbox.in") : t("outbox.out")),
-    el("td", {}, fmtPhone(m.phone_e164)), el("td", { class: "sms-body" }, m.body), el("td", {}, m.purpose), el("td", { class: m.status === "held" ? "flag alert" : "" }, smsStatus(m)),
+    el("td", {}, fmtPhone(m.phone_e164)), el("td", { class: "sms-body" }, m.body), el("td", {}, label("sms_purpose", m.purpose)), el("td", { class: m.status === "held" ? "flag alert" : "" }, smsStatus(m)),
     el("td", {}, m.case_id ? el("a", { href: `/cases/${m.case_id}` }, `#K${m.case_id}`) : "—"))));
 }
 

@@ -2,12 +2,14 @@
 "use strict";
 
 function describe(value) {
-  if (Array.isArray(value)) return value.length ? value.join("、") : t("common.none");
-  if (value && typeof value === "object") {
-    const parts = Object.entries(value).map(([key, inner]) => `${key}: ${describe(inner)}`);
-    return parts.length ? parts.join(" / ") : t("common.none");
-  }
-  return value === null || value === undefined || value === "" ? "—" : String(value);
+  return valueWords(value);
+}
+
+/** A profile's object (ACP wishes, the key person) one line per entry, each under its Japanese label. */
+function entries(value, group) {
+  const rows = Object.entries(value || {}).filter(([, inner]) => inner !== null && inner !== undefined && inner !== "");
+  return rows.length ? el("div", {}, ...rows.map(([key, inner]) => el("div", {}, `${label(group, key)}：${valueWords(inner)}`)))
+    : t("common.none");
 }
 
 async function showProfile(patientId, container, body) {
@@ -24,9 +26,11 @@ async function showProfile(patientId, container, body) {
     ["DNAR", acp.dnar === true ? el("strong", { class: "flag alert" }, "DNAR") : acp.dnar === false ? t("profile.full_code") : "—"],
     [t("profile.address"), `${p.address}（${p.municipality}）`],
     [t("profile.diagnoses"), describe(p.diagnoses)],
-    [t("profile.acp"), describe(Object.fromEntries(Object.entries(acp).filter(([k]) => k !== "dnar")))],
+    [t("profile.acp"), entries(Object.fromEntries(Object.entries(acp).filter(([k]) => k !== "dnar")), "acp")],
     [t("profile.devices"), describe(p.devices)],
-    [t("profile.key_person"), key.name ? `${key.name}${key.relation ? `（${key.relation}）` : ""} ${key.phone || ""}`.trim() : describe(key)],
+    [t("profile.key_person"), key.name && Object.keys(key).every((k) => ["name", "relation", "phone"].includes(k))
+      ? `${key.name}${key.relation ? `（${key.relation}）` : ""} ${key.phone ? valueWords(key.phone) : ""}`.trim()
+      : entries(key, "key_person")],
     [t("profile.enrolments"), el("div", {}, ...p.enrolments.map((e) => enrolmentLine(p, e, () => showProfile(patientId, container, body))))],
   ];
   body.replaceChildren(...rows.flatMap(([term, text]) => [el("dt", {}, term), el("dd", {}, text)]));

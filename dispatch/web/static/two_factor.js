@@ -15,7 +15,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (detail.includes("already used")) return t("login.code_reused");
     if (detail.startsWith("code:") || detail.startsWith("password:")) return t("login.code_failed");
     const first = result.data && result.data.errors && result.data.errors[0];
-    return first ? inWords(first.problem) : problemText(result);
+    return first ? problemWords(first) : problemText(result);
   }
 
   function fail(form, result) {
