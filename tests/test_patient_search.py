@@ -6,6 +6,7 @@ from datetime import date
 
 from sqlalchemy import event, func, insert, select
 
+from dispatch.audit import service as audit
 from dispatch.audit.models import AuditEntry
 from dispatch.clinics.models import Clinic
 from dispatch.patients.models import Patient, Sex
@@ -32,7 +33,8 @@ def test_hiragana_katakana_half_width_and_spaces_find_the_same_patient(client, l
         audited = session.scalar(
             select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "patient.search.match")
         )
-    assert audited == 5  # each match returned is written as read
+        chain = audit.verify_chain(session)
+    assert audited == 5 and chain.broken is None  # each match returned is written as read, chained
     # A clinic admin finds only their own clinic's patients (D病院), whatever the kana.
     clinic = login("clinic")
     assert [m["clinic_patient_number"] for m in _search(client, clinic, name_kana="いんば")] == ["D-0001"]

@@ -105,7 +105,8 @@ class Enrolment(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    # Indexed: the care profile, a call's coverage and the kana search all reach enrolments by patient.
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
     clinic_patient_number: Mapped[str] = mapped_column(String(32))  # the clinic's own chart number
     attending_physician_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"))

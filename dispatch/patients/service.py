@@ -104,7 +104,6 @@ def search(
     for patient, enrolment, label, town in session.execute(
         query.order_by(Patient.id, Enrolment.id).limit(SEARCH_LIMIT)
     ):
-        audit.record(session, clock, user, "patient.search.match", patient_id=patient.id)
         matches.append(
             PatientMatch(
                 id=patient.id,
@@ -121,6 +120,8 @@ def search(
                 end_reason=enrolment.end_reason,
             )
         )
+    # Each match returned is written as read (one entry each, in one run of the chain).
+    audit.record_each(session, clock, user, "patient.search.match", patient_ids=[m.id for m in matches])
     return matches
 
 

@@ -1,4 +1,4 @@
-"""Patients searched by a folded kana key, matched by prefix on an index
+"""Patients searched by a folded kana key, matched by prefix on an index; enrolments indexed by patient
 
 Revision ID: 0016
 Revises: 0015
@@ -59,9 +59,13 @@ def upgrade() -> None:
             unique=False,
             postgresql_ops={"name_kana_key": "text_pattern_ops"},
         )
+    with op.batch_alter_table("enrolment", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_enrolment_patient_id"), ["patient_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("enrolment", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_enrolment_patient_id"))
     with op.batch_alter_table("patient", schema=None) as batch_op:
         batch_op.drop_index("ix_patient_name_kana_key")
         batch_op.drop_column("name_kana_key")
