@@ -16,6 +16,7 @@ from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState, Disposition, Urgency
 from dispatch.clinics.models import Clinic
 from dispatch.outcomes.models import CertificateBy, DeathRecord, OutcomeCode, VisitOutcome
+from dispatch.patients.kana import name_key
 from dispatch.patients.models import EndReason, Enrolment, Patient, Sex
 from dispatch.programme.models import Municipality, Programme
 from dispatch.programme.periods import fiscal_year_days, month_start
@@ -71,6 +72,7 @@ def load_year(
                         given_name=f"{n}",
                         family_name_kana="シケン",
                         given_name_kana=f"{n}",
+                        name_kana_key=name_key("シケン", f"{n}"),
                         date_of_birth=date(1940, 1, 1),
                         sex=Sex.unknown,
                         address="（試験データ）",

@@ -22,8 +22,8 @@ from dispatch.clinics.models import ContractPeriod, contract_covers
 from dispatch.clock import Clock, ManualClock
 from dispatch.db import table_of
 from dispatch.outbox import defer_event
+from dispatch.patients import kana
 from dispatch.patients.models import Enrolment, Patient
-from dispatch.patients.service import normalise_kana
 from dispatch.programme.models import Municipality
 from dispatch.programme.service import ProgrammeSnapshot
 
@@ -69,13 +69,16 @@ def find_patient_id(session: Session, ref: PatientRef) -> int | None:
                 "several patients share this number; search /api/v1/patients and give patient_id",
             )
         return found[0]
-    wanted = normalise_kana(ref.name_kana or "")
-    candidates = session.execute(
-        select(Patient.id, Patient.family_name_kana, Patient.given_name_kana).where(
-            Patient.date_of_birth == ref.date_of_birth
+    matches = list(
+        session.scalars(
+            select(Patient.id)
+            .where(
+                Patient.name_kana_key == kana.fold(ref.name_kana or ""),
+                Patient.date_of_birth == ref.date_of_birth,
+            )
+            .limit(2)
         )
     )
-    matches = [r.id for r in candidates if normalise_kana(r.family_name_kana + r.given_name_kana) == wanted]
     if len(matches) != 1:
         problem = "no enrolled patient" if not matches else "several patients"
         raise IntakeRejected("patient.name_kana", f"{problem} with this name and date of birth")

@@ -7,9 +7,10 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, CheckConstraint, Date, Float, ForeignKey, Index, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from dispatch.db import Base, JsonDocument, UTCDateTime, db_enum
+from dispatch.patients.kana import name_key
 from dispatch.programme.models import Municipality
 
 
@@ -30,17 +31,31 @@ class EndReason(StrEnum):
     contract_ended = "contract_ended"
 
 
+def _name_key_of_row(context: Any) -> str:
+    """The search key of a row inserted without one (a Core INSERT: the bulk loads, the tests' rows)."""
+    row = context.get_current_parameters()
+    return name_key(row.get("family_name_kana"), row.get("given_name_kana"))
+
+
 class Patient(Base):
     """A person cared for at home. Sensitive personal information: every read is audited."""
 
     __tablename__ = "patient"
-    __table_args__ = (Index("ix_patient_name_dob", "family_name_kana", "given_name_kana", "date_of_birth"),)
+    __table_args__ = (
+        Index("ix_patient_name_dob", "family_name_kana", "given_name_kana", "date_of_birth"),
+        # Searched by prefix (LIKE 'インバ%'): PostgreSQL uses a text_pattern_ops index whatever the collation.
+        Index(
+            "ix_patient_name_kana_key", "name_kana_key", postgresql_ops={"name_kana_key": "text_pattern_ops"}
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     family_name: Mapped[str] = mapped_column(String(50))
     given_name: Mapped[str] = mapped_column(String(50))
     family_name_kana: Mapped[str] = mapped_column(String(50))
     given_name_kana: Mapped[str] = mapped_column(String(50))
+    # Family and given kana folded (dispatch/patients/kana.py), kept in step with them on every write.
+    name_kana_key: Mapped[str] = mapped_column(String(100), default=_name_key_of_row)
     date_of_birth: Mapped[date] = mapped_column(Date)
     sex: Mapped[Sex] = mapped_column(db_enum(Sex, 8), default=Sex.unknown)
     household_phone_e164: Mapped[str | None] = mapped_column(String(16), index=True)
@@ -63,6 +78,13 @@ class Patient(Base):
         back_populates="patient", order_by="Enrolment.enrolled_on"
     )
 
+    @validates("family_name_kana", "given_name_kana")
+    def _keep_name_key(self, field: str, value: str) -> str:
+        family = value if field == "family_name_kana" else self.family_name_kana
+        given = value if field == "given_name_kana" else self.given_name_kana
+        self.name_kana_key = name_key(family, given)
+        return value
+
 
 class Enrolment(Base):
     """A patient registered under a clinic's contract, with their consent."""
@@ -83,7 +105,8 @@ class Enrolment(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"))
+    # Indexed: the care profile, a call's coverage and the kana search all reach enrolments by patient.
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id"))
     clinic_patient_number: Mapped[str] = mapped_column(String(32))  # the clinic's own chart number
     attending_physician_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"))

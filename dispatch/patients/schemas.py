@@ -49,6 +49,7 @@ class PatientMatch(BaseModel):
     name: str
     name_kana: str
     date_of_birth: date
+    sex: Sex
     clinic_id: int
     clinic_label: str
     clinic_patient_number: str
@@ -117,7 +118,10 @@ class PatientSearch(BaseModel):
     clinic_patient_number: str | None = Field(None, min_length=1, max_length=32)
     household_phone: str | None = Field(None, max_length=32, description="e.g. 043-123-4567")
     name_kana: str | None = Field(
-        None, min_length=1, max_length=100, description="katakana; a prefix is enough"
+        None,
+        min_length=1,
+        max_length=100,
+        description="kana (katakana, hiragana or half-width; spaces ignored); a prefix is enough",
     )
     date_of_birth: date | None = None
 

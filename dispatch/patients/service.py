@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import unicodedata
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -11,6 +11,7 @@ from dispatch.audit import service as audit
 from dispatch.auth.models import Role, User
 from dispatch.clinics.models import Clinic
 from dispatch.clock import Clock
+from dispatch.patients import kana
 from dispatch.patients.models import Enrolment, Patient
 from dispatch.patients.schemas import CareProfileOut, EnrolmentOut, PatientIn, PatientMatch
 from dispatch.phones import InvalidPhoneNumber, to_e164
@@ -69,6 +70,9 @@ def care_profile(session: Session, clock: Clock, user: User, patient_id: int) ->
     )
 
 
+SEARCH_LIMIT = 50
+
+
 def search(
     session: Session,
     clock: Clock,
@@ -77,13 +81,14 @@ def search(
     clinic_patient_number: str | None,
     household_phone: str | None,
     name_kana: str | None,
-    date_of_birth,
+    date_of_birth: date | None,
 ) -> list[PatientMatch]:
-    """Patients matching what the caller said; each match returned is audited as read."""
+    """Patients matching what the caller said (kana by prefix, in SQL); each match returned is audited."""
     query = (
-        select(Patient, Enrolment, Clinic.label)
+        select(Patient, Enrolment, Clinic.label, Municipality.name)
         .join(Enrolment, Enrolment.patient_id == Patient.id)
         .join(Clinic, Clinic.id == Enrolment.clinic_id)
+        .join(Municipality, Municipality.id == Patient.municipality_id)
     )
     if clinic_patient_number:
         query = query.where(Enrolment.clinic_patient_number == clinic_patient_number)
@@ -91,37 +96,33 @@ def search(
         query = query.where(Patient.household_phone_e164 == household_phone)
     if date_of_birth:
         query = query.where(Patient.date_of_birth == date_of_birth)
+    if name_kana and (wanted := kana.fold(name_kana)):
+        query = query.where(Patient.name_kana_key.like(kana.prefix_pattern(wanted), escape=kana.LIKE_ESCAPE))
     if user.role is Role.clinic_admin:
         query = query.where(Enrolment.clinic_id == user.clinic_id)
-    wanted = normalise_kana(name_kana) if name_kana else None
     matches: list[PatientMatch] = []
-    for patient, enrolment, label in session.execute(query.order_by(Patient.id)):
-        if wanted and not normalise_kana(patient.family_name_kana + patient.given_name_kana).startswith(wanted):
-            continue
-        if len(matches) == 50:
-            break
-        audit.record(session, clock, user, "patient.search.match", patient_id=patient.id)
+    for patient, enrolment, label, town in session.execute(
+        query.order_by(Patient.id, Enrolment.id).limit(SEARCH_LIMIT)
+    ):
         matches.append(
             PatientMatch(
                 id=patient.id,
                 name=f"{patient.family_name} {patient.given_name}",
                 name_kana=f"{patient.family_name_kana} {patient.given_name_kana}",
                 date_of_birth=patient.date_of_birth,
+                sex=patient.sex,
                 clinic_id=enrolment.clinic_id,
                 clinic_label=label,
                 clinic_patient_number=enrolment.clinic_patient_number,
-                municipality=patient.municipality.name,
+                municipality=town,
                 enrolment_id=enrolment.id,
                 ended_on=enrolment.ended_on,
                 end_reason=enrolment.end_reason,
             )
         )
+    # Each match returned is written as read (one entry each, in one run of the chain).
+    audit.record_each(session, clock, user, "patient.search.match", patient_ids=[m.id for m in matches])
     return matches
-
-
-def normalise_kana(text: str) -> str:
-    """Katakana compared loosely: half-width folded to full-width, spaces dropped."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
 
 
 class PatientRejected(ValueError):

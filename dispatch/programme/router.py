@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from dispatch.auth.guard import authenticated
+from dispatch.auth.guard import allow, authenticated
+from dispatch.auth.models import Role
 from dispatch.deps import db_session, get_services
 from dispatch.programme import service
 from dispatch.programme.periods import fiscal_year_of
-from dispatch.programme.schemas import ProgrammeOut
+from dispatch.programme.schemas import ProgrammeOut, ServiceHoursOut
+from dispatch.times import time_problem
 
 router = APIRouter(prefix="/api/v1", tags=["programme"])
 
@@ -38,4 +42,28 @@ def read_programme(request: Request, session: Session = Depends(db_session)) -> 
         current_fiscal_year=fiscal_year_of(service.local_today(programme, now)),
         service_hours_rule=rule,
         in_service_hours_now=now_in_hours,
+    )
+
+
+HOURS_READERS = (Role.operator, Role.consulting_physician, Role.coordinator, Role.admin)
+HOURS_LABELS = {True: "時間内（夜間・休日）", False: "時間外"}
+
+
+@router.get("/programme/service-hours", response_model=ServiceHoursOut, dependencies=[allow(*HOURS_READERS)])
+def read_service_hours(
+    request: Request, at: datetime | None = None, session: Session = Depends(db_session)
+) -> ServiceHoursOut:
+    """Whether a call at `at` (now if absent; e.g. a call logged late) is in night/holiday hours."""
+    if problem := time_problem(at):
+        raise HTTPException(422, detail=f"at: {problem}")
+    services = get_services(request)
+    at = at or services.clock.now()
+    try:
+        in_hours, rule = services.reference.programme(session).judge_service_hours(at)
+    except service.ProgrammeNotLoaded as exc:
+        raise HTTPException(503, detail=str(exc)) from None
+    except LookupError:
+        raise HTTPException(422, detail="at: no service-hours rule was in force at this time") from None
+    return ServiceHoursOut(
+        at=at, in_service_hours=in_hours, rule_version=rule.version, label=HOURS_LABELS[in_hours]
     )

@@ -57,3 +57,12 @@ class ProgrammeOut(BaseModel):
     current_fiscal_year: int
     service_hours_rule: ServiceHoursRuleOut
     in_service_hours_now: bool
+
+
+class ServiceHoursOut(BaseModel):
+    """Whether a call at `at` falls in the programme's night/holiday hours, by which rule version."""
+
+    at: datetime
+    in_service_hours: bool
+    rule_version: int
+    label: str  # 時間内（夜間・休日） / 時間外

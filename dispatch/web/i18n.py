@@ -816,6 +816,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "profile.dnar_yes": ("DNARあり（心肺蘇生を望まない）", "DNAR (no resuscitation)"),
     "profile.age": ("{age}歳", "{age} y"),
+    # -- issue 16, intake (i16-intake): required marks, the call time, service hours, age --
+    "intake.required": ("必須", "required"),
+    "intake.required_note": (
+        "「必須」の項目は必ず入力してください。",
+        "Fields marked required must be filled in.",
+    ),
+    "intake.called_at_hint": (
+        "遅れて記録するときは、実際に電話を受けた時刻に直してください。",
+        "For a call logged late, set the time it actually came in.",
+    ),
+    "hours.in": ("時間内（夜間・休日）", "In hours (night/holiday)"),
+    "hours.out": ("時間外", "Out of hours"),
+    "hours.future": ("未来の時刻は入力できません", "The time cannot be in the future"),
+    "hours.too_old": ("7日より前の受電は記録できません", "Calls more than 7 days ago cannot be logged"),
+    "patient.age": ("{age}歳", "age {age}"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {

@@ -298,7 +298,7 @@ async function searchToLink(event) {
   clearFieldErrors(form);
   if (!result.data.length) return list.replaceChildren(el("li", { class: "empty" }, t("intake.no_match")));
   list.replaceChildren(...result.data.map((m) => el("li", {},
-    `${m.name}（${m.name_kana}） ${m.date_of_birth} — ${m.clinic_label} ${m.clinic_patient_number} ${endingText(m.end_reason, m.ended_on)} `,
+    `${m.name}（${m.name_kana}） ${label("sex", m.sex)} ${fmtBirthDate(m.date_of_birth)} — ${m.clinic_label} ${m.clinic_patient_number} ${endingText(m.end_reason, m.ended_on)} `,
     el("button", { type: "button", onclick: () => linkTo(m, form) }, t("link.button")))));
 }
 

@@ -32,6 +32,46 @@ function fmtTime(iso) {
   return iso ? TIME_FORMAT.format(new Date(iso)) : "—";
 }
 
+// 和暦: each era from its first day (births are from 1890 on).
+const ERAS = [["令和", "2019-05-01"], ["平成", "1989-01-08"], ["昭和", "1926-12-25"], ["大正", "1912-07-30"], ["明治", "1868-01-25"]];
+const DAY_PARTS = new Intl.DateTimeFormat("en-GB", {
+  timeZone: BOOT.timezone, year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+});
+
+/** An instant on the programme's local calendar: "2025-01-15T23:05" (a datetime-local input's value). */
+function localMinute(ms) {
+  const p = Object.fromEntries(DAY_PARTS.formatToParts(new Date(ms)).map((x) => [x.type, x.value]));
+  return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+}
+
+/** A local "2025-01-15T23:05" as an instant with its offset, e.g. "2025-01-15T23:05:00+09:00". */
+function localToIso(value) {
+  const guess = Date.parse(`${value}:00Z`);
+  const offset = Math.round((Date.parse(`${localMinute(guess)}:00Z`) - guess) / 60000); // zone minus UTC
+  const sign = offset < 0 ? "-" : "+";
+  const hhmm = `${String(Math.floor(Math.abs(offset) / 60)).padStart(2, "0")}:${String(Math.abs(offset) % 60).padStart(2, "0")}`;
+  return `${value}:00${sign}${hhmm}`;
+}
+
+/** Age in whole years on `today` ("YYYY-MM-DD"), born on `birth`. */
+function ageOn(birth, today) {
+  const [by, bm, bd] = birth.split("-").map(Number);
+  const [ty, tm, td] = today.split("-").map(Number);
+  return ty - by - (tm < bm || (tm === bm && td < bd) ? 1 : 0);
+}
+
+/** A birth date in 和暦 with the age today (server's clock, local day): 「昭和13年5月12日（86歳）」. */
+function fmtBirthDate(iso) {
+  if (!iso) return "—";
+  const age = t("patient.age").replace("{age}", ageOn(iso, localMinute(serverNow()).slice(0, 10)));
+  if (BOOT.lang !== "ja") return `${iso} (${age})`;
+  const [y, m, d] = iso.split("-").map(Number);
+  const era = ERAS.find(([, first]) => iso >= first);
+  if (!era) return `${y}年${m}月${d}日（${age}）`;
+  const year = y - Number(era[1].slice(0, 4)) + 1;
+  return `${era[0]}${year === 1 ? "元" : year}年${m}月${d}日（${age}）`;
+}
+
 /** "12分" / "12 min" since a time, on the server's clock. */
 function minutesSince(iso) {
   return Math.max(0, Math.floor((serverNow() - Date.parse(iso)) / 60000));

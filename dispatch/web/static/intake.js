@@ -3,6 +3,7 @@
 
 let patientId = null;
 let idempotencyKey = newKey();
+let calledAtEdited = false; // the call time follows the clock until the operator changes it (a call logged late)
 
 /** A fresh idempotency key for the next call (one per call, kept across retries of it). */
 function newKey() {
@@ -33,7 +34,7 @@ async function search(event) {
   }
   list.replaceChildren(...result.data.map((m) => el("li", {},
     el("button", { type: "button", class: "match", dataset: { patientId: m.id }, onclick: () => choose(m) },
-      `${m.name}（${m.name_kana}） ${m.date_of_birth} — ${m.clinic_label} ${m.clinic_patient_number} — ${m.municipality}`,
+      `${m.name}（${m.name_kana}） ${label("sex", m.sex)} ${fmtBirthDate(m.date_of_birth)} — ${m.clinic_label} ${m.clinic_patient_number} — ${m.municipality}`,
       m.ended_on ? el("strong", { class: "flag alert" }, endingText(m.end_reason, m.ended_on)) : null))));
   list.querySelector("button").focus();
 }
@@ -58,12 +59,53 @@ function unidentifiedChanged(event) {
   }
 }
 
+/** The call time field: now (local), until the operator sets the real time of a call logged late. */
+function followClock() {
+  if (calledAtEdited) return;
+  const input = document.getElementById("called-at");
+  const now = localMinute(serverNow());
+  if (input.value !== now) {
+    input.value = now;
+    showHours();
+  }
+}
+
+/** Whether the call time is in night/holiday hours (時間内) or not (時間外), asked of the programme's rule. */
+async function showHours() {
+  const input = document.getElementById("called-at");
+  const flag = document.getElementById("hours-flag");
+  if (!input.value) {
+    flag.textContent = "";
+    flag.className = "flag";
+    return;
+  }
+  const at = localToIso(input.value);
+  const ms = Date.parse(at);
+  if (ms > serverNow() + 2 * 60000 || ms < serverNow() - 7 * 86400000) {
+    flag.textContent = t(ms > serverNow() ? "hours.future" : "hours.too_old");
+    flag.className = "flag hours-out";
+    return;
+  }
+  const result = await api("GET", `/api/v1/programme/service-hours?at=${encodeURIComponent(at)}`);
+  if (input.value !== at.slice(0, 16)) return; // changed again while we asked
+  if (!result.ok) {
+    flag.textContent = "";
+    flag.className = "flag";
+    return;
+  }
+  flag.textContent = t(result.data.in_service_hours ? "hours.in" : "hours.out");
+  flag.className = `flag ${result.data.in_service_hours ? "hours-in" : "hours-out"}`;
+  flag.dataset.inServiceHours = String(result.data.in_service_hours);
+}
+
 function body(form) {
   const values = filled(form);
   const out = { vitals: {} };
   for (const [key, value] of Object.entries(values)) {
     if (key.startsWith("vitals.")) out.vitals[key.slice(7)] = Number(value);
-    else out[key] = value;
+    else if (key === "called_at") {
+      if (calledAtEdited) out.called_at = localToIso(value); // else the server's now: the call is live
+    } else out[key] = value;
   }
   if (document.getElementById("unidentified").checked) {
     const municipality = document.getElementById("municipality").value;
@@ -124,6 +166,8 @@ function logged(form, result) {
   document.getElementById("logged")?.remove();
   form.prepend(notice);
   form.reset();
+  calledAtEdited = false;
+  followClock();
   patientId = null;
   idempotencyKey = newKey();
   document.getElementById("selected").textContent = t("intake.pick_patient");
@@ -137,6 +181,14 @@ document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("search-form").addEventListener("submit", search);
   document.getElementById("intake-form").addEventListener("submit", submit);
   document.getElementById("unidentified").addEventListener("change", unidentifiedChanged);
+  const calledAt = document.getElementById("called-at");
+  const asked = debounce(showHours, 300);
+  calledAt.addEventListener("input", () => {
+    calledAtEdited = true;
+    asked();
+  });
+  followClock();
+  setInterval(followClock, 15000);
   await loadReference("municipalities");
   document.getElementById("municipality").replaceChildren(el("option", { value: "" }, "—"),
     ...[...reference.municipalities.values()].map((m) => el("option", { value: m.id }, m.name)));

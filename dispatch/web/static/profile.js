@@ -22,7 +22,7 @@ async function showProfile(patientId, container, body) {
   const acp = p.acp || {};
   const key = p.key_person || {};
   const rows = [
-    ["", `${p.name}（${p.name_kana}） ${p.date_of_birth}`],
+    ["", `${p.name}（${p.name_kana}） ${label("sex", p.sex)} ${fmtBirthDate(p.date_of_birth)}`],
     ["DNAR", acp.dnar === true ? el("strong", { class: "flag alert" }, "DNAR") : acp.dnar === false ? t("profile.full_code") : "—"],
     [t("profile.address"), `${p.address}（${p.municipality}）`],
     [t("profile.diagnoses"), describe(p.diagnoses)],
