@@ -8,6 +8,11 @@ function when(shift) {
   return `${fmtTime(shift.starts_at)} – ${fmtTime(shift.ends_at)}`;
 }
 
+/** A give-away, or a trade for one of my shifts, can be taken here (an open trade needs the API). */
+function takable(swap) {
+  return PHYSICIAN && (swap.kind === "give_away" || (swap.offered_shift && swap.offered_shift.physician_id === PHYSICIAN));
+}
+
 function fill(id, rows) {
   document.querySelector(`#${id} tbody`).replaceChildren(...rows);
   document.getElementById(`${id}-empty`).hidden = rows.length > 0;
@@ -59,7 +64,7 @@ async function load() {
   fill("open-swaps", open.map((swap) => el("tr", { dataset: { swapId: swap.id } },
     el("td", {}, when(swap.shift)), el("td", {}, swap.shift.coverage.join("・")),
     el("td", {}, label("swap_kind", swap.kind)), el("td", {}, swap.asker_name),
-    el("td", {}, PHYSICIAN && swap.kind === "give_away" ? button(t("swaps.take"), () => take(swap), "primary") : ""))));
+    el("td", {}, takable(swap) ? button(t("swaps.take"), () => take(swap), "primary") : ""))));
   const mine = swaps.data.filter((s) => s.asker_id === PHYSICIAN);
   fill("my-swaps", mine.map((swap) => el("tr", { dataset: { swapId: swap.id } },
     el("td", {}, when(swap.shift)), el("td", {}, label("swap_kind", swap.kind)),
