@@ -35,6 +35,7 @@ from dispatch.services import Services
 from dispatch.simulation.router import router as simulation_router
 from dispatch.sms.router import router as sms_router
 from dispatch.submissions.router import router as submissions_router
+from dispatch.swaps.router import router as swaps_router
 from dispatch.triage.router import router as triage_router
 from dispatch.twofactor.router import router as twofactor_router
 from dispatch.web import router as web
@@ -51,6 +52,7 @@ ROUTERS = (
     clinics_router,
     hospitals_router,
     roster_router,
+    swaps_router,
     patients_router,
     cases_router,
     triage_router,

@@ -11,7 +11,7 @@ from dispatch.offers.models import Offer, OfferState
 from dispatch.outcomes.models import DeathRecord, OutcomeAmendment, VisitOutcome
 from dispatch.patients.models import Enrolment, Patient
 from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
-from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover, shift_coverage
+from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover, ShiftSwap, shift_coverage
 from dispatch.sms.models import SmsCapAlert, SmsMessage
 from dispatch.submissions.models import MonthSubmission
 from dispatch.twofactor.models import RecoveryCode, RememberedDevice, TotpFactor
@@ -48,6 +48,7 @@ __all__ = [
     "ServiceHoursRule",
     "Shift",
     "ShiftCover",
+    "ShiftSwap",
     "SmsCapAlert",
     "SmsMessage",
     "TotpFactor",

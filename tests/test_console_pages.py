@@ -59,11 +59,21 @@ def test_the_login_page_never_sends_anyone_to_another_site(client, next_path):
         (
             "coordinator",
             "/dispatch",
-            {"/board", "/triage", "/dispatch", "/handoffs", "/reports", "/submissions", "/outbox", "/phone"},
+            {
+                "/board",
+                "/triage",
+                "/dispatch",
+                "/handoffs",
+                "/reports",
+                "/submissions",
+                "/swaps",
+                "/outbox",
+                "/phone",
+            },
         ),
         ("clinic", "/handoffs", {"/handoffs", "/reports"}),
         ("prefecture", "/reports", {"/reports", "/submissions"}),
-        ("substitute", "/phone", {"/phone"}),
+        ("substitute", "/phone", {"/swaps", "/phone"}),
     ],
 )
 def test_each_role_starts_on_its_own_page_and_sees_only_its_pages(client, login, username, home, nav):

@@ -16,6 +16,7 @@ from dispatch.cases.models import Case
 from dispatch.cases.reasons import Why
 from dispatch.cases.states import TERMINAL_STATES
 from dispatch.clock import Clock
+from dispatch.flow.swap_replies import answer_swap
 from dispatch.offers import progress
 from dispatch.offers.links import open_visit_offer, visit_url
 from dispatch.offers.models import Offer, OfferState
@@ -161,7 +162,16 @@ def _answer_progress(session, clock, physician: Physician, reply: protocol.Reply
 
 
 def handle_inbound(
-    session: Session, clock: Clock, redis: Redis, *, sid: str, phone: str, body: str, secret: str, base_url: str
+    session: Session,
+    clock: Clock,
+    redis: Redis,
+    *,
+    sid: str,
+    phone: str,
+    body: str,
+    secret: str,
+    base_url: str,
+    programme_code: str,
 ) -> Answer:
     """Act on an inbound SMS once per MessageSid; unknown numbers learn nothing about any case."""
     if record_inbound(session, clock, sid, phone, body) is None:
@@ -180,6 +190,9 @@ def handle_inbound(
         strikes.clear(phone)
         if reply.intent in (Intent.accept, Intent.decline):
             answer = _answer_offer(session, clock, physician, reply, secret, base_url)
+        elif reply.intent is Intent.take_swap:
+            text = answer_swap(session, clock, programme_code, physician, reply.case_id)
+            answer = Answer(text)
         elif reply.intent is Intent.link:
             asked = PerNumber(redis, "sms-links", LINKS_PER_HOUR).count(phone)
             answer = _answer_link(session, physician, reply, asked, secret, base_url)
@@ -203,6 +216,7 @@ def answer_sms(services: Services, *, sid: str, phone: str, body: str) -> str | 
             body=body,
             secret=settings.secret_key.get_secret_value(),
             base_url=settings.public_base_url,
+            programme_code=settings.programme_code,
         )
         session.commit()
     return answer.text

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.db import Base, JsonDocument, UTCDateTime
@@ -59,6 +59,8 @@ class Programme(Base):
     # The programme's first and (optional) last day: every fiscal year between them can be reported.
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
+    # Shift swaps wait for the coordinator's approval; when False, a colleague taking one applies it at once.
+    swaps_need_approval: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     area: Mapped[MedicalArea] = relationship()
     fiscal_years: Mapped[list[FiscalYear]] = relationship(

@@ -98,3 +98,43 @@ class ShiftCover(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(String(200))
+
+
+class SwapKind(StrEnum):
+    give_away = "give_away"  # the asker gives the shift away
+    trade = "trade"  # the taker gives one of theirs in return
+
+
+class SwapState(StrEnum):
+    open = "open"  # asked, waiting for a colleague
+    taken = "taken"  # a colleague took it; waiting for the coordinator's approval
+    approved = "approved"  # applied: the taker covers the shift (and, in a trade, the asker theirs)
+    rejected = "rejected"  # the coordinator refused it
+    cancelled = "cancelled"  # the asker withdrew it before approval
+
+
+class ShiftSwap(Base):
+    """A physician's request to give away or trade a shift, and what became of it. An approved swap is
+    written as covers (`ShiftCover`, noted with the swap's number): the roster keeps who was rostered."""
+
+    __tablename__ = "shift_swap"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shift.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[SwapKind] = mapped_column(db_enum(SwapKind, 16))
+    state: Mapped[SwapState] = mapped_column(db_enum(SwapState, 16))
+    asker_id: Mapped[int] = mapped_column(ForeignKey("physician.id"))
+    # A trade may name the colleague's shift wanted in return, or leave it to whoever takes it.
+    offered_shift_id: Mapped[int | None] = mapped_column(ForeignKey("shift.id"))
+    taker_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"))
+    exchange_shift_id: Mapped[int | None] = mapped_column(ForeignKey("shift.id"))
+    note: Mapped[str | None] = mapped_column(String(200))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+    shift: Mapped[Shift] = relationship(foreign_keys=[shift_id])
+    asker: Mapped[Physician] = relationship(foreign_keys=[asker_id])
+    taker: Mapped[Physician | None] = relationship(foreign_keys=[taker_id])
+    exchange_shift: Mapped[Shift | None] = relationship(foreign_keys=[exchange_shift_id])

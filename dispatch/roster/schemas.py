@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.ids import ID_MAX
+from dispatch.roster.models import SwapKind, SwapState
 
 
 class ShiftOut(BaseModel):
@@ -65,3 +66,56 @@ class PhysicianOut(BaseModel):
     id: int
     name: str
     base_municipality_id: int | None
+
+
+class SwapIn(BaseModel):
+    """A request to give away or trade a shift."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    shift_id: int = Field(ge=1, le=ID_MAX)
+    kind: SwapKind
+    offered_shift_id: int | None = Field(
+        None, ge=1, le=ID_MAX, description="trade: the colleague's shift wanted in return (default: left open)"
+    )
+    note: str | None = Field(None, max_length=200)
+
+
+class SwapTakeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    in_exchange_shift_id: int | None = Field(
+        None, ge=1, le=ID_MAX, description="trade: the taker's shift the asker covers in return"
+    )
+
+
+class SwapShift(BaseModel):
+    id: int
+    physician_id: int
+    physician_name: str
+    starts_at: datetime
+    ends_at: datetime
+    coverage: list[str]
+
+
+class SwapOut(BaseModel):
+    id: int
+    kind: SwapKind
+    state: SwapState
+    shift: SwapShift
+    asker_id: int
+    asker_name: str
+    offered_shift: SwapShift | None
+    taker_id: int | None
+    taker_name: str | None
+    exchange_shift: SwapShift | None
+    note: str | None
+    asked_at: datetime
+    taken_at: datetime | None
+    decided_at: datetime | None
+
+
+class SwapSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    swaps_need_approval: bool

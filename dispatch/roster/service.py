@@ -182,3 +182,14 @@ def substitutes(session: Session) -> list[Physician]:
             .order_by(Physician.name)
         )
     )
+
+
+def upcoming_shifts(session: Session, physician_id: int, now: datetime, limit: int = 60) -> list[Shift]:
+    """A physician's rostered shifts still to come."""
+    query = (
+        select(Shift)
+        .where(Shift.physician_id == physician_id, Shift.starts_at > now)
+        .order_by(Shift.starts_at)
+        .limit(limit)
+    )
+    return list(session.scalars(query))

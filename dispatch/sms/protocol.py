@@ -17,6 +17,7 @@ class Intent(StrEnum):
     arrived = "arrived"
     completed = "completed"
     link = "link"  # a fresh details link for the visit they hold
+    take_swap = "take_swap"  # 「交代 123」: take a colleague's shift swap 123 (the code is the swap's)
     unreadable = "unreadable"
 
 
@@ -27,6 +28,7 @@ WORDS = {
     Intent.arrived: {"到着", "着"},
     Intent.completed: {"完了", "終了"},
     Intent.link: {"リンク", "りんく", "LINK"},
+    Intent.take_swap: {"交代"},
 }
 _LOOKUP = {word: intent for intent, words in WORDS.items() for word in words}
 _CODE = re.compile(r"^#?K?(\d{1,9})$")

@@ -831,6 +831,49 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "hours.future": ("未来の時刻は入力できません", "The time cannot be in the future"),
     "hours.too_old": ("7日より前の受電は記録できません", "Calls more than 7 days ago cannot be logged"),
     "patient.age": ("{age}歳", "age {age}"),
+    # -- issue 17, swaps (i17-swaps): the /swaps page --
+    "nav.swaps": ("当番交代", "Swaps"),
+    "swaps.title": ("当番の交代", "Shift swaps"),
+    "swaps.my_shifts": ("自分の今後の当番", "My upcoming shifts"),
+    "swaps.my_shifts_empty": ("今後の当番はありません", "No upcoming shifts"),
+    "swaps.ask": ("交代を依頼", "Ask for a swap"),
+    "swaps.ask_confirm": (
+        "{when} の当番について、交代の依頼を出しますか？同じ地域の先生方にSMSでお知らせします。",
+        "Ask colleagues to take the shift {when}? Those who could take it are told by SMS.",
+    ),
+    "swaps.asked": ("交代を依頼しました", "Swap asked"),
+    "swaps.open": ("先生方からの交代依頼", "Open requests from colleagues"),
+    "swaps.open_empty": ("受付中の依頼はありません", "No open requests"),
+    "swaps.take": ("引き受ける", "Take it"),
+    "swaps.take_confirm": (
+        "{name} 先生の {when} の当番を引き受けますか？",
+        "Take {name}'s shift {when}?",
+    ),
+    "swaps.taken": ("引き受けました", "Taken"),
+    "swaps.mine": ("自分の依頼", "My requests"),
+    "swaps.mine_empty": ("依頼はありません", "No requests"),
+    "swaps.cancel": ("取り下げる", "Withdraw"),
+    "swaps.cancel_confirm": ("この交代依頼を取り下げますか？", "Withdraw this swap request?"),
+    "swaps.cancelled": ("取り下げました", "Withdrawn"),
+    "swaps.awaiting": ("承認待ちの交代", "Swaps awaiting approval"),
+    "swaps.awaiting_empty": ("承認待ちの交代はありません", "Nothing awaits approval"),
+    "swaps.approve": ("承認", "Approve"),
+    "swaps.approve_confirm": (
+        "{when} の当番を {from} 先生から {to} 先生に交代します。承認しますか？",
+        "Approve: {to} takes {from}'s shift {when}?",
+    ),
+    "swaps.approved": ("承認しました", "Approved"),
+    "swaps.reject": ("却下", "Reject"),
+    "swaps.reject_confirm": (
+        "この交代を却下しますか？当番は元のままです。",
+        "Reject this swap? The shift stays as rostered.",
+    ),
+    "swaps.rejected": ("却下しました", "Rejected"),
+    "swaps.when": ("日時", "When"),
+    "swaps.towns": ("担当地域", "Towns"),
+    "swaps.asker": ("依頼した医師", "Asked by"),
+    "swaps.taker": ("引き受けた医師", "Taken by"),
+    "swaps.kind": ("種類", "Kind"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -1030,6 +1073,8 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "clinic_notice": ("医療機関へのお知らせ", "clinic notice"),
         "reply": ("代診医からの返信", "reply"),
         "twiml_reply": ("自動返信", "auto-reply"),
+        "swap": ("当番交代のお知らせ", "shift swap"),
+        "swap_approval": ("当番交代の承認依頼", "swap to approve"),
     },
     "acp": {
         "dnar": ("DNAR", "DNAR"),
@@ -1098,6 +1143,15 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "recovery_code": ("リカバリーコード", "Recovery code"),
         "proof": ("現在のコード、またはパスワード", "Code or password"),
         "idempotency_key": ("受付の再送", "Retry key"),
+    },
+    # -- issue 17, swaps (i17-swaps) --
+    "swap_kind": {"give_away": ("譲渡", "give away"), "trade": ("交換", "trade")},
+    "swap_state": {
+        "open": ("受付中", "open"),
+        "taken": ("承認待ち", "awaiting approval"),
+        "approved": ("確定", "approved"),
+        "rejected": ("却下", "rejected"),
+        "cancelled": ("取下げ", "withdrawn"),
     },
 }
 

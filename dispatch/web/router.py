@@ -43,6 +43,7 @@ DISPATCH = (R.coordinator, R.operator, R.consulting_physician, R.admin)
 OUTBOX = (R.operator, R.coordinator, R.admin)
 USERS = (R.admin,)
 PHONE = (R.operator, R.coordinator, R.admin, R.substitute_physician)
+SWAPS = (R.substitute_physician, R.coordinator, R.admin)
 HOME = {
     R.operator: "/board",
     R.consulting_physician: "/triage",
@@ -79,6 +80,7 @@ PAGES = (
         SUBMISSION_READERS,
         "Monthly submissions: status, submit, changes since.",
     ),
+    Page("/swaps", "swaps.html", SWAPS, "Shift swaps: ask, take, and the coordinator's approval."),
     Page("/outbox", "outbox.html", OUTBOX, "Every SMS the service sent and received."),
     Page("/phone", "phone.html", PHONE, "Demo only: the physicians' phones, to answer offers.", demo_only=True),
     Page("/users", "users.html", USERS, "Every user: deactivate, activate, set a new password."),
