@@ -59,6 +59,8 @@ class Programme(Base):
     # The programme's first and (optional) last day: every fiscal year between them can be reported.
     starts_on: Mapped[date] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
+    # Physicians on call a municipality needs at every moment of the service hours (coverage gaps).
+    min_on_call: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     area: Mapped[MedicalArea] = relationship()
     fiscal_years: Mapped[list[FiscalYear]] = relationship(
