@@ -6,6 +6,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import Browser, expect, sync_playwright
 from sqlalchemy import delete, select, update
 
 import workers.context
@@ -14,6 +15,8 @@ from dispatch.programme.models import Municipality, Programme
 from dispatch.roster import service as roster
 from dispatch.roster.models import Physician, Shift, ShiftCover, shift_coverage
 from dispatch.sms.models import SmsMessage
+from tests.browser import assert_accessible, require_chromium, screenshot
+from tests.test_console_browser import log_in
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 INZAI = "12231"  # 印西市
@@ -32,8 +35,8 @@ def roster_of(services, demo_logins):
         session.execute(delete(ShiftCover))
         session.execute(delete(shift_coverage))
         session.execute(delete(Shift))
-        towns = dict(session.execute(select(Municipality.code, Municipality.id)))
-        people = dict(session.execute(select(Physician.name, Physician.id)))
+        towns = {code: id_ for code, id_ in session.execute(select(Municipality.code, Municipality.id))}
+        people = {name: id_ for name, id_ in session.execute(select(Physician.name, Physician.id))}
 
     def shift(name: str, starts: datetime, ends: datetime, codes=None, *, cover: tuple | None = None) -> int:
         codes = codes or list(towns)
@@ -132,7 +135,6 @@ def test_the_afternoon_job_alerts_tonights_gap_once_and_the_board_shows_it_until
         _everyone_but_inzai(roster_of, day)
     roster_of("代診 印西", at(20, 18), at(21, 2), [INZAI])
     roster_of("代診 印西", at(21, 18), at(22, 8), [INZAI])
-    operator = login("operator")
 
     clock.set(at(20, 14, 59))
     assert coverage_gaps_tonight() == {"alerted": []} and _gap_sms(services) == []  # not yet the afternoon
@@ -140,6 +142,7 @@ def test_the_afternoon_job_alerts_tonights_gap_once_and_the_board_shows_it_until
     assert coverage_gaps_tonight() == {"alerted": [INZAI]}
     assert coverage_gaps_tonight() == {"alerted": []}  # run twice: one SMS
     assert _gap_sms(services) == ["【当番の空き】今夜 印西市 02:00–08:00 当番不在"]
+    operator = login("operator")  # logged in on the test's clock, days after the demo's
     board = client.get("/api/v1/roster/gap-alerts", headers=operator).json()
     assert [(a["night"], [(g["municipality"], g["start"]) for g in a["gaps"]]) for a in board] == [
         ("2025-01-20", [("印西市", "2025-01-21T02:00:00+09:00")])
@@ -159,6 +162,7 @@ def test_the_afternoon_job_alerts_tonights_gap_once_and_the_board_shows_it_until
         ({"from": "2025-13-01"}, "from"),
         ({"from": "2025-01-20", "to": "20.1.2025"}, "to"),
         ({"from": "2025-01-20", "to": "2025-01-19"}, "to"),
+        ({"from": "9999-12-31"}, "from"),
         ({"from": "2025-01-01", "to": "2025-03-05"}, "to"),  # 64 nights
     ],
 )
@@ -178,3 +182,40 @@ def test_who_may_read_the_gaps_and_open_the_page(client, login):
     assert page.status_code == 200 and "当番の空き（今後14夜）" in page.text and 'href="/gaps"' in page.text
     client.cookies.set("dispatch_session", login("operator")["Authorization"].removeprefix("Bearer "))
     assert client.get("/gaps", follow_redirects=False).status_code == 403
+
+
+@pytest.fixture
+def browser() -> Browser:
+    executable = require_chromium()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable)
+        yield chromium
+        chromium.close()
+
+
+def test_the_coordinator_sees_the_coming_nights_and_the_board_tonights_alert(
+    live_server, browser, services, clock, roster_of, demo_logins, monkeypatch
+):
+    from workers.jobs import coverage_gaps_tonight
+
+    monkeypatch.setattr(workers.context, "_services", services)
+    for day in (20, 21):
+        _everyone_but_inzai(roster_of, day)
+    roster_of("代診 印西", at(20, 18), at(21, 2), [INZAI])
+    clock.set(at(20, 15))
+    coverage_gaps_tonight()
+    words = {d.username: d.password for d in demo_logins}
+
+    page = log_in(browser, live_server.url, "coordinator", words["coordinator"], "/gaps")
+    night = page.locator('[data-night="2025-01-20"]')
+    expect(night.locator("h2")).to_have_text("1月20日(月)の夜")
+    expect(night.locator("tbody tr")).to_have_text("印西市02:00–08:00当番不在")
+    expect(page.locator('[data-night="2025-01-21"] tbody tr')).to_have_count(1)  # nobody at all for 印西市
+    expect(page.locator("#coverage-gap")).to_be_hidden()  # the banner is the board's and dispatch's
+    screenshot(page, "gaps_next_nights")
+    assert_accessible(page, "gaps_next_nights")
+
+    board = log_in(browser, live_server.url, "operator", words["operator"], "/board")
+    expect(board.locator("#coverage-gap")).to_have_text(
+        "今夜、当番の空きがあります: 印西市 02:00–08:00 当番不在"
+    )

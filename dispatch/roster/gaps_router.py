@@ -20,6 +20,7 @@ GAP_READERS = (Role.coordinator, Role.admin, Role.operator)
 # The board and the dispatch page show tonight's alert: whoever opens them.
 ALERT_READERS = (Role.operator, Role.consulting_physician, Role.coordinator, Role.admin)
 DEFAULT_NIGHTS = 14
+EARLIEST, LATEST = date(2000, 1, 1), date(2099, 12, 31)  # a roster's plausible nights
 
 
 class GapOut(BaseModel):
@@ -53,9 +54,12 @@ def _day(name: str, value: str | None) -> date | None:
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise HTTPException(422, detail=f"{name}: write a date as YYYY-MM-DD, e.g. 2025-01-15") from None
+    if not EARLIEST <= day <= LATEST:
+        raise HTTPException(422, detail=f"{name}: give a date from {EARLIEST} to {LATEST}")
+    return day
 
 
 @router.get("/roster/gaps", response_model=list[GapOut], dependencies=[allow(*GAP_READERS)])
