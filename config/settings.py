@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     # 申し送り: reports are made at this local time; unacknowledged ones are flagged at the deadline.
     handoff_time: time = time(8, 0)
     handoff_ack_deadline: time = time(12, 0)
+    # Tonight's coverage gaps are alerted to the coordinator from this local time on (once per night).
+    gap_alert_time: time = time(15, 0)
 
     session_ttl_s: int = Field(12 * 3600, ge=60)
     # Login throttling (dispatch/auth/throttle.py): failures per (account, address) free before delays of

@@ -27,6 +27,9 @@ HEARTBEAT = _job("heartbeat")
 RECONCILE = _job("reconcile")
 RELEASE_IDLE_CLAIMS = _job("release_idle_claims")
 HANDOFFS = _job("handoffs")
+COVERAGE_GAPS = _job(
+    "coverage_gaps_tonight"
+)  # tonight's gaps alerted to the coordinator, from 15:00, once a night
 
 
 @dataclass(frozen=True)
@@ -50,4 +53,5 @@ PERIODIC = (
     Periodic(RECONCILE, "reconcile", interval_s=5, result_ttl_s=60, timeout_s=60),
     Periodic(RELEASE_IDLE_CLAIMS, "release-idle-claims", interval_s=30, result_ttl_s=60),
     Periodic(HANDOFFS, "handoffs", interval_s=60, result_ttl_s=600),
+    Periodic(COVERAGE_GAPS, "coverage-gaps", interval_s=60, result_ttl_s=600),
 )

@@ -11,6 +11,7 @@ from dispatch.offers.models import Offer, OfferState
 from dispatch.outcomes.models import DeathRecord, OutcomeAmendment, VisitOutcome
 from dispatch.patients.models import Enrolment, Patient
 from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
+from dispatch.roster.gap_models import CoverageGapAlert
 from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover, ShiftSwap, shift_coverage
 from dispatch.sms.models import SmsCapAlert, SmsMessage
 from dispatch.submissions.models import MonthSubmission
@@ -26,6 +27,7 @@ __all__ = [
     "Clinic",
     "ClinicKind",
     "ContractPeriod",
+    "CoverageGapAlert",
     "DeathRecord",
     "Enrolment",
     "FiscalYear",

@@ -63,6 +63,7 @@ def test_the_login_page_never_sends_anyone_to_another_site(client, next_path):
                 "/board",
                 "/triage",
                 "/dispatch",
+                "/gaps",
                 "/handoffs",
                 "/reports",
                 "/submissions",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dispatch.db import unit_of_work
-from dispatch.flow import reconciler, runner
+from dispatch.flow import coverage_gaps, reconciler, runner
 from dispatch.handoffs import service as handoff_service
 from dispatch.heartbeats import beat
 from dispatch.programme.service import get_programme
@@ -64,3 +64,13 @@ def handoffs() -> dict:
             session, svc.clock, programme, svc.settings.handoff_ack_deadline
         )
         return {"made": [h.id for h in made], "flagged": [h.id for h in flagged]}
+
+
+@retry_locked
+def coverage_gaps_tonight() -> dict:
+    """From the afternoon on: tonight's coverage gaps alerted to the coordinator (SMS and board), once."""
+    svc = services()
+    with unit_of_work(svc.session_factory) as session:
+        programme = get_programme(session, svc.settings.programme_code)
+        alerted = coverage_gaps.alert_tonight(session, svc.clock, programme, svc.settings.gap_alert_time)
+        return {"alerted": sorted({g.municipality_code for g in alerted})}

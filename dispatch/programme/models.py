@@ -61,6 +61,8 @@ class Programme(Base):
     ends_on: Mapped[date | None] = mapped_column(Date)
     # Shift swaps wait for the coordinator's approval; when False, a colleague taking one applies it at once.
     swaps_need_approval: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # Physicians on call a municipality needs at every moment of the service hours (coverage gaps).
+    min_on_call: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     area: Mapped[MedicalArea] = relationship()
     fiscal_years: Mapped[list[FiscalYear]] = relationship(

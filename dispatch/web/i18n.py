@@ -874,6 +874,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "swaps.asker": ("依頼した医師", "Asked by"),
     "swaps.taker": ("引き受けた医師", "Taken by"),
     "swaps.kind": ("種類", "Kind"),
+    # --- issue 17: coverage gaps (dispatch/roster/gaps.py, /gaps, the board's banner) ---
+    "nav.gaps": ("当番の空き", "Coverage gaps"),
+    "gaps.title": ("当番の空き（今後14夜）", "Coverage gaps (next 14 nights)"),
+    "gaps.hint": (
+        "サービス時間内に、当番医が必要な人数に満たない市町村と時間帯です。シフトや交代を登録すると表示が消えます。",
+        "Municipalities and hours of the service hours with fewer physicians on call than needed. "
+        "They go once a shift or a cover fills them.",
+    ),
+    "gaps.none": (
+        "今後14夜は、すべての市町村に当番医がいます。",
+        "Every municipality has a physician on call for the next 14 nights.",
+    ),
+    "gaps.night": ("{date}の夜", "Night of {date}"),
+    "gaps.town": ("市町村", "Municipality"),
+    "gaps.hours": ("時間帯", "Hours"),
+    "gaps.on_call": ("当番", "On call"),
+    "gaps.nobody": ("当番不在", "nobody on call"),
+    "gaps.short": ("当番{n}名（必要{m}名）", "{n} on call ({m} needed)"),
+    "gaps.banner": ("今夜、当番の空きがあります", "Coverage gap tonight"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -1070,6 +1089,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "sms_cap_alert": ("送信上限の通知", "SMS cap alert"),
         "handoff": ("申し送り", "handoff"),
         "handoff_flag": ("申し送り未確認の通知", "handoff not acknowledged"),
+        "coverage_gap": ("当番の空きの通知", "coverage gap alert"),
         "clinic_notice": ("医療機関へのお知らせ", "clinic notice"),
         "reply": ("代診医からの返信", "reply"),
         "twiml_reply": ("自動返信", "auto-reply"),

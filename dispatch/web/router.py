@@ -72,6 +72,12 @@ PAGES = (
     Page("/intake", "intake.html", INTAKE, "Log a call: patient search, the care profile beside it, the form."),
     Page("/triage", "triage.html", TRIAGE, "The consulting physician's queue, claim, profile and decision."),
     Page("/dispatch", "dispatch.html", DISPATCH, "Offers, replies, deadlines; the coordinator's hand moves."),
+    Page(
+        "/gaps",
+        "gaps.html",
+        (R.coordinator, R.admin),
+        "Coverage gaps: the next 14 nights' towns short of a physician.",
+    ),
     Page("/handoffs", "handoffs.html", HANDOFF_READERS, "Morning handoffs per clinic, with their receipt."),
     Page("/reports", "reports.html", REPORT_READERS, "The per-clinic table, the monthly chart, downloads."),
     Page(

@@ -2,7 +2,7 @@
 whether swaps need the coordinator's approval
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-01 22:55:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import dispatch.db
 
 revision: str = "0019"
-down_revision: str | None = "0016"
+down_revision: str | None = "0018"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
