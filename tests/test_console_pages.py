@@ -59,7 +59,17 @@ def test_the_login_page_never_sends_anyone_to_another_site(client, next_path):
         (
             "coordinator",
             "/dispatch",
-            {"/board", "/triage", "/dispatch", "/handoffs", "/reports", "/submissions", "/outbox", "/phone"},
+            {
+                "/board",
+                "/triage",
+                "/dispatch",
+                "/roster",
+                "/handoffs",
+                "/reports",
+                "/submissions",
+                "/outbox",
+                "/phone",
+            },
         ),
         ("clinic", "/handoffs", {"/handoffs", "/reports"}),
         ("prefecture", "/reports", {"/reports", "/submissions"}),

@@ -831,6 +831,62 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "hours.future": ("未来の時刻は入力できません", "The time cannot be in the future"),
     "hours.too_old": ("7日より前の受電は記録できません", "Calls more than 7 days ago cannot be logged"),
     "patient.age": ("{age}歳", "age {age}"),
+    # --- rotations and the month's roster (issue 17, rotations) ---
+    "nav.roster": ("当番表", "Roster"),
+    "roster.title": ("当番表とローテーション", "Roster and rotations"),
+    "roster.hint": (
+        "ローテーションから月の当番を下書きとして作成し、確認してから公開してください。"
+        "手配の対象になるのは公開した当番だけです。",
+        "Generate the month's nights from the rotations as drafts, check them, then publish: only published "
+        "nights are offered cases.",
+    ),
+    "roster.month": ("対象月", "Month"),
+    "roster.generate": ("ローテーションから作成", "Generate from rotations"),
+    "roster.generate_confirm": (
+        "{month}の当番をローテーションから作成します。変更していない下書きは作り直します。よろしいですか。",
+        "Generate {month} from the rotations? Drafts nobody changed are made again.",
+    ),
+    "roster.generated": (
+        "作成しました（新規{created}件、変更済・公開済のまま{kept}件）",
+        "Generated: {created} new, {kept} kept as they were",
+    ),
+    "roster.publish": ("公開", "Publish"),
+    "roster.publish_confirm": (
+        "{month}の下書き{count}件を公開します。公開すると手配の対象になります。よろしいですか。",
+        "Publish {count} draft nights of {month}? Cases will then be offered to them.",
+    ),
+    "roster.published": ("{count}件を公開しました", "{count} nights published"),
+    "roster.summary": ("下書き{drafts}件・公開中{live}件", "{drafts} drafts, {live} published"),
+    "roster.day": ("日付", "Day"),
+    "roster.window": ("時間", "Hours"),
+    "roster.physician": ("代診医", "Physician"),
+    "roster.coverage": ("担当地域", "Towns"),
+    "roster.state": ("状態", "State"),
+    "roster.s.draft": ("下書き", "draft"),
+    "roster.s.published": ("公開中", "published"),
+    "roster.s.removed": ("外しました", "removed"),
+    "roster.s.manual": ("手入力", "entered by hand"),
+    "roster.s.overridden": ("変更済", "changed"),
+    "roster.change": ("交代", "Change"),
+    "roster.change_confirm": ("この当番を{name}に交代します。よろしいですか。", "Give this night to {name}?"),
+    "roster.remove": ("外す", "Remove"),
+    "roster.remove_confirm": (
+        "この当番を外します。作り直しても戻りません。よろしいですか。",
+        "Remove this night? Generating again will not bring it back.",
+    ),
+    "roster.changed": ("当番を変更しました", "Night changed"),
+    "roster.empty": ("この月の当番はまだありません", "No nights this month yet"),
+    "roster.rotations": ("ローテーション", "Rotations"),
+    "roster.no_rotations": ("ローテーションはまだありません", "No rotations yet"),
+    "roster.r.name": ("名称", "Name"),
+    "roster.r.kind": ("種類", "Pattern"),
+    "roster.r.weekdays": ("曜日", "Weekdays"),
+    "roster.r.physicians": ("代診医（順番）", "Physicians (in turn)"),
+    "roster.r.starts_on": ("開始日", "From"),
+    "roster.kind.weekly": ("毎週", "every week"),
+    "roster.kind.alternate_weeks": ("隔週", "every other week"),
+    "roster.kind.weekly_turn": ("週替わりの順番", "weekly turn"),
+    "roster.weekday_names": ("月,火,水,木,金,土,日", "Mon,Tue,Wed,Thu,Fri,Sat,Sun"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {

@@ -42,6 +42,7 @@ TRIAGE = (R.consulting_physician, R.operator, R.coordinator, R.admin)
 DISPATCH = (R.coordinator, R.operator, R.consulting_physician, R.admin)
 OUTBOX = (R.operator, R.coordinator, R.admin)
 USERS = (R.admin,)
+ROSTER = (R.coordinator, R.admin)
 PHONE = (R.operator, R.coordinator, R.admin, R.substitute_physician)
 HOME = {
     R.operator: "/board",
@@ -71,6 +72,7 @@ PAGES = (
     Page("/intake", "intake.html", INTAKE, "Log a call: patient search, the care profile beside it, the form."),
     Page("/triage", "triage.html", TRIAGE, "The consulting physician's queue, claim, profile and decision."),
     Page("/dispatch", "dispatch.html", DISPATCH, "Offers, replies, deadlines; the coordinator's hand moves."),
+    Page("/roster", "roster.html", ROSTER, "The month's roster from the rotations: generate, check, publish."),
     Page("/handoffs", "handoffs.html", HANDOFF_READERS, "Morning handoffs per clinic, with their receipt."),
     Page("/reports", "reports.html", REPORT_READERS, "The per-clinic table, the monthly chart, downloads."),
     Page(
