@@ -202,7 +202,7 @@ def test_overrides_survive_a_regenerate_and_hand_made_shifts_are_never_touched(c
     assert {"roster.rotation.add", "roster.month.publish"} <= set(actions)
 
 
-def test_only_the_coordinator_and_admin_change_the_roster(client, login, coordinator):
+def test_only_the_coordinator_and_admin_change_the_roster(client, login):
     for username in ("operator", "substitute"):
         headers = login(username)
         for method, path in [
@@ -214,7 +214,13 @@ def test_only_the_coordinator_and_admin_change_the_roster(client, login, coordin
         ]:
             response = client.request(method, path, headers=headers, json={"removed": True})
             assert response.status_code == 403, f"{username} {method} {path}: {response.status_code}"
-    assert client.post("/api/v1/roster/months/2025-13/generate", headers=login("admin")).status_code == 422
+    month = client.post("/api/v1/roster/months/2025-13/generate", headers=login("admin"))
+    assert month.status_code == 422 and month.json()["detail"].startswith("month:")
+    for username, status in (("operator", 403), ("coordinator", 200)):
+        client.cookies.set("dispatch_session", login(username)["Authorization"].removeprefix("Bearer "))
+        page = client.get("/roster")
+        assert page.status_code == status
+    assert "ローテーションから作成" in page.text and 'src="/static/roster.js"' in page.text
 
 
 def test_a_published_rotation_night_is_offered_the_call(settings, clock):

@@ -241,7 +241,7 @@ def generate_month(
 def publish_month(session: Session, clock: Clock, user: User, month: date) -> int:
     """Make the month's draft shifts live (matching sees them from now on); how many were published."""
     days = month_days(month)
-    published = session.execute(
+    result = session.execute(
         update(Shift)
         .where(
             Shift.generated.is_(True),
@@ -251,7 +251,8 @@ def publish_month(session: Session, clock: Clock, user: User, month: date) -> in
         )
         .values(published=True)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    published = int(result.rowcount)  # type: ignore[attr-defined]
     audit.record(
         session,
         clock,

@@ -887,6 +887,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "roster.kind.alternate_weeks": ("隔週", "every other week"),
     "roster.kind.weekly_turn": ("週替わりの順番", "weekly turn"),
     "roster.weekday_names": ("月,火,水,木,金,土,日", "Mon,Tue,Wed,Thu,Fri,Sat,Sun"),
+    "roster.add_rotation": ("ローテーションを追加", "Add a rotation"),
+    "roster.add_physician": ("順番に追加", "Add in turn"),
+    "roster.clear_physicians": ("選び直す", "Start again"),
+    "roster.no_physician": ("代診医を順番に追加してください", "Add the physicians in turn"),
+    "roster.rotation_added": ("ローテーションを追加しました", "Rotation added"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {

@@ -98,6 +98,45 @@ async function loadRotations() {
   document.getElementById("rotations-empty").hidden = result.data.length > 0;
 }
 
+let turn = []; // the new rotation's physicians, in the order they were added
+
+function showTurn() {
+  document.getElementById("r-physicians").textContent = turn.length ? turn.map(physicianName).join(" → ") : t("roster.no_physician");
+}
+
+function rotationForm() {
+  const form = document.getElementById("rotation-form");
+  document.getElementById("r-weekdays").append(...WEEKDAYS.map((name, i) =>
+    el("label", {}, el("input", { type: "checkbox", name: "weekday", value: i }), name)));
+  document.getElementById("r-towns").append(...[...towns].map(([id, name]) =>
+    el("label", {}, el("input", { type: "checkbox", name: "town", value: id }), name)));
+  document.getElementById("r-physician").replaceChildren(...physicians.map((p) => el("option", { value: p.id }, p.name)));
+  document.getElementById("r-starts-on").value = localMinute(serverNow()).slice(0, 10);
+  document.getElementById("r-add-physician").addEventListener("click", () => {
+    turn.push(Number(document.getElementById("r-physician").value));
+    showTurn();
+  });
+  document.getElementById("r-clear-physicians").addEventListener("click", () => { turn = []; showTurn(); });
+  showTurn();
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const checked = (name) => [...form.querySelectorAll(`input[name=${name}]:checked`)].map((i) => Number(i.value));
+    const body = {
+      name: document.getElementById("r-name").value, kind: document.getElementById("r-kind").value,
+      weekdays: checked("weekday"), physician_ids: turn, coverage: checked("town"),
+      starts_on: document.getElementById("r-starts-on").value,
+    };
+    const result = await api("POST", "/api/v1/roster/rotations", body);
+    if (!result.ok) return toast(problemText(result), "error");
+    toast(t("roster.rotation_added"), "ok");
+    form.reset();
+    document.getElementById("r-starts-on").value = localMinute(serverNow()).slice(0, 10);
+    turn = [];
+    showTurn();
+    await loadRotations();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
   const [people, programme] = await Promise.all([api("GET", "/api/v1/roster/physicians"), api("GET", "/api/v1/programme")]);
   physicians = people.ok ? people.data : [];
@@ -107,5 +146,6 @@ document.addEventListener("DOMContentLoaded", async () => {
   month.addEventListener("change", loadMonth);
   document.getElementById("generate").addEventListener("click", generate);
   document.getElementById("publish").addEventListener("click", publish);
+  rotationForm();
   await Promise.all([loadMonth(), loadRotations()]);
 });
