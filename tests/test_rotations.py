@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from dispatch.audit.models import AuditEntry
 from dispatch.roster.models import Physician
+from tests.browser import assert_accessible, require_chromium, screenshot
 from tests.night import start_night
 
 TOKYO = ZoneInfo("Asia/Tokyo")
@@ -236,3 +237,42 @@ def test_a_published_rotation_night_is_offered_the_call(settings, clock):
         night.decide_visit(case_id)
         assert night.state(case_id) == "offered"
         assert night.offer_for(case_id).to == night.phone(YACHIMATA)
+
+
+def test_the_coordinator_adds_a_rotation_then_generates_and_publishes_the_month_in_chromium(
+    live_server, demo_logins
+):
+    from playwright.sync_api import expect, sync_playwright
+
+    executable = require_chromium()
+    password = next(d.password for d in demo_logins if d.username == "coordinator")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=executable)
+        try:
+            context = chromium.new_context(
+                base_url=live_server.url, timezone_id="UTC", viewport={"width": 1280, "height": 900}
+            )
+            page = context.new_page()
+            page.on("dialog", lambda dialog: dialog.accept())
+            page.goto("/roster")
+            page.fill('input[name="username"]', "coordinator")
+            page.fill('input[name="password"]', password)
+            page.press('input[name="password"]', "Enter")
+            expect(page).to_have_url(f"{live_server.url}/roster")
+            page.fill("#r-name", "月曜夜")
+            page.check('#r-weekdays input[value="0"]')
+            page.select_option("#r-physician", label=YACHIMATA)
+            page.click("#r-add-physician")
+            page.get_by_label("佐倉市").check()
+            page.click('#rotation-form button[type="submit"]')  # from today, Wednesday 15 January
+            expect(page.locator("#rotations tbody")).to_contain_text(f"月曜夜毎週月{YACHIMATA}佐倉市")
+            page.click("#generate")
+            drafts = page.locator("#nights tbody tr", has_text="下書き")
+            expect(drafts).to_have_count(2)  # Mondays 20 and 27 January
+            expect(page.locator("#summary")).to_have_text("下書き2件・公開中0件")
+            page.click("#publish")
+            expect(page.locator("#summary")).to_have_text("下書き0件・公開中2件")
+            screenshot(page, "roster")
+            assert_accessible(page, "roster")
+        finally:
+            chromium.close()

@@ -64,7 +64,7 @@ async function loadMonth() {
     el("td", {}, s.coverage.join("、")), el("td", {}, stateWords(s)), el("td", {}, changeControls(s)))));
   document.getElementById("nights-empty").hidden = shifts.length > 0;
   const drafts = shifts.filter((s) => s.generated && !s.published && !s.removed).length;
-  const live = shifts.filter((s) => s.published).length;
+  const live = shifts.filter((s) => s.generated && s.published).length;
   document.getElementById("summary").textContent = t("roster.summary").replace("{drafts}", drafts).replace("{live}", live);
   document.getElementById("publish").disabled = drafts === 0;
 }
