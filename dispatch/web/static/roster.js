@@ -107,9 +107,9 @@ function showTurn() {
 function rotationForm() {
   const form = document.getElementById("rotation-form");
   document.getElementById("r-weekdays").append(...WEEKDAYS.map((name, i) =>
-    el("label", {}, el("input", { type: "checkbox", name: "weekday", value: i }), name)));
+    el("label", { class: "check" }, el("input", { type: "checkbox", name: "weekday", value: i }), name)));
   document.getElementById("r-towns").append(...[...towns].map(([id, name]) =>
-    el("label", {}, el("input", { type: "checkbox", name: "town", value: id }), name)));
+    el("label", { class: "check" }, el("input", { type: "checkbox", name: "town", value: id }), name)));
   document.getElementById("r-physician").replaceChildren(...physicians.map((p) => el("option", { value: p.id }, p.name)));
   document.getElementById("r-starts-on").value = localMinute(serverNow()).slice(0, 10);
   document.getElementById("r-add-physician").addEventListener("click", () => {
