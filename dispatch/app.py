@@ -30,6 +30,7 @@ from dispatch.patients.router import router as patients_router
 from dispatch.programme.router import router as programme_router
 from dispatch.reports.router import router as reports_router
 from dispatch.roster.gaps_router import router as gaps_router
+from dispatch.roster.rotation_router import router as rotation_router
 from dispatch.roster.router import router as roster_router
 from dispatch.runtime import freeze_startup_objects
 from dispatch.services import Services
@@ -55,6 +56,7 @@ ROUTERS = (
     roster_router,
     swaps_router,
     gaps_router,
+    rotation_router,
     patients_router,
     cases_router,
     triage_router,

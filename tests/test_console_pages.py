@@ -68,6 +68,7 @@ def test_the_login_page_never_sends_anyone_to_another_site(client, next_path):
                 "/reports",
                 "/submissions",
                 "/swaps",
+                "/roster",
                 "/outbox",
                 "/phone",
             },

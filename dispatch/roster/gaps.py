@@ -45,11 +45,11 @@ class Gap:
 
 def live_shifts(start: datetime, end: datetime) -> Select:
     """The shifts that put physicians on call, overlapping [start, end): one row per shift and town it
-    covers. Every shift is live today; a draft/published flag is applied here, and only here."""
+    covers. Only published shifts count (a rotation's drafts put nobody on call); the flag is applied here only."""
     return (
         select(Shift.id, Shift.physician_id, Shift.starts_at, Shift.ends_at, shift_coverage.c.municipality_id)
         .join(shift_coverage, shift_coverage.c.shift_id == Shift.id)
-        .where(Shift.starts_at < end, Shift.ends_at > start)
+        .where(Shift.starts_at < end, Shift.ends_at > start, Shift.published.is_(True))
     )
 
 

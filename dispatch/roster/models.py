@@ -2,22 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     Float,
     ForeignKey,
     Index,
     String,
     Table,
+    false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from dispatch.db import Base, UTCDateTime, db_enum
+from dispatch.db import Base, JsonDocument, UTCDateTime, db_enum
 from dispatch.programme.models import Municipality
 
 
@@ -77,6 +81,15 @@ class Shift(Base):
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(String(200))
+    # A shift made from a rotation: its rotation, the local date its window belongs to, whether it is live
+    # yet (hand-made shifts are), whether the coordinator changed it by hand (a re-generate keeps it), and
+    # whether it was taken off the roster (kept, so a re-generate does not bring it back; never live).
+    rotation_id: Mapped[int | None] = mapped_column(ForeignKey("rotation.id", ondelete="SET NULL"))
+    rotation_day: Mapped[date | None] = mapped_column(Date, index=True)
+    generated: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    published: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    overridden: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    removed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     physician: Mapped[Physician] = relationship(back_populates="shifts")
     coverage: Mapped[list[Municipality]] = relationship(secondary=shift_coverage)
@@ -138,3 +151,34 @@ class ShiftSwap(Base):
     asker: Mapped[Physician] = relationship(foreign_keys=[asker_id])
     taker: Mapped[Physician | None] = relationship(foreign_keys=[taker_id])
     exchange_shift: Mapped[Shift | None] = relationship(foreign_keys=[exchange_shift_id])
+
+
+class RotationKind(StrEnum):
+    weekly = "weekly"  # on the given weekdays, every week (e.g. every Monday night)
+    alternate_weeks = "alternate_weeks"  # on the given weekdays, every other week from `starts_on`'s week
+    weekly_turn = "weekly_turn"  # week N from `starts_on`'s week goes to physician N mod len
+
+
+rotation_coverage = Table(
+    "rotation_coverage",
+    Base.metadata,
+    Column("rotation_id", ForeignKey("rotation.id", ondelete="CASCADE"), primary_key=True),
+    Column("municipality_id", ForeignKey("municipality.id"), primary_key=True),
+)
+
+
+class Rotation(Base):
+    """A recurring pattern of on-call nights over the service hours, from which a month's shifts are made."""
+
+    __tablename__ = "rotation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[RotationKind] = mapped_column(db_enum(RotationKind, 16))
+    weekdays: Mapped[list[Any]] = mapped_column(JsonDocument)  # 0 = Monday .. 6 = Sunday
+    physician_ids: Mapped[list[Any]] = mapped_column(JsonDocument)  # in turn order
+    starts_on: Mapped[date] = mapped_column(Date)  # also the anchor of alternate weeks and turns
+    ends_on: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    coverage: Mapped[list[Municipality]] = relationship(secondary=rotation_coverage)

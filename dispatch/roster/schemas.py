@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dispatch.ids import ID_MAX
-from dispatch.roster.models import SwapKind, SwapState
+from dispatch.roster.models import RotationKind, SwapKind, SwapState
 
 
 class ShiftOut(BaseModel):
@@ -119,3 +119,78 @@ class SwapSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     swaps_need_approval: bool
+
+
+# --- rotations (issue 17) -----------------------------------------------------------------------------------
+
+
+class RotationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    kind: RotationKind = Field(
+        description="weekly: every week; alternate_weeks: every other week from starts_on's week; "
+        "weekly_turn: week N from starts_on's week goes to physician_ids[N mod len]"
+    )
+    weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
+        min_length=1, max_length=7, description="0 = Monday .. 6 = Sunday: the nights the rotation covers"
+    )
+    physician_ids: list[Annotated[int, Field(ge=1, le=ID_MAX)]] = Field(
+        min_length=1, max_length=60, description="substitute physicians, in turn order"
+    )
+    coverage: list[Annotated[int, Field(ge=1, le=ID_MAX)]] = Field(
+        min_length=1, description="municipality ids the rotation's shifts cover"
+    )
+    starts_on: date = Field(description="first day; also the anchor of alternate weeks and turns")
+    ends_on: date | None = None
+
+
+class RotationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    kind: RotationKind
+    weekdays: list[int]
+    physician_ids: list[int]
+    coverage: list[int]
+    starts_on: date
+    ends_on: date | None
+    active: bool
+
+
+class MonthGeneratedOut(BaseModel):
+    month: str
+    created: int
+    replaced: int
+    kept: int
+    skipped: int
+
+
+class MonthPublishedOut(BaseModel):
+    month: str
+    published: int
+
+
+class RosterShiftOut(ShiftOut):
+    """A shift in a month's roster, with where it came from and whether it is live."""
+
+    day: date  # the local date its window belongs to
+    rotation_id: int | None
+    generated: bool
+    published: bool
+    overridden: bool
+    removed: bool
+
+
+class ShiftOverrideIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    physician_id: int | None = Field(None, ge=1, le=ID_MAX, description="give the shift to this physician")
+    removed: bool = Field(False, description="true: take the shift off the roster")
+
+    @model_validator(mode="after")
+    def one_change(self) -> ShiftOverrideIn:
+        if (self.physician_id is None) == (not self.removed):
+            raise ValueError("send either physician_id or removed: true")
+        return self

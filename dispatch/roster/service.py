@@ -35,10 +35,10 @@ class OnCall:
 
 
 def shifts_at(session: Session, at: datetime) -> list[Shift]:
-    """Shifts running at `at` (start inclusive, end exclusive)."""
+    """Live shifts running at `at` (start inclusive, end exclusive); drafts of a month are not live."""
     query = (
         select(Shift)
-        .where(Shift.starts_at <= at, Shift.ends_at > at)
+        .where(Shift.starts_at <= at, Shift.ends_at > at, Shift.published.is_(True))
         .options(selectinload(Shift.coverage), selectinload(Shift.physician))
         .order_by(Shift.starts_at, Shift.id)
     )
@@ -46,10 +46,10 @@ def shifts_at(session: Session, at: datetime) -> list[Shift]:
 
 
 def shifts_between(session: Session, start: datetime, end: datetime) -> list[Shift]:
-    """Shifts overlapping [start, end)."""
+    """Live shifts overlapping [start, end)."""
     query = (
         select(Shift)
-        .where(Shift.starts_at < end, Shift.ends_at > start)
+        .where(Shift.starts_at < end, Shift.ends_at > start, Shift.published.is_(True))
         .options(selectinload(Shift.coverage), selectinload(Shift.physician))
         .order_by(Shift.starts_at, Shift.id)
     )
@@ -78,7 +78,7 @@ def on_call_select(
         .outerjoin(cover, (cover.shift_id == Shift.id) & (cover.starts_at <= at) & (cover.ends_at > at))
         .join(Physician, (Physician.id == holder) & Physician.active.is_(True))
         .outerjoin(shift_coverage, shift_coverage.c.shift_id == Shift.id)
-        .where(Shift.starts_at <= at, Shift.ends_at > at)
+        .where(Shift.starts_at <= at, Shift.ends_at > at, Shift.published.is_(True))
         .order_by(Shift.starts_at, Shift.id)
     )
     if municipality_ids is not None:
@@ -149,7 +149,7 @@ def add_cover(
 ) -> ShiftCover:
     """Have another physician take a shift, or the part of it from `starts_at` to `ends_at`."""
     shift = session.get(Shift, shift_id)
-    if shift is None:
+    if shift is None or shift.removed:
         raise LookupError(shift_id)
     _substitute(session, physician_id, "covering_physician_id")
     if physician_id == shift.physician_id:
@@ -188,7 +188,7 @@ def upcoming_shifts(session: Session, physician_id: int, now: datetime, limit: i
     """A physician's rostered shifts still to come."""
     query = (
         select(Shift)
-        .where(Shift.physician_id == physician_id, Shift.starts_at > now)
+        .where(Shift.physician_id == physician_id, Shift.starts_at > now, Shift.published.is_(True))
         .order_by(Shift.starts_at)
         .limit(limit)
     )

@@ -84,7 +84,10 @@ def could_take(session: Session, shift: Shift) -> list[Physician]:
         .where(Shift.physician_id == Physician.id, shift_coverage.c.municipality_id.in_(towns))
     )
     already_on = select(Shift.id).where(
-        Shift.physician_id == Physician.id, Shift.starts_at < shift.ends_at, Shift.ends_at > shift.starts_at
+        Shift.physician_id == Physician.id,
+        Shift.starts_at < shift.ends_at,
+        Shift.ends_at > shift.starts_at,
+        Shift.published.is_(True),
     )
     query = (
         select(Physician)

@@ -42,6 +42,7 @@ TRIAGE = (R.consulting_physician, R.operator, R.coordinator, R.admin)
 DISPATCH = (R.coordinator, R.operator, R.consulting_physician, R.admin)
 OUTBOX = (R.operator, R.coordinator, R.admin)
 USERS = (R.admin,)
+ROSTER = (R.coordinator, R.admin)
 PHONE = (R.operator, R.coordinator, R.admin, R.substitute_physician)
 SWAPS = (R.substitute_physician, R.coordinator, R.admin)
 HOME = {
@@ -78,6 +79,7 @@ PAGES = (
         (R.coordinator, R.admin),
         "Coverage gaps: the next 14 nights' towns short of a physician.",
     ),
+    Page("/roster", "roster.html", ROSTER, "The month's roster from the rotations: generate, check, publish."),
     Page("/handoffs", "handoffs.html", HANDOFF_READERS, "Morning handoffs per clinic, with their receipt."),
     Page("/reports", "reports.html", REPORT_READERS, "The per-clinic table, the monthly chart, downloads."),
     Page(

@@ -1,7 +1,7 @@
 """Coverage gaps: the programme's minimum on call per municipality, and the night's alert to the coordinator
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-01 22:50:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import dispatch.db
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
