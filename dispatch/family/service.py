@@ -37,6 +37,19 @@ class Moment(StrEnum):
     delayed = "delayed"
 
 
+# The timeline's words for each message (the SMS text itself is in the outbox).
+TOLD = {
+    Moment.accepted: "到着予定をお知らせ",
+    Moment.departed: "出発をお知らせ",
+    Moment.delayed: "遅れをお知らせ",
+}
+PURPOSES = {
+    Moment.accepted: "family_accepted",
+    Moment.departed: "family_departed",
+    Moment.delayed: "family_delayed",
+}
+
+
 def eta_after(now: datetime, travel_min: float) -> datetime:
     """`now` plus the travel estimate, rounded up to the next five minutes."""
     at = now + timedelta(minutes=max(travel_min, 0.0))
@@ -75,8 +88,8 @@ def _tell(session: Session, clock: Clock, case: Case, moment: Moment, data: dict
         Moment.delayed: lambda: protocol.family_delayed_text(centre),
     }[moment]()
     assert case.callback_phone_e164 is not None  # checked by `_wants_updates`
-    queue_sms(session, clock, case.callback_phone_e164, body, f"family_{moment.value}", case_id=case.id)
-    record_event(session, case, NOTIFIED, actor=FAMILY, clock=clock, reason=moment.value, data=data)
+    queue_sms(session, clock, case.callback_phone_e164, body, PURPOSES[moment], case_id=case.id)
+    record_event(session, case, NOTIFIED, actor=FAMILY, clock=clock, reason=TOLD[moment], data=data)
 
 
 def on_accepted(session: Session, clock: Clock, case: Case, offer_id: int, travel_min: float) -> None:

@@ -831,6 +831,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "hours.future": ("未来の時刻は入力できません", "The time cannot be in the future"),
     "hours.too_old": ("7日より前の受電は記録できません", "Calls more than 7 days ago cannot be logged"),
     "patient.age": ("{age}歳", "age {age}"),
+    # -- issue 17, the family told (i17-family): SMS consent at intake, the board's call-back tasks --
+    "intake.family_consent": (
+        "ご家族へSMSで到着予定をお知らせする（同意あり）",
+        "Text the family the doctor's arrival time (they agreed)",
+    ),
+    "intake.family_consent_hint": (
+        "折り返し電話が携帯電話（070・080・090）の場合に選べます。",
+        "Only for a mobile callback number (070, 080, 090).",
+    ),
+    "family.callbacks": ("ご家族への折り返し連絡", "Call the family back"),
+    "family.callback": ("ご家族へ折り返し連絡", "Call the family back"),
+    "family.called_back": ("連絡済み", "Called"),
+    "family.called_back_done": ("折り返し連絡を記録しました", "Call-back recorded"),
+    "event.family.notified": ("ご家族にSMSでお知らせ", "Family told by SMS"),
+    "event.family.called_back": ("ご家族へ折り返し連絡", "Family called back"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -1017,6 +1032,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "clinic_notice": ("医療機関への連絡", "clinic notice"),
         "claim-sweeper": ("担当の見直し", "claim sweeper"),
         "sms_cap": ("SMS送信上限", "SMS cap"),
+        "family": ("ご家族へのお知らせ", "family updates"),
     },
     "sms_purpose": {
         "offer": ("代診依頼", "offer"),
@@ -1030,6 +1046,9 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "clinic_notice": ("医療機関へのお知らせ", "clinic notice"),
         "reply": ("代診医からの返信", "reply"),
         "twiml_reply": ("自動返信", "auto-reply"),
+        "family_accepted": ("ご家族へ到着予定", "family: arrival time"),
+        "family_departed": ("ご家族へ出発のお知らせ", "family: set off"),
+        "family_delayed": ("ご家族へ遅れのお知らせ", "family: delayed"),
     },
     "acp": {
         "dnar": ("DNAR", "DNAR"),
@@ -1098,6 +1117,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "recovery_code": ("リカバリーコード", "Recovery code"),
         "proof": ("現在のコード、またはパスワード", "Code or password"),
         "idempotency_key": ("受付の再送", "Retry key"),
+        "family_updates_consent": ("ご家族へのSMS", "SMS to the family"),
     },
 }
 
