@@ -155,8 +155,6 @@ def family_departed_text(centre: str, eta: str) -> str:
 
 
 def family_delayed_text(centre: str) -> str:
-    """The arrival time passed without an arrival: an apology, and what to do if the patient worsens."""
-    return (
-        f"【{centre}】医師の到着が予定より遅れております。申し訳ございません。"
-        "容体が急変した場合は119番へご連絡ください。"
-    )
+    """The arrival time passed without an arrival: an apology. (No advice to call 119: a family at a death
+    expected at home was asked not to.)"""
+    return f"【{centre}】医師の到着が予定より遅れております。申し訳ございません。もうしばらくお待ちください。"
