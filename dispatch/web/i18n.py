@@ -844,6 +844,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "family.callback": ("ご家族へ折り返し連絡", "Call the family back"),
     "family.called_back": ("連絡済み", "Called"),
     "family.called_back_done": ("折り返し連絡を記録しました", "Call-back recorded"),
+    "case.family_updates": ("ご家族へのSMS", "SMS to the family"),
+    "case.family_updates_on": ("同意あり（到着予定をお知らせ）", "Agreed (arrival time)"),
     "event.family.notified": ("ご家族にSMSでお知らせ", "Family told by SMS"),
     "event.family.called_back": ("ご家族へ折り返し連絡", "Family called back"),
 }
