@@ -177,6 +177,7 @@ def callback_tasks(session: Session, now: datetime, after: timedelta) -> list[Ca
     return [
         CallbackTask(case_id, f"K{case_id}", since, int((now - since).total_seconds() // 60))
         for case_id, since in rows
+        if since is not None  # the query's condition; for the type checker
     ]
 
 
