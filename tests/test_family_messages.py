@@ -102,6 +102,8 @@ def test_with_consent_the_family_hears_the_arrival_time_at_acceptance_and_depart
         "departed",
         "delayed",
     ]
+    outbox = night.http.get(f"/api/v1/sms/messages?case_id={told}", headers=night.headers("operator")).json()
+    assert {m["phone_e164"] for m in outbox if m["purpose"].startswith("family_")} == {"…5678"}
     # Without consent, the callback number hears nothing, and nothing is on the timeline.
     assert night.fake.sent_to(OTHER_FAMILY) == []
     assert not [e for e in night.case(untold)["timeline"] if e["kind"].startswith("family.")]
