@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     # A physician answers an offer or lets it lapse (3-5 min) before the next: even a surge night's
     # offers, notices and links stay well below 30. The coordinator's alerts are never capped.
     sms_per_number_per_hour: int = Field(30, ge=1, le=1000)
+    # The family told (`dispatch.family`): the delay SMS once the arrival time told is this late without
+    # 到着; the operator's task to call the family back once a decided visit waits this long for a physician.
+    family_delay_after_min: int = Field(15, ge=1, le=240)
+    family_callback_after_min: int = Field(20, ge=1, le=720)
     # 申し送り: reports are made at this local time; unacknowledged ones are flagged at the deadline.
     handoff_time: time = time(8, 0)
     handoff_ack_deadline: time = time(12, 0)

@@ -17,6 +17,7 @@ from dispatch.cases.router import router as cases_router
 from dispatch.clinics.router import router as clinics_router
 from dispatch.errors import install_error_handlers, install_nul_guard
 from dispatch.events.router import router as events_router
+from dispatch.family.router import router as family_router
 from dispatch.flow.router import router as flow_router
 from dispatch.handoffs.router import router as handoffs_router
 from dispatch.health.router import router as health_router
@@ -64,6 +65,7 @@ ROUTERS = (
     offers_router,
     matching_router,
     flow_router,
+    family_router,
     sms_router,
     visit_router,
     outcomes_router,

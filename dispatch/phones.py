@@ -35,3 +35,11 @@ def national(e164: str) -> str:
     except phonenumbers.NumberParseException:
         return e164
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+
+
+MOBILE_PREFIXES = ("+8170", "+8180", "+8190")
+
+
+def is_mobile(e164: str) -> bool:
+    """A Japanese mobile number (070, 080, 090), one that can take an SMS."""
+    return e164.startswith(MOBILE_PREFIXES)

@@ -197,6 +197,9 @@ def _sample_arguments(fn) -> dict:
         # The attending clinic's notice: what happened, as an outcome code.
         "outcome": OutcomeCode.death_pronounced,
         "link": "https://dispatch.example.jp/handoffs?case=412",
+        # The family's updates: the centre's name and a time of day only.
+        "centre": "印旛夜間往診センター",
+        "eta": "2時40分",
     }
     params = inspect.signature(fn).parameters
     unknown = set(params) - set(samples)

@@ -220,6 +220,7 @@ def log_call(
         "caller_name": request.caller_name,
         "caller_relation": request.caller_relation.value,
         "callback_phone_e164": request.callback_phone,
+        "family_updates_consent": request.family_updates_consent,
         "chief_complaint": request.chief_complaint,
         "intake": request.model_dump(
             mode="json",

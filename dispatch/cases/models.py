@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, ColumnElement, ForeignKey, Index, Integer, String, Text, text, true
+from sqlalchemy import Boolean, ColumnElement, ForeignKey, Index, Integer, String, Text, false, text, true
 from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -69,6 +69,12 @@ class Case(Base):
     caller_name: Mapped[str | None] = mapped_column(String(100))
     caller_relation: Mapped[str | None] = mapped_column(String(50))
     callback_phone_e164: Mapped[str | None] = mapped_column(String(16))
+    # The caller agreed to SMS updates (the doctor's arrival time) to the callback number: `dispatch.family`.
+    family_updates_consent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The arrival time last told to the family (the delay sweep's mark), and when the operator called them
+    # back about a case left waiting (the board's task done; cleared when a physician accepts).
+    family_eta_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    family_called_back_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     chief_complaint: Mapped[str | None] = mapped_column(Text)
     intake: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     # The operator's (or the intake rules') first guess; orders the triage queue until a decision.

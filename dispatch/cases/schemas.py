@@ -6,11 +6,11 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from dispatch.cases.states import CaseEnding, CaseState, Disposition, Urgency
 from dispatch.ids import ID_MAX
-from dispatch.phones import InvalidPhoneNumber, to_e164
+from dispatch.phones import InvalidPhoneNumber, is_mobile, to_e164
 from dispatch.times import time_problem
 
 
@@ -135,6 +135,9 @@ class IntakeRequest(BaseModel):
     attending_unavailable: AttendingUnavailable
     attending_unavailable_note: str | None = Field(None, max_length=500)
     provisional_urgency: Urgency | None = None
+    family_updates_consent: bool = Field(
+        False, description="the caller agreed to SMS updates (the doctor's arrival time) to the callback number"
+    )
 
     @field_validator("callback_phone")
     @classmethod
@@ -143,6 +146,16 @@ class IntakeRequest(BaseModel):
             return to_e164(value)
         except InvalidPhoneNumber as exc:
             raise ValueError(f"{exc}; write it as 090-1234-5678 or 043-123-4567") from None
+
+    @field_validator("family_updates_consent")
+    @classmethod
+    def _to_a_mobile(cls, value: bool, info: ValidationInfo) -> bool:
+        phone = info.data.get("callback_phone")
+        if value and phone is not None and not is_mobile(phone):
+            raise ValueError(
+                "SMS updates need a mobile callback number (070, 080 or 090); this one is a landline"
+            )
+        return value
 
     @field_validator("called_at")
     @classmethod
@@ -209,6 +222,7 @@ class CaseDetail(CaseOut):
     caller_name: str | None
     caller_relation: str | None
     callback_phone_e164: str | None
+    family_updates_consent: bool = False
     chief_complaint: str | None
     intake: dict[str, Any]
     triage_note: str | None

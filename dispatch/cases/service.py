@@ -81,6 +81,7 @@ def case_detail(session: Session, clock: Clock, user: User, case_id: int) -> Cas
         caller_name=case.caller_name,
         caller_relation=case.caller_relation,
         callback_phone_e164=case.callback_phone_e164,
+        family_updates_consent=case.family_updates_consent,
         chief_complaint=case.chief_complaint,
         intake=case.intake,
         triage_note=case.triage_note,

@@ -10,6 +10,8 @@ from dispatch.cases.models import Case
 from dispatch.cases.reasons import Why
 from dispatch.cases.states import CaseState
 from dispatch.clock import Clock
+from dispatch.matching.picker import travel_min_for
+from dispatch.matching.travel import TravelEstimate
 from dispatch.offers import service
 from dispatch.offers.links import visit_url
 from dispatch.offers.models import Offer, OfferState
@@ -17,6 +19,9 @@ from dispatch.roster.models import Physician, PhysicianRole
 from dispatch.sms import protocol
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.service import queue_sms
+
+# A hand-made offer to a physician with no base on the roster and no visit tonight: a cautious guess.
+UNKNOWN_TRAVEL_MIN = 30.0
 
 # Before arrival a case can be given to someone else: the physician who had it may have broken down.
 OPEN_FOR_OFFERS = (
@@ -117,13 +122,29 @@ def _take_back(session: Session, clock: Clock, case: Case, actor: Actor) -> None
         )
 
 
+def _travel_min(
+    session: Session, clock: Clock, case: Case, physician_id: int, estimate: TravelEstimate | None
+) -> float:
+    """The estimate from the physician's whereabouts to the patient (the family's arrival time is told from
+    it); UNKNOWN_TRAVEL_MIN if the roster knows neither their base nor a visit tonight."""
+    found = travel_min_for(session, case, physician_id, clock.now(), estimate) if estimate else None
+    return UNKNOWN_TRAVEL_MIN if found is None else found
+
+
 def offer_to(
-    session: Session, clock: Clock, case_id: int, physician_id: int, actor: Actor, holder: int | None = None
+    session: Session,
+    clock: Clock,
+    case_id: int,
+    physician_id: int,
+    actor: Actor,
+    holder: int | None = None,
+    estimate: TravelEstimate | None = None,
 ) -> SmsMessage:
     """Offer the case to this physician now (even one who declined before); returns its SMS, claimed for
     the caller to send once this commits. `holder` as for `assign`: the physician it relieves, if any."""
     case = _prepare(session, clock, case_id, physician_id, actor, holder)
-    return service.make_offer(session, clock, case, physician_id=physician_id, travel_min=0.0, manual=True)
+    travel = _travel_min(session, clock, case, physician_id, estimate)
+    return service.make_offer(session, clock, case, physician_id=physician_id, travel_min=travel, manual=True)
 
 
 def assign(
@@ -136,11 +157,16 @@ def assign(
     secret: str,
     base_url: str,
     holder: int | None = None,
+    estimate: TravelEstimate | None = None,
 ) -> Case:
     """The coordinator arranged the visit by phone: record the acceptance and send the details link. `holder`
-    is the physician the coordinator saw holding the case (None: nobody); another holder is AlreadyAssigned."""
+    is the physician the coordinator saw holding the case (None: nobody); another holder is AlreadyAssigned.
+    `estimate`: the travel estimate the family's arrival time is told from."""
     case = _prepare(session, clock, case_id, physician_id, actor, holder)
-    message = service.make_offer(session, clock, case, physician_id=physician_id, travel_min=0.0, manual=True)
+    travel = _travel_min(session, clock, case, physician_id, estimate)
+    message = service.make_offer(
+        session, clock, case, physician_id=physician_id, travel_min=travel, manual=True
+    )
     message.status = "withdrawn"  # the physician already said yes on the phone: no offer SMS
     offer_id = message.offer_id
     assert offer_id is not None  # the SMS of the offer just made

@@ -12,6 +12,7 @@ from sqlalchemy import or_, select
 from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState
 from dispatch.db import unit_of_work
+from dispatch.family import service as family
 from dispatch.flow import runner
 from dispatch.heartbeats import RECONCILER, SWEEP_PARTS, Sweeper, beat
 from dispatch.offers import service
@@ -33,6 +34,7 @@ class Sweep:
     timed_out: list[int] = field(default_factory=list)
     resent: list[int] = field(default_factory=list)
     rematched: bool = False
+    families_told: list[int] = field(default_factory=list)  # of a late visit (`dispatch.family`)
 
 
 def reconcile(services: Services, by: Sweeper = "cron") -> Sweep:
@@ -93,5 +95,11 @@ def reconcile(services: Services, by: Sweeper = "cron") -> Sweep:
                 sweep.resent.append(message_id)
         except Exception:
             log.exception("reconciler: SMS %s could not be sent", message_id)
+    try:
+        with unit_of_work(services.session_factory) as session:
+            late_after = timedelta(minutes=services.settings.family_delay_after_min)
+            sweep.families_told = family.tell_delays(session, services.clock, late_after)
+    except Exception:
+        log.exception("reconciler: the families of late visits could not be told")
     beat(services.redis, RECONCILER, SWEEP_PARTS[by])
     return sweep

@@ -27,6 +27,7 @@ from dispatch.clock import Clock
 from dispatch.deps import db_session, get_services
 from dispatch.flow import endings, linking, manual, replies, runner
 from dispatch.ids import PathId
+from dispatch.matching.candidates import estimator_for
 from dispatch.offers.schemas import Assignment, ManualOffer
 from dispatch.phones import InvalidPhoneNumber, to_e164
 from dispatch.services import Services
@@ -123,7 +124,13 @@ def offer_by_hand(
     services = get_services(request)
     with _hand_move_errors(case_id):
         message = manual.offer_to(
-            session, services.clock, case_id, body.physician_id, _actor(user), body.replaces_physician_id
+            session,
+            services.clock,
+            case_id,
+            body.physician_id,
+            _actor(user),
+            body.replaces_physician_id,
+            estimator_for(services.reference.programme(session)),
         )
     session.commit()
     runner.send(services, message)
@@ -157,6 +164,7 @@ def assign_by_hand(
             settings.secret_key.get_secret_value(),
             settings.public_base_url,
             body.replaces_physician_id,
+            estimator_for(services.reference.programme(session)),
         )
     session.commit()
     return CaseOut.model_validate(case)

@@ -243,3 +243,22 @@ def picker(session: Session, case: Case, now: datetime, estimate: TravelEstimate
         limit_reached(case, session) if case.state in AWAITING_PHYSICIAN else None
     )
     return Picker(case, town, found, stopped)
+
+
+def travel_min_for(
+    session: Session, case: Case, physician_id: int, now: datetime, estimate: TravelEstimate
+) -> float | None:
+    """Minutes from where the physician is (tonight's last visit, else their base) to the patient; None if
+    the roster knows neither."""
+    patient, _town = _patient_point(session, case)
+    row = session.execute(
+        select(Physician.base_latitude, Physician.base_longitude, *whereabouts_columns()).where(
+            Physician.id == physician_id
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    base_lat, base_lon, worked_at, lat, lon = row
+    base = Point(base_lat, base_lon) if base_lat is not None and base_lon is not None else None
+    where = whereabouts(now, base, worked_at, lat, lon)
+    return estimate(where, patient) if where is not None else None

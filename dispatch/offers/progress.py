@@ -10,6 +10,7 @@ from dispatch.cases.models import Case
 from dispatch.cases.reasons import Why
 from dispatch.cases.states import ACTIVE_VISIT_STATES, CaseState
 from dispatch.clock import Clock
+from dispatch.family import service as family
 from dispatch.sms.protocol import Intent
 
 TARGET = {
@@ -49,4 +50,6 @@ def report(session: Session, clock: Clock, case: Case, intent: Intent, actor: Ac
     )
     if target is CaseState.on_scene:
         case.arrived_at = clock.now()
+    elif target is CaseState.en_route:
+        family.on_departed(session, clock, case)
     return case

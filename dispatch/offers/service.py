@@ -18,6 +18,7 @@ from dispatch.cases.models import Case
 from dispatch.cases.reasons import Why
 from dispatch.cases.states import CaseState, Urgency
 from dispatch.clock import Clock
+from dispatch.family import service as family
 from dispatch.jobs import DRIVE_CASE
 from dispatch.offers.models import Offer, OfferState
 from dispatch.outbox import defer_job
@@ -231,6 +232,7 @@ def accept(session: Session, clock: Clock, offer_id: int, actor: Actor) -> Case:
         reason=Why.offer_accepted,
         data={"offer_id": offer.id, "physician_id": offer.physician_id},
     )
+    family.on_accepted(session, clock, case, offer.id, offer.estimated_travel_min or 0)
     return case
 
 

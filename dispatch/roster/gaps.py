@@ -45,7 +45,7 @@ class Gap:
 
 def live_shifts(start: datetime, end: datetime) -> Select:
     """The shifts that put physicians on call, overlapping [start, end): one row per shift and town it
-    covers. Only published shifts count (a rotation's drafts put nobody on call); the flag is applied here only."""
+    covers. Only published shifts count (a rotation's drafts put nobody on call); applied here only."""
     return (
         select(Shift.id, Shift.physician_id, Shift.starts_at, Shift.ends_at, shift_coverage.c.municipality_id)
         .join(shift_coverage, shift_coverage.c.shift_id == Shift.id)

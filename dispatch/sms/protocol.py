@@ -142,3 +142,21 @@ def sms_cap_alert_text(recipient: str, per_hour: int, resumes: str | None) -> st
         f"【要確認】{recipient} 宛のSMSが1時間{per_hour}通の上限に達しました。"
         f"以降のSMSは保留し{after}順に送ります。往診依頼は次の代診医へ回します。"
     )
+
+
+# To the family, at the callback number the caller gave (with their consent): the centre's name, the word
+# 医師 and a time of day only; never the patient, the physician or the case.
+def family_accepted_text(centre: str, eta: str) -> str:
+    """A physician accepted: when they should arrive (e.g. '2時40分')."""
+    return f"【{centre}】医師の訪問が決まりました。到着予定は{eta}ごろです。"
+
+
+def family_departed_text(centre: str, eta: str) -> str:
+    """The physician set off: the updated arrival time."""
+    return f"【{centre}】医師がただいま出発しました。到着予定は{eta}ごろです。"
+
+
+def family_delayed_text(centre: str) -> str:
+    """The arrival time passed without an arrival: an apology. (No advice to call 119: a family at a death
+    expected at home was asked not to.)"""
+    return f"【{centre}】医師の到着が予定より遅れております。申し訳ございません。もうしばらくお待ちください。"

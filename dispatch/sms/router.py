@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from dispatch.auth.guard import allow
 from dispatch.auth.models import Role
 from dispatch.deps import db_session
+from dispatch.phones import masked
 from dispatch.roster.models import Physician
 from dispatch.sms.cap import held_numbers
 from dispatch.sms.models import SmsMessage
@@ -54,7 +55,11 @@ def outbox(
     if case_id is not None:
         query = query.where(SmsMessage.case_id == case_id)
     return [
-        SmsOut.model_validate(m, from_attributes=True).model_copy(update={"body": redact_links(m.body)})
+        SmsOut.model_validate(m, from_attributes=True).model_copy(
+            update={"body": redact_links(m.body)}
+            # A family's number is the caller's, read on the case's page (audited), not in the outbox.
+            | ({"phone_e164": masked(m.phone_e164)} if m.purpose.startswith("family_") else {})
+        )
         for m in session.scalars(query)
     ]
 

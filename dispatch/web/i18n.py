@@ -954,6 +954,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "roster.clear_physicians": ("選び直す", "Start again"),
     "roster.no_physician": ("代診医を順番に追加してください", "Add the physicians in turn"),
     "roster.rotation_added": ("ローテーションを追加しました", "Rotation added"),
+    # -- issue 17, the family told (i17-family): SMS consent at intake, the board's call-back tasks --
+    "intake.family_consent": (
+        "ご家族へSMSで到着予定をお知らせする（同意あり）",
+        "Text the family the doctor's arrival time (they agreed)",
+    ),
+    "intake.family_consent_hint": (
+        "折り返し電話が携帯電話（070・080・090）の場合に選べます。",
+        "Only for a mobile callback number (070, 080, 090).",
+    ),
+    "family.callbacks": ("ご家族への折り返し連絡", "Call the family back"),
+    "family.callback": ("ご家族へ折り返し連絡", "Call the family back"),
+    "family.called_back": ("連絡済み", "Called"),
+    "family.called_back_done": ("折り返し連絡を記録しました", "Call-back recorded"),
+    "case.family_updates": ("ご家族へのSMS", "SMS to the family"),
+    "case.family_updates_on": ("同意あり（到着予定をお知らせ）", "Agreed (arrival time)"),
+    "event.family.notified": ("ご家族にSMSでお知らせ", "Family told by SMS"),
+    "event.family.called_back": ("ご家族へ折り返し連絡", "Family called back"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -1140,6 +1157,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "clinic_notice": ("医療機関への連絡", "clinic notice"),
         "claim-sweeper": ("担当の見直し", "claim sweeper"),
         "sms_cap": ("SMS送信上限", "SMS cap"),
+        "family": ("ご家族へのお知らせ", "family updates"),
     },
     "sms_purpose": {
         "offer": ("代診依頼", "offer"),
@@ -1156,6 +1174,9 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "twiml_reply": ("自動返信", "auto-reply"),
         "swap": ("当番交代のお知らせ", "shift swap"),
         "swap_approval": ("当番交代の承認依頼", "swap to approve"),
+        "family_accepted": ("ご家族へ到着予定", "family: arrival time"),
+        "family_departed": ("ご家族へ出発のお知らせ", "family: set off"),
+        "family_delayed": ("ご家族へ遅れのお知らせ", "family: delayed"),
     },
     "acp": {
         "dnar": ("DNAR", "DNAR"),
@@ -1224,6 +1245,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "recovery_code": ("リカバリーコード", "Recovery code"),
         "proof": ("現在のコード、またはパスワード", "Code or password"),
         "idempotency_key": ("受付の再送", "Retry key"),
+        "family_updates_consent": ("ご家族へのSMS", "SMS to the family"),
     },
     # -- issue 17, swaps (i17-swaps) --
     "swap_kind": {"give_away": ("譲渡", "give away"), "trade": ("交換", "trade")},

@@ -86,8 +86,32 @@ async function refresh() {
   document.getElementById("board-count").textContent = `(${open.length})`;
   showEscalations(open);
   showHeld();
+  showCallbacks();
   document.getElementById("board-empty").hidden = open.length > 0;
   changed = new Set();
+}
+
+/** The operator's tasks: a case waiting for a physician too long, its family to be called back (issue 17). */
+async function showCallbacks() {
+  const panel = document.getElementById("family-callbacks");
+  const result = await api("GET", "/api/v1/family/callbacks");
+  if (!result.ok) return; // a role the tasks are not for
+  panel.hidden = result.data.length === 0;
+  panel.querySelector(".tasks").replaceChildren(...result.data.map((task) => el("li", { dataset: { caseId: task.case_id } },
+    `${t("family.callback")}: `, el("a", { href: `/cases/${task.case_id}` }, task.reference),
+    ` ${t("common.waiting")} ${fmtMinutes(task.waiting_min)} `,
+    el("button", { type: "button", class: "callback-done", onclick: (event) => calledBack(event, task) }, t("family.called_back")))));
+}
+
+async function calledBack(event, task) {
+  event.target.disabled = true;
+  const result = await api("POST", `/api/v1/cases/${task.case_id}/family-callback`, {});
+  if (!result.ok && result.status !== 409) {
+    event.target.disabled = false;
+    return toast(problemText(result), "error");
+  }
+  toast(`${t("family.called_back_done")}: ${task.reference}`, "ok");
+  showCallbacks();
 }
 
 function tickWaiting() {
@@ -120,5 +144,6 @@ document.addEventListener("DOMContentLoaded", async () => {
     later();
   }, later);
   setInterval(tickWaiting, 15000);
+  setInterval(showCallbacks, 30000); // a case crosses the call-back threshold with no event to say so
   setInterval(showHeld, 30000); // held messages leave as the hour moves on, with no case event to say so
 });

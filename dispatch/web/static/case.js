@@ -59,6 +59,7 @@ async function load() {
     [t("common.municipality"), nameOf("municipalities", c.municipality_id)],
     [t("field.caller_relation"), `${label("caller_relation", c.caller_relation)} ${c.caller_name || ""}`],
     [t("field.callback_phone"), fmtPhone(c.callback_phone_e164)],
+    [t("case.family_updates"), t(c.family_updates_consent ? "case.family_updates_on" : "common.no")],
     [t("field.chief_complaint"), c.chief_complaint],
     [t("field.consciousness"), label("consciousness", c.intake.consciousness)],
     [t("field.breathing"), label("breathing", c.intake.breathing)],

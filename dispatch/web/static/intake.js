@@ -98,11 +98,28 @@ async function showHours() {
   flag.dataset.inServiceHours = String(result.data.in_service_hours);
 }
 
+/** A Japanese mobile number (070/080/090), the only kind an SMS reaches: as typed, half- or full-width. */
+function isMobile(text) {
+  const digits = text.normalize("NFKC").replace(/[^\d+]/g, "").replace(/^\+81/, "0");
+  return /^0[789]0\d{8}$/.test(digits);
+}
+
+/** The family's SMS updates can be agreed to only for a mobile callback number. */
+function callbackChanged() {
+  const phone = document.querySelector('#intake-form [name="callback_phone"]').value;
+  const consent = document.getElementById("family-consent");
+  const mobile = isMobile(phone);
+  consent.disabled = !mobile;
+  if (!mobile) consent.checked = false;
+  document.getElementById("family-consent-hint").hidden = mobile;
+}
+
 function body(form) {
   const values = filled(form);
   const out = { vitals: {} };
   for (const [key, value] of Object.entries(values)) {
     if (key.startsWith("vitals.")) out.vitals[key.slice(7)] = Number(value);
+    else if (key === "family_updates_consent") out.family_updates_consent = true;
     else if (key === "called_at") {
       if (calledAtEdited) out.called_at = localToIso(value); // else the server's now: the call is live
     } else out[key] = value;
@@ -167,6 +184,7 @@ function logged(form, result) {
   form.prepend(notice);
   form.reset();
   calledAtEdited = false;
+  callbackChanged();
   followClock();
   patientId = null;
   idempotencyKey = newKey();
@@ -181,6 +199,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("search-form").addEventListener("submit", search);
   document.getElementById("intake-form").addEventListener("submit", submit);
   document.getElementById("unidentified").addEventListener("change", unidentifiedChanged);
+  document.querySelector('#intake-form [name="callback_phone"]').addEventListener("input", callbackChanged);
   const calledAt = document.getElementById("called-at");
   const asked = debounce(showHours, 300);
   calledAt.addEventListener("input", () => {
