@@ -37,6 +37,7 @@ from dispatch.sms.router import router as sms_router
 from dispatch.submissions.router import router as submissions_router
 from dispatch.triage.router import router as triage_router
 from dispatch.twofactor.router import router as twofactor_router
+from dispatch.voice.router import router as voice_router
 from dispatch.web import router as web
 from dispatch.web.visit import router as visit_router
 
@@ -59,6 +60,7 @@ ROUTERS = (
     matching_router,
     flow_router,
     sms_router,
+    voice_router,
     visit_router,
     outcomes_router,
     handoffs_router,

@@ -12,7 +12,7 @@ from sqlalchemy import or_, select
 from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState
 from dispatch.db import unit_of_work
-from dispatch.flow import runner
+from dispatch.flow import calls, runner
 from dispatch.heartbeats import RECONCILER, SWEEP_PARTS, Sweeper, beat
 from dispatch.offers import service
 from dispatch.services import Services
@@ -33,12 +33,13 @@ class Sweep:
     timed_out: list[int] = field(default_factory=list)
     resent: list[int] = field(default_factory=list)
     rematched: bool = False
+    called: list[int] = field(default_factory=list)  # offers whose physician was rung in this pass
 
 
 def reconcile(services: Services, by: Sweeper = "cron") -> Sweep:
     """One pass: overdue offers, unsent SMS (held ones once their time comes), cases left waiting for a
-    matching round. Then a heartbeat, for the sweep and for who ran it (`by`: the job cron schedules, or a
-    worker standing in for cron).
+    matching round, offers due a call. Then a heartbeat, for the sweep and for who ran it (`by`: the job
+    cron schedules, or a worker standing in for cron).
 
     Safe beside another pass at the same moment: every step takes its row first (an offer and its case
     locked before it times out, an SMS claimed in one UPDATE before it is sent, one matching round at a
@@ -93,5 +94,22 @@ def reconcile(services: Services, by: Sweeper = "cron") -> Sweep:
                 sweep.resent.append(message_id)
         except Exception:
             log.exception("reconciler: SMS %s could not be sent", message_id)
+    _ring_due(services, sweep)
     beat(services.redis, RECONCILER, SWEEP_PARTS[by])
     return sweep
+
+
+def _ring_due(services: Services, sweep: Sweep) -> None:
+    """Offers unanswered past their call time that nobody rang, and coordinator calls never placed."""
+    offers, stuck = calls.due_calls(services)
+    for offer_id in offers[:MAX_RESENDS]:
+        try:
+            if calls.call_if_due(services, offer_id):
+                sweep.called.append(offer_id)
+        except Exception:
+            log.exception("reconciler: offer %s could not be rung", offer_id)
+    for call_id in stuck[:MAX_RESENDS]:
+        try:
+            calls.place_call(services, call_id)
+        except Exception:
+            log.exception("reconciler: call %s could not be placed", call_id)

@@ -831,6 +831,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "hours.future": ("未来の時刻は入力できません", "The time cannot be in the future"),
     "hours.too_old": ("7日より前の受電は記録できません", "Calls more than 7 days ago cannot be logged"),
     "patient.age": ("{age}歳", "age {age}"),
+    # -- issue 17, voice calls (i17-voice) --
+    "event.call.placed": ("電話で呼出し", "Phoned"),
+    "event.call.failed": ("電話をかけられず", "Call could not be placed"),
+    "event.call.unanswered": ("電話に応答なし", "Call not answered"),
+    "actor.voice": ("代診医（電話）", "physician (phone)"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -1100,6 +1105,9 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "idempotency_key": ("受付の再送", "Retry key"),
     },
 }
+# -- issue 17, voice calls (i17-voice): labels added to existing groups --
+LABELS["event_reason"]["declined_by_voice"] = ("電話で辞退（2を押下）", "declined by phone (key 2)")
+LABELS["system_actor"]["voice"] = ("電話の呼出し", "voice calls")
 
 
 def language(request: Request) -> str:

@@ -1,0 +1,71 @@
+"""Twilio's voice webhooks: the TwiML a call says, the key pressed, the call's status. Public routes that
+prove themselves by `X-Twilio-Signature` (over the configured public URL and the posted form)."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from dispatch.auth.guard import public
+from dispatch.deps import get_services
+from dispatch.flow import calls
+from dispatch.ids import PathId
+from dispatch.services import Services
+from dispatch.sms.twilio_gateway import signature_is_valid
+
+router = APIRouter(tags=["voice"])
+XML = "application/xml"
+
+
+async def _signed(request: Request, services: Services) -> dict[str, str]:
+    """The posted form, once its signature matches; 403 otherwise."""
+    params = dict(parse_qsl((await request.body()).decode("utf-8", "replace"), keep_blank_values=True))
+    url = services.settings.public_base_url.rstrip("/") + request.url.path
+    if request.url.query:
+        url += "?" + request.url.query
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature_is_valid(services.settings.webhook_auth_token, url, params, signature):
+        raise HTTPException(403, detail="X-Twilio-Signature does not match")
+    return params
+
+
+@router.api_route(
+    "/voice/offer/{offer_id}/twiml", methods=["GET", "POST"], dependencies=[public()], response_class=Response
+)
+async def offer_twiml(request: Request, offer_id: PathId) -> Response:
+    """What the physician hears: the case reference, town and colour, 1 to accept, 2 to decline."""
+    services = get_services(request)
+    await _signed(request, services)
+    twiml = await run_in_threadpool(calls.offer_twiml, services, offer_id)
+    return Response(twiml, media_type=XML)
+
+
+@router.post("/voice/offer/{offer_id}/gather", dependencies=[public()], response_class=Response)
+async def offer_gather(request: Request, offer_id: PathId) -> Response:
+    """The key pressed: 1 accepts, 2 declines, once per CallSid; anything else hears the offer again once."""
+    services = get_services(request)
+    params = await _signed(request, services)
+    if not params.get("CallSid"):
+        raise HTTPException(422, detail="CallSid: missing")
+    again = request.query_params.get("again") == "1"
+    twiml = await run_in_threadpool(
+        calls.on_gather, services, offer_id, params["CallSid"], params.get("Digits", ""), again
+    )
+    return Response(twiml, media_type=XML)
+
+
+@router.post(calls.STATUS_PATH, dependencies=[public()], status_code=204, response_class=Response)
+async def call_status(request: Request) -> Response:
+    """A call's status; one nobody took (no answer, busy, failed) goes on the case's timeline."""
+    services = get_services(request)
+    params = await _signed(request, services)
+    await run_in_threadpool(
+        calls.on_call_status,
+        services,
+        params.get("CallSid", ""),
+        params.get("CallStatus", ""),
+        params.get("ErrorCode") or None,
+    )
+    return Response(status_code=204)
