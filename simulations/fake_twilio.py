@@ -84,6 +84,7 @@ class FakeTwilio:
         self.messages: list[FakeMessage] = []
         self.calls: list[FakeCall] = []
         self.requests = 0
+        self.call_requests = 0
         self._failures: list[int] = []
         self._rejected: set[str] = set()
         self._delay_s = 0.0
@@ -207,7 +208,7 @@ class FakeTwilio:
 
     # -- the Calls API ------------------------------------------------------------------------------
     async def _create_call(self, request: Request) -> JSONResponse:
-        self.requests += 1
+        self.call_requests += 1  # `requests` counts the Messages API's alone
         form = await request.form()
         auth = request.headers.get("authorization", "")
         expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()

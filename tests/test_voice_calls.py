@@ -5,15 +5,14 @@ against the fake Twilio, which fetches our signed TwiML and posts the keys press
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import update
 
 from dispatch.patients.models import Patient
-from dispatch.roster.models import ContactPreference, Physician
 from dispatch.sms.twilio_gateway import sign
 from simulations.fake_twilio import FakeCall
 from tests.night import TWILIO_TOKEN, Night, start_night
 
 SAKURA = "代診 佐倉"
+COORDINATOR = "+819011110900"  # the demo programme's coordinator phone
 OFFER_SAID = "往診依頼です。案件K{case_id}、佐倉市、緊急度 橙。受諾は1、辞退は2を押してください。"
 
 
@@ -115,10 +114,19 @@ def test_the_twiml_holds_no_patient_data(night):
 
 
 def test_sms_only_physicians_are_never_rung_and_a_refused_number_is_on_the_timeline(night):
-    with night.services.session_factory.begin() as session:
-        session.execute(
-            update(Physician).where(Physician.name == SAKURA).values(contact=ContactPreference.sms_only)
-        )
+    coordinator = night.headers("coordinator")
+    roster = night.http.get("/api/v1/roster/physicians", headers=coordinator).json()
+    sakura = next(p for p in roster if p["name"] == SAKURA)
+    assert sakura["contact"] == "sms_then_call"
+    path = f"/api/v1/roster/physicians/{sakura['id']}/contact"
+    assert (
+        night.http.put(path, json={"contact": "sms_only"}, headers=night.headers("operator")).status_code == 403
+    )
+    refused = night.http.put(path, json={"contact": "never"}, headers=coordinator)
+    assert refused.status_code == 422 and "contact" in refused.text
+    assert (
+        night.http.put(path, json={"contact": "sms_only"}, headers=coordinator).json()["contact"] == "sms_only"
+    )
     case_id = night.call()
     night.decide_visit(case_id)
     night.advance(seconds=95)
@@ -131,3 +139,19 @@ def test_sms_only_physicians_are_never_rung_and_a_refused_number_is_on_the_timel
     night.advance(seconds=95)
     failed = [e for e in night.case(case_id)["timeline"] if e["kind"] == "call.failed"]
     assert [e["data"]["error_code"] for e in failed] == ["21211"]
+
+
+def test_a_coordinator_alert_also_rings_the_coordinator_when_the_setting_asks(settings, clock):
+    ringing = settings.model_copy(update={"coordinator_alert_call": True, "offers_before_coordinator_alert": 1})
+    with start_night(ringing, clock) as night:
+        case_id = night.call()
+        night.decide_visit(case_id)
+        assert "辞退を受け付けました" in night.reply(night.phone(SAKURA), "N")
+        night.run_jobs()
+        [call] = night.fake.calls_to(COORDINATOR)
+        assert call.url is None  # said inline: nothing to fetch, no keys
+        night.fake.answer(call.sid)
+        assert call.said == [
+            f"往診センターからの要対応連絡です。案件K{case_id}、佐倉市、緊急度 橙。"
+            "代診医が決まっていません。コンソールを確認してください。"
+        ]

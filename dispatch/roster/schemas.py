@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.ids import ID_MAX
+from dispatch.roster.models import ContactPreference
 
 
 class ShiftOut(BaseModel):
@@ -65,3 +66,4 @@ class PhysicianOut(BaseModel):
     id: int
     name: str
     base_municipality_id: int | None
+    contact: ContactPreference  # sms_only, or sms_then_call (an unanswered offer SMS is followed by a call)

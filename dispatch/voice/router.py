@@ -1,17 +1,22 @@
 """Twilio's voice webhooks: the TwiML a call says, the key pressed, the call's status. Public routes that
-prove themselves by `X-Twilio-Signature` (over the configured public URL and the posted form)."""
+prove themselves by `X-Twilio-Signature` (over the configured public URL and the posted form). And a
+physician's contact preference (SMS only, or SMS then a call), which the coordinator sets."""
 
 from __future__ import annotations
 
 from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
-from dispatch.auth.guard import public
-from dispatch.deps import get_services
+from dispatch.auth.guard import allow, public
+from dispatch.auth.models import Role
+from dispatch.deps import db_session, get_services
 from dispatch.flow import calls
 from dispatch.ids import PathId
+from dispatch.roster.models import ContactPreference, Physician
 from dispatch.services import Services
 from dispatch.sms.twilio_gateway import signature_is_valid
 
@@ -69,3 +74,34 @@ async def call_status(request: Request) -> Response:
         params.get("ErrorCode") or None,
     )
     return Response(status_code=204)
+
+
+class ContactIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contact: ContactPreference = Field(
+        description="sms_only, or sms_then_call (a call when an SMS is unanswered)"
+    )
+
+
+class ContactOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    contact: ContactPreference
+
+
+@router.put(
+    "/api/v1/roster/physicians/{physician_id}/contact",
+    response_model=ContactOut,
+    dependencies=[allow(Role.coordinator, Role.admin)],
+)
+def set_contact(body: ContactIn, physician_id: PathId, session: Session = Depends(db_session)) -> ContactOut:
+    """How offers reach this physician from now on: SMS only, or SMS and then a call while unanswered."""
+    physician = session.get(Physician, physician_id)
+    if physician is None:
+        raise HTTPException(404, detail=f"physician_id: no physician {physician_id}")
+    physician.contact = body.contact
+    session.commit()
+    return ContactOut.model_validate(physician)
