@@ -18,6 +18,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 import httpx
 import phonenumbers
@@ -280,8 +281,7 @@ class FakeTwilio:
     def _fetch_twiml(self, call: FakeCall, url: str, method: str, params: dict[str, str]) -> str:
         """Ask the service for TwiML as Twilio does: signed for `url` (a GET signs the URL with its query)."""
         if method == "GET":
-            query = "&".join(f"{k}={v}" for k, v in params.items())
-            full = url + ("&" if "?" in url else "?") + query
+            full = url + ("&" if "?" in url else "?") + urlencode(params)
             headers = {"X-Twilio-Signature": sign(self.auth_token, full, {})}
             response = self._http.get(self.delivery_url(full), headers=headers)
         else:
@@ -296,7 +296,7 @@ class FakeTwilio:
         call = next(c for c in self.calls if c.sid == sid)
         call.status = "in-progress"
         pressed = list(keys)
-        twiml = call.twiml or self._fetch_twiml(
+        twiml: str | None = call.twiml or self._fetch_twiml(
             call, call.url or "", call.method, self._call_params(call, "in-progress")
         )
         while twiml:
@@ -307,7 +307,11 @@ class FakeTwilio:
                 elif verb.tag == "Gather":
                     call.said.extend(say.text or "" for say in verb.iter("Say"))
                     if pressed:
-                        params = {**self._call_params(call, "in-progress"), "Digits": pressed.pop(0)}
+                        params = {
+                            **self._call_params(call, "in-progress"),
+                            "Digits": pressed.pop(0),
+                            "FinishedOnKey": "",
+                        }
                         action = verb.get("action") or call.url or ""
                         following = self._fetch_twiml(call, action, verb.get("method", "POST").upper(), params)
                         break  # the action's TwiML replaces the rest of this document

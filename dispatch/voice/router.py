@@ -36,15 +36,19 @@ async def _signed(request: Request, services: Services) -> dict[str, str]:
     return params
 
 
-@router.api_route(
-    "/voice/offer/{offer_id}/twiml", methods=["GET", "POST"], dependencies=[public()], response_class=Response
-)
+@router.post("/voice/offer/{offer_id}/twiml", dependencies=[public()], response_class=Response)
 async def offer_twiml(request: Request, offer_id: PathId) -> Response:
     """What the physician hears: the case reference, town and colour, 1 to accept, 2 to decline."""
     services = get_services(request)
     await _signed(request, services)
     twiml = await run_in_threadpool(calls.offer_twiml, services, offer_id)
     return Response(twiml, media_type=XML)
+
+
+@router.get("/voice/offer/{offer_id}/twiml", dependencies=[public()], response_class=Response)
+async def offer_twiml_by_get(request: Request, offer_id: PathId) -> Response:
+    """The same TwiML for a call whose URL is fetched with GET (signed over the URL and its query)."""
+    return await offer_twiml(request, offer_id)
 
 
 @router.post("/voice/offer/{offer_id}/gather", dependencies=[public()], response_class=Response)
