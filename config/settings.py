@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     offer_timeout_red_orange_s: int = Field(180, ge=10, le=3600)
     offer_timeout_other_s: int = Field(300, ge=10, le=3600)
     offers_before_coordinator_alert: int = Field(3, ge=1, le=50)
+    # An offer still unanswered this long after its SMS left: the physician is called (unless they asked for
+    # SMS only, or the deadline comes first). 0: never call. Frozen on each case with the rest of the policy.
+    offer_call_after_s: int = Field(90, ge=0, le=3600)
+    # The coordinator's alerts also ring their phone (a short message, no keys to press).
+    coordinator_alert_call: bool = False
     triage_claim_idle_s: int = Field(600, ge=30, le=86400)
     # At most this many SMS to one number in any hour (a bug must not flood a phone); more wait their turn.
     # A physician answers an offer or lets it lapse (3-5 min) before the next: even a surge night's

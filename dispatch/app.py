@@ -41,6 +41,7 @@ from dispatch.submissions.router import router as submissions_router
 from dispatch.swaps.router import router as swaps_router
 from dispatch.triage.router import router as triage_router
 from dispatch.twofactor.router import router as twofactor_router
+from dispatch.voice.router import router as voice_router
 from dispatch.web import router as web
 from dispatch.web.visit import router as visit_router
 
@@ -67,6 +68,7 @@ ROUTERS = (
     flow_router,
     family_router,
     sms_router,
+    voice_router,
     visit_router,
     outcomes_router,
     handoffs_router,

@@ -20,6 +20,8 @@ def _job(function: str) -> str:
 DRIVE_CASE = _job("drive_case")  # a case needs a physician: a matching round, its offers sent
 SEND_SMS = _job("send_sms")  # a queued SMS to hand to the gateway
 OFFER_DEADLINE = _job("offer_deadline")  # an offer's deadline has come (scheduled for that moment)
+OFFER_CALL = _job("offer_call")  # an offer unanswered at its call time: ring the physician (scheduled)
+PLACE_CALL = _job("place_call")  # a written call (the coordinator's alert) to hand to the caller
 
 # Run on a schedule by `dispatch cron` (and on demand by the simulations). While cron's sweeps are overdue,
 # the workers run the reconciler's pass themselves (`dispatch.flow.keeper`); the other jobs wait for cron.

@@ -16,7 +16,8 @@ from dispatch.auth.throttle import LoginThrottle, ThrottlePolicy
 from dispatch.clock import Clock, SharedClock, SystemClock
 from dispatch.db import make_engine, make_session_factory
 from dispatch.programme.service import ReferenceCache
-from dispatch.sms.factory import build_gateway
+from dispatch.sms.caller import Caller
+from dispatch.sms.factory import build_caller, build_gateway
 from dispatch.sms.gateway import SmsGateway
 from dispatch.twofactor.policy import TwoFactor
 
@@ -35,6 +36,7 @@ class Services:
     two_factor: TwoFactor = field(init=False)
     reference: ReferenceCache = field(init=False)
     _gateway: SmsGateway | None = field(default=None, init=False, repr=False)
+    _caller: Caller | None = field(default=None, init=False, repr=False)
     started_monotonic: float = field(default_factory=time.monotonic, init=False)
 
     def __post_init__(self) -> None:
@@ -74,6 +76,20 @@ class Services:
     @gateway.setter
     def gateway(self, value: SmsGateway) -> None:
         self._gateway = value
+
+    @property
+    def caller(self) -> Caller:
+        """The voice caller the settings name, built on first use."""
+        if self._caller is None:
+            self._caller = build_caller(self.settings)
+        return self._caller
+
+    @caller.setter
+    def caller(self, value: Caller) -> None:
+        self._caller = value
+
+    def voice_status_url(self) -> str:
+        return self.settings.public_base_url.rstrip("/") + "/voice/status"
 
     def status_callback_url(self) -> str:
         return self.settings.public_base_url.rstrip("/") + "/webhooks/twilio/status"

@@ -205,9 +205,24 @@ def model(
     surge: float = typer.Option(1.0, min=0.1, help="multiply the arrival rate, e.g. 3 for a disaster night"),
     seeds: int = typer.Option(20, min=1, help="simulated years per policy"),
     chart: Path = typer.Option(Path("model_arrival.png"), help="PNG of the call-to-arrival distributions"),
+    voice: bool = typer.Option(
+        False, "--voice", help="compare call → acceptance with and without the voice call (physicians asleep)"
+    ),
 ) -> None:
     """Simulate the fiscal year's nights and holidays (SimPy) under each matching policy and print per policy:
-    minutes from call to acceptance and to arrival (median, p90), utilisation and cases waiting over 60 min."""
+    minutes from call to acceptance and to arrival (median, p90), utilisation and cases waiting over 60 min.
+    With --voice: call → acceptance with SMS only and with SMS then a call, as a Markdown table."""
+    if voice:
+        from simulations import voice as voice_model
+        from simulations.bulk import read_table as read_rows
+
+        typer.echo(
+            f"FY{fiscal_year}, {physicians} physicians on shift, surge x{surge:g}, {seeds} seeds, "
+            "minutes from the family's call to a physician's yes"
+        )
+        result = voice_model.compare(read_rows(table), fiscal_year, physicians, surge, seeds)
+        typer.echo("\n".join(voice_model.table(result)))
+        return
     import matplotlib
 
     matplotlib.use("Agg")

@@ -3,9 +3,11 @@
 The service behind a TLS proxy knows itself by its public https URL: Twilio signs every webhook for that
 URL. This fake does the same, but posts the webhooks to the service's local http port (`--deliver-to`).
 Besides Twilio's Messages API it answers a small control API for tests, under `/_fake/`:
-`GET /_fake/messages` (every message it holds) and `POST /_fake/inbound` (`{"from": …, "body": …}`: a
+`GET /_fake/messages` (every message it holds), `POST /_fake/inbound` (`{"from": …, "body": …}`: a
 phone's SMS to our number, posted to the service signed as Twilio signs; answers the service's status and
-TwiML). The auth token is read from `TWILIO_AUTH_TOKEN`, never from the command line.
+TwiML), `GET /_fake/calls` (every call placed) and `POST /_fake/calls/{sid}/answer` (`{"keys": ["1"]}`: the
+phone picks up, hears the TwiML and presses the keys; answers what it heard) or `…/end`
+(`{"status": "no-answer"}`). The auth token is read from `TWILIO_AUTH_TOKEN`, never from the command line.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from simulations.fake_twilio import FakeMessage, FakeTwilio
+from simulations.fake_twilio import FakeCall, FakeMessage, FakeTwilio
 
 WEBHOOK_PATH = "/webhooks/twilio/sms"
 
@@ -39,6 +41,11 @@ def message_json(message: FakeMessage) -> dict[str, Any]:
     }
 
 
+def call_json(call: FakeCall) -> dict[str, Any]:
+    """A call as the control API shows it."""
+    return {"sid": call.sid, "to": call.to, "from": call.from_, "status": call.status, "said": call.said}
+
+
 class PublicFakeTwilio(FakeTwilio):
     """A fake Twilio that signs webhooks for the public URL and posts them to a local one."""
 
@@ -50,6 +57,9 @@ class PublicFakeTwilio(FakeTwilio):
             [
                 Route("/_fake/messages", self._list_messages, methods=["GET"]),
                 Route("/_fake/inbound", self._inbound, methods=["POST"]),
+                Route("/_fake/calls", self._list_calls, methods=["GET"]),
+                Route("/_fake/calls/{sid}/answer", self._answer, methods=["POST"]),
+                Route("/_fake/calls/{sid}/end", self._end, methods=["POST"]),
             ]
         )
 
@@ -68,6 +78,21 @@ class PublicFakeTwilio(FakeTwilio):
         form = await request.json()
         response = await run_in_threadpool(self.send_inbound, str(form["from"]), str(form["body"]))
         return JSONResponse({"status_code": response.status_code, "body": response.text})
+
+    async def _list_calls(self, request: Request) -> JSONResponse:
+        with self._lock:
+            calls = [call_json(c) for c in self.calls]
+        return JSONResponse(calls)
+
+    async def _answer(self, request: Request) -> JSONResponse:
+        keys = [str(k) for k in (await request.json()).get("keys", [])]
+        call = await run_in_threadpool(self.answer, request.path_params["sid"], *keys)
+        return JSONResponse(call_json(call))
+
+    async def _end(self, request: Request) -> JSONResponse:
+        status = str((await request.json()).get("status", "no-answer"))
+        await run_in_threadpool(self.end_call, request.path_params["sid"], status)
+        return JSONResponse({"sid": request.path_params["sid"], "status": status})
 
 
 def serve(

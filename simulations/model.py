@@ -57,6 +57,7 @@ class RunMetrics:
     physicians: int
     counts: dict[str, dict[str, int]]  # clinic label -> kind -> count
     to_acceptance: list[float] = field(default_factory=list)  # minutes from call to acceptance
+    accept_hours: list[int] = field(default_factory=list)  # the local hour of each of those calls
     to_arrival: list[float] = field(default_factory=list)  # minutes from call to arrival
     busy_minutes: float = 0.0
     shift_minutes: float = 0.0
@@ -253,8 +254,14 @@ class _Model:
             self.dispatch()
             return
         yield env.timeout(self.rng.uniform(*ACCEPT_MIN))
+        yield from self.visit(call, physician, travel_min)
+
+    def visit(self, call: Call, physician: _Physician, travel_min: float):
+        """The offer accepted now: the physician drives out, visits, drives back, and is free again."""
+        env = self.env
         accepted = env.now
         self.metrics.to_acceptance.append(accepted - call.at)
+        self.metrics.accept_hours.append(self.when(call.at).hour)
         yield env.timeout(travel_min)
         waited = env.now - call.at
         self.metrics.to_arrival.append(waited)

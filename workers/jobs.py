@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dispatch.db import unit_of_work
-from dispatch.flow import coverage_gaps, reconciler, runner
+from dispatch.flow import calls, coverage_gaps, reconciler, runner
 from dispatch.handoffs import service as handoff_service
 from dispatch.heartbeats import beat
 from dispatch.programme.service import get_programme
@@ -42,6 +42,18 @@ def send_sms(message_id: int) -> bool:
 def offer_deadline(offer_id: int) -> bool:
     """An offer's deadline: the trigger only; the deadline itself is on the offer row."""
     return runner.on_deadline(services(), offer_id)
+
+
+@retry_locked
+def offer_call(offer_id: int) -> bool:
+    """An offer's call time: ring the physician if it is still unanswered (once per offer)."""
+    return calls.call_if_due(services(), offer_id)
+
+
+@retry_locked
+def place_call(call_id: int) -> bool:
+    """Place a written call (the coordinator's alert) unless someone already has."""
+    return calls.place_call(services(), call_id)
 
 
 @retry_locked

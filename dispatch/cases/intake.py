@@ -165,6 +165,8 @@ def escalation_policy(settings: Settings) -> dict:
     return {
         "offer_timeout_s": {"red": quick, "orange": quick, "yellow": other, "green": other, "white": other},
         "offers_before_coordinator_alert": settings.offers_before_coordinator_alert,
+        "call_after_s": settings.offer_call_after_s,
+        "coordinator_alert_call": settings.coordinator_alert_call,
     }
 
 

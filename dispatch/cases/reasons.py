@@ -21,6 +21,7 @@ class Why(StrEnum):
     offered = "offered"
     offer_accepted = "offer accepted"
     declined_by_sms = "declined by SMS"
+    declined_by_voice = "declined by phone (key 2)"
     no_reply = "no reply before the deadline"
     offer_sms_not_sent = "offer SMS could not be sent"
     offer_sms_undelivered = "offer SMS undelivered"

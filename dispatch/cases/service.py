@@ -19,7 +19,7 @@ from dispatch.clock import Clock
 from dispatch.roster.models import Physician
 
 # A physician acting by SMS reply or by their details link: "sms:physician-4", "link:physician-3".
-PHYSICIAN_ACTOR = re.compile(r"(?:sms|link):physician-(\d+)")
+PHYSICIAN_ACTOR = re.compile(r"(?:sms|link|voice):physician-(\d+)")
 
 
 class CaseNotVisible(LookupError):

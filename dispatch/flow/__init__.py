@@ -8,6 +8,8 @@ Read it in this order. Each module calls the domain packages below it (`cases`, 
 - `runner`: what the workers run: the round with its offer SMS sent, the deadline started once the SMS
   leaves, an offer timed out or undelivered and the next physician offered;
 - `replies`: the physician's SMS answer: accepted or declined, then on the way, arrived, done;
+- `calls`: an offer unanswered at its call time rings the physician; the key pressed (1 accept, 2 decline)
+  acts as their SMS answer would, once per CallSid; the coordinator's alerts may ring too;
 - `manual`: the coordinator's hand: offer the case to a chosen physician, or assign it outright;
 - `endings`: a case ended before its visit (the family called 119, closed unfilled, cancelled), with why:
   its offer withdrawn, the physician on it told;

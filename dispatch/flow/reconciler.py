@@ -13,7 +13,7 @@ from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState
 from dispatch.db import unit_of_work
 from dispatch.family import service as family
-from dispatch.flow import runner
+from dispatch.flow import calls, runner
 from dispatch.heartbeats import RECONCILER, SWEEP_PARTS, Sweeper, beat
 from dispatch.offers import service
 from dispatch.services import Services
@@ -35,12 +35,13 @@ class Sweep:
     resent: list[int] = field(default_factory=list)
     rematched: bool = False
     families_told: list[int] = field(default_factory=list)  # of a late visit (`dispatch.family`)
+    called: list[int] = field(default_factory=list)  # offers whose physician was rung in this pass
 
 
 def reconcile(services: Services, by: Sweeper = "cron") -> Sweep:
     """One pass: overdue offers, unsent SMS (held ones once their time comes), cases left waiting for a
-    matching round. Then a heartbeat, for the sweep and for who ran it (`by`: the job cron schedules, or a
-    worker standing in for cron).
+    matching round, offers due a call. Then a heartbeat, for the sweep and for who ran it (`by`: the job
+    cron schedules, or a worker standing in for cron).
 
     Safe beside another pass at the same moment: every step takes its row first (an offer and its case
     locked before it times out, an SMS claimed in one UPDATE before it is sent, one matching round at a
@@ -101,5 +102,22 @@ def reconcile(services: Services, by: Sweeper = "cron") -> Sweep:
             sweep.families_told = family.tell_delays(session, services.clock, late_after)
     except Exception:
         log.exception("reconciler: the families of late visits could not be told")
+    _ring_due(services, sweep)
     beat(services.redis, RECONCILER, SWEEP_PARTS[by])
     return sweep
+
+
+def _ring_due(services: Services, sweep: Sweep) -> None:
+    """Offers unanswered past their call time that nobody rang, and coordinator calls never placed."""
+    offers, stuck = calls.due_calls(services)
+    for offer_id in offers[:MAX_RESENDS]:
+        try:
+            if calls.call_if_due(services, offer_id):
+                sweep.called.append(offer_id)
+        except Exception:
+            log.exception("reconciler: offer %s could not be rung", offer_id)
+    for call_id in stuck[:MAX_RESENDS]:
+        try:
+            calls.place_call(services, call_id)
+        except Exception:
+            log.exception("reconciler: call %s could not be placed", call_id)

@@ -17,7 +17,7 @@ from dispatch.cases.models import Case
 from dispatch.cases.reasons import Why
 from dispatch.clock import Clock
 from dispatch.db import unit_of_work
-from dispatch.flow import rounds, sms_cap
+from dispatch.flow import calls, rounds, sms_cap
 from dispatch.jobs import OFFER_DEADLINE
 from dispatch.matching.policy import Policy, least_total_travel
 from dispatch.offers import service
@@ -67,8 +67,8 @@ def send(services: Services, message: int | SmsMessage) -> bool:
 
 
 def offer_sent(session: Session, clock: Clock, message: SmsMessage) -> None:
-    """An offer SMS left (or was refused): set the deadline, or move on to the next physician; in the
-    transaction that records the send."""
+    """An offer SMS left (or was refused): set the deadline (and the call time), or move on to the next
+    physician; in the transaction that records the send."""
     if message.offer_id is None or message.purpose != "offer":
         return
     offer = session.get(Offer, message.offer_id, with_for_update=True)
@@ -84,6 +84,7 @@ def offer_sent(session: Session, clock: Clock, message: SmsMessage) -> None:
     offer.deadline_at = max(offer.deadline_at, now + service.offer_timeout(case))
     at = clock.wall(offer.deadline_at)
     defer_job(session, OFFER_DEADLINE, offer.id, job_id=f"deadline-{offer.id}", at=at)
+    calls.schedule_call(session, clock, offer, case)
 
 
 def on_deadline(services: Services, offer_id: int) -> bool:

@@ -53,6 +53,8 @@ class Offer(Base):
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sms_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Still unanswered then (and the physician takes calls): we call them (`flow.calls`); the sweep drives it.
+    call_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Signed into the details link (`offers.links`): the coordinator's revocation moves it on, ending every
     # link made before.
     link_generation: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))

@@ -25,6 +25,7 @@ from dispatch.outbox import defer_job
 from dispatch.programme.models import Municipality, Programme
 from dispatch.roster.models import Physician
 from dispatch.sms import protocol
+from dispatch.sms.calls import queue_call
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.service import queue_sms
 
@@ -267,7 +268,8 @@ def withdraw(session: Session, clock: Clock, case: Case, reason: str) -> None:
 
 
 def alert_coordinator(session: Session, clock: Clock, programme: Programme, case: Case, reason: str) -> None:
-    """Tell the coordinator, on the console (a case event) and by SMS; offering goes on."""
+    """Tell the coordinator, on the console (a case event) and by SMS (and a call, if the policy says so);
+    offering goes on."""
     offers = session.scalar(select(func.count()).select_from(Offer).where(Offer.case_id == case.id)) or 0
     case.coordinator_alerted_at = clock.now()
     record_event(
@@ -276,3 +278,5 @@ def alert_coordinator(session: Session, clock: Clock, programme: Programme, case
     if programme.coordinator_phone:
         body = protocol.coordinator_alert_text(case.id, _town(session, case), _urgency(case), offers, reason)
         queue_sms(session, clock, programme.coordinator_phone, body, "coordinator_alert", case_id=case.id)
+        if case.escalation_policy.get("coordinator_alert_call"):  # a setting, frozen on the case
+            queue_call(session, clock, programme.coordinator_phone, "coordinator_alert", case_id=case.id)

@@ -31,6 +31,13 @@ class PhysicianRole(StrEnum):
     substitute = "substitute"  # 代診医
 
 
+class ContactPreference(StrEnum):
+    """How an offer reaches the physician: SMS alone, or SMS and then a call while it goes unanswered."""
+
+    sms_only = "sms_only"
+    sms_then_call = "sms_then_call"
+
+
 class NoPhone(LookupError):
     """The roster has no mobile number for the physician: no SMS can reach them."""
 
@@ -49,6 +56,11 @@ class Physician(Base):
     base_latitude: Mapped[float | None] = mapped_column(Float)
     base_longitude: Mapped[float | None] = mapped_column(Float)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    contact: Mapped[ContactPreference] = mapped_column(
+        db_enum(ContactPreference, 16, name="contact"),
+        default=ContactPreference.sms_then_call,
+        server_default=ContactPreference.sms_then_call.value,
+    )
 
     shifts: Mapped[list[Shift]] = relationship(back_populates="physician", order_by="Shift.starts_at")
 

@@ -11,7 +11,7 @@ from dispatch.clinics.models import Clinic
 from dispatch.ids import ID_MAX
 from dispatch.phones import InvalidPhoneNumber, to_e164
 from dispatch.programme.models import Municipality
-from dispatch.roster.models import Physician, PhysicianRole
+from dispatch.roster.models import ContactPreference, Physician, PhysicianRole
 from dispatch.roster.service import RosterRejected
 
 
@@ -29,6 +29,9 @@ class PhysicianIn(BaseModel):
     base_municipality_id: int | None = Field(
         None, ge=1, le=ID_MAX, description="where the physician sets off from (travel estimates)"
     )
+    contact: ContactPreference = Field(
+        ContactPreference.sms_then_call, description="an unanswered offer SMS is followed by a call, or not"
+    )
 
 
 class PhysicianCreated(BaseModel):
@@ -41,6 +44,7 @@ class PhysicianCreated(BaseModel):
     role: PhysicianRole
     clinic_id: int | None
     base_municipality_id: int | None
+    contact: ContactPreference
 
 
 def based_at(
@@ -79,6 +83,7 @@ def register(session: Session, body: PhysicianIn) -> Physician:
         if base is None:
             raise RosterRejected("base_municipality_id", f"no municipality {body.base_municipality_id}")
     physician = based_at(body.name, body.role, phone, body.clinic_id, base)
+    physician.contact = body.contact
     session.add(physician)
     session.flush()
     return physician

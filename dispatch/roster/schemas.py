@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from dispatch.ids import ID_MAX
-from dispatch.roster.models import RotationKind, SwapKind, SwapState
+from dispatch.roster.models import ContactPreference, RotationKind, SwapKind, SwapState
 
 
 class ShiftOut(BaseModel):
@@ -66,6 +66,7 @@ class PhysicianOut(BaseModel):
     id: int
     name: str
     base_municipality_id: int | None
+    contact: ContactPreference  # sms_only, or sms_then_call (an unanswered offer SMS is followed by a call)
 
 
 class SwapIn(BaseModel):

@@ -1,4 +1,5 @@
-"""The console adapter for local runs: nothing leaves the machine; messages appear in the outbox."""
+"""The console adapters for local runs: nothing leaves the machine; messages appear in the outbox, calls on
+the timeline."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import logging
 import uuid
 
 from dispatch.phones import masked
+from dispatch.sms.caller import PlacedCall
 from dispatch.sms.gateway import SentMessage
 
 log = logging.getLogger(__name__)
@@ -19,3 +21,14 @@ class ConsoleGateway:
         # Bodies carry no patient data by construction; the number is masked all the same.
         log.info("console SMS %s to %s: %s", sid, masked(to), body)
         return SentMessage(sid=sid, status="delivered")
+
+
+class ConsoleCaller:
+    """Rings nobody: the call is logged here and on the case's timeline (`flow.calls`), answered by nobody."""
+
+    def call(
+        self, to: str, *, url: str | None = None, say: str | None = None, status_callback: str | None = None
+    ) -> PlacedCall:
+        sid = "CAconsole" + uuid.uuid4().hex[:24]
+        log.info("console call %s to %s", sid, masked(to))
+        return PlacedCall(sid=sid, status="queued")

@@ -79,3 +79,24 @@ class SmsCapAlert(Base):
     alerted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sent_in_hour: Mapped[int] = mapped_column()  # how many had gone to it in the hour before
     case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"))  # the held message's, if any
+
+
+class VoiceCall(Base):
+    """One phone call placed to a physician about an offer (one per offer at most), or to the coordinator
+    with an alert. What it says is built when Twilio asks for it: a case reference, a town and a colour."""
+
+    __tablename__ = "voice_call"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(32))  # offer, coordinator_alert
+    phone_e164: Mapped[str] = mapped_column(String(16))
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("case.id"), index=True)
+    offer_id: Mapped[int | None] = mapped_column(ForeignKey("offer.id"), unique=True)
+    provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)  # Twilio's CallSid
+    # pending → claimed → queued (then Twilio's: ringing, in-progress, completed, no-answer, busy, failed).
+    status: Mapped[str] = mapped_column(String(16))
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    digits: Mapped[str | None] = mapped_column(String(8))  # the key pressed, once taken
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the gather acted on (once per CallSid)

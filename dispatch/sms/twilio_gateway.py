@@ -1,4 +1,5 @@
-"""The Twilio adapter: the only module that imports `twilio`. Sending, and webhook signatures both ways."""
+"""The Twilio adapter: the only module that imports `twilio`. Sending, calling, TwiML, and webhook signatures
+both ways."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 from twilio.twiml.messaging_response import MessagingResponse
+from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.phones import masked
+from dispatch.sms.caller import CallRejected, CallUnavailable, PlacedCall
 from dispatch.sms.gateway import SentMessage, SmsRejected, SmsUnavailable, timed_sms_send
 
 log = logging.getLogger(__name__)
@@ -27,6 +30,13 @@ INBOUND_PATH = "/webhooks/twilio/sms"
 STATUS_PATH = "/webhooks/twilio/status"
 
 
+def _client(account_sid: str, auth_token: str, api_base_url: str | None, timeout_s: float) -> Client:
+    client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout_s))
+    if api_base_url:
+        client.api.base_url = api_base_url.rstrip("/")  # tests and simulations: the fake Twilio
+    return client
+
+
 class TwilioGateway:
     """Sends through Twilio's Messages API; retries briefly on 5xx and network errors."""
 
@@ -38,9 +48,7 @@ class TwilioGateway:
         api_base_url: str | None = None,
         timeout_s: float = 5.0,
     ) -> None:
-        self.client = Client(account_sid, auth_token, http_client=TwilioHttpClient(timeout=timeout_s))
-        if api_base_url:
-            self.client.api.base_url = api_base_url.rstrip("/")  # tests and simulations: the fake Twilio
+        self.client = _client(account_sid, auth_token, api_base_url, timeout_s)
         self.from_number = from_number
 
     @timed_sms_send  # dispatch_sms_sends_total by outcome, dispatch_sms_send_duration_seconds
@@ -70,6 +78,49 @@ class TwilioGateway:
         raise AssertionError("unreachable")
 
 
+class TwilioCaller:
+    """Calls through Twilio Programmable Voice (`calls.create`); retries briefly on 5xx and network errors."""
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        from_number: str,
+        api_base_url: str | None = None,
+        timeout_s: float = 5.0,
+    ) -> None:
+        self.client = _client(account_sid, auth_token, api_base_url, timeout_s)
+        self.from_number = from_number
+
+    def call(
+        self, to: str, *, url: str | None = None, say: str | None = None, status_callback: str | None = None
+    ) -> PlacedCall:
+        """Ring `to`: Twilio fetches `url` for what to say, or says `say` (TwiML inline)."""
+        extra: dict[str, object] = {"url": url} if url else {"twiml": twiml_say(say or "")}
+        if status_callback:
+            extra["status_callback"] = status_callback
+            extra["status_callback_event"] = ["completed"]
+        for attempt, delay in enumerate((*RETRY_DELAYS_S, None)):
+            try:
+                call = self.client.calls.create(to=to, from_=self.from_number, **extra)
+                return PlacedCall(sid=str(call.sid), status=str(call.status))
+            except TwilioRestException as exc:
+                if exc.status < 500 and exc.status not in ACCOUNT_PROBLEMS:
+                    raise CallRejected(str(exc.code), exc.msg) from None
+                log.warning("Twilio answered %s calling %s (attempt %d)", exc.status, masked(to), attempt + 1)
+            except Exception as exc:  # requests' connection errors and timeouts
+                log.warning(
+                    "Twilio unreachable calling %s (attempt %d): %s",
+                    masked(to),
+                    attempt + 1,
+                    type(exc).__name__,
+                )
+            if delay is None:
+                raise CallUnavailable("Twilio did not accept the call after retries")
+            time.sleep(delay)
+        raise AssertionError("unreachable")
+
+
 def signature_is_valid(auth_token: str, url: str, params: Mapping[str, str], signature: str) -> bool:
     """Whether `X-Twilio-Signature` matches the URL Twilio called and the form it posted."""
     return bool(signature) and RequestValidator(auth_token).validate(url, dict(params), signature)
@@ -85,4 +136,20 @@ def twiml_message(text: str | None) -> str:
     response = MessagingResponse()
     if text:
         response.message(text)
+    return str(response)
+
+
+def twiml_gather(text: str, action: str, goodbye: str) -> str:
+    """A call's TwiML: `text` said in Japanese while one key is awaited (posted to `action`), then `goodbye`."""
+    response = VoiceResponse()
+    gather = response.gather(num_digits=1, action=action, method="POST", timeout=8)
+    gather.say(text, language="ja-JP")
+    response.say(goodbye, language="ja-JP")
+    return str(response)
+
+
+def twiml_say(text: str) -> str:
+    """A call's TwiML that says `text` in Japanese and hangs up."""
+    response = VoiceResponse()
+    response.say(text, language="ja-JP")
     return str(response)

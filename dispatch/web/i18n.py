@@ -971,6 +971,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "case.family_updates_on": ("同意あり（到着予定をお知らせ）", "Agreed (arrival time)"),
     "event.family.notified": ("ご家族にSMSでお知らせ", "Family told by SMS"),
     "event.family.called_back": ("ご家族へ折り返し連絡", "Family called back"),
+    # -- issue 17, voice calls (i17-voice) --
+    "event.call.placed": ("電話で呼出し", "Phoned"),
+    "event.call.failed": ("電話をかけられず", "Call could not be placed"),
+    "event.call.unanswered": ("電話に応答なし", "Call not answered"),
+    "actor.voice": ("代診医（電話）", "physician (phone)"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -1257,6 +1262,9 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "cancelled": ("取下げ", "withdrawn"),
     },
 }
+# -- issue 17, voice calls (i17-voice): labels added to existing groups --
+LABELS["event_reason"]["declined_by_voice"] = ("電話で辞退（2を押下）", "declined by phone (key 2)")
+LABELS["system_actor"]["voice"] = ("電話の呼出し", "voice calls")
 
 
 def language(request: Request) -> str:

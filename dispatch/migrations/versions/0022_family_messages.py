@@ -1,7 +1,7 @@
 """The family told: consent to SMS updates at intake, the arrival time told, the call-back task done
 
 Revision ID: 0022
-Revises: 0019
+Revises: 0021
 Create Date: 2026-12-01 23:00:00.000000
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import dispatch.db
 
 revision: str = "0022"
-down_revision: str | None = "0019"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

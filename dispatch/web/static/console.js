@@ -142,7 +142,7 @@ function valueWords(value, group) {
 function actorWords(e) {
   const [kind, rest = ""] = String(e.actor).split(/:(.*)/s);
   if (kind === "user") return e.actor_name || `${t("actor.user")} ${rest}`;
-  if (kind === "sms" || kind === "link") return [t(`actor.${kind}`), e.actor_name].filter(Boolean).join(" ");
+  if (kind === "sms" || kind === "link" || kind === "voice") return [t(`actor.${kind}`), e.actor_name].filter(Boolean).join(" ");
   if (kind === "system") {
     const part = (BOOT.labels.system_actor || {})[rest];
     return part ? `${t("actor.system")}（${part}）` : t("actor.system");
