@@ -29,6 +29,7 @@ from dispatch.outcomes.router import router as outcomes_router
 from dispatch.patients.router import router as patients_router
 from dispatch.programme.router import router as programme_router
 from dispatch.reports.router import router as reports_router
+from dispatch.roster.calendar_router import router as calendar_router
 from dispatch.roster.router import router as roster_router
 from dispatch.runtime import freeze_startup_objects
 from dispatch.services import Services
@@ -51,6 +52,7 @@ ROUTERS = (
     clinics_router,
     hospitals_router,
     roster_router,
+    calendar_router,
     patients_router,
     cases_router,
     triage_router,

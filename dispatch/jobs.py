@@ -27,6 +27,7 @@ HEARTBEAT = _job("heartbeat")
 RECONCILE = _job("reconcile")
 RELEASE_IDLE_CLAIMS = _job("release_idle_claims")
 HANDOFFS = _job("handoffs")
+SHIFT_REMINDERS = _job("shift_reminders")  # the SMS before each turn on call (`flow.shift_reminders`)
 
 
 @dataclass(frozen=True)
@@ -50,4 +51,5 @@ PERIODIC = (
     Periodic(RECONCILE, "reconcile", interval_s=5, result_ttl_s=60, timeout_s=60),
     Periodic(RELEASE_IDLE_CLAIMS, "release-idle-claims", interval_s=30, result_ttl_s=60),
     Periodic(HANDOFFS, "handoffs", interval_s=60, result_ttl_s=600),
+    Periodic(SHIFT_REMINDERS, "shift-reminders", interval_s=300, result_ttl_s=600),
 )

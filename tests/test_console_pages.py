@@ -63,7 +63,7 @@ def test_the_login_page_never_sends_anyone_to_another_site(client, next_path):
         ),
         ("clinic", "/handoffs", {"/handoffs", "/reports"}),
         ("prefecture", "/reports", {"/reports", "/submissions"}),
-        ("substitute", "/phone", {"/phone"}),
+        ("substitute", "/phone", {"/phone", "/me"}),
     ],
 )
 def test_each_role_starts_on_its_own_page_and_sees_only_its_pages(client, login, username, home, nav):

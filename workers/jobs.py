@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from dispatch.db import unit_of_work
 from dispatch.flow import reconciler, runner
+from dispatch.flow import shift_reminders as reminders
 from dispatch.handoffs import service as handoff_service
 from dispatch.heartbeats import beat
 from dispatch.programme.service import get_programme
@@ -64,3 +67,12 @@ def handoffs() -> dict:
             session, svc.clock, programme, svc.settings.handoff_ack_deadline
         )
         return {"made": [h.id for h in made], "flagged": [h.id for h in flagged]}
+
+
+@retry_locked
+def shift_reminders() -> list[int]:
+    """The reminder SMS before each turn on call, once per turn; the ids of the SMS queued."""
+    svc = services()
+    lead = timedelta(seconds=svc.settings.shift_reminder_lead_s)
+    with unit_of_work(svc.session_factory) as session:
+        return reminders.send_due(session, svc.clock, lead, svc.settings.timezone)

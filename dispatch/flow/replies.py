@@ -16,6 +16,7 @@ from dispatch.cases.models import Case
 from dispatch.cases.reasons import Why
 from dispatch.cases.states import TERMINAL_STATES
 from dispatch.clock import Clock
+from dispatch.flow import shift_reminders
 from dispatch.offers import progress
 from dispatch.offers.links import open_visit_offer, visit_url
 from dispatch.offers.models import Offer, OfferState
@@ -180,6 +181,9 @@ def handle_inbound(
         strikes.clear(phone)
         if reply.intent in (Intent.accept, Intent.decline):
             answer = _answer_offer(session, clock, physician, reply, secret, base_url)
+        elif reply.intent in (Intent.reminders_off, Intent.reminders_on):
+            physician.shift_reminders = reply.intent is Intent.reminders_on
+            answer = Answer(shift_reminders.choice_text(physician.shift_reminders))
         elif reply.intent is Intent.link:
             asked = PerNumber(redis, "sms-links", LINKS_PER_HOUR).count(phone)
             answer = _answer_link(session, physician, reply, asked, secret, base_url)

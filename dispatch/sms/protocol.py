@@ -17,6 +17,8 @@ class Intent(StrEnum):
     arrived = "arrived"
     completed = "completed"
     link = "link"  # a fresh details link for the visit they hold
+    reminders_off = "reminders_off"  # no reminder SMS before their shifts (`flow.shift_reminders`)
+    reminders_on = "reminders_on"
     unreadable = "unreadable"
 
 
@@ -27,6 +29,8 @@ WORDS = {
     Intent.arrived: {"到着", "着"},
     Intent.completed: {"完了", "終了"},
     Intent.link: {"リンク", "りんく", "LINK"},
+    Intent.reminders_off: {"通知停止"},
+    Intent.reminders_on: {"通知再開"},
 }
 _LOOKUP = {word: intent for intent, words in WORDS.items() for word in words}
 _CODE = re.compile(r"^#?K?(\d{1,9})$")

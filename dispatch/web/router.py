@@ -43,6 +43,7 @@ DISPATCH = (R.coordinator, R.operator, R.consulting_physician, R.admin)
 OUTBOX = (R.operator, R.coordinator, R.admin)
 USERS = (R.admin,)
 PHONE = (R.operator, R.coordinator, R.admin, R.substitute_physician)
+ME = (R.substitute_physician,)
 HOME = {
     R.operator: "/board",
     R.consulting_physician: "/triage",
@@ -81,6 +82,7 @@ PAGES = (
     ),
     Page("/outbox", "outbox.html", OUTBOX, "Every SMS the service sent and received."),
     Page("/phone", "phone.html", PHONE, "Demo only: the physicians' phones, to answer offers.", demo_only=True),
+    Page("/me", "me.html", ME, "The substitute's own shifts: a calendar link, reminders before each shift."),
     Page("/users", "users.html", USERS, "Every user: deactivate, activate, set a new password."),
 )
 TWO_FACTOR_PAGE = "/two-factor"  # in the header for everyone; where a login still to enrol is sent
