@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import icalendar
@@ -92,7 +92,8 @@ def physician_for_token(session: Session, token: str) -> Physician | None:
 
 def _pieces(shift: Shift, covers: list[ShiftCover]) -> list[tuple[datetime, datetime, int, bool]]:
     """The shift cut by its covers: (start, end, holder, covering) in time order."""
-    pieces, at = [], shift.starts_at
+    pieces: list[tuple[datetime, datetime, int, bool]] = []
+    at = shift.starts_at
     for cover in sorted(covers, key=lambda c: c.starts_at):
         if cover.starts_at > at:
             pieces.append((at, cover.starts_at, shift.physician_id, False))
@@ -150,9 +151,9 @@ def feed(session: Session, clock: Clock, physician: Physician, zone: str, domain
     calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     for turn in turns(session, now - FEED_PAST, now + FEED_AHEAD, physician.id):
         event = icalendar.Event()
-        start_key = turn.starts_at.astimezone(ZoneInfo("UTC")).strftime("%Y%m%dT%H%M%SZ")
+        start_key = turn.starts_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
         event.add("uid", f"shift-{turn.shift_id}-{turn.physician_id}-{start_key}@{domain}")
-        event.add("dtstamp", now)
+        event.add("dtstamp", now.astimezone(UTC))
         event.add("dtstart", turn.starts_at.astimezone(tz))
         event.add("dtend", turn.ends_at.astimezone(tz))
         title = summary(turn.towns)
