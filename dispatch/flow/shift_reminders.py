@@ -52,13 +52,14 @@ def send_due(session: Session, clock: Clock, lead: timedelta, zone: str) -> list
     due = [t for t in turns(session, now, now + lead) if now <= t.starts_at <= now + lead]
     if not due:
         return []
-    done = set(
-        session.execute(
+    done = {
+        tuple(row)
+        for row in session.execute(
             select(ShiftReminder.shift_id, ShiftReminder.physician_id, ShiftReminder.starts_at).where(
                 ShiftReminder.shift_id.in_({t.shift_id for t in due})
             )
-        ).tuples()
-    )
+        )
+    }
     physicians = {
         p.id: p
         for p in session.scalars(
