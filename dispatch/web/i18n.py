@@ -1076,6 +1076,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "clinic_notice": ("医療機関へのお知らせ", "clinic notice"),
         "reply": ("代診医からの返信", "reply"),
         "twiml_reply": ("自動返信", "auto-reply"),
+        "shift_reminder": ("当番のお知らせ", "shift reminder"),  # i17-calendar
     },
     "acp": {
         "dnar": ("DNAR", "DNAR"),
