@@ -165,6 +165,9 @@ def test_the_phone_simulator_is_absent_outside_the_console_adapter(settings, clo
             assert client.get("/phone").status_code == 404
             assert 'href="/phone"' not in client.get("/board").text
             assert client.get("/api/v1/sms/simulator/phones").status_code == 404
+            password = next(d.password for d in logins if d.username == "substitute")
+            client.post("/api/v1/auth/login", json={"username": "substitute", "password": password})
+            assert client.get("/", follow_redirects=False).headers["location"] == "/me"  # their own page
     finally:
         services.close()
 
