@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     handoff_ack_deadline: time = time(12, 0)
     # Tonight's coverage gaps are alerted to the coordinator from this local time on (once per night).
     gap_alert_time: time = time(15, 0)
+    # A reminder SMS goes to each physician this long before each of their shifts (「本日18:00から当番です」).
+    shift_reminder_lead_s: int = Field(3 * 3600, ge=900, le=86400)
 
     session_ttl_s: int = Field(12 * 3600, ge=60)
     # Login throttling (dispatch/auth/throttle.py): failures per (account, address) free before delays of

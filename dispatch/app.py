@@ -30,6 +30,7 @@ from dispatch.outcomes.router import router as outcomes_router
 from dispatch.patients.router import router as patients_router
 from dispatch.programme.router import router as programme_router
 from dispatch.reports.router import router as reports_router
+from dispatch.roster.calendar_router import router as calendar_router
 from dispatch.roster.gaps_router import router as gaps_router
 from dispatch.roster.rotation_router import router as rotation_router
 from dispatch.roster.router import router as roster_router
@@ -59,6 +60,7 @@ ROUTERS = (
     swaps_router,
     gaps_router,
     rotation_router,
+    calendar_router,
     patients_router,
     cases_router,
     triage_router,

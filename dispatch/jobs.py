@@ -32,6 +32,7 @@ HANDOFFS = _job("handoffs")
 COVERAGE_GAPS = _job(
     "coverage_gaps_tonight"
 )  # tonight's gaps alerted to the coordinator, from 15:00, once a night
+SHIFT_REMINDERS = _job("shift_reminders")  # the SMS before each turn on call (`flow.shift_reminders`)
 
 
 @dataclass(frozen=True)
@@ -56,4 +57,5 @@ PERIODIC = (
     Periodic(RELEASE_IDLE_CLAIMS, "release-idle-claims", interval_s=30, result_ttl_s=60),
     Periodic(HANDOFFS, "handoffs", interval_s=60, result_ttl_s=600),
     Periodic(COVERAGE_GAPS, "coverage-gaps", interval_s=60, result_ttl_s=600),
+    Periodic(SHIFT_REMINDERS, "shift-reminders", interval_s=300, result_ttl_s=600),
 )

@@ -75,7 +75,7 @@ def test_the_login_page_never_sends_anyone_to_another_site(client, next_path):
         ),
         ("clinic", "/handoffs", {"/handoffs", "/reports"}),
         ("prefecture", "/reports", {"/reports", "/submissions"}),
-        ("substitute", "/phone", {"/swaps", "/phone"}),
+        ("substitute", "/phone", {"/swaps", "/phone", "/me"}),
     ],
 )
 def test_each_role_starts_on_its_own_page_and_sees_only_its_pages(client, login, username, home, nav):
@@ -177,6 +177,9 @@ def test_the_phone_simulator_is_absent_outside_the_console_adapter(settings, clo
             assert client.get("/phone").status_code == 404
             assert 'href="/phone"' not in client.get("/board").text
             assert client.get("/api/v1/sms/simulator/phones").status_code == 404
+            password = next(d.password for d in logins if d.username == "substitute")
+            client.post("/api/v1/auth/login", json={"username": "substitute", "password": password})
+            assert client.get("/", follow_redirects=False).headers["location"] == "/me"  # their own page
     finally:
         services.close()
 

@@ -199,7 +199,7 @@ PAGES = {
     "coordinator": ["/dispatch", "/reports", "/submissions", "/outbox", "/cases/{id}"],
     "clinic": ["/handoffs", "/reports"],
     "prefecture": ["/reports", "/submissions"],
-    "substitute": ["/phone"],
+    "substitute": ["/phone", "/me"],
     "admin": ["/users", "/board"],
 }
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from dispatch.db import unit_of_work
 from dispatch.flow import calls, coverage_gaps, reconciler, runner
+from dispatch.flow import shift_reminders as reminders
 from dispatch.handoffs import service as handoff_service
 from dispatch.heartbeats import beat
 from dispatch.programme.service import get_programme
@@ -86,3 +89,11 @@ def coverage_gaps_tonight() -> dict:
         programme = get_programme(session, svc.settings.programme_code)
         alerted = coverage_gaps.alert_tonight(session, svc.clock, programme, svc.settings.gap_alert_time)
         return {"alerted": sorted({g.municipality_code for g in alerted})}
+
+
+def shift_reminders() -> list[int]:
+    """The reminder SMS before each turn on call, once per turn; the ids of the SMS queued."""
+    svc = services()
+    lead = timedelta(seconds=svc.settings.shift_reminder_lead_s)
+    with unit_of_work(svc.session_factory) as session:
+        return reminders.send_due(session, svc.clock, lead, svc.settings.timezone)

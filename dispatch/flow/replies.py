@@ -16,6 +16,7 @@ from dispatch.cases.models import Case
 from dispatch.cases.reasons import Why
 from dispatch.cases.states import TERMINAL_STATES
 from dispatch.clock import Clock
+from dispatch.flow import shift_reminders
 from dispatch.flow.swap_replies import answer_swap
 from dispatch.offers import progress
 from dispatch.offers.links import open_visit_offer, visit_url
@@ -193,6 +194,9 @@ def handle_inbound(
         elif reply.intent is Intent.take_swap:
             text = answer_swap(session, clock, programme_code, physician, reply.case_id)
             answer = Answer(text)
+        elif reply.intent in (Intent.reminders_off, Intent.reminders_on):
+            physician.shift_reminders = reply.intent is Intent.reminders_on
+            answer = Answer(shift_reminders.choice_text(physician.shift_reminders))
         elif reply.intent is Intent.link:
             asked = PerNumber(redis, "sms-links", LINKS_PER_HOUR).count(phone)
             answer = _answer_link(session, physician, reply, asked, secret, base_url)

@@ -6,7 +6,8 @@ propagates to it. A JSON line holds exactly: time (ISO 8601, UTC), level, logger
 and, where known, case_id, offer_id, job_id and job (the RQ function), plus a traceback for an exception.
 Nothing else a caller hands to a log call (`extra=...`) is written, so no patient data can ride along;
 messages carry ids, never names, phones, addresses or complaints. The access log shows the route template
-(`/visit/{token}`, never the token) and never a query string (a patient search is a query).
+(`/visit/{token}`, `/calendar/{token}.ics`, never the token) and never a query string (a patient search is
+a query); a path no route matched under a token's prefix is cut to the template too.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import logging.config
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +25,8 @@ JSON = "json"
 TEXT = "text"
 _TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Loggers the service routes to the root handler instead of their own (uvicorn's, RQ's).
+# Paths whose next part is a secret (a visit link, a calendar feed): logged as their template when unmatched.
+_TOKEN_PATHS = re.compile(r"^/(visit|calendar)/[^/]*(?=/|$)")
 _PROPAGATED = ("uvicorn", "uvicorn.error", "uvicorn.access", "rq.worker", "rq.job", "rq.scheduler", "rq.cron")
 
 
@@ -84,7 +88,7 @@ class AccessPathFilter(logging.Filter):
         """Rewrite the path in uvicorn's arguments (client, method, path, http version, status)."""
         args = record.args
         if isinstance(args, tuple) and len(args) == 5:
-            path = context.http_route.get() or str(args[2]).partition("?")[0]
+            path = context.http_route.get() or _TOKEN_PATHS.sub(r"/\1/{token}", str(args[2]).partition("?")[0])
             record.args = (args[0], args[1], path, args[3], args[4])
         return True
 

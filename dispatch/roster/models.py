@@ -16,6 +16,7 @@ from sqlalchemy import (
     Index,
     String,
     Table,
+    UniqueConstraint,
     false,
     true,
 )
@@ -61,6 +62,8 @@ class Physician(Base):
         default=ContactPreference.sms_then_call,
         server_default=ContactPreference.sms_then_call.value,
     )
+    # A reminder SMS before each of their shifts (`flow.shift_reminders`); the physician may turn it off.
+    shift_reminders: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     shifts: Mapped[list[Shift]] = relationship(back_populates="physician", order_by="Shift.starts_at")
 
@@ -194,3 +197,29 @@ class Rotation(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
     coverage: Mapped[list[Municipality]] = relationship(secondary=rotation_coverage)
+
+
+class CalendarToken(Base):
+    """A physician's private calendar feed (`/calendar/{token}.ics`): only the token's SHA-256 is kept."""
+
+    __tablename__ = "calendar_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ShiftReminder(Base):
+    """The reminder SMS for one physician's turn on a shift (from `starts_at`): written once, so sent once."""
+
+    __tablename__ = "shift_reminder"
+    __table_args__ = (UniqueConstraint("shift_id", "physician_id", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shift_id: Mapped[int] = mapped_column(ForeignKey("shift.id", ondelete="CASCADE"))
+    physician_id: Mapped[int] = mapped_column(ForeignKey("physician.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    sms_message_id: Mapped[int | None] = mapped_column(ForeignKey("sms_message.id"))
+    reminded_at: Mapped[datetime] = mapped_column(UTCDateTime)

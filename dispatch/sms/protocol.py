@@ -18,6 +18,8 @@ class Intent(StrEnum):
     completed = "completed"
     link = "link"  # a fresh details link for the visit they hold
     take_swap = "take_swap"  # 「交代 123」: take a colleague's shift swap 123 (the code is the swap's)
+    reminders_off = "reminders_off"  # no reminder SMS before their shifts (`flow.shift_reminders`)
+    reminders_on = "reminders_on"
     unreadable = "unreadable"
 
 
@@ -29,6 +31,8 @@ WORDS = {
     Intent.completed: {"完了", "終了"},
     Intent.link: {"リンク", "りんく", "LINK"},
     Intent.take_swap: {"交代"},
+    Intent.reminders_off: {"通知停止"},
+    Intent.reminders_on: {"通知再開"},
 }
 _LOOKUP = {word: intent for intent, words in WORDS.items() for word in words}
 _CODE = re.compile(r"^#?K?(\d{1,9})$")

@@ -976,6 +976,52 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "event.call.failed": ("電話をかけられず", "Call could not be placed"),
     "event.call.unanswered": ("電話に応答なし", "Call not answered"),
     "actor.voice": ("代診医（電話）", "physician (phone)"),
+    # -- issue 17, calendar feeds and shift reminders (i17-calendar): the substitute's /me page --
+    "nav.me": ("当番の設定", "My shifts"),
+    "me.title": ("当番の設定", "My shifts"),
+    "me.calendar": ("カレンダー連携", "Calendar feed"),
+    "me.calendar_help": (
+        "スマートフォンのカレンダーでこのリンクを購読すると、当番の予定（過去30日から90日先まで）が表示されます。"
+        "患者さんの情報は含まれません。",
+        "Subscribe to this link in your phone's calendar to see your shifts (30 days back to 90 days ahead). "
+        "It holds no patient data.",
+    ),
+    "me.calendar_live": ("リンクは有効です（{date}発行）", "Your link is live (issued {date})"),
+    "me.calendar_none": ("リンクはまだ発行されていません", "No link issued yet"),
+    "me.issue": ("リンクを発行", "Issue a link"),
+    "me.reissue": ("新しいリンクを発行", "Issue a new link"),
+    "me.reissue_confirm": (
+        "新しいリンクを発行すると、今のリンクは使えなくなります。よろしいですか。",
+        "A new link stops the current one. Go on?",
+    ),
+    "me.revoke": ("リンクを停止", "Stop the link"),
+    "me.revoke_confirm": (
+        "リンクを停止すると、カレンダーに当番が表示されなくなります。よろしいですか。",
+        "Stopping the link removes your shifts from the calendar. Go on?",
+    ),
+    "me.revoked": ("リンクを停止しました", "The link is stopped"),
+    "me.link_label": ("購読用リンク（この画面でのみ表示されます）", "Subscription link (shown only now)"),
+    "me.link_once": (
+        "このリンクは他の人に教えないでください。画面を離れると再表示できません。",
+        "Keep this link to yourself. It cannot be shown again once you leave.",
+    ),
+    "me.copy": ("コピー", "Copy"),
+    "me.copied": ("コピーしました", "Copied"),
+    "me.subscribe": ("カレンダーに追加", "Add to calendar"),
+    "me.reminders": ("当番前のお知らせ", "Shift reminders"),
+    "me.reminders_label": ("当番の{lead}前にSMSでお知らせする", "Text me {lead} before each shift"),
+    "me.hours": ("{n}時間", "{n} h"),
+    "me.minutes": ("{n}分", "{n} min"),
+    "me.reminders_help": (
+        "SMSで「通知停止」「通知再開」と返信しても切り替えられます。",
+        "You can also reply 通知停止 or 通知再開 by SMS.",
+    ),
+    "me.reminders_on": ("お知らせをオンにしました", "Reminders are on"),
+    "me.reminders_off": ("お知らせをオフにしました", "Reminders are off"),
+    "me.no_physician": (
+        "このアカウントは医師として登録されていません。調整担当者にお問い合わせください。",
+        "This account is not linked to a physician. Please ask the coordinator.",
+    ),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -1182,6 +1228,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "family_accepted": ("ご家族へ到着予定", "family: arrival time"),
         "family_departed": ("ご家族へ出発のお知らせ", "family: set off"),
         "family_delayed": ("ご家族へ遅れのお知らせ", "family: delayed"),
+        "shift_reminder": ("当番のお知らせ", "shift reminder"),  # i17-calendar
     },
     "acp": {
         "dnar": ("DNAR", "DNAR"),

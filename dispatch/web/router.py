@@ -45,6 +45,7 @@ USERS = (R.admin,)
 ROSTER = (R.coordinator, R.admin)
 PHONE = (R.operator, R.coordinator, R.admin, R.substitute_physician)
 SWAPS = (R.substitute_physician, R.coordinator, R.admin)
+ME = (R.substitute_physician,)
 HOME = {
     R.operator: "/board",
     R.consulting_physician: "/triage",
@@ -91,6 +92,7 @@ PAGES = (
     Page("/swaps", "swaps.html", SWAPS, "Shift swaps: ask, take, and the coordinator's approval."),
     Page("/outbox", "outbox.html", OUTBOX, "Every SMS the service sent and received."),
     Page("/phone", "phone.html", PHONE, "Demo only: the physicians' phones, to answer offers.", demo_only=True),
+    Page("/me", "me.html", ME, "The substitute's own shifts: a calendar link, reminders before each shift."),
     Page("/users", "users.html", USERS, "Every user: deactivate, activate, set a new password."),
 )
 TWO_FACTOR_PAGE = "/two-factor"  # in the header for everyone; where a login still to enrol is sent
@@ -168,10 +170,18 @@ def _user_facts(user: User | Viewer | None) -> dict[str, Any] | None:
     }
 
 
+def home_of(request: Request, role: Role) -> str:
+    """The role's own page; a substitute's is /me where the demo's phone simulator is not mounted."""
+    path = HOME[role]
+    if path == "/phone" and not get_services(request).settings.phone_simulator_enabled:
+        return "/me"
+    return path
+
+
 @router.get("/", dependencies=[page(*Role)])
-def home(user: User = Depends(current_user)) -> RedirectResponse:
+def home(request: Request, user: User = Depends(current_user)) -> RedirectResponse:
     """Each role starts on its own page."""
-    return RedirectResponse(HOME[user.role], status_code=303)
+    return RedirectResponse(home_of(request, user.role), status_code=303)
 
 
 @router.get("/login", response_class=HTMLResponse, dependencies=[public()])
@@ -179,7 +189,7 @@ def login_page(request: Request, next: str | None = Query(None, max_length=500),
     """The login form; a logged-in visitor goes straight on."""
     user = logged_in_user(request, session)
     if user is not None:
-        return RedirectResponse(safe_next(next) if next else HOME[user.role], status_code=303)
+        return RedirectResponse(safe_next(next) if next else home_of(request, user.role), status_code=303)
     remember_s = get_services(request).settings.two_factor_remember_s
     remember_hours = f"{remember_s / 3600:g}" if remember_s else None  # "この端末を記憶する（16時間）"
     return render(request, "login.html", None, next_path=safe_next(next), remember_hours=remember_hours)
@@ -257,5 +267,5 @@ def install(app: FastAPI) -> None:
             status_code=403,
             title_key="forbidden.title",
             body_key="forbidden.body",
-            home=HOME[exc.viewer.role],
+            home=home_of(request, exc.viewer.role),
         )

@@ -2,7 +2,7 @@
 contact preference and the offer's call time
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 Create Date: 2026-12-01 22:45:00.000000
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import dispatch.db
 
 revision: str = "0021"
-down_revision: str | None = "0019"
+down_revision: str | None = "0020"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
