@@ -34,9 +34,17 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+# PostgreSQL's answers to two transactions that locked rows in opposite orders (or read what the other changed):
+# one is rolled back, and running it again is the documented remedy (deadlock_detected, serialization_failure).
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
 def is_locked(exc: BaseException) -> bool:
-    """SQLite's "database is locked" (or "busy"), however SQLAlchemy wrapped it."""
+    """SQLite's "database is locked" (or "busy"), or a PostgreSQL deadlock or serialization failure: contention
+    that running the unit of work again resolves, however SQLAlchemy wrapped it."""
     orig = exc.orig if isinstance(exc, OperationalError) else exc
+    if getattr(orig, "sqlstate", None) in RETRYABLE_SQLSTATES:
+        return True
     if not isinstance(orig, sqlite3.OperationalError):
         return False
     text = str(orig).lower()
@@ -58,7 +66,8 @@ def install(engine: Engine, busy_timeout_ms: int) -> None:
 
 
 def retry_locked(func: Callable[P, T]) -> Callable[P, T]:
-    """Run an idempotent unit of work again when SQLite stayed locked (a worker's job, a sweep)."""
+    """Run an idempotent unit of work again when SQLite stayed locked or PostgreSQL broke a deadlock (a worker's
+    job, a sweep, an inbound SMS: each safe to run twice)."""
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> T:
@@ -68,7 +77,7 @@ def retry_locked(func: Callable[P, T]) -> Callable[P, T]:
             except OperationalError as exc:
                 if not is_locked(exc) or attempt == RETRIES:
                     raise
-                log.warning("SQLite locked in %s; running it again", func.__name__)
+                log.warning("database contention (lock or deadlock) in %s; running it again", func.__name__)
                 time.sleep(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)])
         raise AssertionError("unreachable")
 

@@ -27,6 +27,7 @@ from dispatch.services import Services
 from dispatch.sms import protocol
 from dispatch.sms.protocol import Intent
 from dispatch.sms.service import record_inbound, record_reply
+from dispatch.sqlite_lock import retry_locked
 
 STRIKES_BEFORE_SILENCE = 3
 SILENCE_S = 3600
@@ -207,6 +208,7 @@ def handle_inbound(
     return answer
 
 
+@retry_locked  # a deadlock with a matching round is rolled back whole; the MessageSid makes a rerun safe
 def answer_sms(services: Services, *, sid: str, phone: str, body: str) -> str | None:
     """Act on an inbound SMS in a transaction of its own; the text to answer it with, if any."""
     settings = services.settings
