@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from config.settings import Settings, load_settings
 from dispatch.accounts.router import router as accounts_router
+from dispatch.areas.router import router as areas_router
 from dispatch.audit.router import router as audit_router
 from dispatch.auth.guard import enforce_declared_roles
 from dispatch.auth.router import router as auth_router
@@ -54,6 +55,7 @@ ROUTERS = (
     accounts_router,
     twofactor_router,
     programme_router,
+    areas_router,
     clinics_router,
     hospitals_router,
     roster_router,

@@ -78,13 +78,13 @@ def _seed_demo(settings: Settings, patients: bool = True):
     from dispatch.auth.passwords import Passwords
     from dispatch.clock import SystemClock
     from dispatch.db import make_engine, make_session_factory, unit_of_work
-    from dispatch.seed.demo import seed_demo
+    from dispatch.seed.demo import seed_demo_areas
     from dispatch.seed.reference import load_programme_data
 
     engine = make_engine(settings.database_url)
     try:
         with unit_of_work(make_session_factory(engine)) as session:
-            return seed_demo(
+            return seed_demo_areas(
                 session,
                 load_programme_data(settings.programme_code),
                 SystemClock(),

@@ -1,5 +1,6 @@
 """Every mapped class, imported once so the metadata is complete (Alembic, tests)."""
 
+from dispatch.areas.models import HealthCentre, MedicalAssociation
 from dispatch.audit.models import AuditChainHead, AuditEntry
 from dispatch.auth.models import Role, User, UserSession
 from dispatch.cases.models import Case, CaseEvent, IntakeKey
@@ -32,9 +33,11 @@ __all__ = [
     "Enrolment",
     "FiscalYear",
     "Handoff",
+    "HealthCentre",
     "Hospital",
     "IntakeKey",
     "MedicalArea",
+    "MedicalAssociation",
     "MonthSubmission",
     "Municipality",
     "Offer",

@@ -24,7 +24,7 @@ from dispatch.app import create_app
 from dispatch.clock import ManualClock
 from dispatch.db import unit_of_work
 from dispatch.models import Base
-from dispatch.seed.demo import DemoLogin, seed_demo
+from dispatch.seed.demo import seed_demo_areas, DemoLogin, seed_demo
 from dispatch.seed.reference import load_programme_data
 from dispatch.services import Services
 
@@ -146,6 +146,13 @@ def demo_logins(services: Services) -> list[DemoLogin]:
     """The reference programme plus the demo roster, patients and users."""
     with unit_of_work(services.session_factory) as session:
         return seed_demo(session, load_programme_data("inba"), services.clock, services.passwords)
+
+
+@pytest.fixture
+def demo_areas(services: Services) -> list[DemoLogin]:
+    """As `demo_logins`, with the demo's second area (香取海匝) beside 印旛, as `dispatch seed demo` loads."""
+    with unit_of_work(services.session_factory) as session:
+        return seed_demo_areas(session, load_programme_data("inba"), services.clock, services.passwords)
 
 
 @pytest.fixture

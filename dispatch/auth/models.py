@@ -36,6 +36,8 @@ class User(Base):
     role: Mapped[Role] = mapped_column(db_enum(Role, 32))
     clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"))
     physician_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"))
+    # An area coordinator's medical area: they see and act on that area's cases only. Null: every area.
+    area_id: Mapped[int | None] = mapped_column(ForeignKey("medical_area.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

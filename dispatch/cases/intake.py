@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -178,7 +179,7 @@ def log_call(
     session: Session,
     clock: Clock,
     settings: Settings,
-    programme: ProgrammeSnapshot,
+    programme_for: Callable[[int | None], ProgrammeSnapshot],
     user: User,
     request: IntakeRequest,
 ) -> Case:
@@ -195,12 +196,15 @@ def log_call(
         raise IntakeRejected("called_at", "is more than 7 days ago; log it as a note instead")
     patient_id = find_patient_id(session, request.patient)
     if patient_id is not None:
-        coverage = covering_enrolment(session, patient_id, called_at, programme.timezone)
+        # Every programme of a deployment is in one prefecture: the time zone is the same for all.
+        coverage = covering_enrolment(session, patient_id, called_at, programme_for(None).timezone)
     else:
         municipality_id = request.patient.municipality_id
         if municipality_id is not None and session.get(Municipality, municipality_id) is None:
             raise IntakeRejected("patient.municipality_id", f"no municipality {municipality_id}")
         coverage = Coverage(municipality_id, None, False)
+    # The call belongs to the programme of the area the patient lives in (its hours, its counts).
+    programme = programme_for(coverage.municipality_id)
     in_hours, rule = programme.judge_service_hours(called_at)
 
     # The case is written already queued for triage, with both opening events (created as `received`,

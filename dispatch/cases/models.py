@@ -92,6 +92,8 @@ class Case(Base):
     # Dispatch: the escalation policy is frozen on the case when it is logged.
     escalation_policy: Mapped[dict[str, Any]] = mapped_column(JsonDocument, default=dict)
     assigned_physician_id: Mapped[int | None] = mapped_column(ForeignKey("physician.id"))
+    # Cross-area backup (広域連携): the area the accepted physician was called in from, when not the case's.
+    visiting_area_id: Mapped[int | None] = mapped_column(ForeignKey("medical_area.id"))
     # The fencing token: only work for this offer may move the case.
     current_offer_id: Mapped[int | None] = mapped_column(ForeignKey("offer.id", use_alter=True))
     # When matching last ran for this case, and when the coordinator was alerted about it waiting: cleared when

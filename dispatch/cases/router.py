@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
@@ -41,8 +42,8 @@ def log_call(
     try:
         if idempotency_key and (earlier := idempotency.replay(session, idempotency_key, user, digest)):
             return model_response(CaseOut.model_validate(earlier), 201, REPLAYED)
-        programme = services.reference.programme(session)
-        case = intake.log_call(session, services.clock, services.settings, programme, user, body)
+        programmes = functools.partial(services.reference.for_municipality, session)
+        case = intake.log_call(session, services.clock, services.settings, programmes, user, body)
         if idempotency_key:
             idempotency.remember_key(session, services.clock, idempotency_key, user, digest, case)
         session.commit()

@@ -15,7 +15,7 @@ from dispatch.matching.policy import AvailablePhysician, WaitingCase
 from dispatch.matching.travel import Point, StraightLineEstimate
 from dispatch.offers.models import Offer, OfferState
 from dispatch.patients.models import Patient
-from dispatch.programme.models import Municipality
+from dispatch.programme.models import Municipality, Programme
 from dispatch.programme.service import ProgrammeSnapshot
 from dispatch.roster.models import Physician
 from dispatch.roster.service import on_call_select
@@ -30,9 +30,13 @@ def estimator_for(programme: ProgrammeSnapshot) -> StraightLineEstimate:
     return StraightLineEstimate(road_factor=programme.road_factor, speed_kmh=programme.travel_speed_kmh)
 
 
-def area_centre(session: Session) -> Point:
-    """The middle of the programme's municipalities: where a case of no known place is measured to."""
-    lat, lon = session.execute(select(func.avg(Municipality.latitude), func.avg(Municipality.longitude))).one()
+def area_centre(session: Session, programme_id: int) -> Point:
+    """The middle of the programme's area's municipalities: where a case of no known place is measured to."""
+    lat, lon = session.execute(
+        select(func.avg(Municipality.latitude), func.avg(Municipality.longitude))
+        .join(Programme, Programme.area_id == Municipality.area_id)
+        .where(Programme.id == programme_id)
+    ).one()
     return Point(lat, lon)
 
 
@@ -74,7 +78,7 @@ def waiting_cases(session: Session) -> list[Waiting]:
         offers[case_id] = offers.get(case_id, 0) + 1
         if state in TURNED_DOWN:
             excluded.setdefault(case_id, set()).add(physician_id)
-    centre = None
+    centres: dict[int, Point] = {}
     result = []
     for case, lat, lon, town_lat, town_lon, town in rows:
         if lat is not None:
@@ -82,8 +86,9 @@ def waiting_cases(session: Session) -> list[Waiting]:
         elif town_lat is not None:
             location = Point(town_lat, town_lon)
         else:
-            centre = centre or area_centre(session)
-            location = centre
+            if case.programme_id not in centres:
+                centres[case.programme_id] = area_centre(session, case.programme_id)
+            location = centres[case.programme_id]
         view = WaitingCase(
             case_id=case.id,
             urgency=case.urgency or case.provisional_urgency or Urgency.yellow,

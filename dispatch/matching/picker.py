@@ -94,7 +94,7 @@ def _patient_point(session: Session, case: Case) -> tuple[Point, str | None]:
         return Point(lat, lon), town
     if town_lat is not None:
         return Point(town_lat, town_lon), town
-    return area_centre(session), town
+    return area_centre(session, case.programme_id), town
 
 
 def _status(

@@ -49,6 +49,8 @@ class Offer(Base):
     state: Mapped[OfferState] = mapped_column(db_enum(OfferState, 16))
     manual: Mapped[bool] = mapped_column(Boolean, default=False)  # made by the coordinator by hand
     estimated_travel_min: Mapped[int | None] = mapped_column(Integer)
+    # Cross-area backup (広域連携): the physician's area, when the offer crosses from it into the case's.
+    from_area_id: Mapped[int | None] = mapped_column(ForeignKey("medical_area.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deadline_at: Mapped[datetime] = mapped_column(UTCDateTime)
     sms_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

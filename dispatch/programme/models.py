@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, UniqueConstraint, true
+from sqlalchemy import Boolean, Column, Date, Float, ForeignKey, Integer, String, Table, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dispatch.db import Base, JsonDocument, UTCDateTime
+
+# Which areas back each other up (広域連携). Kept both ways: (A, B) and (B, A).
+area_neighbour = Table(
+    "medical_area_neighbour",
+    Base.metadata,
+    Column("area_id", ForeignKey("medical_area.id"), primary_key=True),
+    Column("neighbour_id", ForeignKey("medical_area.id"), primary_key=True),
+)
 
 
 class MedicalArea(Base):
@@ -23,9 +31,21 @@ class MedicalArea(Base):
     # Travel-time estimate parameters: straight line x road factor at this speed.
     road_factor: Mapped[float] = mapped_column(Float, default=1.3)
     travel_speed_kmh: Mapped[float] = mapped_column(Float, default=35.0)
+    # The longest estimated drive a physician is offered before a neighbouring area's nearer one is.
+    travel_cap_min: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    # The prefecture's figure: how many of the area's municipalities have a coordination hub (拠点).
+    municipalities_with_hub: Mapped[int | None] = mapped_column(Integer)
+    # The order the prefecture lists its areas in (its tables' order).
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     municipalities: Mapped[list[Municipality]] = relationship(
         back_populates="area", order_by="Municipality.code"
+    )
+    neighbours: Mapped[list[MedicalArea]] = relationship(
+        secondary=area_neighbour,
+        primaryjoin=lambda: MedicalArea.id == area_neighbour.c.area_id,
+        secondaryjoin=lambda: MedicalArea.id == area_neighbour.c.neighbour_id,
+        order_by=lambda: MedicalArea.position,
     )
 
 
@@ -40,6 +60,9 @@ class Municipality(Base):
     area_id: Mapped[int] = mapped_column(ForeignKey("medical_area.id"))
     latitude: Mapped[float] = mapped_column(Float)
     longitude: Mapped[float] = mapped_column(Float)
+    # 保健所 and 地区医師会 (dispatch.areas): null for a town loaded before the prefecture's tables.
+    health_centre_id: Mapped[int | None] = mapped_column(ForeignKey("health_centre.id"))
+    medical_association_id: Mapped[int | None] = mapped_column(ForeignKey("medical_association.id"))
 
     area: Mapped[MedicalArea] = relationship(back_populates="municipalities")
 

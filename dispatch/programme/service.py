@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.programme import periods
-from dispatch.programme.models import FiscalYear, MedicalArea, Programme, ServiceHoursRule
+from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
 from dispatch.programme.service_hours import in_service_hours
 
 
@@ -124,6 +124,8 @@ class ProgrammeSnapshot:
     # The medical area's travel-time estimate: straight line x road factor at this speed.
     road_factor: float
     travel_speed_kmh: float
+    area_id: int = 0
+    travel_cap_min: int = 60  # the longest drive offered before a neighbouring area's nearer physician is
 
     def judge_service_hours(self, at: datetime) -> tuple[bool, RuleVersion]:
         """As `judge_service_hours`: the newest version in force at `at`, and its verdict."""
@@ -134,24 +136,57 @@ class ProgrammeSnapshot:
         return in_service_hours(at, rule.definition, self.timezone), rule
 
 
+@dataclass(frozen=True)
+class _Programmes:
+    """Every programme's snapshot on one deployment (one per medical area that takes part), and which
+    programme each municipality's calls belong to."""
+
+    by_code: dict[str, ProgrammeSnapshot]
+    by_town: dict[int, str]
+
+
 class ReferenceCache:
-    """The programme and its rule versions, read from the database once per process and kept.
+    """The programmes and their rule versions, read from the database once per process and kept.
 
     They are written only by `dispatch seed reference` (which never changes a programme already loaded)
     and by migrations; a rule change is a new version with its own `effective_from`, judged by time, so
-    a process that holds all versions judges every call correctly. The snapshot is still re-read every
-    `ttl_s` seconds so a version added by hand reaches a running process without a restart. A missing
-    programme is never cached."""
+    a process that holds all versions judges every call correctly. The snapshots are still re-read every
+    `ttl_s` seconds so a version or an area added by hand reaches a running process without a restart. A
+    missing default programme is never cached."""
 
     def __init__(self, code: str, ttl_s: float = 300.0) -> None:
-        self.code = code
+        self.code = code  # the deployment's default programme: calls of no known town go to it
         self.ttl_s = ttl_s
-        self._snapshot: ProgrammeSnapshot | None = None
+        self._snapshot: _Programmes | None = None
         self._read_at = 0.0
         self._lock = threading.Lock()
 
-    def programme(self, session: Session) -> ProgrammeSnapshot:
-        """The snapshot, read with `session` when absent or older than the TTL."""
+    def programme(self, session: Session, code: str | None = None) -> ProgrammeSnapshot:
+        """The snapshot of programme `code` (the default one when None), read with `session` when absent
+        or older than the TTL."""
+        programmes = self._programmes(session)
+        wanted = code or self.code
+        if wanted not in programmes.by_code:
+            if code is None:
+                get_programme(session, wanted)  # raises ProgrammeNotLoaded, naming the command to run
+            raise ProgrammeNotLoaded(f"programme {wanted!r} is not loaded")
+        return programmes.by_code[wanted]
+
+    def for_municipality(self, session: Session, municipality_id: int | None) -> ProgrammeSnapshot:
+        """The programme of the area the town lies in; the default one for no town or an area without one."""
+        programmes = self._programmes(session)
+        code = programmes.by_town.get(municipality_id) if municipality_id is not None else None
+        return self.programme(session, code)
+
+    def all(self, session: Session) -> list[ProgrammeSnapshot]:
+        """Every programme on this deployment, by id."""
+        return sorted(self._programmes(session).by_code.values(), key=lambda p: p.id)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._snapshot = None
+
+    def _programmes(self, session: Session) -> _Programmes:
         with self._lock:
             snapshot = self._snapshot
             if snapshot is not None and time.monotonic() - self._read_at < self.ttl_s:
@@ -161,23 +196,30 @@ class ReferenceCache:
             self._snapshot, self._read_at = snapshot, time.monotonic()
         return snapshot
 
-    def clear(self) -> None:
-        with self._lock:
-            self._snapshot = None
-
-    def _read(self, session: Session) -> ProgrammeSnapshot:
-        programme = get_programme(session, self.code)
-        rules = session.scalars(
-            select(ServiceHoursRule)
-            .where(ServiceHoursRule.programme_id == programme.id)
-            .order_by(ServiceHoursRule.version)
-        )
-        area = session.get_one(MedicalArea, programme.area_id)
-        return ProgrammeSnapshot(
-            id=programme.id,
-            code=programme.code,
-            timezone=programme.timezone,
-            rules=tuple(RuleVersion(r.version, r.effective_from, dict(r.definition)) for r in rules),
-            road_factor=area.road_factor,
-            travel_speed_kmh=area.travel_speed_kmh,
-        )
+    def _read(self, session: Session) -> _Programmes:
+        get_programme(session, self.code)  # the default programme must be there
+        rules: dict[int, list[RuleVersion]] = {}
+        for r in session.scalars(select(ServiceHoursRule).order_by(ServiceHoursRule.version)):
+            rules.setdefault(r.programme_id, []).append(
+                RuleVersion(r.version, r.effective_from, dict(r.definition))
+            )
+        by_code: dict[str, ProgrammeSnapshot] = {}
+        by_area: dict[int, str] = {}
+        for programme, area in session.execute(
+            select(Programme, MedicalArea)
+            .join(MedicalArea, MedicalArea.id == Programme.area_id)
+            .order_by(Programme.id)
+        ):
+            by_code[programme.code] = ProgrammeSnapshot(
+                id=programme.id,
+                code=programme.code,
+                timezone=programme.timezone,
+                rules=tuple(rules.get(programme.id, ())),
+                road_factor=area.road_factor,
+                travel_speed_kmh=area.travel_speed_kmh,
+                area_id=area.id,
+                travel_cap_min=area.travel_cap_min,
+            )
+            by_area.setdefault(area.id, programme.code)
+        towns = session.execute(select(Municipality.id, Municipality.area_id)).all()
+        return _Programmes(by_code, {town: by_area[area] for town, area in towns if area in by_area})

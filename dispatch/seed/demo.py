@@ -19,12 +19,12 @@ from dispatch.hospitals.models import BedReport, Hospital
 from dispatch.hospitals.service import night_of
 from dispatch.patients.models import Enrolment, Patient, Sex
 from dispatch.phones import to_e164
-from dispatch.programme.models import Municipality, Programme
+from dispatch.programme.models import MedicalArea, Municipality, Programme
 from dispatch.programme.service import current_service_hours_rule
 from dispatch.programme.service_hours import SATURDAY, is_day_off
 from dispatch.roster.models import Physician, PhysicianRole, Shift
 from dispatch.roster.physicians import based_at
-from dispatch.seed.reference import month_start, seed_reference
+from dispatch.seed.reference import load_programme_data, month_start, seed_reference
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def seed_demo(
         logins.append(DemoLogin(spec["username"], password, role))
         if session.scalar(select(User.id).where(User.username == spec["username"])):
             continue
-        create_user(
+        user = create_user(
             session,
             passwords,
             clock,
@@ -194,5 +194,17 @@ def seed_demo(
             clinic_id=clinics[spec["clinic"]].id if spec.get("clinic") else None,
             physician_id=physicians[spec["physician"]][0].id if spec.get("physician") else None,
         )
+        if spec.get("area"):  # an area coordinator
+            user.area_id = session.scalar(select(MedicalArea.id).where(MedicalArea.code == spec["area"]))
     session.flush()
+    return logins
+
+
+def seed_demo_areas(
+    session: Session, data: dict[str, Any], clock: Clock, passwords: Passwords, patients: bool = True
+) -> list[DemoLogin]:
+    """`seed_demo` for the programme in `data`, then for the demo's other areas (広域連携) it names."""
+    logins = seed_demo(session, data, clock, passwords, patients)
+    for code in data["demo"].get("neighbour_programmes", []):
+        logins += seed_demo(session, load_programme_data(code), clock, passwords, patients)
     return logins

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from dispatch.clinics.models import Clinic, ClinicKind, ContractPeriod
 from dispatch.hospitals.models import Hospital
 from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
+from dispatch.seed.prefecture import load_prefecture_data, seed_prefecture
 
 PROGRAMMES_DIR = Path(__file__).resolve().parents[2] / "config" / "programmes"
 
@@ -51,19 +52,27 @@ def seed_reference(session: Session, data: dict[str, Any]) -> Programme:
     """Insert the programme described by `data`, or return it if it is already there (adding only the
     hospitals it lacks)."""
     spec = data["programme"]
+    if spec.get("areas"):  # the prefecture's areas first: the programme's area is one of them
+        seed_prefecture(session, load_prefecture_data(spec["areas"]))
     existing = session.scalar(select(Programme).where(Programme.code == spec["code"]))
     if existing is not None:
         seed_hospitals(session, existing, data)
         return existing
 
     area_spec = data["area"]
-    area = MedicalArea(**area_spec)
-    session.add(area)
-    session.flush()
+    area = session.scalar(select(MedicalArea).where(MedicalArea.code == area_spec["code"]))
+    if area is None:
+        area = MedicalArea(**area_spec)
+        session.add(area)
+        session.flush()
+    towns = {m.code: m for m in session.scalars(select(Municipality))}
     municipalities = {}
-    for m in data["municipalities"]:
-        municipalities[m["code"]] = Municipality(area_id=area.id, **m)
+    for m in data.get("municipalities", []):
+        municipalities[m["code"]] = towns.get(m["code"]) or Municipality(area_id=area.id, **m)
     session.add_all(municipalities.values())
+    for town in towns.values():
+        if town.area_id == area.id:
+            municipalities.setdefault(town.code, town)
 
     programme = Programme(
         code=spec["code"],
@@ -77,7 +86,7 @@ def seed_reference(session: Session, data: dict[str, Any]) -> Programme:
     )
     session.add(programme)
     session.flush()
-    for fy in data["fiscal_years"]:
+    for fy in data.get("fiscal_years", []):
         session.add(FiscalYear(programme_id=programme.id, **fy))
     for rule in data["service_hours_rules"]:
         session.add(
