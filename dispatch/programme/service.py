@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.programme import periods
 from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
+from dispatch.programme.schemas import AreaProgrammeOut
 from dispatch.programme.service_hours import in_service_hours
 
 
@@ -30,6 +31,38 @@ def get_programme(session: Session, code: str) -> Programme:
             "(or `dispatch seed demo` outside production)"
         )
     return programme
+
+
+def served_areas(session: Session, default: Programme) -> list[AreaProgrammeOut]:
+    """The areas with a programme on this deployment, the default programme's first."""
+    rows = list(
+        session.execute(
+            select(Programme, MedicalArea)
+            .join(MedicalArea, MedicalArea.id == Programme.area_id)
+            .order_by(Programme.id)
+        )
+    )
+    rows.sort(key=lambda row: (row[0].id != default.id, row[1].position))
+    return [
+        AreaProgrammeOut(
+            area_id=area.id,
+            area_code=area.code,
+            area=area.name,
+            programme=programme.code,
+            travel_cap_min=area.travel_cap_min,
+        )
+        for programme, area in rows
+    ]
+
+
+def served_municipalities(session: Session) -> list[Municipality]:
+    """Every town of the areas served here, by code."""
+    served = select(Programme.area_id)
+    return list(
+        session.scalars(
+            select(Municipality).where(Municipality.area_id.in_(served)).order_by(Municipality.code)
+        )
+    )
 
 
 class YearNotReportable(ValueError):
