@@ -46,6 +46,14 @@ class Case(Base):
             postgresql_where=text("arrived_at IS NOT NULL"),
             sqlite_where=text("arrived_at IS NOT NULL"),
         ),
+        # The house calls an area's physicians made in other areas (広域連携), for that area's report: few rows.
+        Index(
+            "ix_case_visiting_area_called_at",
+            "visiting_area_id",
+            "called_at",
+            postgresql_where=text("visiting_area_id IS NOT NULL"),
+            sqlite_where=text("visiting_area_id IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
