@@ -78,6 +78,7 @@ def event_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
     return {
         "event_id": event.id,
         "case_id": case.id,
+        "programme_id": case.programme_id,  # whose area: an area coordinator's stream carries theirs only
         "reference": case.reference,
         "kind": event.kind,
         "from_state": event.from_state.value if event.from_state else None,

@@ -12,6 +12,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.auth.models import User
+from dispatch.auth.scope import area_scope
 from dispatch.programme import periods
 from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
 from dispatch.programme.schemas import AreaProgrammeOut
@@ -63,6 +65,17 @@ def served_municipalities(session: Session) -> list[Municipality]:
             select(Municipality).where(Municipality.area_id.in_(served)).order_by(Municipality.code)
         )
     )
+
+
+def users_programme(session: Session, user: User, default_code: str) -> Programme:
+    """The programme a user's pages act on: their area's for an area coordinator, else the deployment's."""
+    area_id = area_scope(user)
+    if area_id is None:
+        return get_programme(session, default_code)
+    programme = session.scalar(select(Programme).where(Programme.area_id == area_id).order_by(Programme.id))
+    if programme is None:
+        raise ProgrammeNotLoaded(f"no programme serves area {area_id} yet")
+    return programme
 
 
 class YearNotReportable(ValueError):

@@ -1049,6 +1049,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "この年度の広域連携による往診はありません。",
         "No cross-area house calls this year.",
     ),
+    # -- issue 18, area coordinators (h-roles) --
+    "common.area": ("二次医療圏", "Area"),
+    "area.filter": ("二次医療圏", "Area"),
+    "area.all": ("全圏域", "All areas"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -1339,6 +1343,10 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
 # -- issue 17, voice calls (i17-voice): labels added to existing groups --
 LABELS["event_reason"]["declined_by_voice"] = ("電話で辞退（2を押下）", "declined by phone (key 2)")
 LABELS["system_actor"]["voice"] = ("電話の呼出し", "voice calls")
+# -- issue 18, area coordinators (h-roles) --
+LABELS["api_field"]["area"] = ("医療圏", "Area")
+LABELS["api_field"]["coverage"] = ("担当市町村", "Towns covered")
+LABELS["api_field"]["base_municipality_id"] = ("出発地の市町村", "Sets off from")
 
 
 def language(request: Request) -> str:
