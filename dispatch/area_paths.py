@@ -37,7 +37,7 @@ def _found(session: Session, query: Select) -> bool:
     return session.scalar(query.limit(1)) is not None
 
 
-def clinics_in_area(area_id: int) -> Select[tuple[int]]:
+def clinics_in_area(area_id: int) -> Select[int]:
     return select(Clinic.id).where(Clinic.programme_id.in_(area_programmes(area_id)))
 
 

@@ -59,7 +59,8 @@ def test_a_console_on_another_api_process_sees_every_event(client, login, settin
         (case_id, "transition", "triage_pending"),
     ]
     assert all(
-        set(p) == {
+        set(p)
+        == {
             "event_id",
             "case_id",
             "programme_id",

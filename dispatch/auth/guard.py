@@ -70,8 +70,11 @@ class RoleGuard:
                 if scopes is None:  # an app built without the table: refuse rather than guess
                     raise self.not_visible(user, name, str(raw))
                 continue  # a parameter naming no object of an area (a month)
-            value = int(raw) if isinstance(raw, int) or str(raw).isdigit() else None
-            if value is not None and value <= ID_MAX and not check(session, area_id, value):
+            try:
+                value = int(raw)
+            except ValueError:
+                continue  # not an id: the route answers 422
+            if 1 <= value <= ID_MAX and not check(session, area_id, value):
                 raise self.not_visible(user, name, str(raw))
 
     def not_visible(self, user: User, name: str, value: str) -> Exception:

@@ -10,7 +10,7 @@ from dispatch.clinics.models import Clinic
 from dispatch.roster.models import Physician, Rotation, Shift, rotation_coverage, shift_coverage
 
 
-def shifts_in_area(area_id: int) -> Select[tuple[int]]:
+def shifts_in_area(area_id: int) -> Select[int]:
     """Shifts covering at least one town of the area."""
     return select(shift_coverage.c.shift_id).where(shift_coverage.c.municipality_id.in_(area_towns(area_id)))
 
@@ -25,13 +25,13 @@ def rotation_in_area(area_id: int | None) -> tuple[ColumnElement[bool], ...]:
     return () if area_id is None else (Rotation.id.in_(rotations_in_area(area_id)),)
 
 
-def rotations_in_area(area_id: int) -> Select[tuple[int]]:
+def rotations_in_area(area_id: int) -> Select[int]:
     """Rotations covering at least one town of the area."""
     covering = rotation_coverage.c.municipality_id.in_(area_towns(area_id))
     return select(rotation_coverage.c.rotation_id).where(covering)
 
 
-def physicians_in_area(area_id: int) -> Select[tuple[int]]:
+def physicians_in_area(area_id: int) -> Select[int]:
     """Physicians of the area: based in one of its towns, of one of its clinics, or rostered for its towns."""
     rostered = exists(
         select(Shift.id).where(Shift.physician_id == Physician.id, Shift.id.in_(shifts_in_area(area_id)))

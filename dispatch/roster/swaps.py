@@ -131,7 +131,11 @@ def ask(
     shift = session.get(Shift, shift_id)
     if shift is None or (user.role not in COORDINATING and shift.physician_id != user.physician_id):
         raise LookupError(f"shift_id: no shift {shift_id} of yours")  # another's shift is not shown
-    if session.scalar(select(Shift.id).where(Shift.id == shift_id, *shift_in_area(area_scope(user)))) is None:
+    area_id = area_scope(user)
+    if (
+        area_id is not None
+        and session.scalar(select(Shift.id).where(Shift.id == shift_id, *shift_in_area(area_id))) is None
+    ):
         raise LookupError(f"shift_id: no shift {shift_id} of yours")  # another area's
     _future_shift(session, shift_id, "shift_id", now)
     offered = None

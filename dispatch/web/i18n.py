@@ -1053,6 +1053,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "common.area": ("二次医療圏", "Area"),
     "area.filter": ("二次医療圏", "Area"),
     "area.all": ("全圏域", "All areas"),
+    "users.area_done": ("{name} の二次医療圏を変更しました", "{name}'s area changed"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -1344,7 +1345,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
 LABELS["event_reason"]["declined_by_voice"] = ("電話で辞退（2を押下）", "declined by phone (key 2)")
 LABELS["system_actor"]["voice"] = ("電話の呼出し", "voice calls")
 # -- issue 18, area coordinators (h-roles) --
-LABELS["api_field"]["area"] = ("医療圏", "Area")
+LABELS["api_field"]["area"] = ("二次医療圏", "Area")
 LABELS["api_field"]["coverage"] = ("担当市町村", "Towns covered")
 LABELS["api_field"]["base_municipality_id"] = ("出発地の市町村", "Sets off from")
 
