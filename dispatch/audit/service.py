@@ -83,12 +83,10 @@ def record(
 def record_each(
     session: Session, clock: Clock, user: User | None, action: str, *, patient_ids: list[int]
 ) -> None:
-    """One entry per patient, chained as `record` called for each in turn would, in four statements."""
+    """One entry per patient, chained as `record` called for each in turn would, in three statements."""
     if not patient_ids:
         return
-    first_id, prev_hash = _advance(session)  # the run's first entry (the head row made if missing)
-    if len(patient_ids) > 1:
-        session.execute(_ADVANCE_BY, {"n": len(patient_ids) - 1})
+    first_id, prev_hash = _advance(session, len(patient_ids))  # the run's first entry (head made if missing)
     now = clock.now()
     rows = []
     for offset, patient_id in enumerate(patient_ids):
@@ -122,15 +120,17 @@ def record_each(
     session.execute(_SET_HASH, {"entry_hash": prev_hash})
 
 
-def _advance(session: Session) -> tuple[int, str]:
-    """The new entry's id and its predecessor's hash, with the chain's head locked until commit."""
-    claimed = session.execute(_ADVANCE).one_or_none()
+def _advance(session: Session, n: int = 1) -> tuple[int, str]:
+    """The first of `n` new entries' ids and its predecessor's hash, with the chain's head locked until commit
+    (moved by `n` in one statement)."""
+    statement, params = (_ADVANCE, {}) if n == 1 else (_ADVANCE_BY, {"n": n})
+    claimed = session.execute(statement, params).one_or_none()
     if claimed is None:
         last_id, last_hash = chain.last_entry(session.connection())
         head = {"id": 1, "last_id": last_id, "last_hash": last_hash}
         session.execute(_CREATE_HEAD[session.get_bind().dialect.name], head)
-        claimed = session.execute(_ADVANCE).one()
-    return claimed[0], claimed[1]
+        claimed = session.execute(statement, params).one()
+    return claimed[0] - n + 1, claimed[1]
 
 
 def entries(session: Session, *, patient_id: int | None = None, limit: int = 200) -> list[AuditEntry]:
