@@ -18,14 +18,15 @@ from dispatch.db import UTCDateTime, table_of
 _LOG, _HEAD = table_of(AuditEntry), table_of(AuditChainHead)
 # Built once (with the values as parameters): building the statement anew cost more than running it.
 _INSERT = insert(_LOG)
-# A run of entries (a search's matches) in one short statement on PostgreSQL: what varies from one entry to
-# the next as arrays. An execution per entry cost more than the search whose matches they record.
-_INSERT_RUN = text(
-    "INSERT INTO audit_log (id, at, user_id, role, action, patient_id, case_id, detail, prev_hash, entry_hash) "
-    "SELECT run.id, :at, :user_id, :role, :action, run.patient_id, NULL, CAST('{}' AS jsonb), run.prev_hash, "
-    "run.entry_hash FROM unnest(CAST(:ids AS integer[]), CAST(:patient_ids AS integer[]), "
+# A run of entries (a search's matches) on PostgreSQL: what varies from one entry to the next as arrays, and
+# the head's new hash set in the same statement. An execution per entry cost more than the search itself.
+_WRITE_RUN = text(
+    "WITH run AS (INSERT INTO audit_log (id, at, user_id, role, action, patient_id, case_id, detail, prev_hash, "
+    "entry_hash) SELECT run.id, :at, :user_id, :role, :action, run.patient_id, NULL, CAST('{}' AS jsonb), "
+    "run.prev_hash, run.entry_hash FROM unnest(CAST(:ids AS integer[]), CAST(:patient_ids AS integer[]), "
     "CAST(:prev_hashes AS varchar[]), CAST(:entry_hashes AS varchar[])) "
-    "AS run(id, patient_id, prev_hash, entry_hash)"
+    "AS run(id, patient_id, prev_hash, entry_hash)) "
+    "UPDATE audit_chain_head SET last_hash = :entry_hash WHERE id = 1"
 ).bindparams(bindparam("at", type_=UTCDateTime()))
 # Take the next id and the newest entry's hash from the head row. The UPDATE's row lock (SQLite: the write
 # lock) holds other appends off until this transaction ends, so no two entries name the same predecessor;
@@ -44,6 +45,17 @@ _ADVANCE_BY = (
     .returning(_HEAD.c.last_id, _HEAD.c.last_hash)
 )
 _SET_HASH = update(_HEAD).where(_HEAD.c.id == 1).values(last_hash=bindparam("entry_hash"))
+# PostgreSQL: the entry and the head's new hash in one statement (one round trip fewer on every audited
+# request). Its parameters are the entry's columns prefixed `entry_` (an UPDATE takes a column's own name
+# for its SET clause).
+_WRITE_ENTRY = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(last_hash=bindparam("entry_entry_hash"))
+    .add_cte(
+        insert(_LOG).values({c.name: bindparam(f"entry_{c.name}", type_=c.type) for c in _LOG.c}).cte("entry")
+    )
+)
 # The head row, when missing (a fresh or truncated database): after the newest entry, if any.
 _CREATE_HEAD = {
     "postgresql": postgresql.insert(_HEAD).on_conflict_do_nothing(),
@@ -61,8 +73,8 @@ def record(
     case_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append one audit entry, hash-chained, in the caller's transaction: three small statements and a
-    SHA-256 (plain Core: the ORM's unit of work would only cost time on every audited request)."""
+    """Append one audit entry, hash-chained, in the caller's transaction: two small statements (three on
+    SQLite) and a SHA-256 (plain Core: the ORM's unit of work would only cost time on every audited request)."""
     entry_id, prev_hash = _advance(session)
     row = {
         "id": entry_id,
@@ -76,14 +88,18 @@ def record(
         "prev_hash": prev_hash,
     }
     row["entry_hash"] = chain.entry_hash(row)
-    session.execute(_INSERT, row)
-    session.execute(_SET_HASH, {"entry_hash": row["entry_hash"]})
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(_WRITE_ENTRY, {f"entry_{name}": value for name, value in row.items()})
+    else:
+        session.execute(_INSERT, row)
+        session.execute(_SET_HASH, {"entry_hash": row["entry_hash"]})
 
 
 def record_each(
     session: Session, clock: Clock, user: User | None, action: str, *, patient_ids: list[int]
 ) -> None:
-    """One entry per patient, chained as `record` called for each in turn would, in three statements."""
+    """One entry per patient, chained as `record` called for each in turn would, in two statements (three on
+    SQLite)."""
     if not patient_ids:
         return
     first_id, prev_hash = _advance(session, len(patient_ids))  # the run's first entry (head made if missing)
@@ -113,11 +129,12 @@ def record_each(
             "patient_ids": patient_ids,
             "prev_hashes": [row["prev_hash"] for row in rows],
             "entry_hashes": [row["entry_hash"] for row in rows],
+            "entry_hash": prev_hash,
         }
-        session.execute(_INSERT_RUN, run)
+        session.execute(_WRITE_RUN, run)
     else:
         session.execute(_INSERT, rows)
-    session.execute(_SET_HASH, {"entry_hash": prev_hash})
+        session.execute(_SET_HASH, {"entry_hash": prev_hash})
 
 
 def _advance(session: Session, n: int = 1) -> tuple[int, str]:
