@@ -21,10 +21,10 @@ _INSERT = insert(_LOG)
 # A run of entries (a search's matches) on PostgreSQL: what varies from one entry to the next as arrays, and
 # the head's new hash set in the same statement. An execution per entry cost more than the search itself.
 _WRITE_RUN = text(
-    "WITH run AS (INSERT INTO audit_log (id, at, user_id, role, action, patient_id, case_id, detail, prev_hash, "
-    "entry_hash) SELECT run.id, :at, :user_id, :role, :action, run.patient_id, NULL, CAST('{}' AS jsonb), "
-    "run.prev_hash, run.entry_hash FROM unnest(CAST(:ids AS integer[]), CAST(:patient_ids AS integer[]), "
-    "CAST(:prev_hashes AS varchar[]), CAST(:entry_hashes AS varchar[])) "
+    "WITH run AS (INSERT INTO audit_log (id, at, user_id, role, action, patient_id, case_id, detail, "
+    "prev_hash, entry_hash) SELECT run.id, :at, :user_id, :role, :action, run.patient_id, NULL, "
+    "CAST('{}' AS jsonb), run.prev_hash, run.entry_hash FROM unnest(CAST(:ids AS integer[]), "
+    "CAST(:patient_ids AS integer[]), CAST(:prev_hashes AS varchar[]), CAST(:entry_hashes AS varchar[])) "
     "AS run(id, patient_id, prev_hash, entry_hash)) "
     "UPDATE audit_chain_head SET last_hash = :entry_hash WHERE id = 1"
 ).bindparams(bindparam("at", type_=UTCDateTime()))
