@@ -3,7 +3,7 @@ from the index alone), chart numbers are indexed on their own (a search gives no
 date on its own too (in place of the family-kana, given-kana, birth-date index no query uses any more)
 
 Revision ID: 0025
-Revises: 0022
+Revises: 0023
 Create Date: 2026-12-02 01:00:00.000000
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0025"
-down_revision: str | None = "0022"
+down_revision: str | None = "0023"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
