@@ -1348,6 +1348,16 @@ LABELS["system_actor"]["voice"] = ("電話の呼出し", "voice calls")
 LABELS["api_field"]["area"] = ("二次医療圏", "Area")
 LABELS["api_field"]["coverage"] = ("担当市町村", "Towns covered")
 LABELS["api_field"]["base_municipality_id"] = ("出発地の市町村", "Sets off from")
+# -- issue 18, cross-area backup in matching (h-match) --
+LABELS["event_reason"]["offered_cross_area"] = (
+    "隣接圏域の代診医に依頼（広域連携）",
+    "offered to a neighbouring area's physician (cross-area backup)",
+)
+LABELS["event_reason"]["offer_accepted_cross_area"] = (
+    "隣接圏域の代診医が受諾（広域連携）",
+    "accepted by a neighbouring area's physician (cross-area backup)",
+)
+MESSAGES["picker.neighbour_area"] = ("隣接圏域から応援", "backing up from a neighbouring area")
 
 
 def language(request: Request) -> str:
