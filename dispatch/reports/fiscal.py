@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, or_, select
@@ -19,7 +19,7 @@ from dispatch.patients.models import Enrolment, Patient
 from dispatch.programme.models import FiscalYear, Programme
 from dispatch.programme.periods import fiscal_year_bounds, fiscal_year_days, fiscal_year_label, reiwa
 from dispatch.reports import counting as c
-from dispatch.reports import cross_area
+from dispatch.reports import cross_area, months
 from dispatch.reports.schemas import (
     AreaSection,
     ClinicRow,
@@ -47,13 +47,16 @@ def _tallies(
 ) -> list[Tally]:
     """One pass over the year's calls of the unit, grouped; for an area, also the house calls its physicians
     made in other areas (応援), through their partial index."""
-    scope = [Case.called_at >= start, Case.called_at < end, *unit.calls()]
-    if only_clinic is not None:
-        scope.append(Case.clinic_id == only_clinic)
-    # Few groups (a clinic's calls, and its cross-area visits by area): PostgreSQL's extended statistics on
-    # these columns (migration 0026) let it estimate as few and aggregate by hash, as for one programme.
-    keys = (Case.programme_id, Case.clinic_id, Case.visiting_area_id)
-    tallies = [Tally(*row) for row in c.calls_by_category(session, scope, *keys)]
+    if months.cacheable(session, unit, only_clinic):
+        tallies = _cached_tallies(session, unit, start)
+    else:
+        scope = [Case.called_at >= start, Case.called_at < end, *unit.calls()]
+        if only_clinic is not None:
+            scope.append(Case.clinic_id == only_clinic)
+        # Few groups (a clinic's calls, and its cross-area visits by area): PostgreSQL's extended statistics on
+        # these columns (migration 0026) let it estimate as few and aggregate by hash, as for one programme.
+        keys = (Case.programme_id, Case.clinic_id, Case.visiting_area_id)
+        tallies = [Tally(*row) for row in c.calls_by_category(session, scope, *keys)]
     if unit.ref.kind == "area" and only_clinic is None:
         given = session.execute(
             select(Case.programme_id, func.count())
@@ -70,6 +73,36 @@ def _tallies(
         )
         tallies += [Tally(programme, None, unit.area_id, c.HOUSE_CALL, n, 0) for programme, n in given]
     return tallies
+
+
+def _cached_tallies(session: Session, unit: Unit, start: datetime) -> list[Tally]:
+    """The year's tallies of the unit's programmes summed from each (programme, month)'s in the cache; the
+    months missing (never read, or forgotten by a change) counted again in one grouped pass."""
+    first = start.astimezone(ZoneInfo(months.CACHE_TIMEZONE)).date()
+    keys = months.month_keys(first, date(first.year + 1, first.month, 1) - timedelta(days=1))
+    ids = [p.id for p in unit.programmes]
+    found = months.cached(session, "tallies", ids, keys)
+    missing = [(p, k) for p in ids for k in keys if (p, k) not in found]
+    if missing:
+        programmes = sorted({p for p, _ in missing})
+        since, until = months.bounds(k for _, k in missing)
+        fresh: dict[tuple[int, str], list] = {}
+        scope = [Case.programme_id.in_(programmes), Case.called_at >= since, Case.called_at < until]
+        month = c.local_month("postgresql")
+        for programme, key, *rest in c.calls_by_category(
+            session, scope, Case.programme_id, month, Case.clinic_id, Case.visiting_area_id
+        ):
+            fresh.setdefault((programme, key), []).append(rest)
+        months.keep(session, "tallies", {pair: fresh.get(pair, []) for pair in missing})
+        found |= fresh
+    summed: dict[tuple, list[int]] = {}
+    for p in ids:
+        for k in keys:
+            for clinic_id, visiting_area_id, category, calls, end_of_life in found.get((p, k), []):
+                figures = summed.setdefault((p, clinic_id, visiting_area_id, category), [0, 0])
+                figures[0] += calls
+                figures[1] += end_of_life
+    return [Tally(*group, calls, deaths) for group, (calls, deaths) in summed.items()]
 
 
 def _enrolled(
@@ -134,6 +167,7 @@ def unit_report(
     area with subtotals and 合計, the calls left out by reason, and cross-area house calls both ways.
 
     `now` (the report's time) counts the enrolled patients of a year still in progress as at that instant."""
+    months.prepare(session)
     timezone = unit.programmes[0].timezone if unit.programmes else "Asia/Tokyo"
     first_day, last_day = fiscal_year_days(year)
     start, end = fiscal_year_bounds(year, timezone)

@@ -1,0 +1,101 @@
+"""Reading the reports at national size on PostgreSQL: the transaction's settings, and the cache of ended
+months (`ReportMonth`, kept correct by the triggers of migration 0028: a changed row deletes its months)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import delete, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session
+
+from dispatch.programme.periods import local_midnight_utc, month_start, next_month
+from dispatch.reports.models import ReportMonth
+from dispatch.reports.units import Unit
+
+CACHE_TIMEZONE = "Asia/Tokyo"  # the months of the cache (and of the triggers that forget them)
+EVERY_PROGRAMME = 0  # the scope of the prefecture's own monthly rows
+
+
+def postgres(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def prepare(session: Session) -> None:
+    """A report's transaction on PostgreSQL: no JIT (seconds of compiling for a few hundred thousand rows read
+    once), and the memory to aggregate a year of calls and join their outcomes by hash without spilling."""
+    if postgres(session):
+        session.execute(text("SET LOCAL jit = off"))
+        session.execute(text("SET LOCAL work_mem = '64MB'"))
+
+
+def cacheable(session: Session, unit: Unit, only_clinic: int | None) -> bool:
+    """Whether the unit's months come from the cache: an area or the prefecture, whole, on PostgreSQL."""
+    timezone = unit.programmes[0].timezone if unit.programmes else CACHE_TIMEZONE
+    return (
+        postgres(session)
+        and only_clinic is None
+        and unit.by_programme
+        and bool(unit.programmes)
+        and timezone == CACHE_TIMEZONE
+    )
+
+
+def month_keys(first: date, last: date) -> list[str]:
+    """'YYYY-MM' of every month from `first`'s to `last`'s."""
+    keys, current = [], date(first.year, first.month, 1)
+    while current <= last:
+        keys.append(current.strftime("%Y-%m"))
+        current = next_month(current)
+    return keys
+
+
+def ended(key: str, now: datetime | None = None) -> bool:
+    """Whether the month is over (only an ended month is kept)."""
+    end = local_midnight_utc(next_month(month_start(key)), CACHE_TIMEZONE)
+    return end <= (now or datetime.now(UTC))
+
+
+def bounds(keys: Iterable[str]) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of the months from the first to the last of `keys`."""
+    ordered = sorted(keys)
+    return (
+        local_midnight_utc(month_start(ordered[0]), CACHE_TIMEZONE),
+        local_midnight_utc(next_month(month_start(ordered[-1])), CACHE_TIMEZONE),
+    )
+
+
+def cached(
+    session: Session, kind: str, scopes: Iterable[int], keys: Iterable[str]
+) -> dict[tuple[int, str], Any]:
+    """{(scope, month): payload} of what the cache holds of these scopes and months."""
+    pairs = [(scope, key) for scope in scopes for key in keys]
+    if not pairs:
+        return {}
+    rows = session.execute(
+        select(ReportMonth.scope, ReportMonth.month, ReportMonth.payload).where(
+            ReportMonth.kind == kind, tuple_(ReportMonth.scope, ReportMonth.month).in_(pairs)
+        )
+    )
+    return {(scope, month): payload for scope, month, payload in rows}
+
+
+def keep(
+    session: Session, kind: str, computed: dict[tuple[int, str], Any], now: datetime | None = None
+) -> None:
+    """Store the ended months just computed (a month a concurrent report stored first is left as it is)."""
+    at = now or datetime.now(UTC)
+    rows = [
+        {"kind": kind, "scope": scope, "month": key, "payload": payload, "computed_at": at}
+        for (scope, key), payload in computed.items()
+        if ended(key, at)
+    ]
+    if rows:
+        session.execute(insert(ReportMonth).values(rows).on_conflict_do_nothing())
+
+
+def forget_all(session: Session) -> None:
+    """Empty the cache (tests compare the figures with and without it)."""
+    session.execute(delete(ReportMonth))
