@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, or_, select
@@ -106,6 +106,23 @@ def _cached_tallies(session: Session, unit: Unit, start: datetime) -> list[Tally
 
 
 def _enrolled(
+    session: Session, unit: Unit, year: int, timezone: str, now: datetime | None
+) -> dict[int, tuple[int, int, int]]:
+    """`_count_enrolled`, an ended year's of an area or the prefecture kept in the cache on PostgreSQL."""
+    _, end = fiscal_year_bounds(year, timezone)
+    if not months.cacheable(session, unit, None) or end > (now or datetime.now(UTC)):
+        return _count_enrolled(session, unit, year, timezone, now)
+    scope = unit.programmes[0].id if unit.ref.kind == "area" else months.EVERY_PROGRAMME
+    key = f"FY{year}"
+    found = months.cached(session, "enrolled", [scope], [key])
+    if (scope, key) in found:
+        return {int(clinic): (x, y, z) for clinic, (x, y, z) in found[scope, key].items()}
+    counted = _count_enrolled(session, unit, year, timezone, now)
+    months.keep(session, "enrolled", {(scope, key): {str(k): list(v) for k, v in counted.items()}})
+    return counted
+
+
+def _count_enrolled(
     session: Session, unit: Unit, year: int, timezone: str, now: datetime | None
 ) -> dict[int, tuple[int, int, int]]:
     """Per clinic: enrolled at the year's end (or now), at any time of the year, newly; a 保健所 or association

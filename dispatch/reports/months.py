@@ -53,8 +53,11 @@ def month_keys(first: date, last: date) -> list[str]:
 
 
 def ended(key: str, now: datetime | None = None) -> bool:
-    """Whether the month is over (only an ended month is kept)."""
-    end = local_midnight_utc(next_month(month_start(key)), CACHE_TIMEZONE)
+    """Whether the month (or fiscal year, 'FY2025') is over: only what has ended is kept."""
+    if key.startswith("FY"):
+        end = local_midnight_utc(date(int(key[2:]) + 1, 4, 1), CACHE_TIMEZONE)
+    else:
+        end = local_midnight_utc(next_month(month_start(key)), CACHE_TIMEZONE)
     return end <= (now or datetime.now(UTC))
 
 

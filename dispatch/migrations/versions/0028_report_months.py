@@ -1,7 +1,8 @@
 """Reports at national size: an index of a programme's calls by time holding what the reports count (an
 index-only read of a month on PostgreSQL), and a cache of each ended month's figures (`report_month`) that
 triggers on every table a figure counts delete from whenever a row changes — a bulk UPDATE, an amended
-outcome, a patient linked, a call logged late into an ended month — so the next report recomputes that month.
+outcome, a patient linked, a call logged late into an ended month — so the next report recomputes that month;
+and an ended fiscal year's enrolled patients (契約患者数), forgotten on any change of an enrolment.
 
 Revision ID: 0028
 Revises: 0026
@@ -58,7 +59,12 @@ BEGIN
 END $$;
 CREATE FUNCTION report_month_names() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    DELETE FROM report_month WHERE kind = 'monthly';
+    DELETE FROM report_month WHERE kind IN ('monthly', 'enrolled');
+    RETURN NULL;
+END $$;
+CREATE FUNCTION report_month_enrolled() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM report_month WHERE kind = 'enrolled';
     RETURN NULL;
 END $$;
 CREATE TRIGGER report_month_case AFTER INSERT OR UPDATE OR DELETE ON "case"
@@ -67,9 +73,16 @@ CREATE TRIGGER report_month_visit_outcome AFTER INSERT OR UPDATE OR DELETE ON vi
     FOR EACH ROW EXECUTE FUNCTION report_month_of_case();
 CREATE TRIGGER report_month_offer AFTER INSERT OR UPDATE OR DELETE ON offer
     FOR EACH ROW EXECUTE FUNCTION report_month_of_case();
-CREATE TRIGGER report_month_case_event AFTER INSERT OR UPDATE OR DELETE ON case_event
-    FOR EACH ROW EXECUTE FUNCTION report_month_of_case();
-CREATE TRIGGER report_month_clinic AFTER UPDATE OF label OR DELETE ON clinic
+CREATE TRIGGER report_month_case_event AFTER INSERT ON case_event
+    FOR EACH ROW WHEN (NEW.kind = 'alert.coordinator') EXECUTE FUNCTION report_month_of_case();
+CREATE TRIGGER report_month_case_event_change AFTER UPDATE ON case_event
+    FOR EACH ROW WHEN (OLD.kind = 'alert.coordinator' OR NEW.kind = 'alert.coordinator')
+    EXECUTE FUNCTION report_month_of_case();
+CREATE TRIGGER report_month_case_event_gone AFTER DELETE ON case_event
+    FOR EACH ROW WHEN (OLD.kind = 'alert.coordinator') EXECUTE FUNCTION report_month_of_case();
+CREATE TRIGGER report_month_enrolment AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON enrolment
+    FOR EACH STATEMENT EXECUTE FUNCTION report_month_enrolled();
+CREATE TRIGGER report_month_clinic AFTER UPDATE OF label, programme_id OR DELETE ON clinic
     FOR EACH STATEMENT EXECUTE FUNCTION report_month_names();
 CREATE TRIGGER report_month_municipality AFTER UPDATE OF name OR DELETE ON municipality
     FOR EACH STATEMENT EXECUTE FUNCTION report_month_names();
@@ -77,10 +90,14 @@ CREATE TRIGGER report_month_municipality AFTER UPDATE OF name OR DELETE ON munic
 DROP = """
 DROP TRIGGER IF EXISTS report_month_municipality ON municipality;
 DROP TRIGGER IF EXISTS report_month_clinic ON clinic;
+DROP TRIGGER IF EXISTS report_month_enrolment ON enrolment;
+DROP TRIGGER IF EXISTS report_month_case_event_gone ON case_event;
+DROP TRIGGER IF EXISTS report_month_case_event_change ON case_event;
 DROP TRIGGER IF EXISTS report_month_case_event ON case_event;
 DROP TRIGGER IF EXISTS report_month_offer ON offer;
 DROP TRIGGER IF EXISTS report_month_visit_outcome ON visit_outcome;
 DROP TRIGGER IF EXISTS report_month_case ON "case";
+DROP FUNCTION IF EXISTS report_month_enrolled();
 DROP FUNCTION IF EXISTS report_month_names();
 DROP FUNCTION IF EXISTS report_month_of_case();
 DROP FUNCTION IF EXISTS report_month_case();
