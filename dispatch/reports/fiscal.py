@@ -76,33 +76,22 @@ def _tallies(
 
 
 def _cached_tallies(session: Session, unit: Unit, start: datetime) -> list[Tally]:
-    """The year's tallies of the unit's programmes summed from each (programme, month)'s in the cache; the
-    months missing (never read, or forgotten by a change) counted again in one grouped pass."""
+    """The year's tallies of the unit's programmes, summed from each (programme, month)'s in the cache."""
     first = start.astimezone(ZoneInfo(months.CACHE_TIMEZONE)).date()
     keys = months.month_keys(first, date(first.year + 1, first.month, 1) - timedelta(days=1))
     ids = [p.id for p in unit.programmes]
-    found = months.cached(session, "tallies", ids, keys)
-    missing = [(p, k) for p in ids for k in keys if (p, k) not in found]
-    if missing:
-        programmes = sorted({p for p, _ in missing})
-        since, until = months.bounds(k for _, k in missing)
-        fresh: dict[tuple[int, str], list] = {}
-        scope = [Case.programme_id.in_(programmes), Case.called_at >= since, Case.called_at < until]
-        month = c.local_month("postgresql")
-        for programme, key, *rest in c.calls_by_category(
-            session, scope, Case.programme_id, month, Case.clinic_id, Case.visiting_area_id
-        ):
-            fresh.setdefault((programme, key), []).append(rest)
-        months.keep(session, "tallies", {pair: fresh.get(pair, []) for pair in missing})
-        found |= fresh
-    summed: dict[tuple, list[int]] = {}
+    found = months.counted(session, "tallies", ids, keys)
+    summed: dict[tuple[int, int | None, int | None, str], list[int]] = {}
     for p in ids:
         for k in keys:
             for clinic_id, visiting_area_id, category, calls, end_of_life in found.get((p, k), []):
                 figures = summed.setdefault((p, clinic_id, visiting_area_id, category), [0, 0])
                 figures[0] += calls
                 figures[1] += end_of_life
-    return [Tally(*group, calls, deaths) for group, (calls, deaths) in summed.items()]
+    return [
+        Tally(p, clinic, area, category, n, deaths)
+        for (p, clinic, area, category), (n, deaths) in summed.items()
+    ]
 
 
 def _enrolled(

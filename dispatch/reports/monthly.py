@@ -7,6 +7,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -63,17 +64,20 @@ def _times(session: Session, month, scope: list) -> dict[str, dict[str, Percenti
                     p90_min=None if p90 is None else round(p90, 1),
                 )
         return found
-    columns = [t for _, a, b in SPANS for t in (a, b)]
+    pairs: list[Any] = [t for _, a, b in SPANS for t in (a, b)]
     values: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    for key, *instants in session.execute(select(month, *columns).where(*scope, c.in_scope)):
+    for key, *instants in session.execute(select(month, *pairs).where(*scope, c.in_scope)):
         for n, (name, _, _) in enumerate(SPANS):
             if (x := _minutes(instants[2 * n], instants[2 * n + 1])) is not None:
                 values[key][name].append(x)
     return {key: {name: _percentiles(v) for name, v in spans.items()} for key, spans in values.items()}
 
 
-def compute(session: Session, unit: Unit, keys: list[str], only_clinic: int | None) -> dict[str, MonthRow]:
-    """{month: its row} for the months from the first to the last of `keys` ('YYYY-MM', local time)."""
+def compute(
+    session: Session, unit: Unit, keys: list[str], only_clinic: int | None, categories: list | None = None
+) -> dict[str, MonthRow]:
+    """{month: its row} for the months from the first to the last of `keys` ('YYYY-MM', local time);
+    `categories` (month, clinic, town, category, calls, end of life) when already counted (the cache)."""
     timezone = unit.programmes[0].timezone if unit.programmes else "Asia/Tokyo"
     start = local_midnight_utc(month_start(min(keys)), timezone)
     end = local_midnight_utc(next_month(month_start(max(keys))), timezone)
@@ -81,7 +85,8 @@ def compute(session: Session, unit: Unit, keys: list[str], only_clinic: int | No
     scope = [*unit.calls(), Case.called_at >= start, Case.called_at < end]
     if only_clinic is not None:
         scope.append(Case.clinic_id == only_clinic)
-    categories = c.calls_by_category(session, scope, month, Case.clinic_id, Case.municipality_id)
+    if categories is None:
+        categories = c.calls_by_category(session, scope, month, Case.clinic_id, Case.municipality_id)
     labels = dict(
         session.execute(
             select(Clinic.id, Clinic.label).where(Clinic.id.in_({r[1] for r in categories if r[1]}))

@@ -11,7 +11,9 @@ from sqlalchemy import delete, select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from dispatch.cases.models import Case
 from dispatch.programme.periods import local_midnight_utc, month_start, next_month
+from dispatch.reports import counting as c
 from dispatch.reports.models import ReportMonth
 from dispatch.reports.units import Unit
 
@@ -97,6 +99,37 @@ def keep(
     ]
     if rows:
         session.execute(insert(ReportMonth).values(rows).on_conflict_do_nothing())
+
+
+def counted(session: Session, kind: str, ids: list[int], keys: list[str]) -> dict[tuple[int, str], list]:
+    """{(programme, month): its calls in groups} from the cache; the months missing (never read, or forgotten
+    by a change) counted again in one grouped pass, which keeps both kinds: "tallies" (clinic, visiting
+    physician's area, category, calls, end of life) for the fiscal year, "counts" (the same by clinic and
+    town) for the months of the monthly report."""
+    found = cached(session, kind, ids, keys)
+    missing = [(p, k) for p in ids for k in keys if (p, k) not in found]
+    if not missing:
+        return found
+    programmes = sorted({p for p, _ in missing})
+    since, until = bounds(k for _, k in missing)
+    scope = [Case.programme_id.in_(programmes), Case.called_at >= since, Case.called_at < until]
+    groups = (Case.programme_id, c.local_month("postgresql"), Case.clinic_id, Case.municipality_id)
+    counts: dict[tuple[int, str], list] = {}
+    tallies: dict[tuple[int, str], dict[tuple, list[int]]] = {}
+    for programme, key, clinic, town, area, category, calls, deaths in c.calls_by_category(
+        session, scope, *groups, Case.visiting_area_id
+    ):
+        counts.setdefault((programme, key), []).append([clinic, town, area, category, calls, deaths])
+        summed = tallies.setdefault((programme, key), {}).setdefault((clinic, area, category), [0, 0])
+        summed[0] += calls
+        summed[1] += deaths
+    fresh = {
+        "counts": counts,
+        "tallies": {pair: [[*group, n, d] for group, (n, d) in by.items()] for pair, by in tallies.items()},
+    }
+    for name, computed in fresh.items():
+        keep(session, name, {pair: computed.get(pair, []) for pair in missing})
+    return found | {pair: fresh[kind].get(pair, []) for pair in missing}
 
 
 def forget_all(session: Session) -> None:

@@ -1,5 +1,6 @@
 """Reports at national size: an index of a programme's calls by time holding what the reports count (an
-index-only read of a month on PostgreSQL), and a cache of each ended month's figures (`report_month`) that
+index-only read of a month on PostgreSQL), partial indexes of the declined and timed-out offers and of the
+coordinator alerts, and a cache of each ended month's figures (`report_month`) that
 triggers on every table a figure counts delete from whenever a row changes — a bulk UPDATE, an amended
 outcome, a patient linked, a call logged late into an ended month — so the next report recomputes that month;
 and an ended fiscal year's enrolled patients (契約患者数), forgotten on any change of an enrolment.
@@ -34,6 +35,8 @@ REPORT_COLUMNS = [
     "accepted_at",
     "arrived_at",
 ]
+REFUSED = "state IN ('declined', 'timed_out')"
+ALERT = "kind = 'alert.coordinator'"
 
 # Forget the months a changed row counts in: its programme's and every programme's (scope 0).
 TRIGGERS = """
@@ -126,6 +129,22 @@ def upgrade() -> None:
             unique=False,
             postgresql_include=REPORT_COLUMNS,
         )
+    with op.batch_alter_table("offer", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_offer_refused_case_id",
+            ["case_id", "state"],
+            unique=False,
+            postgresql_where=sa.text(REFUSED),
+            sqlite_where=sa.text(REFUSED),
+        )
+    with op.batch_alter_table("case_event", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_case_event_alert_case_id",
+            ["case_id"],
+            unique=False,
+            postgresql_where=sa.text(ALERT),
+            sqlite_where=sa.text(ALERT),
+        )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(TRIGGERS)
 
@@ -133,6 +152,14 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(DROP)
+    with op.batch_alter_table("case_event", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_case_event_alert_case_id", postgresql_where=sa.text(ALERT), sqlite_where=sa.text(ALERT)
+        )
+    with op.batch_alter_table("offer", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_offer_refused_case_id", postgresql_where=sa.text(REFUSED), sqlite_where=sa.text(REFUSED)
+        )
     with op.batch_alter_table("case", schema=None) as batch_op:
         batch_op.drop_index("ix_case_programme_called_at", postgresql_include=REPORT_COLUMNS)
     op.drop_table("report_month")
