@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, or_, select
@@ -48,7 +48,7 @@ def _tallies(
     """One pass over the year's calls of the unit, grouped; for an area, also the house calls its physicians
     made in other areas (応援), through their partial index."""
     if months.cacheable(session, unit, only_clinic):
-        tallies = _cached_tallies(session, unit, start)
+        tallies = [Tally(*t) for t in months.year_tallies(session, [p.id for p in unit.programmes], start)]
     else:
         scope = [Case.called_at >= start, Case.called_at < end, *unit.calls()]
         if only_clinic is not None:
@@ -73,25 +73,6 @@ def _tallies(
         )
         tallies += [Tally(programme, None, unit.area_id, c.HOUSE_CALL, n, 0) for programme, n in given]
     return tallies
-
-
-def _cached_tallies(session: Session, unit: Unit, start: datetime) -> list[Tally]:
-    """The year's tallies of the unit's programmes, summed from each (programme, month)'s in the cache."""
-    first = start.astimezone(ZoneInfo(months.CACHE_TIMEZONE)).date()
-    keys = months.month_keys(first, date(first.year + 1, first.month, 1) - timedelta(days=1))
-    ids = [p.id for p in unit.programmes]
-    found = months.counted(session, "tallies", ids, keys)
-    summed: dict[tuple[int, int | None, int | None, str], list[int]] = {}
-    for p in ids:
-        for k in keys:
-            for clinic_id, visiting_area_id, category, calls, end_of_life in found.get((p, k), []):
-                figures = summed.setdefault((p, clinic_id, visiting_area_id, category), [0, 0])
-                figures[0] += calls
-                figures[1] += end_of_life
-    return [
-        Tally(p, clinic, area, category, n, deaths)
-        for (p, clinic, area, category), (n, deaths) in summed.items()
-    ]
 
 
 def _enrolled(

@@ -4,10 +4,11 @@ months (`ReportMonth`, kept correct by the triggers of migration 0028: a changed
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select, text, tuple_
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -132,6 +133,17 @@ def counted(session: Session, kind: str, ids: list[int], keys: list[str]) -> dic
     return found | {pair: fresh[kind].get(pair, []) for pair in missing}
 
 
-def forget_all(session: Session) -> None:
-    """Empty the cache (tests compare the figures with and without it)."""
-    session.execute(delete(ReportMonth))
+def year_tallies(session: Session, ids: list[int], start: datetime) -> list[tuple]:
+    """(programme, clinic, visiting physician's area, category, calls, end of life) of the fiscal year from
+    `start`, summed from each (programme, month)'s tallies in the cache."""
+    first = start.astimezone(ZoneInfo(CACHE_TIMEZONE)).date()
+    keys = month_keys(first, date(first.year + 1, first.month, 1) - timedelta(days=1))
+    found = counted(session, "tallies", ids, keys)
+    summed: dict[tuple[int, int | None, int | None, str], list[int]] = {}
+    for p in ids:
+        for k in keys:
+            for clinic_id, visiting_area_id, category, calls, end_of_life in found.get((p, k), []):
+                figures = summed.setdefault((p, clinic_id, visiting_area_id, category), [0, 0])
+                figures[0] += calls
+                figures[1] += end_of_life
+    return [(*group, calls, deaths) for group, (calls, deaths) in summed.items()]
