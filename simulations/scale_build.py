@@ -143,6 +143,7 @@ def build(database_url: str, sizes: Sizes, now: datetime, say: Callable[[str], N
 def reuse(database_url: str, now: datetime) -> dict:
     """Make a data set built earlier ready to measure again: tonight's shifts around `now`, the waiting cases
     waiting again (no build, so no build time)."""
+    schema.upgrade(database_url)  # a data set built before the newest migrations
     engine = make_engine(database_url)
     with engine.begin() as conn:
         for statement in sql.REUSE:

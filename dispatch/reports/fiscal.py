@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, or_, select
@@ -19,7 +19,7 @@ from dispatch.patients.models import Enrolment, Patient
 from dispatch.programme.models import FiscalYear, Programme
 from dispatch.programme.periods import fiscal_year_bounds, fiscal_year_days, fiscal_year_label, reiwa
 from dispatch.reports import counting as c
-from dispatch.reports import cross_area
+from dispatch.reports import cross_area, months
 from dispatch.reports.schemas import (
     AreaSection,
     ClinicRow,
@@ -47,13 +47,16 @@ def _tallies(
 ) -> list[Tally]:
     """One pass over the year's calls of the unit, grouped; for an area, also the house calls its physicians
     made in other areas (応援), through their partial index."""
-    scope = [Case.called_at >= start, Case.called_at < end, *unit.calls()]
-    if only_clinic is not None:
-        scope.append(Case.clinic_id == only_clinic)
-    # Few groups (a clinic's calls, and its cross-area visits by area): PostgreSQL's extended statistics on
-    # these columns (migration 0026) let it estimate as few and aggregate by hash, as for one programme.
-    keys = (Case.programme_id, Case.clinic_id, Case.visiting_area_id)
-    tallies = [Tally(*row) for row in c.calls_by_category(session, scope, *keys)]
+    if months.cacheable(session, unit, only_clinic):
+        tallies = [Tally(*t) for t in months.year_tallies(session, [p.id for p in unit.programmes], start)]
+    else:
+        scope = [Case.called_at >= start, Case.called_at < end, *unit.calls()]
+        if only_clinic is not None:
+            scope.append(Case.clinic_id == only_clinic)
+        # Few groups (a clinic's calls, and its cross-area visits by area): PostgreSQL's extended statistics on
+        # these columns (migration 0026) let it estimate as few and aggregate by hash, as for one programme.
+        keys = (Case.programme_id, Case.clinic_id, Case.visiting_area_id)
+        tallies = [Tally(*row) for row in c.calls_by_category(session, scope, *keys)]
     if unit.ref.kind == "area" and only_clinic is None:
         given = session.execute(
             select(Case.programme_id, func.count())
@@ -73,6 +76,23 @@ def _tallies(
 
 
 def _enrolled(
+    session: Session, unit: Unit, year: int, timezone: str, now: datetime | None
+) -> dict[int, tuple[int, int, int]]:
+    """`_count_enrolled`, an ended year's of an area or the prefecture kept in the cache on PostgreSQL."""
+    _, end = fiscal_year_bounds(year, timezone)
+    if not months.cacheable(session, unit, None) or end > (now or datetime.now(UTC)):
+        return _count_enrolled(session, unit, year, timezone, now)
+    scope = unit.programmes[0].id if unit.ref.kind == "area" else months.EVERY_PROGRAMME
+    key = f"FY{year}"
+    found = months.cached(session, "enrolled", [scope], [key])
+    if (scope, key) in found:
+        return {int(clinic): (x, y, z) for clinic, (x, y, z) in found[scope, key].items()}
+    counted = _count_enrolled(session, unit, year, timezone, now)
+    months.keep(session, "enrolled", {(scope, key): {str(k): list(v) for k, v in counted.items()}})
+    return counted
+
+
+def _count_enrolled(
     session: Session, unit: Unit, year: int, timezone: str, now: datetime | None
 ) -> dict[int, tuple[int, int, int]]:
     """Per clinic: enrolled at the year's end (or now), at any time of the year, newly; a 保健所 or association
@@ -134,6 +154,7 @@ def unit_report(
     area with subtotals and 合計, the calls left out by reason, and cross-area house calls both ways.
 
     `now` (the report's time) counts the enrolled patients of a year still in progress as at that instant."""
+    months.prepare(session)
     timezone = unit.programmes[0].timezone if unit.programmes else "Asia/Tokyo"
     first_day, last_day = fiscal_year_days(year)
     start, end = fiscal_year_bounds(year, timezone)

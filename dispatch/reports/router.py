@@ -121,6 +121,7 @@ def clinics_report(
     unit = _reportable(request, unit, fiscal_year)
     now = get_services(request).clock.now()
     report = unit_report(session, unit, fiscal_year, _scope(user), now=now)
+    session.commit()  # the ended months counted afresh, kept for the next report
     default = (
         unit.ref.kind == "area" and unit.programmes[0].code == get_services(request).settings.programme_code
     )
@@ -151,6 +152,7 @@ def monthly_report(
     if last < first or (last.year - first.year) * 12 + last.month - first.month >= 60:
         raise HTTPException(422, detail="to: must be on or after `from`, and at most five years later")
     report = service.unit_monthly_report(session, unit, first, last, _scope(user))
+    session.commit()  # the ended months counted afresh, kept for the next report
     name = f"monthly_{from_month}_{to_month}"
     if format == "csv":
         return _file(formats.to_csv(formats.monthly_rows_ja(report)), "text/csv; charset=utf-8", f"{name}.csv")
@@ -158,5 +160,6 @@ def monthly_report(
         year = fiscal_year_of(date(first.year, first.month, 1))
         now = get_services(request).clock.now()
         clinics = unit_report(session, unit, year, _scope(user), now=now)
+        session.commit()
         return _file(workbook.to_xlsx(clinics, report), XLSX, f"{name}.xlsx")
     return report

@@ -33,7 +33,8 @@ class Unit:
             return [Case.municipality_id.in_(self.towns)]
         if self.ref.kind == "area":
             return [Case.programme_id == self.programmes[0].id]
-        return []
+        # The prefecture: every programme's (each lies in an area), read by the programme's index.
+        return [Case.programme_id.in_([p.id for p in self.programmes])]
 
     @property
     def by_programme(self) -> bool:
