@@ -6,7 +6,7 @@ outcome, a patient linked, a call logged late into an ended month — so the nex
 and an ended fiscal year's enrolled patients (契約患者数), forgotten on any change of an enrolment.
 
 Revision ID: 0028
-Revises: 0026
+Revises: 0027
 Create Date: 2026-12-03 02:00:00.000000
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0028"
-down_revision: str | None = "0026"
+down_revision: str | None = "0027"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
