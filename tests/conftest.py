@@ -24,7 +24,7 @@ from dispatch.app import create_app
 from dispatch.clock import ManualClock
 from dispatch.db import unit_of_work
 from dispatch.models import Base
-from dispatch.seed.demo import seed_demo_areas, DemoLogin, seed_demo
+from dispatch.seed.demo import DemoLogin, seed_demo, seed_demo_areas
 from dispatch.seed.reference import load_programme_data
 from dispatch.services import Services
 

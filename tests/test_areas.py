@@ -1,4 +1,5 @@
-"""広域連携: the prefecture's nine areas loaded from its tables, and each call landing in its own area's programme."""
+"""広域連携: the prefecture's nine areas loaded from its tables, and each call landing in its own area's
+programme."""
 
 from __future__ import annotations
 
