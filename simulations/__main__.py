@@ -91,6 +91,7 @@ def replay(
     codes = plan.area_codes(resolved)
     calls = plan.calls(resolved, fiscal_year, seed=seed)
     prepared: list[areas.ReplayArea] = []
+    on_call: dict[str, int] = {}
 
     def prepare(url: str) -> None:
         prepared.extend(areas.prepare_database(url, resolved, fiscal_year, Settings().programme_code))
@@ -116,7 +117,7 @@ def replay(
             )
             progress.update(task, description="enrolling patients, rostering physicians")
             if codes:
-                area_replay.set_up(run, prepared, plan.clinics(resolved), fiscal_year, gap_every)
+                on_call = area_replay.set_up(run, prepared, plan.clinics(resolved), fiscal_year, gap_every)
             else:
                 run.set_up(plan.clinics(rows), fiscal_year)
             progress.update(task, description="replaying calls")
@@ -132,6 +133,12 @@ def replay(
     lines, matches = area_replay.compare(rows, [r.get(plan.AREA) for r in resolved], reports)
     typer.echo("\n".join(lines))
     if codes:
+        names = {a.code: a.name for a in prepared}
+        rostered = ", ".join(f"{names[code]} {n}" for code, n in on_call.items())
+        gaps = (
+            f"; after the first area, every {gap_every}th 48-hour block has nobody on call" if gap_every else ""
+        )
+        typer.echo(f"substitute physicians on call: {rostered}{gaps}", err=True)
         pairs = ", ".join(f"{a} → {b} {n}" for (a, b), n in sorted(crossed.items())) or "none"
         typer.echo(f"cross-area visits (physician's area → patient's area): {pairs}", err=True)
     typer.echo(

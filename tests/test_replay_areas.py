@@ -5,6 +5,7 @@ tests/test_replay.py (`make drills`) and `make replay-two-areas`."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -175,3 +176,13 @@ def test_every_areas_table_must_match_for_the_replay_to_reproduce_it():
     assert area_replay.compare(table, codes, {**reports, "inba": [counted(table[0]), stray]})[1] is False
     # The same label in another area is another clinic.
     assert area_replay.compare(table, codes, {**reports, "katori-kaiso": [counted(table[0])]})[1] is False
+
+
+def test_the_two_area_tables_inba_rows_are_the_fy2024_table():
+    from simulations.bulk import read_table
+
+    reference = Path(__file__).resolve().parents[1] / "config" / "reference"
+    two = plan.resolve_areas(read_table(reference / "two_area_fy2024.csv"), areas.prefecture_areas())
+    assert plan.area_codes(two) == ["inba", "katori-kaiso"]
+    inba = [{k: v for k, v in r.items() if k != "area"} for r in two if r["area"] == "inba"]
+    assert inba == read_table(reference / "model_project_fy2024.csv")
