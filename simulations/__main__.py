@@ -135,9 +135,7 @@ def replay(
     if codes:
         names = {a.code: a.name for a in prepared}
         rostered = ", ".join(f"{names[code]} {n}" for code, n in on_call.items())
-        gaps = (
-            f"; after the first area, every {gap_every}th 48-hour block has nobody on call" if gap_every else ""
-        )
+        gaps = f"; but the first area, one 48-hour block in {gap_every} with nobody" if gap_every else ""
         typer.echo(f"substitute physicians on call: {rostered}{gaps}", err=True)
         pairs = ", ".join(f"{a} → {b} {n}" for (a, b), n in sorted(crossed.items())) or "none"
         typer.echo(f"cross-area visits (physician's area → patient's area): {pairs}", err=True)
