@@ -157,17 +157,16 @@ def surge(
         dir_okay=False,
         help="a table with an `area` column: the areas, their clinics and contracts",
     ),
-    night: str = typer.Option("2025-02-12", help="the night of the surge (local date); calls from 20:00"),
-    calls: int = typer.Option(200, min=1, max=1000, help="calls in the surge"),
+    night: str = typer.Option("2025-01-15", help="the night of the surge (local date)"),
+    at: str = typer.Option("22:00", help="the first call's earliest time (local)"),
+    calls: int = typer.Option(200, min=1, max=1000, help="calls in the surge, every one a house call"),
     minutes: int = typer.Option(60, min=1, help="the calls come within this many minutes"),
     hit: str | None = typer.Option(None, help="the area the disaster hits (code or name); the table's last"),
     hit_share: float = typer.Option(0.6, min=0, max=1, help="share of the calls in the area hit"),
-    on_call: list[str] = typer.Option(
-        ["inba=12", "katori-kaiso=4"], help="physicians on call in an area, CODE=N (repeat); 2 elsewhere"
-    ),
+    roster_scale: int = typer.Option(3, min=1, help="each area's substitutes this many deep (as the model's)"),
     horizon_hours: float = typer.Option(12, min=1, help="the night ends this long after its first call"),
     seed: int = typer.Option(18, help="random seed for the calls and the physicians' answers"),
-    decline_rate: float = typer.Option(0.08, min=0, max=0.5, help="share of offers declined"),
+    decline_rate: float = typer.Option(0.1, min=0, max=0.5, help="share of offers declined (the model's)"),
     database_url: str | None = typer.Option(
         None, envvar="DATABASE_URL", help="PostgreSQL to use (wiped before each night); SQLite when absent"
     ),
@@ -185,8 +184,8 @@ def surge(
     from config.settings import Settings
     from simulations import areas, plan
     from simulations.bulk import read_table
-    from simulations.surge import plan_calls
-    from simulations.surge_nights import run_night, side_by_side
+    from simulations.surge_replay import plan_calls
+    from simulations.surge_replay_nights import run_night, side_by_side
 
     known = areas.prefecture_areas()
     rows = plan.resolve_areas(read_table(table), known)
@@ -195,23 +194,18 @@ def surge(
         raise typer.BadParameter(f"{table}: no `area` column", param_hint="--table")
     try:
         target = plan.resolve_areas([{plan.AREA: hit or codes[-1]}], known)[0][plan.AREA]
-        sizes = {
-            plan.resolve_areas([{plan.AREA: a}], known)[0][plan.AREA]: int(n)
-            for a, n in (item.split("=", 1) for item in on_call)
-        }
     except ValueError as exc:
-        raise typer.BadParameter(str(exc).removeprefix("line 2: "), param_hint="--hit / --on-call") from None
-    start = datetime.combine(date.fromisoformat(night), time(20), ZoneInfo("Asia/Tokyo"))
+        raise typer.BadParameter(str(exc).removeprefix("line 2: "), param_hint="--hit") from None
+    start = datetime.combine(date.fromisoformat(night), time.fromisoformat(at), ZoneInfo("Asia/Tokyo"))
     planned = plan_calls(rows, start, calls, minutes, target, hit_share, random.Random(seed))
-    visits = sum(1 for c in planned if c.disposition.startswith("visit"))
     nights = {}
     with Progress(transient=True, console=Console(stderr=True)) as progress:
         for cross_area in (True, False):
-            task = progress.add_task(f"cross-area {'on' if cross_area else 'off'}: visits taken", total=visits)
+            task = progress.add_task(f"cross-area {'on' if cross_area else 'off'}: visits taken", total=calls)
             nights[cross_area] = run_night(
                 rows,
                 planned,
-                sizes,
+                roster_scale,
                 timedelta(hours=horizon_hours),
                 cross_area=cross_area,
                 seed=seed,
@@ -221,11 +215,11 @@ def surge(
                 default_code=Settings().programme_code,
                 progress=lambda n, task=task: progress.update(task, completed=n),
             )
-    hit_calls = sum(1 for c in planned if c.area == target)
+    on_call = ", ".join(f"{code} {n}" for code, n in nights[True]["on_call"].items())
     typer.echo(
-        f"{calls} calls from {start:%Y-%m-%d %H:%M} within {minutes} min, {hit_calls} in {target}; on call: "
-        + ", ".join(f"{code} {sizes.get(code, 2)}" for code in codes)
-        + f"; until {horizon_hours:g} h after the first call; call → arrival in minutes"
+        f"{calls} house calls from {start:%Y-%m-%d %H:%M} within {minutes} min, "
+        f"{sum(1 for c in planned if c.area == target)} in {target}; physicians on call: {on_call}; "
+        f"the night ends {horizon_hours:g} h after the first call; call → arrival in minutes"
     )
     typer.echo("\n".join(side_by_side(nights[True], nights[False])))
 

@@ -31,6 +31,7 @@ class ReplayArea:
     default: bool  # the deployment's default programme's area: its clinics are made through the API
     towns: tuple[int, ...]  # the area's municipality ids, by code
     clinics: dict[str, int] = field(default_factory=dict)  # label → id, of the clinics made here
+    points: dict[int, tuple[float, float]] = field(default_factory=dict)  # town id → its reference point
 
 
 def prefecture_areas(prefix: str = "chiba") -> list[tuple[str, str]]:
@@ -145,6 +146,7 @@ def prepare(session: Session, rows: list[dict[str, str]], year: int, default_cod
                 programme.id == default.id,
                 tuple(t.id for t in towns[code]),
                 made,
+                {t.id: (t.latitude, t.longitude) for t in towns[code]},
             )
         )
     session.flush()

@@ -144,8 +144,17 @@ class Replay:
             },
         )
 
-    def enrol(self, n: int, clinic_id: int, municipality_id: int, enrolled_on: str) -> int:
-        """Enrol fictional patient number `n` with the clinic from `enrolled_on` (ISO date); its id."""
+    def enrol(
+        self,
+        n: int,
+        clinic_id: int,
+        municipality_id: int,
+        enrolled_on: str,
+        point: tuple[float, float] | None = None,
+    ) -> int:
+        """Enrol fictional patient number `n` with the clinic from `enrolled_on` (ISO date), living at `point`
+        (latitude, longitude; the town's reference point if None); its id."""
+        where = {"latitude": point[0], "longitude": point[1]} if point else {}
         return self.api(
             "admin",
             "POST",
@@ -158,6 +167,7 @@ class Replay:
                 "date_of_birth": "1940-01-01",
                 "address": "（再現データ）",
                 "municipality_id": municipality_id,
+                **where,
                 "enrolment": {
                     "clinic_id": clinic_id,
                     "clinic_patient_number": f"R-{n}",

@@ -1,7 +1,9 @@
-"""A disaster night through the live stack: many calls in an hour across the areas of a table, triaged by
-urgency; the physicians on call answer their offers, drive (as long as the system's own estimate for the
-offer says), visit and free up, until everyone is seen or the morning. Run with cross-area backup on and
-off, it shows what the neighbours' physicians do to call → arrival, per urgency colour."""
+"""A disaster night through the live stack: many calls in an hour across the areas of a table, every one a
+house call, triaged by urgency; the physicians on call answer their offers, drive (as long as the system's
+own estimate on the offer says), visit and free up, until everyone is seen or the night ends. Run with
+cross-area backup on and off, it shows what the neighbours' physicians do to call → arrival, per urgency
+colour. The shares and durations are the SimPy model's (simulations/model.py), so the two can be read side
+by side."""
 
 from __future__ import annotations
 
@@ -18,21 +20,21 @@ from zoneinfo import ZoneInfo
 from rq.registry import StartedJobRegistry
 
 from dispatch import jobs
+from dispatch.cases.states import Urgency
 from dispatch.programme.periods import fiscal_year_days, fiscal_year_of, month_start
 from dispatch.queue import QUEUE_NAME, dispatch_queue
-from simulations import area_replay
+from simulations import area_replay, model
 from simulations.areas import ReplayArea
 from simulations.plan import AREA, clinics
 from simulations.replay import Replay
 
-# The #7119 colours of a disaster night's calls: share, disposition, JTAS level. Green is advice by phone.
-URGENCIES = (
-    ("red", 0.10, "visit_urgent", 1),
-    ("orange", 0.20, "visit_urgent", 2),
-    ("yellow", 0.40, "visit_standard", 3),
-    ("green", 0.30, "advice_follow_up_attending", 4),
-)
-TRIAGE = timedelta(minutes=4)
+# Each colour's disposition and JTAS level; how often each comes, the model's.
+TRIAGED = {
+    Urgency.red: ("visit_urgent", 1),
+    Urgency.orange: ("visit_urgent", 2),
+    Urgency.yellow: ("visit_standard", 3),
+    Urgency.green: ("visit_standard", 4),
+}
 TICK = timedelta(minutes=1)
 
 
@@ -68,22 +70,23 @@ def plan_calls(
     rng: random.Random,
 ) -> list[SurgeCall]:
     """`calls` calls at random instants of `minutes` from `start`: `hit_share` of them in area `hit`, the
-    rest shared by the other areas; each at one of its area's clinics under contract that night."""
+    rest shared by the other areas; each at one of its area's clinics under contract that night, its colour
+    drawn with the model's weights."""
     month = start.astimezone(ZoneInfo("Asia/Tokyo")).date().replace(day=1)
     open_clinics: dict[str, list[str]] = {}
     for row in rows:
         if month_start(row["contract_start"]) <= month:
             open_clinics.setdefault(row[AREA], []).append(row["clinic_label"])
     others = [code for code in open_clinics if code != hit]
-    colours = [u[0] for u in URGENCIES]
-    weights = [u[1] for u in URGENCIES]
+    colours, weights = list(model.URGENCY_WEIGHTS), list(model.URGENCY_WEIGHTS.values())
     planned = []
     for number in range(calls):
         area = hit if not others or rng.random() < hit_share else rng.choice(others)
         colour = rng.choices(colours, weights)[0]
-        _, _, disposition, jtas = next(u for u in URGENCIES if u[0] == colour)
+        disposition, jtas = TRIAGED[colour]
         at = start + timedelta(seconds=rng.randrange(minutes * 60))
-        planned.append(SurgeCall(number, at, area, rng.choice(open_clinics[area]), colour, disposition, jtas))
+        clinic = rng.choice(open_clinics[area])
+        planned.append(SurgeCall(number, at, area, clinic, colour.value, disposition, jtas))
     return sorted(planned, key=lambda c: c.at)
 
 
@@ -96,11 +99,30 @@ class Surge:
         self.sequence = count()
 
     # -- setting up ------------------------------------------------------------------------------------
-    def set_up(self, rows: list[dict[str, str]], calls: list[SurgeCall], on_call: dict[str, int]) -> None:
-        """The night's clinics, a patient per call (living anywhere in the call's area) and each area's
-        physicians on call all night for their area's towns."""
-        run, start = self.run, calls[0].at
-        run.set_clock(start - timedelta(hours=3))
+    def set_up(self, rows: list[dict[str, str]], calls: list[SurgeCall], roster_scale: int) -> dict[str, int]:
+        """The night's clinics, a patient per call (anywhere in the call's area) and each area's substitute
+        physicians `roster_scale` deep, on call all night for their area's towns; how many in each area."""
+        start = calls[0].at
+        self.run.set_clock(start - timedelta(hours=3))
+        clinic_ids, enrolled_on = self.open_clinics(rows, start)
+        by_code = {a.code: a for a in self.areas}
+        for call in calls:
+            key, area = (call.area, call.clinic), by_code[call.area]
+            town = self.rng.choice(area.towns)
+            lat, lon = area.points[town]
+            jitter = [self.rng.uniform(-model.JITTER_DEG, model.JITTER_DEG) for _ in range(2)]
+            point = (lat + jitter[0], lon + jitter[1])
+            self.patients[call.number] = self.run.enrol(
+                call.number, clinic_ids[key], town, enrolled_on[key], point
+            )
+        on_call = self.roster(start, roster_scale)
+        for call in calls:
+            self.at(call.at, "call", call)
+        return on_call
+
+    def open_clinics(self, rows: list[dict[str, str]], start: datetime) -> tuple[dict, dict]:
+        """Each row's clinic id and the day its patients are enrolled from, by (area, label)."""
+        run = self.run
         first_day, last_day = fiscal_year_days(fiscal_year_of(start.astimezone(ZoneInfo("Asia/Tokyo")).date()))
         listed = run.api("admin", "GET", "/api/v1/clinics").json()
         by_id = {c["id"]: c for c in listed}
@@ -115,15 +137,22 @@ class Surge:
             else:
                 clinic_ids[plan.key] = by_id[area.clinics[plan.label]]["id"]
             enrolled_on[plan.key] = max(first_day, plan.contract_start).isoformat()
-        for call in calls:
-            key = (call.area, call.clinic)
-            town = self.rng.choice(by_code[call.area].towns)
-            self.patients[call.number] = run.enrol(call.number, clinic_ids[key], town, enrolled_on[key])
-        physicians = area_replay.substitutes(run, self.areas, by_id)
+        return clinic_ids, enrolled_on
+
+    def roster(self, start: datetime, scale: int) -> dict[str, int]:
+        """Each area's substitutes `scale` deep (the others registered at their bases), on call all night."""
+        run = self.run
+        clinics_by_id = {c["id"]: c for c in run.api("admin", "GET", "/api/v1/clinics").json()}
+        found = area_replay.substitutes(run, self.areas, clinics_by_id)
+        bases = {
+            p["id"]: p["base_municipality_id"]
+            for p in run.api("admin", "GET", "/api/v1/roster/physicians").json()
+        }
+        on_call = {}
         for n, area in enumerate(self.areas):
-            for extra in range(len(physicians[area.code]), on_call.get(area.code, 2)):
-                base = area.towns[extra % len(area.towns)]
-                physicians[area.code].append(
+            physicians = list(found[area.code])
+            for extra in range(len(physicians) * (scale - 1)):
+                physicians.append(
                     run.api(
                         "admin",
                         "POST",
@@ -132,14 +161,14 @@ class Surge:
                             "name": f"災害 代診 {area.name}{extra + 1}",
                             "role": "substitute",
                             "phone": f"090-1118-{n:02d}{extra:02d}",
-                            "base_municipality_id": base,
+                            "base_municipality_id": bases[found[area.code][extra % len(found[area.code])]],
                         },
                     ).json()["id"]
                 )
-            for physician_id in physicians[area.code][: on_call.get(area.code, 2)]:
+            for physician_id in physicians:
                 run.put_on_call(physician_id, start - timedelta(hours=2), list(area.towns))
-        for call in calls:
-            self.at(call.at, "call", call)
+            on_call[area.code] = len(physicians)
+        return on_call
 
     # -- the night -------------------------------------------------------------------------------------
     def at(self, when: datetime, kind: str, payload: object) -> None:
@@ -181,8 +210,12 @@ class Surge:
             if message.via == "api" and message.body.startswith("【往診依頼】") and found:
                 new += 1
                 self.night.replies_due += 1
-                reply = now + timedelta(minutes=self.rng.choice((1, 2)))
-                self.at(reply, "reply", (int(found.group(1)), message.to))
+                case_id = int(found.group(1))
+                colour = Urgency(self.night.cases[case_id].urgency)
+                # The model's answer time, within the offer's deadline (a lapse is the model's decline).
+                limit = model.OFFER_TIMEOUT_MIN.get(colour, model.OFFER_TIMEOUT_OTHER_MIN) - 0.5
+                delay = min(self.rng.uniform(*model.ACCEPT_MIN), limit)
+                self.at(now + timedelta(minutes=delay), "reply", (case_id, message.to))
         return new
 
     def on_call(self, now: datetime, call: SurgeCall) -> None:
@@ -200,7 +233,7 @@ class Surge:
             },
         ).json()
         self.night.cases[case["id"]] = call
-        self.at(call.at + TRIAGE, "decision", case["id"])
+        self.at(call.at + timedelta(minutes=self.rng.uniform(*model.TRIAGE_MIN)), "decision", case["id"])
 
     def on_decision(self, now: datetime, case_id: int) -> None:
         call = self.night.cases[case_id]
@@ -231,7 +264,7 @@ class Surge:
     def on_arrival(self, now: datetime, case_id: int) -> None:
         phone, _ = self.night.links[case_id]
         self.run.reply(phone, f"{case_id} 到着")
-        self.at(now + timedelta(minutes=self.rng.randint(30, 50)), "outcome", case_id)
+        self.at(now + timedelta(minutes=self.rng.uniform(*model.VISIT_MIN)), "outcome", case_id)
 
     def on_outcome(self, now: datetime, case_id: int) -> None:
         _, link = self.night.links[case_id]

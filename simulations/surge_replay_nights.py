@@ -12,31 +12,31 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dispatch.programme.periods import fiscal_year_of
-from simulations import areas, stack
+from simulations import areas, model, stack
 from simulations.areas import ReplayArea
 from simulations.replay import Replay
-from simulations.surge import URGENCIES, Surge, SurgeCall
+from simulations.surge_replay import TRIAGED, Surge, SurgeCall
+
+VISITS = {disposition for disposition, _ in TRIAGED.values()}
 
 
 def arrival_figures(cases: list[dict]) -> dict[str, dict]:
-    """Per urgency colour, of the cases decided for a visit: how many, call → arrival (median, p90, in
-    minutes, of those reached) and how many no physician had taken by the end."""
+    """Per urgency colour, of the house calls: how many, call → arrival (median, p90, in minutes, of those
+    reached), the share reached within the hour, and how many no physician had taken by the end."""
     figures = {}
-    for colour, _, disposition, _ in URGENCIES:
-        if not disposition.startswith("visit"):
-            continue
-        visits = [c for c in cases if c["urgency"] == colour and (c["disposition"] or "").startswith("visit")]
+    for colour in TRIAGED:
+        visits = [c for c in cases if c["urgency"] == colour.value and c["disposition"] in VISITS]
         minutes = sorted(
             (datetime.fromisoformat(c["arrived_at"]) - datetime.fromisoformat(c["called_at"])).total_seconds()
             / 60
             for c in visits
             if c["arrived_at"]
         )
-        p90 = statistics.quantiles(minutes, n=10, method="inclusive")[-1] if len(minutes) > 1 else None
-        figures[colour] = {
+        figures[colour.value] = {
             "visits": len(visits),
             "median": statistics.median(minutes) if minutes else None,
-            "p90": p90 if p90 is not None else (minutes[0] if minutes else None),
+            "p90": statistics.quantiles(minutes, n=10, method="inclusive")[-1] if len(minutes) > 1 else None,
+            "within_hour": sum(m <= model.WAIT_LIMIT_MIN for m in minutes) / len(visits) if visits else None,
             "waiting": sum(1 for c in visits if not c["accepted_at"]),
         }
     return figures
@@ -45,7 +45,7 @@ def arrival_figures(cases: list[dict]) -> dict[str, dict]:
 def run_night(
     rows: list[dict[str, str]],
     calls: list[SurgeCall],
-    on_call: dict[str, int],
+    roster_scale: int,
     horizon: timedelta,
     *,
     cross_area: bool,
@@ -76,7 +76,7 @@ def run_night(
     )
     try:
         night = Surge(Replay(running, random.Random(seed), 0, 0), prepared, random.Random(seed), decline_rate)
-        night.set_up(rows, calls, on_call)
+        on_call = night.set_up(rows, calls, roster_scale)
         night.drive(calls[0].at + horizon, progress)
         cases = night.run.api("admin", "GET", "/api/v1/cases", params={"limit": 1000}).json()
         crossed = areas.cross_area_visits(running.database_url)
@@ -84,6 +84,7 @@ def run_night(
         running.stop()
     return {
         "colours": arrival_figures(cases),
+        "on_call": on_call,
         "cross_area": crossed,
         "declined": night.night.declined,
         "seconds": time.monotonic() - started,
@@ -93,28 +94,23 @@ def run_night(
 def side_by_side(on: dict, off: dict) -> list[str]:
     """The two nights' figures as a text table."""
 
-    def cell(value: float | None) -> str:
-        return "-" if value is None else f"{value:.1f}"
+    def cell(value: float | None, percent: bool = False) -> str:
+        return "-" if value is None else f"{value:.0%}" if percent else f"{value:.0f}"
+
+    def half(c: dict) -> str:
+        return f"{cell(c['median']):>7}{cell(c['p90']):>6}{cell(c['within_hour'], True):>7}{c['waiting']:>8}"
 
     lines = [
-        f"{'':<8}{'':>7}  {'cross-area backup on':^26}  {'off (each area alone)':^26}",
-        f"{'colour':<8}{'visits':>7}  " + f"{'median':>8}{'p90':>8}{'waiting':>10}  " * 2,
+        f"{'':<14}{'cross-area backup on':^28}  {'off (each area alone)':^28}",
+        f"{'colour':<7}{'visits':>7}" + f"{'median':>7}{'p90':>6}{'≤60':>7}{'waiting':>8}  " * 2,
     ]
     for colour, a in on["colours"].items():
-        b = off["colours"][colour]
-        lines.append(
-            f"{colour:<8}{a['visits']:>7}  {cell(a['median']):>8}{cell(a['p90']):>8}{a['waiting']:>10}  "
-            f"{cell(b['median']):>8}{cell(b['p90']):>8}{b['waiting']:>10}"
-        )
-    for name, key in (("left waiting", "waiting"), ("visits", "visits")):
-        lines.append(
-            f"{name + ' (all)':<24}{sum(c[key] for c in on['colours'].values()):>10}"
-            f"{sum(c[key] for c in off['colours'].values()):>28}"
-        )
+        lines.append(f"{colour:<7}{a['visits']:>7}{half(a)}  {half(off['colours'][colour])}")
     for label, night in (("on", on), ("off", off)):
         pairs = ", ".join(f"{a} → {b} {n}" for (a, b), n in sorted(night["cross_area"].items())) or "none"
+        waiting = sum(c["waiting"] for c in night["colours"].values())
         lines.append(
-            f"cross-area {label}: served across areas {sum(night['cross_area'].values())} ({pairs}); "
-            f"offers declined {night['declined']}; {night['seconds']:.0f} s"
+            f"cross-area {label}: served across areas {sum(night['cross_area'].values())} ({pairs}); left "
+            f"waiting {waiting}; offers declined {night['declined']}; {night['seconds'] / 60:.1f} min"
         )
     return lines
