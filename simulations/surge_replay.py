@@ -21,6 +21,7 @@ from rq.registry import StartedJobRegistry
 
 from dispatch import jobs
 from dispatch.cases.states import Urgency
+from dispatch.flow.reconciler import UNFILLED_RETRY
 from dispatch.programme.periods import fiscal_year_days, fiscal_year_of, month_start
 from dispatch.queue import QUEUE_NAME, dispatch_queue
 from simulations import area_replay, model
@@ -36,6 +37,8 @@ TRIAGED = {
     Urgency.green: ("visit_standard", 4),
 }
 TICK = timedelta(minutes=1)
+# A waiting case is offered again this long after its last round: the reconciler's retry, and its sweep.
+SWEEP = UNFILLED_RETRY + timedelta(seconds=5)
 
 
 @dataclass(frozen=True)
@@ -271,3 +274,8 @@ class Surge:
         self.run.api(
             "admin", "POST", link + "/outcome", json={"outcome": "treated_at_home", "treatment": "（再現）"}
         )
+        # The physician is free: the next sweep offers them a waiting case, as the cron's reconciler would.
+        self.at(now + SWEEP, "sweep", case_id)
+
+    def on_sweep(self, now: datetime, case_id: int) -> None:
+        """Nothing but a moment for the loop's round (the reconciler's pass) to run at."""
