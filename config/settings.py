@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     offer_call_after_s: int = Field(90, ge=0, le=3600)
     # The coordinator's alerts also ring their phone (a short message, no keys to press).
     coordinator_alert_call: bool = False
+    # Cross-area backup (広域連携): a case nobody of its own area can take within its area's travel cap is
+    # offered to the physicians on call in neighbouring areas within the cap. False: each area on its own.
+    cross_area_backup: bool = True
     triage_claim_idle_s: int = Field(600, ge=30, le=86400)
     # At most this many SMS to one number in any hour (a bug must not flood a phone); more wait their turn.
     # A physician answers an offer or lets it lapse (3-5 min) before the next: even a surge night's

@@ -39,6 +39,42 @@ def bench_reports(
     typer.echo(json.dumps(figures))
 
 
+@app.command("bench-round")
+def bench_round(
+    physicians: int = typer.Option(5_000, min=1, help="physicians on call tonight"),
+    waiting: int = typer.Option(200, min=1, help="cases waiting for a physician at once"),
+    past_cases: int = typer.Option(200_000, min=0, help="past visits (each physician's whereabouts)"),
+    patients: int = typer.Option(50_000, min=1, help="enrolled patients the cases are about"),
+    repeats: int = typer.Option(30, min=1, help="rounds timed"),
+    database_url: str = typer.Option(
+        os.environ.get("BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench"),
+        help="an expendable PostgreSQL database: it is wiped",
+    ),
+) -> None:
+    """Build a disaster night in PostgreSQL (the prefecture's nine areas, physicians on call, cases waiting)
+    and time one matching round over it (target: p99 <= 250 ms); the last line is JSON."""
+    from simulations.bench_round import run
+
+    figures = run(database_url, physicians, waiting, past_cases, patients, repeats)
+    typer.echo(
+        f"built {figures['physicians_on_call']:,} physicians on call, "
+        f"{figures['waiting_cases']} cases waiting, "
+        f"{figures['past_cases']:,} past visits in {figures['build_s']} s"
+    )
+    parts = ", ".join(f"{name} {ms} ms" for name, ms in figures["parts_ms_p50"].items())
+    if "round_cpu_ms" in figures:
+        cpu = figures["round_cpu_ms"]
+        typer.echo(
+            f"CPU a round took (this process and its PostgreSQL backend): "
+            f"p50 {cpu['p50']} ms, p99 {cpu['p99']} ms"
+        )
+    typer.echo(
+        f"a round: {figures['offers_per_round']} offers, p50 {figures['round_ms']['p50']} ms, "
+        f"p99 {figures['round_ms']['p99']} ms (of which, p50: {parts})"
+    )
+    typer.echo(json.dumps(figures))
+
+
 @app.command()
 def replay(
     table: Path = typer.Option(
@@ -302,25 +338,42 @@ def model(
     ),
     fiscal_year: int = typer.Option(2024, help="the fiscal year the table describes"),
     physicians: int = typer.Option(3, min=1, help="substitute physicians on shift"),
-    surge: float = typer.Option(1.0, min=0.1, help="multiply the arrival rate, e.g. 3 for a disaster night"),
-    seeds: int = typer.Option(20, min=1, help="simulated years per policy"),
+    rate: float = typer.Option(
+        1.0, min=0.1, help="multiply the arrival rate, e.g. 3 for three times the calls"
+    ),
+    seeds: int = typer.Option(20, min=1, help="simulated years per policy (nights, with --surge)"),
     chart: Path = typer.Option(Path("model_arrival.png"), help="PNG of the call-to-arrival distributions"),
     voice: bool = typer.Option(
         False, "--voice", help="compare call → acceptance with and without the voice call (physicians asleep)"
     ),
+    surge: bool = typer.Option(
+        False,
+        "--surge",
+        help="a disaster night: 200 calls in an hour across 印旛 and 香取海匝, with their rosters",
+    ),
+    calls: int = typer.Option(200, min=1, help="with --surge: the calls in the hour"),
+    roster_scale: int = typer.Option(3, min=1, help="with --surge: each area's demo roster, this many deep"),
 ) -> None:
     """Simulate the fiscal year's nights and holidays (SimPy) under each matching policy and print per policy:
     minutes from call to acceptance and to arrival (median, p90), utilisation and cases waiting over 60 min.
-    With --voice: call → acceptance with SMS only and with SMS then a call, as a Markdown table."""
+    With --voice: call → acceptance with SMS only and with SMS then a call, as a Markdown table. With --surge:
+    a disaster night, per urgency colour, call → arrival under the former and the urgency-weighted objective,
+    each with single-area matching and with cross-area backup."""
+    if surge:
+        from simulations import surge as surge_model
+
+        result = surge_model.compare(calls=calls, roster_scale=roster_scale, seeds=seeds)
+        typer.echo("\n".join(surge_model.table(result, calls, roster_scale)))
+        return
     if voice:
         from simulations import voice as voice_model
         from simulations.bulk import read_table as read_rows
 
         typer.echo(
-            f"FY{fiscal_year}, {physicians} physicians on shift, surge x{surge:g}, {seeds} seeds, "
+            f"FY{fiscal_year}, {physicians} physicians on shift, rate x{rate:g}, {seeds} seeds, "
             "minutes from the family's call to a physician's yes"
         )
-        result = voice_model.compare(read_rows(table), fiscal_year, physicians, surge, seeds)
+        result = voice_model.compare(read_rows(table), fiscal_year, physicians, rate, seeds)
         typer.echo("\n".join(voice_model.table(result)))
         return
     import matplotlib
@@ -341,10 +394,10 @@ def model(
         for name in sim.POLICIES:
             runs[name] = []
             for seed in range(seeds):
-                runs[name].append(sim.run_year(rows, fiscal_year, name, physicians, surge, seed))
+                runs[name].append(sim.run_year(rows, fiscal_year, name, physicians, rate, seed))
                 progress.advance(task)
     typer.echo(
-        f"FY{fiscal_year}, {physicians} physicians on shift, surge x{surge:g}, {seeds} seeds "
+        f"FY{fiscal_year}, {physicians} physicians on shift, rate x{rate:g}, {seeds} seeds "
         "(minutes; percentiles per year, then the mean)"
     )
     typer.echo(
@@ -359,7 +412,7 @@ def model(
         )
     table_counts = sim.table_counts(rows)
     simulated = sim.mean_counts(runs[sim.SERVICE_POLICY])
-    typer.echo(f"yearly counts, simulated mean / table (x{surge:g} surge applies to the simulation)")
+    typer.echo(f"yearly counts, simulated mean / table (the rate x{rate:g} applies to the simulation)")
     typer.echo(f"{'clinic':<14} {'consultations':>15} {'house calls':>15} {'end of life':>15}")
     for label, expected in table_counts.items():
         got = simulated.get(label, dict.fromkeys(sim.KINDS, 0.0))
@@ -378,7 +431,7 @@ def model(
     axes.axvline(sim.WAIT_LIMIT_MIN, color="grey", linestyle=":", linewidth=1)
     axes.set_xlabel("minutes from call to arrival")
     axes.set_ylabel("share of house calls")
-    axes.set_title(f"FY{fiscal_year}: {physicians} physicians, surge x{surge:g}, {seeds} seeds")
+    axes.set_title(f"FY{fiscal_year}: {physicians} physicians, rate x{rate:g}, {seeds} seeds")
     axes.legend()
     figure.tight_layout()
     figure.savefig(chart, dpi=100)
@@ -397,7 +450,7 @@ def roster(
     fiscal_year: int = typer.Option(2024, help="the fiscal year the table describes"),
     target_p90: float = typer.Option(60.0, help="p90 minutes from call to arrival to meet"),
     max_physicians: int = typer.Option(8, min=1, help="the most physicians per shift to try"),
-    surge: float = typer.Option(1.0, min=0.1, help="multiply the arrival rate"),
+    rate: float = typer.Option(1.0, min=0.1, help="multiply the arrival rate"),
     seeds: int = typer.Option(20, min=1, help="simulated years per physician count"),
 ) -> None:
     """Find the fewest physicians per shift whose mean p90 call-to-arrival, under the service's policy,
@@ -407,10 +460,10 @@ def roster(
 
     rows = read_table(table)
     typer.echo(
-        f"policy {sim.SERVICE_POLICY}, FY{fiscal_year}, surge x{surge:g}, target p90 <= {target_p90:g} min"
+        f"policy {sim.SERVICE_POLICY}, FY{fiscal_year}, rate x{rate:g}, target p90 <= {target_p90:g} min"
     )
     for physicians in range(1, max_physicians + 1):
-        runs = [sim.run_year(rows, fiscal_year, sim.SERVICE_POLICY, physicians, surge, s) for s in range(seeds)]
+        runs = [sim.run_year(rows, fiscal_year, sim.SERVICE_POLICY, physicians, rate, s) for s in range(seeds)]
         p90 = sim.summarise(runs)["arrival_p90"]
         met = p90 <= target_p90
         typer.echo(

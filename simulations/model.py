@@ -27,7 +27,7 @@ from dispatch.programme.service_hours import in_service_hours
 from dispatch.seed.reference import load_programme_data
 
 TIMEZONE = "Asia/Tokyo"
-SERVICE_POLICY = "least_total_travel"
+SERVICE_POLICY = "urgency_weighted_travel"
 KINDS = ("consultations", "house_calls", "end_of_life")
 
 # Relative call rate by local hour of the day (within the service hours only): busy evenings, a quiet
@@ -135,10 +135,10 @@ class Call:
 
 
 def plan_calls(
-    rows: Sequence[dict[str, str]], fiscal_year: int, rng: np.random.Generator, surge: float = 1.0
+    rows: Sequence[dict[str, str]], fiscal_year: int, rng: np.random.Generator, rate: float = 1.0
 ) -> list[Call]:
     """Poisson arrivals per clinic and kind: over the clinic's service hours from max(contract start,
-    FY start) to FY end, N ~ Poisson(count x surge) calls placed by the time-of-night profile."""
+    FY start) to FY end, N ~ Poisson(count x rate) calls placed by the time-of-night profile."""
     weights, days = service_hours(fiscal_year)
     area = load_area()
     first = fiscal_year_days(fiscal_year)[0]
@@ -153,8 +153,8 @@ def plan_calls(
         consultations = int(row.get("consultations") or 0)
         house_calls = int(row.get("house_calls") or 0)
         end_of_life = int(row.get("end_of_life") or 0)
-        n_cons = rng.poisson(consultations * surge)
-        n_house = rng.poisson(house_calls * surge)
+        n_cons = rng.poisson(consultations * rate)
+        n_house = rng.poisson(house_calls * rate)
         eol_share = end_of_life / house_calls if house_calls else 0.0
         n_eol = rng.binomial(n_house, min(eol_share, 1.0))
         kinds = ["consultation"] * n_cons + ["end_of_life"] * n_eol + ["house_call"] * (n_house - n_eol)
@@ -288,11 +288,11 @@ def run_year(
     fiscal_year: int,
     policy: str = SERVICE_POLICY,
     physicians: int = 3,
-    surge: float = 1.0,
+    rate: float = 1.0,
     seed: int = 0,
 ) -> RunMetrics:
     """One simulated fiscal year. The calls depend on the seed only, so policies see the same nights."""
-    calls = plan_calls(rows, fiscal_year, np.random.default_rng(seed), surge)
+    calls = plan_calls(rows, fiscal_year, np.random.default_rng(seed), rate)
     return _Model(calls, policy, physicians, fiscal_year, seed).run()
 
 

@@ -82,14 +82,14 @@ def _row(label: str, runs: Sequence[sim.RunMetrics]) -> VoiceRow:
 
 
 def compare(
-    rows: Sequence[dict[str, str]], fiscal_year: int, physicians: int = 3, surge: float = 1.0, seeds: int = 10
+    rows: Sequence[dict[str, str]], fiscal_year: int, physicians: int = 3, rate: float = 1.0, seeds: int = 10
 ) -> list[VoiceRow]:
     """Call → acceptance over the same simulated years, SMS only against SMS then a call."""
     result = []
     for label, voice in (("SMS only", False), ("SMS, then a call at 90 s", True)):
         runs = []
         for seed in range(seeds):
-            calls = sim.plan_calls(rows, fiscal_year, np.random.default_rng(seed), surge)
+            calls = sim.plan_calls(rows, fiscal_year, np.random.default_rng(seed), rate)
             model = VoiceModel(calls, sim.SERVICE_POLICY, physicians, fiscal_year, seed, voice=voice)
             runs.append(model.run())
         result.append(_row(label, runs))

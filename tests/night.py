@@ -22,7 +22,7 @@ from dispatch.embedded import free_port
 from dispatch.flow import reconciler
 from dispatch.queue import QUEUE_NAME
 from dispatch.roster.models import Physician
-from dispatch.seed.demo import seed_demo
+from dispatch.seed.demo import seed_demo, seed_demo_areas
 from dispatch.seed.reference import load_programme_data
 from dispatch.services import Services
 from simulations.fake_twilio import FakeMessage, FakeTwilio
@@ -156,8 +156,9 @@ def visit_link(text: str) -> str:
     return match.group(1)
 
 
-def start_night(settings: Settings, clock: Clock):
-    """A context manager yielding a Night; everything stops on exit."""
+def start_night(settings: Settings, clock: Clock, areas: bool = False):
+    """A context manager yielding a Night; everything stops on exit. `areas`: with the demo's second area
+    (香取海匝) beside 印旛, as `demo_areas` seeds it."""
     from contextlib import contextmanager
 
     import workers.context
@@ -171,8 +172,9 @@ def start_night(settings: Settings, clock: Clock):
             services = Services.build(twilio_settings(settings, public, fake), clock=clock)
             _truncate_all(services)
             services.redis.flushdb()
+            seed = seed_demo_areas if areas else seed_demo
             with unit_of_work(services.session_factory) as session:
-                seed_demo(session, load_programme_data("inba"), clock, services.passwords)
+                seed(session, load_programme_data("inba"), clock, services.passwords)
             workers.context.install(services)
             try:
                 with LiveServer(create_app(services=services), port=port):

@@ -5,17 +5,25 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 
 from dispatch.cases.states import Urgency
 from dispatch.matching.policy import (
     POLICIES,
+    SERVICE_POLICY,
+    UNASSIGNED_COST,
+    UNWEIGHTED,
+    URGENCY_WEIGHT,
     AvailablePhysician,
     Match,
     WaitingCase,
+    assign,
+    drive_cost,
     least_total_travel,
     nearest_available,
     round_robin,
+    urgency_weighted_travel,
 )
 from dispatch.matching.travel import Point, StraightLineEstimate, distance_km
 
@@ -164,6 +172,150 @@ def test_a_red_case_no_one_may_take_does_not_keep_a_green_one_waiting():
     assert assigned(result) == {2: 10}
 
 
+def test_a_red_case_is_not_given_the_longer_drive_to_save_minutes_on_two_greens():
+    # A red case at 0, two green ones at 10 and 14; physicians at 3, -5 and 22. Least total travel sends the
+    # one 5 minutes away to the red case (5 + 7 + 8 = 20 min) so the greens save 8 minutes; weighted by
+    # urgency, the red case gets the one 3 minutes away and the greens drive longer (3 + 15 + 8).
+    cases = [case(1, 0, Urgency.red), case(2, 10, Urgency.green), case(3, 14, Urgency.green)]
+    physicians = [physician(10, 3), physician(20, -5), physician(30, 22)]
+
+    old = least_total_travel(cases, physicians, along_the_road)
+    new = urgency_weighted_travel(cases, physicians, along_the_road)
+
+    assert old[1].travel_min == pytest.approx(5) and total(old) == pytest.approx(20)
+    assert new[1].travel_min == pytest.approx(3) and assigned(new) == {1: 10, 2: 20, 3: 30}
+    assert total(new) == pytest.approx(26)
+
+
+def test_the_weights_never_outweigh_leaving_a_more_urgent_case_waiting():
+    # One physician, a red case 500 minutes away and an orange one next door: the red case is served.
+    red, orange = case(1, at=500, urgency=Urgency.red), case(2, at=1, urgency=Urgency.orange)
+    assert assigned(urgency_weighted_travel([orange, red], [physician(10, 0)], along_the_road)) == {1: 10}
+
+
+# --- cross-area backup (広域連携) ---------------------------------------------------------------------------
+OWN, NEIGHBOUR, FAR_AREA = 1, 2, 3  # area ids: the case's, a neighbour of it, one that is not
+
+
+def area_case(case_id: int, at: float, urgency: Urgency = Urgency.yellow, cap: float = 60.0) -> WaitingCase:
+    return WaitingCase(case_id, urgency, line(at), TOWN, NIGHT, cap_min=cap, neighbours=frozenset({NEIGHBOUR}))
+
+
+def neighbour(physician_id: int, at: float, area: int = NEIGHBOUR) -> AvailablePhysician:
+    """On call for a town of another area (100 + area), not for the case's town."""
+    return AvailablePhysician(physician_id, line(at), frozenset({100 + area}), None, frozenset({area}))
+
+
+def own(physician_id: int, at: float) -> AvailablePhysician:
+    return AvailablePhysician(physician_id, line(at), frozenset({TOWN}), None, frozenset({OWN}))
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_an_own_physician_within_the_cap_is_sent_though_a_neighbours_is_nearer(name):
+    result = POLICIES[name]([area_case(1, 0)], [neighbour(10, 2), own(20, 50)], along_the_road)
+    assert assigned(result) == {1: 20} and result[1].from_area_id is None
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_with_no_own_physician_the_nearest_neighbour_within_the_cap_is_sent(name):
+    result = POLICIES[name]([area_case(1, 0)], [neighbour(10, 40), neighbour(20, -30)], along_the_road)
+    if name != "round_robin":  # whatever the distance: physician 10 comes first in turn
+        assert assigned(result) == {1: 20}
+    assert result[1].from_area_id == NEIGHBOUR
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_a_neighbour_within_the_cap_beats_an_own_physician_beyond_it(name):
+    result = POLICIES[name]([area_case(1, 0)], [own(10, 90), neighbour(20, 55)], along_the_road)
+    if name != "round_robin":
+        assert assigned(result) == {1: 20} and result[1].from_area_id == NEIGHBOUR
+    # With no neighbour within the cap, the own physician beyond it still goes.
+    result = POLICIES[name]([area_case(1, 0)], [own(10, 90), neighbour(20, 61)], along_the_road)
+    assert assigned(result) == {1: 10} and result[1].from_area_id is None
+
+
+@pytest.mark.parametrize("name", sorted(POLICIES))
+def test_a_neighbour_beyond_the_cap_or_an_area_that_is_not_a_neighbour_is_never_sent(name):
+    result = POLICIES[name](
+        [area_case(1, 0)], [neighbour(10, 61), neighbour(20, 1, area=FAR_AREA)], along_the_road
+    )
+    assert result == {}
+    # Nor is anyone of another area when the case has no neighbours to call on (single-area matching).
+    single = WaitingCase(1, Urgency.red, line(0), TOWN, NIGHT, cap_min=60.0)
+    assert POLICIES[name]([single], [neighbour(10, 1)], along_the_road) == {}
+
+
+def test_a_case_whose_own_physician_a_more_urgent_case_takes_is_backed_up_in_the_same_round():
+    red, yellow = area_case(1, 10, Urgency.red), area_case(2, 0, Urgency.yellow)
+    result = urgency_weighted_travel([yellow, red], [own(10, 5), neighbour(20, -20)], along_the_road)
+    assert assigned(result) == {1: 10, 2: 20}
+    assert result[2].from_area_id == NEIGHBOUR and result[2].travel_min == pytest.approx(20)
+
+
+def test_each_case_is_measured_by_its_own_areas_estimate():
+    slow, fast = StraightLineEstimate(speed_kmh=20.0), StraightLineEstimate(speed_kmh=40.0)
+    cases = [
+        WaitingCase(1, Urgency.yellow, NARITA, TOWN, NIGHT, estimate=slow),
+        WaitingCase(2, Urgency.yellow, NARITA, 2, NIGHT, estimate=fast),
+    ]
+    physicians = [
+        AvailablePhysician(10, SAKURA, frozenset({TOWN}), None),
+        AvailablePhysician(20, SAKURA, frozenset({2}), None),
+    ]
+    result = urgency_weighted_travel(cases, physicians, along_the_road)
+    assert result[1].travel_min == pytest.approx(slow(SAKURA, NARITA))
+    assert result[2].travel_min == pytest.approx(fast(SAKURA, NARITA))
+
+
+def objective(cases, by_id, weights, result: dict[int, Match]) -> float:
+    """What the assignment minimises (on a straight road, equal totals are common)."""
+    total = 0.0
+    for c in cases:
+        match = result.get(c.case_id)
+        if match is None:
+            total += UNASSIGNED_COST[c.urgency]
+            continue
+        priced = drive_cost(c, by_id[match.physician_id], match.travel_min)
+        assert priced is not None and priced[1] == match.from_area_id
+        total += weights[c.urgency] * priced[0]
+    return total
+
+
+def test_keeping_each_cases_nearest_only_finds_the_same_assignment_as_the_whole_matrix():
+    # The round keeps, per case, as many of its cheapest physicians as there are cases: the exact optimum.
+    rng = np.random.default_rng(7)
+    for trial in range(30):
+        cases = [
+            WaitingCase(
+                n,
+                list(Urgency)[int(rng.integers(0, 4))],
+                line(float(rng.uniform(0, 100))),
+                int(rng.integers(1, 4)),
+                NIGHT,
+                cap_min=float(rng.choice([20.0, 60.0])),
+                neighbours=frozenset({int(rng.integers(1, 4))}),
+            )
+            for n in range(int(rng.integers(1, 8)))
+        ]
+        physicians = [
+            AvailablePhysician(
+                100 + k,
+                line(float(rng.uniform(0, 100))),
+                frozenset({int(rng.integers(1, 4))}),
+                None,
+                frozenset({int(rng.integers(1, 4))}),
+            )
+            for k in range(int(rng.integers(1, 40)))
+        ]
+        by_id = {p.physician_id: p for p in physicians}
+        for weights in (UNWEIGHTED, URGENCY_WEIGHT):
+            pruned = assign(cases, physicians, along_the_road, weights)
+            whole = assign(cases, physicians, along_the_road, weights, prune=False)
+            assert objective(cases, by_id, weights, pruned) == pytest.approx(
+                objective(cases, by_id, weights, whole), abs=0.02
+            ), trial
+
+
 # --- feasibility ----------------------------------------------------------------------------------------------
 
 
@@ -239,13 +391,15 @@ def test_rest_never_outweighs_a_shorter_drive():
 # --- the baselines and the registry ---------------------------------------------------------------------------
 
 
-def test_policies_names_all_three():
+def test_policies_names_all_four_and_the_service_uses_the_urgency_weighted_one():
     expected = {
+        "urgency_weighted_travel": urgency_weighted_travel,
         "least_total_travel": least_total_travel,
         "nearest_available": nearest_available,
         "round_robin": round_robin,
     }
     assert expected == POLICIES
+    assert SERVICE_POLICY == "urgency_weighted_travel"
 
 
 def test_nearest_available_serves_the_most_urgent_then_the_longest_waiting_first():

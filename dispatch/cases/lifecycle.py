@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, Update, bindparam, insert, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 
 from dispatch.cases.models import Case, CaseEvent
 from dispatch.cases.reasons import with_code
 from dispatch.cases.states import TERMINAL_STATES, CaseState, can_transition
 from dispatch.clock import Clock
+from dispatch.db import table_of
 from dispatch.outbox import defer_event
 
 
@@ -71,6 +77,66 @@ def transition(
     session.flush()
     defer_event(session, event_payload(case, event))
     return event
+
+
+# A case, its target state, the reason and the event's data, and what else is written on the case with the move.
+Move = tuple[Case, CaseState, str | None, dict[str, Any] | None, dict[str, Any]]
+_CASE = table_of(Case)
+_INSERT_EVENTS = insert(table_of(CaseEvent)).returning(table_of(CaseEvent).c.id, sort_by_parameter_order=True)
+
+
+@functools.cache
+def _update_cases(columns: tuple[str, ...]) -> Update:
+    """The UPDATE of `transition_all`, built once per set of columns."""
+    return (
+        update(_CASE)
+        .where(_CASE.c.id == bindparam("_id"), _CASE.c.version == bindparam("_seen"))
+        .values({name: bindparam(f"_{name}", type_=_CASE.c[name].type) for name in columns})
+    )
+
+
+def transition_all(session: Session, moves: Sequence[Move], *, actor: Actor, clock: Clock) -> list[CaseEvent]:
+    """`transition` for many cases at once (a matching round's offers): the cases written by one statement,
+    checked against their versions as the session's own writes are, and their events by another. The cases'
+    other changes (the move's last item) go with it; every move of a call sets the same columns."""
+    session.flush()  # the cases as the session last changed them, and their versions
+    now = clock.now()
+    params, rows = [], []
+    for case, target, reason, data, also in moves:
+        current = case.state
+        if not can_transition(current, target):
+            raise TransitionNotAllowed(case.id, current, target)
+        text, data = with_code(reason, data)
+        closed = now if target in TERMINAL_STATES else case.closed_at
+        values = {"state": target, "updated_at": now, "closed_at": closed, "version": case.version + 1} | also
+        params.append({"_id": case.id, "_seen": case.version} | {f"_{k}": v for k, v in values.items()})
+        rows.append(
+            {
+                "case_id": case.id,
+                "at": now,
+                "kind": "transition",
+                "from_state": current,
+                "to_state": target,
+                "actor": actor.label,
+                "actor_user_id": actor.user_id,
+                "reason": text,
+                "data": data,
+            }
+        )
+    if not moves:
+        return []
+    columns = tuple(key.removeprefix("_") for key in params[0] if key not in ("_id", "_seen"))
+    result = cast(CursorResult, session.execute(_update_cases(columns), params))
+    if result.rowcount != len(moves):
+        raise StaleDataError("a case changed while it was being offered; the round is rolled back")
+    for (case, *_move), written in zip(moves, params, strict=True):
+        for name in columns:
+            set_committed_value(case, name, written[f"_{name}"])
+    ids = session.scalars(_INSERT_EVENTS, rows).all()
+    events = [CaseEvent(id=event_id, **row) for event_id, row in zip(ids, rows, strict=True)]
+    for (case, *_rest), event in zip(moves, events, strict=True):
+        defer_event(session, event_payload(case, event))
+    return events
 
 
 def event_payload(case: Case, event: CaseEvent) -> dict[str, Any]:

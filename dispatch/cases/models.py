@@ -37,11 +37,10 @@ class Case(Base):
             postgresql_where=text(_ACTIVE_VISIT_SQL),
             sqlite_where=text(_ACTIVE_VISIT_SQL),
         ),
-        # Each physician's latest visit, read for every physician on call in every matching round.
+        # The day's arrivals, read by every matching round for each physician's whereabouts and rest.
         # Partial: a case gets its entry at arrival, so intake's inserts do not pay for it.
         Index(
-            "ix_case_physician_arrived_at",
-            "assigned_physician_id",
+            "ix_case_arrived_at",
             "arrived_at",
             postgresql_where=text("arrived_at IS NOT NULL"),
             sqlite_where=text("arrived_at IS NOT NULL"),

@@ -198,6 +198,10 @@ class CaseOut(BaseModel):
     updated_at: datetime
     closed_at: datetime | None
     ended_because: CaseEnding | None = Field(None, description="why the case ended before a visit, if it did")
+    visiting_area_id: int | None = Field(
+        None,
+        description="cross-area backup (広域連携): the area of the accepted physician, when not the case's",
+    )
 
 
 class CaseEventOut(BaseModel):

@@ -20,7 +20,8 @@ from dispatch.cases.reasons import Why
 from dispatch.cases.service import CaseNotVisible
 from dispatch.cases.states import ACTIVE_VISIT_STATES, CaseEnding, CaseState, can_transition
 from dispatch.clock import Clock
-from dispatch.offers.service import lock_programme, withdraw
+from dispatch.offers.locks import lock_programme
+from dispatch.offers.service import withdraw
 from dispatch.roster.models import Physician
 from dispatch.sms import protocol
 from dispatch.sms.service import queue_sms

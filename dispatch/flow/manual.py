@@ -10,10 +10,12 @@ from dispatch.cases.models import Case
 from dispatch.cases.reasons import Why
 from dispatch.cases.states import CaseState
 from dispatch.clock import Clock
+from dispatch.matching.areas import backup_area
 from dispatch.matching.picker import travel_min_for
 from dispatch.matching.travel import TravelEstimate
 from dispatch.offers import service
 from dispatch.offers.links import visit_url
+from dispatch.offers.locks import lock_programme
 from dispatch.offers.models import Offer, OfferState
 from dispatch.roster.models import Physician, PhysicianRole
 from dispatch.sms import protocol
@@ -71,7 +73,7 @@ def _prepare(
     programme_id = session.scalar(select(Case.programme_id).where(Case.id == case_id))
     if programme_id is None:
         raise LookupError(case_id)
-    service.lock_programme(session, programme_id)  # no matching round runs meanwhile
+    lock_programme(session, programme_id)  # no matching round runs meanwhile
     case = session.get_one(Case, case_id, with_for_update=True, populate_existing=True)
     _check_holder(session, case, holder)  # under the lock: of two coordinators at once, the second is told
     pending = session.scalar(
@@ -106,6 +108,7 @@ def _take_back(session: Session, clock: Clock, case: Case, actor: Actor) -> None
     if accepted is not None:
         accepted.state = OfferState.withdrawn
     case.assigned_physician_id = None
+    case.visiting_area_id = None
     transition(
         session,
         case,
@@ -144,7 +147,15 @@ def offer_to(
     the caller to send once this commits. `holder` as for `assign`: the physician it relieves, if any."""
     case = _prepare(session, clock, case_id, physician_id, actor, holder)
     travel = _travel_min(session, clock, case, physician_id, estimate)
-    return service.make_offer(session, clock, case, physician_id=physician_id, travel_min=travel, manual=True)
+    return service.make_offer(
+        session,
+        clock,
+        case,
+        physician_id=physician_id,
+        travel_min=travel,
+        manual=True,
+        from_area_id=backup_area(session, case, physician_id, clock.now()),
+    )
 
 
 def assign(
@@ -165,7 +176,13 @@ def assign(
     case = _prepare(session, clock, case_id, physician_id, actor, holder)
     travel = _travel_min(session, clock, case, physician_id, estimate)
     message = service.make_offer(
-        session, clock, case, physician_id=physician_id, travel_min=travel, manual=True
+        session,
+        clock,
+        case,
+        physician_id=physician_id,
+        travel_min=travel,
+        manual=True,
+        from_area_id=backup_area(session, case, physician_id, clock.now()),
     )
     message.status = "withdrawn"  # the physician already said yes on the phone: no offer SMS
     offer_id = message.offer_id

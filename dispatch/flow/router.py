@@ -27,7 +27,7 @@ from dispatch.clock import Clock
 from dispatch.deps import db_session, get_services
 from dispatch.flow import endings, linking, manual, replies, runner
 from dispatch.ids import PathId
-from dispatch.matching.candidates import estimator_for
+from dispatch.matching.areas import case_estimate
 from dispatch.offers.schemas import Assignment, ManualOffer
 from dispatch.phones import InvalidPhoneNumber, to_e164
 from dispatch.services import Services
@@ -130,7 +130,7 @@ def offer_by_hand(
             body.physician_id,
             _actor(user),
             body.replaces_physician_id,
-            estimator_for(services.reference.programme(session)),
+            case_estimate(session, case_id),
         )
     session.commit()
     runner.send(services, message)
@@ -164,7 +164,7 @@ def assign_by_hand(
             settings.secret_key.get_secret_value(),
             settings.public_base_url,
             body.replaces_physician_id,
-            estimator_for(services.reference.programme(session)),
+            case_estimate(session, case_id),
         )
     session.commit()
     return CaseOut.model_validate(case)

@@ -19,7 +19,7 @@ from dispatch.clock import Clock
 from dispatch.db import unit_of_work
 from dispatch.flow import calls, rounds, sms_cap
 from dispatch.jobs import OFFER_DEADLINE
-from dispatch.matching.policy import Policy, least_total_travel
+from dispatch.matching.policy import Policy, urgency_weighted_travel
 from dispatch.offers import service
 from dispatch.offers.models import Offer, OfferState
 from dispatch.outbox import defer_job
@@ -31,11 +31,11 @@ from dispatch.sms.models import SmsMessage
 EARLY_WAIT = timedelta(seconds=2)
 
 
-def drive(services: Services, policy: Policy = least_total_travel) -> list[int]:
+def drive(services: Services, policy: Policy = urgency_weighted_travel) -> list[int]:
     """Run a matching round and send the offers it made at once; returns the offer SMS ids."""
     with unit_of_work(services.session_factory) as session:
-        reference = services.reference.programme(session)
-        messages = rounds.match_round(session, services.clock, reference, policy)
+        cross_area = services.settings.cross_area_backup
+        messages = rounds.match_round(session, services.clock, policy=policy, cross_area=cross_area)
     for message in messages:
         send(services, message)
     return [message.id for message in messages]

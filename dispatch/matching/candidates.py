@@ -4,30 +4,26 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import BindParameter, ScalarSelect, Select, bindparam, func, select
+from sqlalchemy import BindParameter, CompoundSelect, Select, String, bindparam, cast, func, select, union
 from sqlalchemy.orm import Session
 
 from dispatch.cases.models import Case
 from dispatch.cases.states import ACTIVE_VISIT_STATES, CaseState, Urgency
-from dispatch.matching.policy import AvailablePhysician, WaitingCase
-from dispatch.matching.travel import Point, StraightLineEstimate
+from dispatch.matching.areas import AreaRules
+from dispatch.matching.costs import Columns
+from dispatch.matching.policy import WaitingCase
+from dispatch.matching.travel import Point
+from dispatch.matching.whereabouts import last_visits, whereabouts
 from dispatch.offers.models import Offer, OfferState
 from dispatch.patients.models import Patient
 from dispatch.programme.models import Municipality, Programme
-from dispatch.programme.service import ProgrammeSnapshot
-from dispatch.roster.models import Physician
+from dispatch.roster.models import Physician, shift_coverage
 from dispatch.roster.service import on_call_select
 
 WAITING_STATES = (CaseState.dispatching, CaseState.unfilled)
 TURNED_DOWN = (OfferState.declined, OfferState.timed_out, OfferState.failed)
-LAST_VISIT_COUNTS_FOR = timedelta(hours=8)
-
-
-def estimator_for(programme: ProgrammeSnapshot) -> StraightLineEstimate:
-    """The programme area's travel-time estimate."""
-    return StraightLineEstimate(road_factor=programme.road_factor, speed_kmh=programme.travel_speed_kmh)
 
 
 def area_centre(session: Session, programme_id: int) -> Point:
@@ -48,13 +44,15 @@ class Waiting:
     view: WaitingCase
     offers_so_far: int
     town: str | None
+    area_id: int
 
 
 # The patient's position only, not the patient: their record is not the matching's to read. Where the
 # patient has none, the municipality's reference point. Built once (building cost more than running).
 _WAITING = (
     select(Case, Patient.latitude, Patient.longitude)
-    .add_columns(Municipality.latitude, Municipality.longitude, Municipality.name)
+    .add_columns(Municipality.latitude, Municipality.longitude, Municipality.name, Programme.area_id)
+    .join(Programme, Programme.id == Case.programme_id)
     .outerjoin(Patient, Patient.id == Case.patient_id)
     .outerjoin(Municipality, Municipality.id == Case.municipality_id)
     .where(Case.state.in_(WAITING_STATES), Case.current_offer_id.is_(None))
@@ -65,8 +63,11 @@ _OFFERS_SO_FAR = select(Offer.case_id, Offer.physician_id, Offer.state).where(
 )
 
 
-def waiting_cases(session: Session) -> list[Waiting]:
-    """Cases that need a physician and have no offer out."""
+def waiting_cases(
+    session: Session, rules: dict[int, AreaRules] | None = None, cross_area: bool = False
+) -> list[Waiting]:
+    """Cases that need a physician and have no offer out; with `rules`, each measured by its own area's estimate
+    and cap, and (`cross_area`) open to its neighbouring areas' physicians."""
     rows = list(session.execute(_WAITING))
     if not rows:
         return []
@@ -80,7 +81,7 @@ def waiting_cases(session: Session) -> list[Waiting]:
             excluded.setdefault(case_id, set()).add(physician_id)
     centres: dict[int, Point] = {}
     result = []
-    for case, lat, lon, town_lat, town_lon, town in rows:
+    for case, lat, lon, town_lat, town_lon, town, area_id in rows:
         if lat is not None:
             location = Point(lat, lon)
         elif town_lat is not None:
@@ -89,6 +90,7 @@ def waiting_cases(session: Session) -> list[Waiting]:
             if case.programme_id not in centres:
                 centres[case.programme_id] = area_centre(session, case.programme_id)
             location = centres[case.programme_id]
+        area = rules.get(area_id) if rules else None
         view = WaitingCase(
             case_id=case.id,
             urgency=case.urgency or case.provisional_urgency or Urgency.yellow,
@@ -96,90 +98,93 @@ def waiting_cases(session: Session) -> list[Waiting]:
             municipality_id=case.municipality_id,
             waiting_since=case.decided_at or case.called_at,
             excluded=frozenset(excluded.get(case.id, ())),
+            estimate=area.estimate if area else None,
+            cap_min=area.cap_min if area else None,
+            neighbours=area.neighbours if area and cross_area else frozenset(),
         )
-        result.append(Waiting(case, view, offers.get(case.id, 0), town))
+        result.append(Waiting(case, view, offers.get(case.id, 0), town, area_id))
     return result
 
 
-def whereabouts_columns() -> tuple[ScalarSelect, ScalarSelect, ScalarSelect]:
-    """For a statement over `Physician`: their latest arrival at a patient, and where that was (lat, lon)."""
-    holder = Physician.id
-    last_arrived = select(func.max(Case.arrived_at)).where(Case.assigned_physician_id == holder)
-    last_place = (
-        select(Patient.latitude, Patient.longitude)
-        .join(Case, Case.patient_id == Patient.id)
-        .where(Case.assigned_physician_id == holder, Case.arrived_at.is_not(None))
-        .order_by(Case.arrived_at.desc())
-        .limit(1)
-    )
-    return (
-        last_arrived.scalar_subquery(),
-        last_place.with_only_columns(Patient.latitude).scalar_subquery(),
-        last_place.with_only_columns(Patient.longitude).scalar_subquery(),
-    )
-
-
-def whereabouts(
-    at: datetime, base: Point | None, worked_at: datetime | None, lat: float | None, lon: float | None
-) -> Point | None:
-    """Where a physician sets off from: their last visit if it was tonight, else their base."""
-    # A visit from another night says nothing about where they are now.
-    recent = worked_at is not None and at - worked_at <= LAST_VISIT_COUNTS_FOR
-    return Point(lat, lon) if recent and lat is not None and lon is not None else base
-
-
 @functools.cache
-def _available_select(by_town: bool) -> Select:
-    """The statement behind `available_physicians`, built once (building it cost more than running it);
-    bound at execution to `at` and, when `by_town`, to the `towns`."""
-    holder = Physician.id
-    active_case = select(Case.id).where(
-        Case.assigned_physician_id == holder, Case.state.in_(ACTIVE_VISIT_STATES)
-    )
-    pending_offer = select(Offer.id).where(Offer.physician_id == holder, Offer.state == OfferState.pending)
+def _on_call_select(by_town: bool) -> Select:
+    """Who is on call at `at` (for one of the `towns`, when `by_town`), one row per physician with a phone:
+    their base and their towns joined into one string (a round reads thousands). Built once (building it
+    cost more than running it). Who is busy is read apart (`_BUSY`): joined in, a wrong guess of how many
+    are made the planner loop over every shift for every physician."""
     towns: BindParameter[list[int]] | None = bindparam("towns", expanding=True) if by_town else None
+    their_towns = func.aggregate_strings(cast(shift_coverage.c.municipality_id, String), ",")
+    plain = (Physician.id, Physician.phone_e164, Physician.base_latitude, Physician.base_longitude)
     return (
         on_call_select(bindparam("at"), towns)
-        .add_columns(
-            holder,
-            Physician.phone_e164,
-            Physician.base_latitude,
-            Physician.base_longitude,
-            *whereabouts_columns(),
-        )
-        .where(
-            Physician.phone_e164.is_not(None),  # an offer could not reach them: the roster should be fixed
-            ~active_case.exists(),
-            ~pending_offer.exists(),
-        )
+        .with_only_columns(*plain, their_towns, maintain_column_froms=True)
+        .where(Physician.phone_e164.is_not(None))  # an offer could not reach them: the roster should be fixed
+        .group_by(*plain)
+        .order_by(None)
+        .order_by(Physician.id)
     )
+
+
+# Holding an active case, or answering an offer (a few hundred at most, each on its own index).
+_BUSY: CompoundSelect = union(
+    select(Case.assigned_physician_id).where(Case.state.in_(ACTIVE_VISIT_STATES)),
+    select(Offer.physician_id).where(Offer.state == OfferState.pending),
+)
+
+
+def towns_for(session: Session, waiting: list[Waiting]) -> tuple[set[int] | None, dict[int, int]]:
+    """The towns whose physicians on call a round may offer: each waiting case's town and every town of the
+    areas that may back them up (None: every town, for a case of no known town); with each such town's area."""
+    towns = {w.view.municipality_id for w in waiting}
+    backing = set().union(*(w.view.neighbours for w in waiting))
+    query = select(Municipality.id, Municipality.area_id)
+    if None not in towns:
+        query = query.where(Municipality.id.in_(towns) | Municipality.area_id.in_(backing))
+    town_area = {town: area for town, area in session.execute(query)}
+    return (None if None in towns else set(town_area)), town_area
 
 
 def available_physicians(
-    session: Session, at: datetime, municipality_ids: set[int] | None = None
-) -> tuple[list[AvailablePhysician], dict[int, str]]:
+    session: Session,
+    at: datetime,
+    municipality_ids: set[int] | None = None,
+    town_area: dict[int, int] | None = None,
+) -> tuple[Columns, dict[int, str]]:
     """On call now, not holding an active case, not waiting on another offer; with `municipality_ids`,
-    only those covering one of them (and each with just those towns: all a round needs). With them, each
-    one's phone, for the offer.
+    only those covering one of them (and each with just those towns: all a round needs), with `town_area` each
+    one's areas. With them, each one's phone, for the offer.
 
-    One query: the roster's rows for `at`, with each holder's base, latest arrival at a patient and where
-    that was; the busy and the phoneless are left out in SQL."""
+    Three queries, plain rows: each holder on call at `at` with their base (the phoneless left out), who is
+    busy, and the latest arrival tonight of each (where they are now, and their rest)."""
     params: dict[str, object] = {"at": at}
     if municipality_ids is not None:
         params["towns"] = sorted(municipality_ids)
-    rows = session.execute(_available_select(municipality_ids is not None), params)
-    found: dict[int, tuple[set[int], Point | None, datetime | None]] = {}
+    busy = set(session.scalars(_BUSY))
+    worked = last_visits(session, at)
+    areas = town_area or {}
+    ids: list[int] = []
+    lats: list[float] = []
+    lons: list[float] = []
+    worked_at: list[datetime | None] = []
+    towns: list[list[int]] = []
+    where: list[list[int]] = []
     phones: dict[int, str] = {}
-    for *_slot, town, physician_id, phone, base_lat, base_lon, worked_at, lat, lon in rows:
-        if physician_id not in found:
-            base = Point(base_lat, base_lon) if base_lat else None
-            found[physician_id] = (set(), whereabouts(at, base, worked_at, lat, lon), worked_at)
-            phones[physician_id] = phone
-        if town is not None:
-            found[physician_id][0].add(town)
-    result = [
-        AvailablePhysician(physician_id, location, frozenset(towns), worked_at)
-        for physician_id, (towns, location, worked_at) in found.items()
-        if location is not None  # nowhere to measure from: the roster needs the physician's base
-    ]
-    return sorted(result, key=lambda p: p.physician_id), phones
+    for physician_id, phone, base_lat, base_lon, joined in session.execute(
+        _on_call_select(municipality_ids is not None), params
+    ):
+        if physician_id in busy:
+            continue
+        last = worked.get(physician_id)
+        base = Point(base_lat, base_lon) if base_lat is not None and base_lon is not None else None
+        location = whereabouts(at, base, last)
+        if location is None:  # nowhere to measure from: the roster needs the physician's base
+            continue
+        theirs = [int(town) for town in joined.split(",")] if joined else []
+        ids.append(physician_id)
+        lats.append(location.latitude)
+        lons.append(location.longitude)
+        worked_at.append(last.arrived_at if last else None)
+        towns.append(theirs)
+        where.append(sorted({areas[t] for t in theirs if t in areas}))
+        phones[physician_id] = phone
+    return Columns(ids, lats, lons, worked_at, towns, where), phones

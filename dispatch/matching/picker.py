@@ -1,5 +1,6 @@
-"""The coordinator's picker: who could take a case now (on shift for its town first, then the rest, marked),
-how far each is from the patient, whether they are free; and why automatic offering stopped for it."""
+"""The coordinator's picker: who could take a case now (on shift for its town first, then those on call in a
+neighbouring area, marked with it, then the rest), how far each is from the patient, whether they are free;
+and why automatic offering stopped for it."""
 
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ from sqlalchemy.orm import Session
 
 from dispatch.cases.models import Case
 from dispatch.cases.states import ACTIVE_VISIT_STATES, AWAITING_PHYSICIAN
+from dispatch.matching.areas import CaseArea, case_area
 from dispatch.matching.candidates import TURNED_DOWN as TURNED_DOWN_OFFERS
-from dispatch.matching.candidates import area_centre, whereabouts, whereabouts_columns
+from dispatch.matching.candidates import area_centre
 from dispatch.matching.travel import Point, TravelEstimate
+from dispatch.matching.whereabouts import last_visits, whereabouts
 from dispatch.offers.models import Offer, OfferState
 from dispatch.patients.models import Patient
 from dispatch.programme.models import Municipality
@@ -57,6 +60,8 @@ class Candidate:
     travel_min: int | None  # from their last visit tonight, else their base; None: no base on the roster
     status: Status
     other_case_id: int | None  # the case they hold or are offered, when it is another
+    # On call in a neighbouring area (広域連携), not for the case's town: that area's name.
+    area: str | None = None
 
 
 @dataclass(frozen=True)
@@ -121,10 +126,11 @@ def _status(
 
 
 def candidates(
-    session: Session, case: Case, now: datetime, estimate: TravelEstimate, patient: Point
+    session: Session, case: Case, now: datetime, estimate: TravelEstimate, patient: Point, area: CaseArea
 ) -> list[Candidate]:
-    """Every active substitute physician for this case (at `patient`): on shift for its town first, then on
-    shift elsewhere, then off shift; within each, the free ones nearest first."""
+    """Every active substitute physician for this case (at `patient`): on shift for its town first, then on call
+    in a neighbouring area (marked with it), then on shift elsewhere, then off shift; within each, the free
+    ones nearest first."""
     shifts: dict[int, tuple[set[int], datetime]] = {}
     for _shift, _rostered, ends_at, covering, cover_ends, town, holder in session.execute(
         on_call_select(now).add_columns(Physician.id)
@@ -134,6 +140,13 @@ def candidates(
         if town is not None:
             towns.add(town)
         shifts[holder] = (towns, max(latest, until))
+    neighbours = area.neighbours
+    town_area = {
+        town: area
+        for town, area in session.execute(
+            select(Municipality.id, Municipality.area_id).where(Municipality.area_id.in_(neighbours))
+        )
+    }
     # As matching sees it: whoever turned this case down once is not offered it again.
     turned_down = {
         physician: state
@@ -162,15 +175,17 @@ def candidates(
             Physician.phone_e164,
             Physician.base_latitude,
             Physician.base_longitude,
-            *whereabouts_columns(),
         ).where(Physician.role == PhysicianRole.substitute, Physician.active.is_(True))
     )
+    worked = last_visits(session, now)
     result = []
-    for physician_id, name, phone, base_lat, base_lon, worked_at, lat, lon in rows:
+    for physician_id, name, phone, base_lat, base_lon in rows:
         base = Point(base_lat, base_lon) if base_lat is not None and base_lon is not None else None
-        where = whereabouts(now, base, worked_at, lat, lon)
+        where = whereabouts(now, base, worked.get(physician_id))
         towns, until = shifts.get(physician_id, (set(), None))
         on_shift = physician_id in shifts
+        covers = on_shift and (case.municipality_id is None or case.municipality_id in towns)
+        backing = sorted({town_area[t] for t in towns if t in town_area}) if not covers else []
         status, other = _status(physician_id, case, turned_down, held, pending)
         result.append(
             Candidate(
@@ -178,28 +193,41 @@ def candidates(
                 name=name,
                 phone_e164=phone,
                 on_shift=on_shift,
-                covers_town=on_shift and (case.municipality_id is None or case.municipality_id in towns),
+                covers_town=covers,
                 shift_until=until,
                 travel_min=round(estimate(where, patient)) if where is not None else None,
                 status=status,
                 other_case_id=other,
+                area=neighbours[backing[0]] if backing else None,
             )
         )
 
     def order(c: Candidate) -> tuple:
-        group = 0 if c.covers_town else 1 if c.on_shift else 2
+        group = 0 if c.covers_town else 1 if c.area else 2 if c.on_shift else 3
         ready = c.status in (Status.assigned, Status.offered, Status.free)
         return (group, not ready, c.travel_min if c.travel_min is not None else 10**6, c.name)
 
     return sorted(result, key=order)
 
 
-def offering_stopped(case: Case, town: str | None, found: list[Candidate]) -> OfferingStopped | None:
+def offering_stopped(
+    case: Case, town: str | None, found: list[Candidate], backup_cap: int | None = None
+) -> OfferingStopped | None:
     """Why automatic offering stopped for a case waiting for a physician (None: it goes on), from who is on
-    shift for its town and how each stands, then the escalation policy's limit of unanswered offers."""
+    shift for its town (and, with `backup_cap`, on call in a neighbouring area within that many minutes) and
+    how each stands."""
     if case.state not in AWAITING_PHYSICIAN:
         return None
-    on_call = [c for c in found if c.covers_town]
+
+    def backs_up(c: Candidate) -> bool:
+        return (
+            backup_cap is not None
+            and c.area is not None
+            and c.travel_min is not None
+            and c.travel_min <= backup_cap
+        )
+
+    on_call = [c for c in found if c.covers_town or backs_up(c)]
     if not on_call:
         where = f"（{town}）" if town else ""
         return OfferingStopped(StopReason.nobody_on_call, f"当番の代診医がいません{where}", municipality=town)
@@ -235,11 +263,15 @@ def limit_reached(case: Case, session: Session) -> OfferingStopped | None:
     return OfferingStopped(StopReason.offer_limit, f"依頼回数の上限（{limit}回）に達しました", count=limit)
 
 
-def picker(session: Session, case: Case, now: datetime, estimate: TravelEstimate) -> Picker:
-    """The picker for one case, with why automatic offering stopped (or the alarm's limit, while it goes on)."""
+def picker(
+    session: Session, case: Case, now: datetime, estimate: TravelEstimate, *, cross_area: bool = True
+) -> Picker:
+    """The picker for one case, with why automatic offering stopped (or the alarm's limit, while it goes on);
+    `cross_area`: whether neighbouring areas' physicians back it up automatically (the setting)."""
     patient, town = _patient_point(session, case)
-    found = candidates(session, case, now, estimate, patient)
-    stopped = offering_stopped(case, town, found) or (
+    area = case_area(session, case)
+    found = candidates(session, case, now, estimate, patient, area)
+    stopped = offering_stopped(case, town, found, area.cap_min if cross_area else None) or (
         limit_reached(case, session) if case.state in AWAITING_PHYSICIAN else None
     )
     return Picker(case, town, found, stopped)
@@ -252,13 +284,11 @@ def travel_min_for(
     the roster knows neither."""
     patient, _town = _patient_point(session, case)
     row = session.execute(
-        select(Physician.base_latitude, Physician.base_longitude, *whereabouts_columns()).where(
-            Physician.id == physician_id
-        )
+        select(Physician.base_latitude, Physician.base_longitude).where(Physician.id == physician_id)
     ).one_or_none()
     if row is None:
         return None
-    base_lat, base_lon, worked_at, lat, lon = row
+    base_lat, base_lon = row
     base = Point(base_lat, base_lon) if base_lat is not None and base_lon is not None else None
-    where = whereabouts(now, base, worked_at, lat, lon)
+    where = whereabouts(now, base, last_visits(session, now, [physician_id]).get(physician_id))
     return estimate(where, patient) if where is not None else None

@@ -12,7 +12,7 @@ from dispatch.auth.models import Role
 from dispatch.cases.models import Case
 from dispatch.deps import db_session, get_services
 from dispatch.ids import PathId
-from dispatch.matching.candidates import estimator_for
+from dispatch.matching.areas import case_estimate
 from dispatch.matching.picker import picker
 from dispatch.matching.schemas import CandidateOut, CandidatesOut, OfferingStoppedOut
 from dispatch.phones import national
@@ -26,14 +26,17 @@ router = APIRouter(prefix="/api/v1", tags=["dispatch"])
     dependencies=[allow(Role.operator, Role.consulting_physician, Role.coordinator, Role.admin)],
 )
 def case_candidates(request: Request, case_id: PathId, session: Session = Depends(db_session)) -> CandidatesOut:
-    """Who could take the case now: on shift for its town first (travel time, phone, free or not), then the
-    others, marked; and why automatic offering stopped, if it did."""
+    """Who could take the case now: on shift for its town first (travel time, phone, free or not), then those
+    on call in a neighbouring area (marked with it), then the others, marked; and why automatic offering
+    stopped, if it did."""
     case = session.get(Case, case_id)
     if case is None:
         raise HTTPException(404, detail=f"case_id: no case {case_id}")
     services = get_services(request)
-    estimate = estimator_for(services.reference.programme(session))
-    found = picker(session, case, services.clock.now(), estimate)
+    estimate = case_estimate(session, case.id)
+    assert estimate is not None  # the case is there
+    cross_area = services.settings.cross_area_backup
+    found = picker(session, case, services.clock.now(), estimate, cross_area=cross_area)
     stopped = found.offering_stopped
     return CandidatesOut(
         case_id=case.id,

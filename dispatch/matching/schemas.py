@@ -31,6 +31,9 @@ class CandidateOut(BaseModel):
     status: Status
     other_case_id: int | None
     other_case_reference: str | None
+    area: str | None = Field(
+        None, description="on call in a neighbouring area (cross-area backup, 広域連携): its name, e.g. 印旛"
+    )
 
 
 class CandidatesOut(BaseModel):

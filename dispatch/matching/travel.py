@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Protocol
 
+import numpy as np
+
 EARTH_RADIUS_KM = 6371.0
 
 
@@ -27,6 +29,24 @@ def distance_km(a: Point, b: Point) -> float:
     dlat, dlon = lat2 - lat1, math.radians(b.longitude - a.longitude)
     h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(h))
+
+
+class Places:
+    """Points as arrays, with the sines and cosines of their half angles computed once: the great-circle
+    distance between any two of two sets of places is then one square root and one arcsine a pair."""
+
+    def __init__(self, latitude: np.ndarray, longitude: np.ndarray) -> None:
+        lat, lon = np.radians(latitude) / 2, np.radians(longitude) / 2
+        self.sin_lat, self.cos_lat = np.sin(lat), np.cos(lat)
+        self.sin_lon, self.cos_lon = np.sin(lon), np.cos(lon)
+        self.cos_full = np.cos(2 * lat)
+
+    def km_to(self, mine: np.ndarray, other: Places, theirs: np.ndarray) -> np.ndarray:
+        """`distance_km` from each of these places (positions `mine`) to the paired other (`theirs`)."""
+        half_dlat = other.sin_lat[theirs] * self.cos_lat[mine] - other.cos_lat[theirs] * self.sin_lat[mine]
+        half_dlon = other.sin_lon[theirs] * self.cos_lon[mine] - other.cos_lon[theirs] * self.sin_lon[mine]
+        h = half_dlat**2 + self.cos_full[mine] * other.cos_full[theirs] * half_dlon**2
+        return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(h, 1.0)))
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,9 @@ class OfferOut(BaseModel):
     state: OfferState
     manual: bool
     estimated_travel_min: int | None
+    from_area_id: int | None = Field(
+        None, description="cross-area backup (広域連携): the physician's area, when it is not the case's"
+    )
     created_at: datetime
     sms_sent_at: datetime | None
     deadline_at: datetime

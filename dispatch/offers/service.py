@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, ScalarSelect, bindparam, func, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, insert, select
 from sqlalchemy.orm import Session
 
-from dispatch.cases.lifecycle import Actor, record_event, transition
+from dispatch.cases.lifecycle import Actor, Move, record_event, transition, transition_all
 from dispatch.cases.models import Case
 from dispatch.cases.reasons import Why
 from dispatch.cases.states import CaseState, Urgency
 from dispatch.clock import Clock
+from dispatch.db import table_of
 from dispatch.family import service as family
 from dispatch.jobs import DRIVE_CASE
+from dispatch.offers.locks import share_programme
 from dispatch.offers.models import Offer, OfferState
 from dispatch.outbox import defer_job
 from dispatch.programme.models import Municipality, Programme
@@ -30,6 +33,9 @@ from dispatch.sms.models import SmsMessage
 from dispatch.sms.service import queue_sms
 
 MATCHING = Actor.system("matching")
+
+
+_INSERT_OFFERS = insert(table_of(Offer)).returning(table_of(Offer).c.id, sort_by_parameter_order=True)
 
 
 class OfferClosed(Exception):
@@ -60,14 +66,6 @@ def offer_timeout(case: Case) -> timedelta:
     return timedelta(seconds=case.escalation_policy["offer_timeout_s"][_urgency(case).value])
 
 
-_LOCK_PROGRAMME = select(Programme.id).where(Programme.id == bindparam("id")).with_for_update()
-
-
-def lock_programme(session: Session, programme_id: int) -> None:
-    """One matching round at a time: rounds queue up behind this row lock."""
-    session.execute(_LOCK_PROGRAMME, {"id": programme_id})
-
-
 @dataclass(frozen=True)
 class OfferFacts:
     """What an offer and its SMS need beyond the match, when the caller has read them already."""
@@ -89,6 +87,18 @@ def _offer_facts(session: Session, case: Case, physician_id: int) -> OfferFacts:
     return OfferFacts((earlier or 0) + 1, phone, town)
 
 
+@dataclass(frozen=True)
+class Planned:
+    """An offer about to be made: the case, the physician (`travel_min` away by the estimate), what the SMS
+    needs, and the physician's area when they back up a neighbouring area's case (広域連携)."""
+
+    case: Case
+    physician_id: int
+    travel_min: float
+    facts: OfferFacts
+    from_area_id: int | None = None
+
+
 def make_offer(
     session: Session,
     clock: Clock,
@@ -98,49 +108,64 @@ def make_offer(
     travel_min: float,
     manual: bool = False,
     known: OfferFacts | None = None,
+    from_area_id: int | None = None,
 ) -> SmsMessage:
     """Offer the case to the physician (`travel_min` away, by the estimate): create the offer, move the case
     to `offered` and write its SMS, already claimed; returns the SMS row, which the caller sends
-    (`flow.runner.send`) once this commits: every caller does, so no send job is queued for it. (An offer
+    (`flow.runner.send`) once this commits: every caller does, so no send job is queued for it. `from_area_id`:
+    the physician's area when they back up a neighbouring area's case (広域連携). (An offer
     withdrawn in the first seconds between that commit and the send still leaves, see
     `sms.service.send_claimed`: the physician's reply to it is answered as to any closed offer.)"""
-    now = clock.now()
     facts = known or _offer_facts(session, case, physician_id)
-    attempt = facts.attempt
-    offer = Offer(
-        case_id=case.id,
-        physician_id=physician_id,
-        attempt=attempt,
-        state=OfferState.pending,
-        manual=manual,
-        estimated_travel_min=round(travel_min),
-        created_at=now,
-        deadline_at=now + offer_timeout(case),
-    )
-    session.add(offer)
-    session.flush()
-    case.current_offer_id = offer.id
-    if not manual:
-        case.last_matched_at = now  # here, so the case is written once, with its transition
-    transition(
-        session,
-        case,
-        CaseState.offered,
-        actor=MATCHING,
-        clock=clock,
-        reason=Why.offered,
-        data={
-            "offer_id": offer.id,
-            "physician_id": physician_id,
-            "attempt": attempt,
-            "travel_min": offer.estimated_travel_min,
-            "deadline_at": offer.deadline_at.isoformat(),
-        },
-    )
-    body = protocol.offer_text(case.id, facts.town or UNKNOWN_TOWN, _urgency(case))
-    return queue_sms(
-        session, clock, facts.phone, body, "offer", case_id=case.id, offer_id=offer.id, claimed=True
-    )
+    planned = Planned(case, physician_id, travel_min, facts, from_area_id)
+    return make_offers(session, clock, [planned], manual=manual)[0]
+
+
+def make_offers(
+    session: Session, clock: Clock, planned: list[Planned], manual: bool = False
+) -> list[SmsMessage]:
+    """`make_offer` for many cases at once (a matching round): two flushes for them all, however many."""
+    now = clock.now()
+    rows = [
+        {
+            "case_id": p.case.id,
+            "physician_id": p.physician_id,
+            "attempt": p.facts.attempt,
+            "state": OfferState.pending,
+            "manual": manual,
+            "estimated_travel_min": round(p.travel_min),
+            "from_area_id": p.from_area_id,
+            "created_at": now,
+            "deadline_at": now + offer_timeout(p.case),
+        }
+        for p in planned
+    ]
+    messages: list[SmsMessage] = []
+    moves: list[Move] = []
+    for p, offer_id, row in zip(planned, session.scalars(_INSERT_OFFERS, rows), rows, strict=True):
+        case = p.case
+        also: dict[str, Any] = {"current_offer_id": offer_id}
+        if not manual:
+            also["last_matched_at"] = now  # here, so the case is written once, with its transition
+        data: dict[str, Any] = {
+            "offer_id": offer_id,
+            "physician_id": p.physician_id,
+            "attempt": p.facts.attempt,
+            "travel_min": row["estimated_travel_min"],
+            "deadline_at": (now + offer_timeout(case)).isoformat(),
+        }
+        if p.from_area_id:
+            data["from_area_id"] = p.from_area_id
+        reason = Why.offered_cross_area if p.from_area_id else Why.offered
+        moves.append((case, CaseState.offered, reason, data, also))
+        body = protocol.offer_text(case.id, p.facts.town or UNKNOWN_TOWN, _urgency(case))
+        messages.append(
+            queue_sms(
+                session, clock, p.facts.phone, body, "offer", case_id=case.id, offer_id=offer_id, claimed=True
+            )
+        )
+    transition_all(session, moves, actor=MATCHING, clock=clock)  # its flush writes the cases and the SMS
+    return messages
 
 
 def stale_offer_sms() -> ColumnElement[bool]:
@@ -154,7 +179,8 @@ def current_offer(session: Session, offer_id: int) -> tuple[Offer, Case]:
     case_id = session.scalar(select(Offer.case_id).where(Offer.id == offer_id))
     if case_id is None:
         raise OfferClosed(offer_id)
-    # Always the case first, then the offer: the order cancel and reassignment take too.
+    # Always the programme (shared), the case, then the offer: the order a round, cancel and reassignment take.
+    share_programme(session, case_id)
     case = session.get_one(Case, case_id, with_for_update=True, populate_existing=True)
     offer = session.get_one(Offer, offer_id, with_for_update=True, populate_existing=True)
     if offer.state is not OfferState.pending or case.current_offer_id != offer.id:
@@ -222,6 +248,7 @@ def accept(session: Session, clock: Clock, offer_id: int, actor: Actor) -> Case:
     offer.state, offer.responded_at = OfferState.accepted, now
     case.current_offer_id = None
     case.assigned_physician_id = offer.physician_id
+    case.visiting_area_id = offer.from_area_id  # cross-area (広域連携) or not: the physician who has it now
     case.accepted_at = now
     case.coordinator_alerted_at = None  # the alarm ends: the case has its physician (by SMS or by phone)
     transition(
@@ -230,8 +257,9 @@ def accept(session: Session, clock: Clock, offer_id: int, actor: Actor) -> Case:
         CaseState.accepted,
         actor=actor,
         clock=clock,
-        reason=Why.offer_accepted,
-        data={"offer_id": offer.id, "physician_id": offer.physician_id},
+        reason=Why.offer_accepted_cross_area if offer.from_area_id else Why.offer_accepted,
+        data={"offer_id": offer.id, "physician_id": offer.physician_id}
+        | ({"from_area_id": offer.from_area_id} if offer.from_area_id else {}),
     )
     family.on_accepted(session, clock, case, offer.id, offer.estimated_travel_min or 0)
     return case

@@ -1312,6 +1312,16 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
 # -- issue 17, voice calls (i17-voice): labels added to existing groups --
 LABELS["event_reason"]["declined_by_voice"] = ("電話で辞退（2を押下）", "declined by phone (key 2)")
 LABELS["system_actor"]["voice"] = ("電話の呼出し", "voice calls")
+# -- issue 18, cross-area backup in matching (h-match) --
+LABELS["event_reason"]["offered_cross_area"] = (
+    "隣接圏域の代診医に依頼（広域連携）",
+    "offered to a neighbouring area's physician (cross-area backup)",
+)
+LABELS["event_reason"]["offer_accepted_cross_area"] = (
+    "隣接圏域の代診医が受諾（広域連携）",
+    "accepted by a neighbouring area's physician (cross-area backup)",
+)
+MESSAGES["picker.neighbour_area"] = ("隣接圏域から応援", "backing up from a neighbouring area")
 
 
 def language(request: Request) -> str:

@@ -61,7 +61,8 @@ function stopNote(picked) {
 
 /** Where a physician stands for the case, with their shift: off shift and other areas marked. */
 function standing(p) {
-  const marks = [!p.on_shift ? t("picker.off_shift") : !p.covers_town ? t("picker.other_area") : null,
+  const marks = [!p.on_shift ? t("picker.off_shift") : p.area ? `${p.area}・${t("picker.neighbour_area")}`
+    : !p.covers_town ? t("picker.other_area") : null,
     p.on_shift && p.shift_until ? `${fmtTime(p.shift_until)}${t("picker.until")}` : null].filter(Boolean);
   return marks.join(" · ");
 }
@@ -91,7 +92,8 @@ function handControls(caseId, onDone, holder = null, picked = null) {
   if (!COORDINATES) return null;
   const option = (p) => el("option", { value: p.physician_id },
     [p.name, p.travel_min !== null ? fmtMinutes(p.travel_min) : null, label("candidate_status", p.status),
-      p.covers_town ? null : p.on_shift ? t("picker.other_area") : t("picker.off_shift")].filter(Boolean).join(" · "));
+      p.covers_town ? null : p.area ? `${p.area}・${t("picker.neighbour_area")}`
+        : p.on_shift ? t("picker.other_area") : t("picker.off_shift")].filter(Boolean).join(" · "));
   const choice = el("select", { name: "physician_id", "aria-label": t("common.physician") },
     el("option", { value: "" }, "—"),
     (picked ? picked.physicians : []).map(option));
