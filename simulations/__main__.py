@@ -174,7 +174,11 @@ def replay(
         gaps = f"; but the first area, one 48-hour block in {gap_every} with nobody" if gap_every else ""
         typer.echo(f"substitute physicians on call: {rostered}{gaps}", err=True)
         pairs = ", ".join(f"{a} → {b} {n}" for (a, b), n in sorted(crossed.items())) or "none"
-        typer.echo(f"cross-area visits (physician's area → patient's area): {pairs}", err=True)
+        typer.echo(
+            f"cross-area visits (physician's area → patient's area): {pairs}; offered by hand "
+            f"(nobody left to offer automatically) {run.stats['offered_by_hand']}",
+            err=True,
+        )
     typer.echo(
         f"{len(calls)} calls in {time.monotonic() - started:.0f} s; offers declined "
         f"{run.stats['offers_declined']}, timed out {run.stats['offers_timed_out']}; open cases "

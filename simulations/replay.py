@@ -40,7 +40,7 @@ class Replay:
         self.patients: dict[tuple[str | None, str], list[int]] = {}  # enrolled all year
         self.dying: dict[tuple[str | None, str], list[int]] = {}  # one per death: it ends the enrolment
         self.now: datetime | None = None
-        self.stats = {"offers_declined": 0, "offers_timed_out": 0}
+        self.stats = {"offers_declined": 0, "offers_timed_out": 0, "offered_by_hand": 0}
 
     # -- time ----------------------------------------------------------------------------------------
     def set_clock(self, at: datetime) -> None:
@@ -181,8 +181,9 @@ class Replay:
 
     # -- one call --------------------------------------------------------------------------------------
     def wait_for_offer(self, case_id: int, seen: int) -> tuple[str, int]:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        started = time.monotonic()
+        by_hand = False
+        while time.monotonic() < started + 30:
             offers = [
                 m
                 for m in self.stack.fake.messages
@@ -190,10 +191,25 @@ class Replay:
             ]
             if len(offers) > seen:
                 return offers[-1].to, len(offers)
+            if not by_hand and time.monotonic() > started + 3:
+                by_hand = self.offer_by_hand(case_id)
             time.sleep(0.01)
         timeline = self.api("admin", "GET", f"/api/v1/cases/{case_id}").json()["timeline"]
         last = [(e["kind"], e["to_state"], e["reason"]) for e in timeline[-4:]]
         raise RuntimeError(f"case {case_id}: no offer SMS arrived; last events {last}")
+
+    def offer_by_hand(self, case_id: int) -> bool:
+        """A case nobody is left to be offered to automatically (its area's one physician and the neighbours'
+        within the cap said no): the coordinator, alerted, offers it by hand to the first free physician on
+        the picker's list. Whether they did."""
+        found = self.api("coordinator", "GET", f"/api/v1/cases/{case_id}/candidates").json()
+        free = [c for c in found["physicians"] if c["status"] == "free"]
+        if found["state"] != "unfilled" or not free:
+            return False
+        body = {"physician_id": free[0]["physician_id"]}
+        self.api("coordinator", "POST", f"/api/v1/cases/{case_id}/offers", json=body)
+        self.stats["offered_by_hand"] += 1
+        return True
 
     def deadline(self, case_id: int) -> datetime:
         """The pending offer's deadline, once the worker has recorded the SMS as sent (it starts then)."""
