@@ -110,7 +110,12 @@ def scale(
 
 @app.command()
 def replay(
-    table: Path = typer.Option(..., exists=True, dir_okay=False, help="a table in the reference CSV format"),
+    table: Path = typer.Option(
+        ...,
+        exists=True,
+        dir_okay=False,
+        help="a table in the reference CSV format; with an `area` column (code or name), several areas",
+    ),
     fiscal_year: int = typer.Option(..., help="the fiscal year the table describes, e.g. 2024"),
     database_url: str | None = typer.Option(
         None,
@@ -124,6 +129,15 @@ def replay(
     decline_rate: float = typer.Option(0.08, min=0, max=0.5, help="share of offers declined"),
     timeout_rate: float = typer.Option(0.04, min=0, max=0.5, help="share of offers left to time out"),
     workers: int = typer.Option(2, min=1, max=8, help="RQ worker processes"),
+    gap_every: int = typer.Option(
+        3,
+        min=0,
+        help="with areas: every Nth 48-hour block of each area but the table's first has nobody on call, "
+        "so a neighbouring area's physician serves its visits (0: none)",
+    ),
+    cross_area: bool = typer.Option(
+        True, help="with areas: cross-area backup on (CROSS_AREA_BACKUP) for the service"
+    ),
 ) -> None:
     """Drive a fiscal year through the real stack and print the system's own per-clinic table (CSV)."""
     import random
@@ -133,14 +147,33 @@ def replay(
     from rich.console import Console
     from rich.progress import Progress
 
-    from simulations import plan, stack
+    from config.settings import Settings
+    from simulations import area_replay, areas, plan, stack
     from simulations.bulk import read_table
     from simulations.replay import Replay
 
     rows = read_table(table)
-    calls = plan.calls(rows, fiscal_year, seed=seed)
+    try:
+        resolved = plan.resolve_areas(rows, areas.prefecture_areas())
+    except ValueError as exc:
+        raise typer.BadParameter(f"{table}: {exc}", param_hint="--table") from None
+    codes = plan.area_codes(resolved)
+    calls = plan.calls(resolved, fiscal_year, seed=seed)
+    prepared: list[areas.ReplayArea] = []
+    on_call: dict[str, int] = {}
+
+    def prepare(url: str) -> None:
+        prepared.extend(areas.prepare_database(url, resolved, fiscal_year, Settings().programme_code))
+
     started = time.monotonic()
-    running = stack.start(database_url, redis_url, workers=workers, quiet=not os.environ.get("REPLAY_VERBOSE"))
+    running = stack.start(
+        database_url,
+        redis_url,
+        workers=workers,
+        quiet=not os.environ.get("REPLAY_VERBOSE"),
+        settings={"CROSS_AREA_BACKUP": str(cross_area).lower()} if codes else None,
+        prepare=prepare if codes else None,
+    )
     try:
         with Progress(transient=True, console=Console(stderr=True)) as progress:
             task = progress.add_task("replaying calls", total=len(calls))
@@ -152,37 +185,33 @@ def replay(
                 progress=lambda n: progress.update(task, completed=n),
             )
             progress.update(task, description="enrolling patients, rostering physicians")
-            run.set_up(plan.clinics(rows), fiscal_year)
+            if codes:
+                on_call = area_replay.set_up(run, prepared, plan.clinics(resolved), fiscal_year, gap_every)
+            else:
+                run.set_up(plan.clinics(rows), fiscal_year)
             progress.update(task, description="replaying calls")
             run.run(calls)
-        report, still_open = run.report(fiscal_year), run.open_cases()
+        still_open = run.open_cases()
+        if codes:
+            reports = area_replay.counted(run, prepared, fiscal_year, running.database_url, run.now)
+            crossed = areas.cross_area_visits(running.database_url)
+        else:
+            reports, crossed = {None: run.report(fiscal_year)["rows"]}, {}
     finally:
         running.stop()
-    columns = [
-        "clinic_label",
-        "clinic_kind",
-        "enrolled_patients",
-        "consultations",
-        "house_calls",
-        "end_of_life",
-        "contract_start",
-    ]
-    printed = {}
-    for r in report["rows"]:
-        row = {k: ("" if r[k] is None else str(r[k])) for k in columns}
-        row["contract_start"] = row["contract_start"][:7]
-        printed[row["clinic_label"]] = row
-    typer.echo(",".join(columns))
-    for r in rows:  # the table's clinics, in the table's order, as the system counted them
-        typer.echo(",".join(printed.get(r["clinic_label"], {}).get(k, "?") for k in columns))
-    labels = {r["clinic_label"] for r in rows}
-    others = [
-        label
-        for label, row in printed.items()
-        if label not in labels
-        and any(row[k] not in ("0", "") for k in ("enrolled_patients", "consultations", "house_calls"))
-    ]
-    matches = not others and all(printed.get(r["clinic_label"]) == {k: r[k] for k in columns} for r in rows)
+    lines, matches = area_replay.compare(rows, [r.get(plan.AREA) for r in resolved], reports)
+    typer.echo("\n".join(lines))
+    if codes:
+        names = {a.code: a.name for a in prepared}
+        rostered = ", ".join(f"{names[code]} {n}" for code, n in on_call.items())
+        gaps = f"; but the first area, one 48-hour block in {gap_every} with nobody" if gap_every else ""
+        typer.echo(f"substitute physicians on call: {rostered}{gaps}", err=True)
+        pairs = ", ".join(f"{a} → {b} {n}" for (a, b), n in sorted(crossed.items())) or "none"
+        typer.echo(
+            f"cross-area visits (physician's area → patient's area): {pairs}; offered by hand "
+            f"(nobody left to offer automatically) {run.stats['offered_by_hand']}",
+            err=True,
+        )
     typer.echo(
         f"{len(calls)} calls in {time.monotonic() - started:.0f} s; offers declined "
         f"{run.stats['offers_declined']}, timed out {run.stats['offers_timed_out']}; open cases "
@@ -191,6 +220,81 @@ def replay(
     )
     if still_open or not matches:
         sys.exit(1)
+
+
+@app.command()
+def surge(
+    table: Path = typer.Option(
+        Path("config/reference/two_area_fy2024.csv"),
+        exists=True,
+        dir_okay=False,
+        help="a table with an `area` column: the areas, their clinics and contracts",
+    ),
+    night: str = typer.Option("2025-01-15", help="the night of the surge (local date)"),
+    at: str = typer.Option("22:00", help="the first call's earliest time (local)"),
+    calls: int = typer.Option(200, min=1, max=1000, help="calls in the surge, every one a house call"),
+    minutes: int = typer.Option(60, min=1, help="the calls come within this many minutes"),
+    hit: str | None = typer.Option(None, help="the area the disaster hits (code or name); the table's last"),
+    hit_share: float = typer.Option(0.6, min=0, max=1, help="share of the calls in the area hit"),
+    roster_scale: int = typer.Option(3, min=1, help="each area's substitutes this many deep (as the model's)"),
+    horizon_hours: float = typer.Option(12, min=1, help="the night ends this long after its first call"),
+    seed: int = typer.Option(18, help="random seed for the calls and the physicians' answers"),
+    decline_rate: float = typer.Option(0.1, min=0, max=0.5, help="share of offers declined (the model's)"),
+    database_url: str | None = typer.Option(
+        None, envvar="DATABASE_URL", help="PostgreSQL to use (wiped before each night); SQLite when absent"
+    ),
+    redis_url: str | None = typer.Option(None, envvar="REDIS_URL", help="Redis to use; its own if absent"),
+) -> None:
+    """A disaster night replayed through the live stack twice, cross-area backup on and off: per urgency
+    colour, call → arrival (median, p90, minutes) and the visits left waiting; the cases served across areas."""
+    import random
+    from datetime import date, datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from config.settings import Settings
+    from simulations import areas, plan
+    from simulations.bulk import read_table
+    from simulations.surge_replay import plan_calls
+    from simulations.surge_replay_nights import run_night, side_by_side
+
+    known = areas.prefecture_areas()
+    rows = plan.resolve_areas(read_table(table), known)
+    codes = plan.area_codes(rows)
+    if not codes:
+        raise typer.BadParameter(f"{table}: no `area` column", param_hint="--table")
+    try:
+        target = plan.resolve_areas([{plan.AREA: hit or codes[-1]}], known)[0][plan.AREA]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc).removeprefix("line 2: "), param_hint="--hit") from None
+    start = datetime.combine(date.fromisoformat(night), time.fromisoformat(at), ZoneInfo("Asia/Tokyo"))
+    planned = plan_calls(rows, start, calls, minutes, target, hit_share, random.Random(seed))
+    nights = {}
+    with Progress(transient=True, console=Console(stderr=True)) as progress:
+        for cross_area in (True, False):
+            task = progress.add_task(f"cross-area {'on' if cross_area else 'off'}: visits taken", total=calls)
+            nights[cross_area] = run_night(
+                rows,
+                planned,
+                roster_scale,
+                timedelta(hours=horizon_hours),
+                cross_area=cross_area,
+                seed=seed,
+                decline_rate=decline_rate,
+                database_url=database_url,
+                redis_url=redis_url,
+                default_code=Settings().programme_code,
+                progress=lambda n, task=task: progress.update(task, completed=n),
+            )
+    on_call = ", ".join(f"{code} {n}" for code, n in nights[True]["on_call"].items())
+    typer.echo(
+        f"{calls} house calls from {start:%Y-%m-%d %H:%M} within {minutes} min, "
+        f"{sum(1 for c in planned if c.area == target)} in {target}; physicians on call: {on_call}; "
+        f"the night ends {horizon_hours:g} h after the first call; call → arrival in minutes"
+    )
+    typer.echo("\n".join(side_by_side(nights[True], nights[False])))
 
 
 @app.command()

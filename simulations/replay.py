@@ -7,49 +7,20 @@ import random
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import httpx
 from redis import Redis
 from rq.job import Job
 
 from dispatch import jobs
 from dispatch.programme.periods import fiscal_year_days
 from dispatch.queue import enqueue
+from simulations.api import Api
 from simulations.plan import ClinicPlan, PlannedCall
 from simulations.stack import Stack
 
-PASSWORD = "{}-demo"
 MORNING = timedelta(hours=8)
-
-
-class Api:
-    """A logged-in HTTP client per demo user; logs in again when a simulated day outlives the session."""
-
-    def __init__(self, url: str) -> None:
-        self.http = httpx.Client(base_url=url, timeout=30)
-        self.tokens: dict[str, str] = {}
-
-    def __call__(self, user: str, method: str, path: str, expect: tuple[int, ...] = (200, 201), **kwargs):
-        for _ in range(2):
-            if user not in self.tokens:
-                login = self.http.post(
-                    "/api/v1/auth/login", json={"username": user, "password": PASSWORD.format(user)}
-                )
-                login.raise_for_status()
-                self.tokens[user] = login.json()["access_token"]
-                self.http.cookies.clear()
-            response = self.http.request(
-                method, path, headers={"Authorization": f"Bearer {self.tokens[user]}"}, **kwargs
-            )
-            if response.status_code == 401:
-                del self.tokens[user]
-                continue
-            if response.status_code not in expect:
-                raise RuntimeError(f"{method} {path} as {user}: {response.status_code} {response.text[:300]}")
-            return response
-        raise RuntimeError(f"{method} {path}: could not log in as {user}")
 
 
 class Replay:
@@ -65,10 +36,11 @@ class Replay:
         self.decline_rate, self.timeout_rate = decline_rate, timeout_rate
         self.api = Api(stack.url)
         self.redis = Redis.from_url(stack.redis_url)
-        self.patients: dict[str, list[int]] = {}  # enrolled all year
-        self.dying: dict[str, list[int]] = {}  # one per death at home: the death ends the enrolment
+        # By (area, clinic label); the area is None in a table with no area column.
+        self.patients: dict[tuple[str | None, str], list[int]] = {}  # enrolled all year
+        self.dying: dict[tuple[str | None, str], list[int]] = {}  # one per death: it ends the enrolment
         self.now: datetime | None = None
-        self.stats = {"offers_declined": 0, "offers_timed_out": 0}
+        self.stats = {"offers_declined": 0, "offers_timed_out": 0, "offered_by_hand": 0}
 
     # -- time ----------------------------------------------------------------------------------------
     def set_clock(self, at: datetime) -> None:
@@ -91,65 +63,98 @@ class Replay:
     # -- setting up ------------------------------------------------------------------------------------
     def set_up(self, clinics: list[ClinicPlan], year: int) -> None:
         first_day, last_day = fiscal_year_days(year)
-        start = min(max(c.contract_start, first_day) for c in clinics)
-        self.set_clock(datetime.combine(start, datetime.min.time(), ZoneInfo("Asia/Tokyo")) - timedelta(days=1))
+        start = self.start_clock(clinics, year)
         known = {c["label"]: c for c in self.api("admin", "GET", "/api/v1/clinics").json()}
         towns = self.api("admin", "GET", "/api/v1/programme").json()["municipalities"]
         for plan in clinics:
-            clinic = known.get(plan.label)
-            month = plan.contract_start.strftime("%Y-%m")
-            if clinic is None:
-                clinic = self.api(
-                    "admin",
-                    "POST",
-                    "/api/v1/clinics",
-                    json={
-                        "label": plan.label,
-                        "kind": plan.kind,
-                        "municipality_id": towns[len(known) % len(towns)]["id"],
-                        "contract_periods": [{"start_month": month, "end_month": last_day.strftime("%Y-%m")}],
-                    },
-                ).json()
-                known[plan.label] = clinic
-            elif not any(p["start_month"].startswith(month) for p in clinic["contract_periods"]):
-                self.api(
-                    "admin",
-                    "POST",
-                    f"/api/v1/clinics/{clinic['id']}/contracts",
-                    json={"start_month": month, "end_month": last_day.strftime("%Y-%m")},
-                )
-            enrolled_on = max(plan.contract_start, first_day).isoformat()
+            clinic = self.open_clinic(plan, known, towns, last_day)
             town = next((t for t in towns if t["id"] == clinic.get("municipality_id")), towns[0])
-            self.patients[plan.label] = [
-                self.enrol(n, clinic["id"], town["id"], enrolled_on) for n in range(plan.patients)
-            ]
-            # The deaths' patients are enrolled besides the table's: their enrolments end at death, so that
-            # the table's number remains on 31 March.
-            self.dying[plan.label] = [
-                self.enrol(n, clinic["id"], town["id"], enrolled_on)
-                for n in range(plan.patients, plan.patients + plan.deaths)
-            ]
+            self.enrol_clinic(plan, clinic["id"], town["id"], first_day)
         # Every substitute physician on call, everywhere, all year: 48-hour blocks.
         physicians = [p["id"] for p in self.api("admin", "GET", "/api/v1/roster/physicians").json()]
+        for block in self.blocks(start, last_day):
+            for physician_id in physicians:
+                self.put_on_call(physician_id, block, [t["id"] for t in towns])
+
+    def start_clock(self, clinics: list[ClinicPlan], year: int) -> date:
+        """The clock set to the day before the first contract of the year starts; that day."""
+        first_day, _ = fiscal_year_days(year)
+        start = min(max(c.contract_start, first_day) for c in clinics)
+        self.set_clock(datetime.combine(start, datetime.min.time(), ZoneInfo("Asia/Tokyo")) - timedelta(days=1))
+        return start
+
+    def open_clinic(self, plan: ClinicPlan, known: dict[str, dict], towns: list[dict], last_day: date) -> dict:
+        """The default programme's clinic for the plan, made (or its contract added) through the API."""
+        clinic = known.get(plan.label)
+        month = plan.contract_start.strftime("%Y-%m")
+        if clinic is None:
+            clinic = self.api(
+                "admin",
+                "POST",
+                "/api/v1/clinics",
+                json={
+                    "label": plan.label,
+                    "kind": plan.kind,
+                    "municipality_id": towns[len(known) % len(towns)]["id"],
+                    "contract_periods": [{"start_month": month, "end_month": last_day.strftime("%Y-%m")}],
+                },
+            ).json()
+            known[plan.label] = clinic
+        elif not any(p["start_month"].startswith(month) for p in clinic["contract_periods"]):
+            self.api(
+                "admin",
+                "POST",
+                f"/api/v1/clinics/{clinic['id']}/contracts",
+                json={"start_month": month, "end_month": last_day.strftime("%Y-%m")},
+            )
+        return clinic
+
+    def enrol_clinic(self, plan: ClinicPlan, clinic_id: int, town_id: int, first_day: date) -> None:
+        """The plan's patients enrolled from its contract month (in the year), living in `town_id`."""
+        enrolled_on = max(plan.contract_start, first_day).isoformat()
+        self.patients[plan.key] = [self.enrol(n, clinic_id, town_id, enrolled_on) for n in range(plan.patients)]
+        # The deaths' patients are enrolled besides the table's: their enrolments end at death, so that
+        # the table's number remains on 31 March.
+        self.dying[plan.key] = [
+            self.enrol(n, clinic_id, town_id, enrolled_on)
+            for n in range(plan.patients, plan.patients + plan.deaths)
+        ]
+
+    @staticmethod
+    def blocks(start: date, last_day: date) -> list[datetime]:
+        """The starts of the 48-hour blocks of the roster, from the day before `start` past the year's end."""
         block = datetime.combine(start, datetime.min.time(), ZoneInfo("Asia/Tokyo")) - timedelta(days=1)
         end = datetime.combine(last_day, datetime.min.time(), ZoneInfo("Asia/Tokyo")) + timedelta(days=2)
+        starts = []
         while block < end:
-            for physician_id in physicians:
-                self.api(
-                    "admin",
-                    "POST",
-                    "/api/v1/roster/shifts",
-                    json={
-                        "physician_id": physician_id,
-                        "starts_at": block.isoformat(),
-                        "ends_at": (block + timedelta(hours=48)).isoformat(),
-                        "coverage": [t["id"] for t in towns],
-                    },
-                )
+            starts.append(block)
             block += timedelta(hours=48)
+        return starts
 
-    def enrol(self, n: int, clinic_id: int, municipality_id: int, enrolled_on: str) -> int:
-        """Enrol fictional patient number `n` with the clinic from `enrolled_on` (ISO date); its id."""
+    def put_on_call(self, physician_id: int, block: datetime, towns: list[int]) -> None:
+        self.api(
+            "admin",
+            "POST",
+            "/api/v1/roster/shifts",
+            json={
+                "physician_id": physician_id,
+                "starts_at": block.isoformat(),
+                "ends_at": (block + timedelta(hours=48)).isoformat(),
+                "coverage": towns,
+            },
+        )
+
+    def enrol(
+        self,
+        n: int,
+        clinic_id: int,
+        municipality_id: int,
+        enrolled_on: str,
+        point: tuple[float, float] | None = None,
+    ) -> int:
+        """Enrol fictional patient number `n` with the clinic from `enrolled_on` (ISO date), living at `point`
+        (latitude, longitude; the town's reference point if None); its id."""
+        where = {"latitude": point[0], "longitude": point[1]} if point else {}
         return self.api(
             "admin",
             "POST",
@@ -162,6 +167,7 @@ class Replay:
                 "date_of_birth": "1940-01-01",
                 "address": "（再現データ）",
                 "municipality_id": municipality_id,
+                **where,
                 "enrolment": {
                     "clinic_id": clinic_id,
                     "clinic_patient_number": f"R-{n}",
@@ -175,8 +181,9 @@ class Replay:
 
     # -- one call --------------------------------------------------------------------------------------
     def wait_for_offer(self, case_id: int, seen: int) -> tuple[str, int]:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        started = time.monotonic()
+        by_hand = False
+        while time.monotonic() < started + 30:
             offers = [
                 m
                 for m in self.stack.fake.messages
@@ -184,10 +191,25 @@ class Replay:
             ]
             if len(offers) > seen:
                 return offers[-1].to, len(offers)
+            if not by_hand and time.monotonic() > started + 3:
+                by_hand = self.offer_by_hand(case_id)
             time.sleep(0.01)
         timeline = self.api("admin", "GET", f"/api/v1/cases/{case_id}").json()["timeline"]
         last = [(e["kind"], e["to_state"], e["reason"]) for e in timeline[-4:]]
         raise RuntimeError(f"case {case_id}: no offer SMS arrived; last events {last}")
+
+    def offer_by_hand(self, case_id: int) -> bool:
+        """A case nobody is left to be offered to automatically (its area's one physician and the neighbours'
+        within the cap said no): the coordinator, alerted, offers it by hand to the first free physician on
+        the picker's list. Whether they did."""
+        found = self.api("coordinator", "GET", f"/api/v1/cases/{case_id}/candidates").json()
+        free = [c for c in found["physicians"] if c["status"] == "free"]
+        if found["state"] != "unfilled" or not free:
+            return False
+        body = {"physician_id": free[0]["physician_id"]}
+        self.api("coordinator", "POST", f"/api/v1/cases/{case_id}/offers", json=body)
+        self.stats["offered_by_hand"] += 1
+        return True
 
     def deadline(self, case_id: int) -> datetime:
         """The pending offer's deadline, once the worker has recorded the SMS as sent (it starts then)."""
@@ -208,9 +230,9 @@ class Replay:
     def call(self, planned: PlannedCall) -> None:
         self.set_clock(planned.at)
         if planned.kind == "end_of_life":
-            patient = self.dying[planned.clinic].pop()
+            patient = self.dying[planned.key].pop()
         else:
-            patient = self.rng.choice(self.patients[planned.clinic])
+            patient = self.rng.choice(self.patients[planned.key])
         case = self.api(
             "operator",
             "POST",

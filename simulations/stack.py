@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import httpx
@@ -78,10 +79,13 @@ def start(
     quiet: bool = True,
     simulation: bool = True,
     settings: dict[str, str] | None = None,
+    prepare: Callable[[str], None] | None = None,
 ) -> Stack:
     """Start everything on empty storage (a given PostgreSQL database is wiped) and wait until healthy.
 
-    `simulation=False` runs on the wall clock (no shared clock); `settings` adds environment settings."""
+    `simulation=False` runs on the wall clock (no shared clock); `settings` adds environment settings;
+    `prepare(database_url)` runs after the seed and before any process starts (the processes read the
+    programmes once, so a programme it adds is there from their start)."""
     workdir = tempfile.mkdtemp(prefix="dispatch-replay-")
     redis_server = None
     if redis_url is None:
@@ -118,6 +122,8 @@ def start(
         Redis.from_url(redis_url).flushdb()
         for command in (["migrate"], ["seed", "demo", "--no-patients"]):
             subprocess.run([sys.executable, "-m", "dispatch", *command], env=env, check=True, stdout=out)
+        if prepare is not None:
+            prepare(database_url)
         serve = ["serve", "--port", str(port), "--workers", str(API_WORKERS), *SERVE_FLAGS]
         commands = [serve, ["cron"]] + [["worker", *WORKER_FLAGS]] * workers
         for command in commands:

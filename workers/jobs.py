@@ -9,6 +9,7 @@ from dispatch.flow import calls, coverage_gaps, reconciler, runner
 from dispatch.flow import shift_reminders as reminders
 from dispatch.handoffs import service as handoff_service
 from dispatch.heartbeats import beat
+from dispatch.programme.models import Programme
 from dispatch.programme.service import get_programme
 from dispatch.sqlite_lock import retry_locked
 from dispatch.triage.service import release_idle_claims as release_idle_triage_claims
@@ -68,16 +69,18 @@ def reconcile() -> dict:
 
 @retry_locked
 def handoffs() -> dict:
-    """The morning handoff reports, and the noon flag for any left unacknowledged."""
+    """The morning handoff reports, and the noon flag for any left unacknowledged: every area's programme."""
     svc = services()
+    made, flagged = [], []
     with unit_of_work(svc.session_factory) as session:
-        programme = get_programme(session, svc.settings.programme_code)
-        made = handoff_service.make_handoffs(
-            session, svc.clock, programme, svc.settings.handoff_time, svc.settings.public_base_url
-        )
-        flagged = handoff_service.flag_unacknowledged(
-            session, svc.clock, programme, svc.settings.handoff_ack_deadline
-        )
+        for snapshot in svc.reference.all(session):
+            programme = session.get_one(Programme, snapshot.id)
+            made += handoff_service.make_handoffs(
+                session, svc.clock, programme, svc.settings.handoff_time, svc.settings.public_base_url
+            )
+            flagged += handoff_service.flag_unacknowledged(
+                session, svc.clock, programme, svc.settings.handoff_ack_deadline
+            )
         return {"made": [h.id for h in made], "flagged": [h.id for h in flagged]}
 
 
