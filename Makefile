@@ -13,7 +13,7 @@ TEST_WORKERS ?= 2
 PIP_LOCKED := pip install --quiet --require-hashes --no-deps
 
 .PHONY: install runtime lock floors demo test drills lint format migrate clean bench-reports replay-fy2024 \
-	replay-two-areas surge bench cost
+	replay-two-areas surge bench cost scale
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,13 @@ clean:
 ## The report benchmark: a million cases in PostgreSQL (database `bench`, wiped), the FY report timed
 bench-reports: install
 	$(BIN)/python -m simulations bench-reports --cases 1000000
+
+## National size (issue 18): a million patients, ten million cases, 5,000 physicians on call, 200 cases waiting,
+## built in PostgreSQL `scale` (wiped; Redis db 9 flushed), then search, intake, a matching round, the reports and
+## memory measured with the API and a worker running; about 15 minutes
+scale: install
+	$(BIN)/python -m simulations scale --database-url postgresql+psycopg://postgres@127.0.0.1:5432/scale \
+	  --redis-url redis://127.0.0.1:6379/9
 
 ## The prefecture's FY2024 table replayed through the whole stack (PostgreSQL `replay` and Redis db 9 are wiped)
 replay-fy2024: install

@@ -9,6 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from config.settings import Settings, load_settings
 from dispatch.accounts.router import router as accounts_router
+from dispatch.area_paths import enforce_area_scopes
 from dispatch.areas.router import router as areas_router
 from dispatch.audit.router import router as audit_router
 from dispatch.auth.guard import enforce_declared_roles
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     install_body_limit(app, caps)  # before the NUL guard reads a body, after the request id is set
     install_observability(app)  # request ids, HTTP metrics, /livez and /readyz; wraps the middleware above
     enforce_declared_roles(app)
+    enforce_area_scopes(app)  # an area coordinator reaches only their area's objects, on every route
     return app
 
 

@@ -333,19 +333,28 @@ def report_clinics(
     fiscal_year: int = typer.Option(..., help="2024 = 令和6年度 (2024-04 .. 2025-03)"),
     format: str = typer.Option("table", help="table | csv | xlsx | json | reference-csv"),
     output: str | None = typer.Option(None, help="write to this file instead of the terminal"),
+    area: str | None = typer.Option(None, help="an area's code (e.g. katori-kaiso); default: the programme"),
+    prefecture: bool = typer.Option(False, help="every area: rows grouped by area, subtotals, the total"),
 ) -> None:
-    """Per clinic: 契約患者数, 医療相談, 往診, 看取り, 契約時期, and 合計."""
-    from dispatch.reports import formats, service
+    """Per clinic: 契約患者数, 医療相談, 往診, 看取り, 契約時期, and 合計 (and 広域連携 when there was any)."""
+    from dispatch.reports import area_formats, formats, units, workbook
+    from dispatch.reports.fiscal import unit_report
 
-    session, programme = _programme_session(_settings())
+    settings = _settings()
+    session, _ = _programme_session(settings)
     with session:
-        report = service.clinic_report(session, programme, fiscal_year)
+        try:
+            code = settings.programme_code
+            unit = units.resolve(session, default_code=code, area=area, prefecture=prefecture)
+        except units.UnitNotFound as exc:
+            raise typer.BadParameter(str(exc), param_hint="--area") from None
+        report = unit_report(session, unit, fiscal_year)
     rendered = {
-        "table": lambda: formats.to_table(formats.clinic_rows_ja(report) + formats.excluded_rows_ja(report)),
-        "csv": lambda: formats.to_csv(formats.clinic_rows_ja(report) + formats.excluded_rows_ja(report)),
+        "table": lambda: formats.to_table(area_formats.csv_rows(report)),
+        "csv": lambda: formats.to_csv(area_formats.csv_rows(report)),
         # The seed's columns and rows only, nothing else: what replays and the reference diff compare.
         "reference-csv": lambda: formats.to_csv(formats.clinic_rows_reference(report), bom=False),
-        "xlsx": lambda: formats.to_xlsx(report, None),
+        "xlsx": lambda: workbook.to_xlsx(report, None),
         "json": lambda: report.model_dump_json(indent=2),
     }
     if format not in rendered:
@@ -362,7 +371,7 @@ def report_monthly(
 ) -> None:
     """Per month: counts, response times, declines, timeouts, coordinator alerts."""
     from dispatch.programme.periods import fiscal_year_of, month_start
-    from dispatch.reports import formats, service
+    from dispatch.reports import formats, service, workbook
 
     try:
         first, last = month_start(from_month), month_start(to_month)
@@ -375,7 +384,7 @@ def report_monthly(
     rendered = {
         "table": lambda: formats.to_table(formats.monthly_rows_ja(report)),
         "csv": lambda: formats.to_csv(formats.monthly_rows_ja(report)),
-        "xlsx": lambda: formats.to_xlsx(clinics, report),
+        "xlsx": lambda: workbook.to_xlsx(clinics, report),
         "json": lambda: report.model_dump_json(indent=2),
     }
     if format not in rendered:

@@ -50,6 +50,7 @@ def create(
     display_name: str | None = typer.Option(None, help="the name shown in the console (default: username)"),
     clinic_id: int | None = typer.Option(None, help="a clinic admin's clinic"),
     physician_id: int | None = typer.Option(None, help="a physician's record, for a physician's account"),
+    area: str | None = typer.Option(None, help="an area coordinator's area, by code (e.g. katori-kaiso)"),
     password_env: str = typer.Option(
         PASSWORD_ENV, help="the environment variable holding the password; standard input when unset"
     ),
@@ -74,6 +75,7 @@ def create(
             role=role,  # a str, validated into a Role here
             clinic_id=clinic_id,
             physician_id=physician_id,
+            area=area,
         )
     except ValidationError as exc:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
@@ -89,7 +91,7 @@ def create(
             typer.echo(f"user {user.username} ({user.role.value}) created, id {user.id}")
     except service.UsernameTaken:
         raise _fail(f"username {username!r} is already taken") from None
-    except service.UnknownReference as exc:
+    except (service.UnknownReference, service.AreaRejected) as exc:
         raise _fail(str(exc), 2) from None
     finally:
         engine.dispose()

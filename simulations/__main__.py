@@ -76,6 +76,39 @@ def bench_round(
 
 
 @app.command()
+def scale(
+    patients: int = typer.Option(1_000_000, min=10, help="enrolled patients"),
+    cases: int = typer.Option(10_000_000, min=10, help="past cases, over three fiscal years to last night"),
+    physicians: int = typer.Option(5_000, min=1, help="physicians on call tonight, across the areas"),
+    waiting: int = typer.Option(200, min=1, help="cases waiting for a physician at once"),
+    areas: int = typer.Option(50, min=1, max=99, help="areas, each a programme with ten municipalities"),
+    searches: int = typer.Option(200, min=4, help="patient searches timed (kana, phone, chart number)"),
+    intakes: int = typer.Option(100, min=1, help="calls logged through the API, timed"),
+    rounds: int = typer.Option(20, min=1, help="matching rounds timed (each rolled back)"),
+    database_url: str = typer.Option(
+        "postgresql+psycopg://postgres@127.0.0.1:5432/scale",
+        help="an expendable PostgreSQL database: it is wiped",
+    ),
+    redis_url: str | None = typer.Option(
+        None, help="a Redis database index to use (it is flushed); one of its own if absent"
+    ),
+    reuse: bool = typer.Option(
+        False, "--reuse", help="no build: measure the data set an earlier run left (the same sizes given)"
+    ),
+) -> None:
+    """Build a national-size data set and measure search, intake, a matching round, the reports and memory
+    with the API and a worker running; the last line is one JSON object with every figure."""
+    from simulations.scale import run
+    from simulations.scale_build import Sizes
+
+    if not database_url.startswith("postgresql"):
+        raise typer.BadParameter("the scale run needs PostgreSQL", param_hint="--database-url")
+    sizes = Sizes(patients, cases, physicians, waiting, areas)
+    figures = run(database_url, redis_url, sizes, searches, intakes, rounds, reuse, say=typer.echo)
+    typer.echo(json.dumps(figures, ensure_ascii=False))
+
+
+@app.command()
 def replay(
     table: Path = typer.Option(
         ...,

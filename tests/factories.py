@@ -53,3 +53,92 @@ def add_user(services, username: str, role, **extra: Any) -> dict[str, str]:
             **extra,
         )
     return {"username": username, "password": password}
+
+
+# -- issue 18, reports by area (h-reports): patients, enrolments and calls written straight to the database --
+
+
+def insert_patient(session, municipality_id: int, *, clinic_id: int | None = None, enrolled_on=None) -> int:
+    """A fictional identified patient living in the town (enrolled with `clinic_id` from `enrolled_on`)."""
+    from datetime import date
+
+    from sqlalchemy import insert
+
+    from dispatch.patients.models import Enrolment, Patient, Sex
+
+    patient_id = session.execute(
+        insert(Patient).values(
+            family_name="試験",
+            given_name="一",
+            family_name_kana="シケン",
+            given_name_kana="イチ",
+            date_of_birth=date(1940, 1, 1),
+            sex=Sex.unknown,
+            address="（試験データ）",
+            municipality_id=municipality_id,
+            diagnoses=[],
+            acp={},
+            devices=[],
+            key_person={},
+        )
+    ).inserted_primary_key[0]
+    if clinic_id is not None:
+        session.execute(
+            insert(Enrolment).values(
+                patient_id=patient_id,
+                clinic_id=clinic_id,
+                clinic_patient_number=f"T-{patient_id}",
+                enrolled_on=enrolled_on or date(2024, 4, 1),
+            )
+        )
+    return patient_id
+
+
+def insert_case(
+    session,
+    *,
+    programme_id: int,
+    clinic_id: int | None,
+    municipality_id: int | None,
+    called_at,
+    outcome=None,
+    **extra: Any,
+) -> int:
+    """A call as it ended, written directly: by default a decided consultation about a new patient in the town.
+    `outcome` (an OutcomeCode) makes it a closed visit with that outcome; `extra` sets any other column
+    (e.g. `visiting_area_id`, `state`, `in_service_hours`, `patient_id=None`)."""
+    from sqlalchemy import insert
+
+    from dispatch.cases.models import Case
+    from dispatch.cases.states import CaseState, Disposition, Urgency
+    from dispatch.outcomes.models import VisitOutcome
+
+    values: dict[str, Any] = dict(
+        programme_id=programme_id,
+        version=1,
+        clinic_id=clinic_id,
+        municipality_id=municipality_id,
+        called_at=called_at,
+        in_service_hours=True,
+        service_hours_rule_version=1,
+        in_contract=True,
+        intake={},
+        escalation_policy={},
+        state=CaseState.closed if outcome is not None else CaseState.closed_consultation,
+        disposition=Disposition.visit_urgent if outcome is not None else Disposition.advice_only,
+        urgency=Urgency.yellow,
+        created_at=called_at,
+        updated_at=called_at,
+    )
+    if "patient_id" not in extra:
+        assert municipality_id is not None, "a call with no town needs its patient_id (or None)"
+        values["patient_id"] = insert_patient(session, municipality_id)
+    values.update(extra)
+    case_id = session.execute(insert(Case).values(**values)).inserted_primary_key[0]
+    if outcome is not None:
+        session.execute(
+            insert(VisitOutcome).values(
+                case_id=case_id, outcome=outcome, recorded_by="test", recorded_at=called_at
+            )
+        )
+    return case_id

@@ -137,3 +137,13 @@ def test_the_demo_has_an_area_coordinator_for_its_second_area(services, demo_are
         katori_area = session.scalar(select(Programme.area_id).where(Programme.code == "katori-kaiso"))
     assert user.area_id == katori_area
     assert inba_coordinator.area_id is None  # the centre's own coordinator sees every area
+
+
+def test_the_console_knows_every_town_of_every_area_served_here(client, login, services, demo_areas):
+    programme = client.get("/api/v1/programme", headers=login("operator")).json()
+    assert [a["area"] for a in programme["areas"]] == ["印旛", "香取海匝"]
+    towns = {m["name"]: m["area_id"] for m in programme["municipalities"]}
+    assert len(towns) == 9 + 7  # an operator may log a call from any town of either area
+    katori = programme["areas"][1]["area_id"]
+    assert towns["多古町"] == katori and towns["佐倉市"] != katori
+    assert "千葉市" not in towns  # an area with no programme here is not offered

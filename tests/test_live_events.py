@@ -59,7 +59,19 @@ def test_a_console_on_another_api_process_sees_every_event(client, login, settin
         (case_id, "transition", "triage_pending"),
     ]
     assert all(
-        set(p) == {"event_id", "case_id", "reference", "kind", "from_state", "to_state", "state", "at", "actor"}
+        set(p)
+        == {
+            "event_id",
+            "case_id",
+            "programme_id",
+            "reference",
+            "kind",
+            "from_state",
+            "to_state",
+            "state",
+            "at",
+            "actor",
+        }
         for p in case_events
     )  # ids and states only: no patient data
     assert "印旛" not in json.dumps(case_events, ensure_ascii=False)

@@ -9,7 +9,7 @@ from sqlalchemy import event, func, insert, select
 from dispatch.audit import service as audit
 from dispatch.audit.models import AuditEntry
 from dispatch.clinics.models import Clinic
-from dispatch.patients.models import Patient, Sex
+from dispatch.patients.models import Enrolment, Patient, Sex
 from dispatch.programme.models import Municipality
 from tests.factories import intake_body
 
@@ -134,3 +134,49 @@ def test_the_service_hours_of_a_call_time_and_a_bad_time_refused_in_words(client
         response = client.get("/api/v1/programme/service-hours", params={"at": at}, headers=operator)
         assert response.status_code == 422 and response.json()["detail"].startswith(problem), response.text
     assert client.get("/api/v1/programme/service-hours", headers=login("substitute")).status_code == 403
+
+
+def test_the_first_fifty_enrolled_matches_by_id_even_when_an_unenrolled_patient_shares_the_prefix(
+    client, login, services
+):
+    """The search takes the first patients by id from the kana index alone; a patient with no enrolment among
+    them (written by a plain INSERT: the service never makes one) must neither show nor take a place."""
+    with services.session_factory() as session:
+        clinic_id = session.scalar(select(Clinic.id).order_by(Clinic.id).limit(1))
+        town = session.scalar(select(Municipality.id).limit(1))
+        person = {
+            "family_name": "試験",
+            "given_name": "多",
+            "family_name_kana": "タスウ",
+            "date_of_birth": date(1940, 1, 1),
+            "sex": Sex.unknown,
+            "address": "（試験データ）",
+            "municipality_id": town,
+            "diagnoses": [],
+            "acp": {},
+            "devices": [],
+            "key_person": {},
+        }
+        ids = session.scalars(
+            insert(Patient).returning(Patient.id, sort_by_parameter_order=True),
+            [{**person, "given_name_kana": f"{n:02d}"} for n in range(56)],
+        ).all()
+        unenrolled = ids[3]
+        session.execute(
+            insert(Enrolment),
+            [
+                {
+                    "patient_id": patient_id,
+                    "clinic_id": clinic_id,
+                    "clinic_patient_number": f"T-{n:02d}",
+                    "enrolled_on": date(2024, 4, 1),
+                    "consent_given": False,
+                }
+                for n, patient_id in enumerate(ids)
+                if patient_id != unenrolled
+            ],
+        )
+        session.commit()
+    found = _search(client, login("operator"), name_kana="たすう")
+    assert [m["id"] for m in found] == [i for i in ids if i != unenrolled][:50]
+    assert [m["clinic_patient_number"] for m in found][:4] == ["T-00", "T-01", "T-02", "T-04"]

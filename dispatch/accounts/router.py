@@ -11,7 +11,8 @@ from dispatch.accounts import service
 from dispatch.accounts.schemas import PasswordChange, PasswordReset, SessionsEnded
 from dispatch.auth.guard import SESSION_COOKIE, allow, authenticated, bearer_token, current_user
 from dispatch.auth.models import Role, User
-from dispatch.auth.schemas import UserOut
+from dispatch.auth.schemas import AreaAssignment, UserOut
+from dispatch.auth.service import AreaRejected
 from dispatch.auth.throttle import client_address, too_many_failures
 from dispatch.deps import db_session, get_services
 from dispatch.ids import PathId
@@ -131,3 +132,21 @@ def reset_password(
     session.commit()
     services.throttle.forget_account(user.username)
     return SessionsEnded(sessions_ended=ended)
+
+
+@router.put("/users/{user_id}/area", response_model=UserOut, dependencies=[allow(Role.admin)])
+def assign_area(
+    user_id: PathId,
+    body: AreaAssignment,
+    request: Request,
+    admin: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> User:
+    """Hold a coordinator to one medical area (by its code), or give them every area again (null)."""
+    user = _other_user(session, user_id)
+    try:
+        service.set_area(session, get_services(request).clock, admin=admin, user=user, code=body.area)
+    except AreaRejected as exc:
+        raise _field_problem("area", str(exc).removeprefix("area: ")) from None
+    session.commit()
+    return user

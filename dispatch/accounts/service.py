@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from dispatch.audit import service as audit
 from dispatch.auth.models import User
 from dispatch.auth.passwords import Passwords
-from dispatch.auth.service import end_sessions
+from dispatch.auth.service import area_for, end_sessions
 from dispatch.clock import Clock
 from dispatch.twofactor.service import end_remembered_devices
 
@@ -87,6 +87,13 @@ def activate(session: Session, clock: Clock, *, admin: User, user: User) -> None
     """An admin lets a deactivated user log in again."""
     user.active = True
     audit.record(session, clock, admin, "user.activate", detail=_facts(user))
+
+
+def set_area(session: Session, clock: Clock, *, admin: User, user: User, code: str | None) -> None:
+    """An admin gives a coordinator an area (their cases only from their next request) or takes it away."""
+    before = user.area_id
+    user.area_id = area_for(session, user.role, code)
+    audit.record(session, clock, admin, "user.area", detail={**_facts(user), "area": code, "before": before})
 
 
 def _facts(user: User, sessions_ended: int | None = None) -> dict[str, object]:

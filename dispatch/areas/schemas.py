@@ -25,9 +25,11 @@ class HealthCentreOut(BaseModel):
 
 
 class AreaOut(BaseModel):
+    id: int
     code: str
     name: str
     programme: str | None  # the programme that serves the area on this deployment, if one does
+    programme_id: int | None = None  # its id, as cases name it (`CaseOut.programme_id`)
     neighbours: list[str]  # area codes
     travel_cap_min: int
     municipalities: int

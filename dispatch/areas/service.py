@@ -33,9 +33,12 @@ def prefecture_tree(session: Session) -> PrefectureOut:
             .order_by(MedicalArea.position, MedicalArea.id)
         )
     )
-    programmes = dict(
-        session.execute(select(Programme.area_id, Programme.code).order_by(Programme.id.desc())).all()
-    )
+    programmes = {
+        area_id: (code, programme_id)
+        for area_id, code, programme_id in session.execute(
+            select(Programme.area_id, Programme.code, Programme.id).order_by(Programme.id.desc())
+        )
+    }
     centres = list(session.scalars(select(HealthCentre).order_by(HealthCentre.position, HealthCentre.id)))
     associations = list(
         session.scalars(select(MedicalAssociation).order_by(MedicalAssociation.position, MedicalAssociation.id))
@@ -58,9 +61,11 @@ def prefecture_tree(session: Session) -> PrefectureOut:
         prefecture=areas[0].prefecture if areas else None,
         areas=[
             AreaOut(
+                id=area.id,
                 code=area.code,
                 name=area.name,
-                programme=programmes.get(area.id),
+                programme=programmes[area.id][0] if area.id in programmes else None,
+                programme_id=programmes[area.id][1] if area.id in programmes else None,
                 neighbours=[n.code for n in area.neighbours],
                 travel_cap_min=area.travel_cap_min,
                 municipalities=len(area.municipalities),

@@ -13,8 +13,10 @@ from starlette.responses import StreamingResponse
 from starlette.routing import BaseRoute
 
 from dispatch.auth.models import Role, User
+from dispatch.auth.scope import PathScopes, area_scope
 from dispatch.auth.service import Login, login_for_token
 from dispatch.deps import db_session, get_services
+from dispatch.ids import ID_MAX
 
 SESSION_COOKIE = "dispatch_session"
 ALL_ROLES = frozenset(Role)
@@ -49,9 +51,36 @@ class RoleGuard:
             raise self.enrolment_required(user)
         request.state.user = user
         request.state.enrolment_only = login.enrolment_only
+        self.check_area(request, session, user)
         if self.release_connection:
             session.commit()
         return user
+
+    def check_area(self, request: Request, session: Session, user: User) -> None:
+        """Hold an area coordinator to their area: an object of another area named in the path (a case, a
+        shift, a hospital...) is answered as if it did not exist. Every route passes here, so none can
+        forget it; which area each object is in is the app's table (`dispatch.area_paths`)."""
+        area_id = area_scope(user)
+        if area_id is None or not request.path_params:
+            return
+        scopes: PathScopes | None = getattr(request.app.state, "path_scopes", None)
+        for name, raw in request.path_params.items():
+            check = scopes.get(name) if scopes is not None else None
+            if check is None:
+                if scopes is None:  # an app built without the table: refuse rather than guess
+                    raise self.not_visible(user, name, str(raw))
+                continue  # a parameter naming no object of an area (a month)
+            try:
+                value = int(raw)
+            except ValueError:
+                continue  # not an id: the route answers 422
+            if 1 <= value <= ID_MAX and not check(session, area_id, value):
+                raise self.not_visible(user, name, str(raw))
+
+    def not_visible(self, user: User, name: str, value: str) -> Exception:
+        """What an area coordinator is told of another area's object: 404, as if it did not exist."""
+        noun = name.removesuffix("_id")
+        return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{name}: no {noun} {value} that you may see")
 
     def anonymous(self, request: Request) -> Exception:
         """What nobody logged in is told (a page guard sends a browser to log in instead)."""

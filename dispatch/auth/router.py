@@ -74,7 +74,7 @@ def create_user(body: UserCreate, request: Request, session: Session = Depends(d
         user = service.create_user(session, services.passwords, services.clock, **body.model_dump())
     except service.UsernameTaken:
         raise HTTPException(409, detail=f"username {body.username!r} is already taken") from None
-    except service.UnknownReference as exc:
+    except (service.UnknownReference, service.AreaRejected) as exc:
         raise HTTPException(422, detail=str(exc)) from None
     session.commit()
     return user

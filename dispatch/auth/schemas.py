@@ -28,6 +28,7 @@ class UserOut(BaseModel):
     role: Role
     clinic_id: int | None
     physician_id: int | None
+    area_id: int | None = Field(None, description="an area coordinator's medical area (null: every area)")
     active: bool
 
 
@@ -56,3 +57,14 @@ class UserCreate(BaseModel):
     role: Role
     clinic_id: int | None = Field(None, ge=1, le=ID_MAX)
     physician_id: int | None = Field(None, ge=1, le=ID_MAX)
+    area: str | None = Field(
+        None, max_length=32, description="a coordinator's medical area by code, e.g. katori-kaiso (none: all)"
+    )
+
+
+class AreaAssignment(BaseModel):
+    """A coordinator's medical area: they see and act on its cases only; null, every area (the centre)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    area: str | None = Field(max_length=32, description="the area's code, e.g. katori-kaiso; null: every area")

@@ -23,6 +23,24 @@ class UnknownReference(ValueError):
     """A clinic or physician the new user should belong to does not exist."""
 
 
+class AreaRejected(ValueError):
+    """An area for a user that cannot be: no area has the code, or the user is not a coordinator."""
+
+
+def area_for(session: Session, role: Role, code: str | None) -> int | None:
+    """The id of the area with this code for a user of `role` (only a coordinator has one); None for none.
+    Found through the user's foreign key, as users sit below the package that owns the areas."""
+    if code is None:
+        return None
+    if role is not Role.coordinator:
+        raise AreaRejected(f"area: only a coordinator has an area, not a {role.value}")
+    (area_id,) = (foreign.column for foreign in User.__table__.c.area_id.foreign_keys)
+    found = session.scalar(select(area_id).where(area_id.table.c.code == code))
+    if found is None:
+        raise AreaRejected(f"area: no medical area {code!r}")
+    return found
+
+
 def _refers_to_nothing(session: Session, key: ColumnElement[int | None], value: int) -> bool:
     """Whether no row has the id `value` where the user's foreign key `key` points (their clinic, their
     physician): looked up through the key, as users sit below the packages that own those rows."""
@@ -45,14 +63,16 @@ def create_user(
     role: Role,
     clinic_id: int | None = None,
     physician_id: int | None = None,
+    area: str | None = None,
 ) -> User:
-    """Add a user with a hashed password."""
+    """Add a user with a hashed password (a coordinator of one area: `area`, its code)."""
     if session.scalar(select(User.id).where(User.username == username)) is not None:
         raise UsernameTaken(username)
     if clinic_id is not None and _refers_to_nothing(session, User.__table__.c.clinic_id, clinic_id):
         raise UnknownReference(f"clinic_id: no clinic {clinic_id}")
     if physician_id is not None and _refers_to_nothing(session, User.__table__.c.physician_id, physician_id):
         raise UnknownReference(f"physician_id: no physician {physician_id}")
+    area_id = area_for(session, role, area)
     user = User(
         username=username,
         display_name=display_name,
@@ -60,6 +80,7 @@ def create_user(
         role=role,
         clinic_id=clinic_id,
         physician_id=physician_id,
+        area_id=area_id,
         active=True,
         created_at=clock.now(),
     )

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
+from dispatch import bulk
 from dispatch.cases.models import Case, CaseEvent
 from dispatch.cases.reasons import with_code
 from dispatch.cases.states import TERMINAL_STATES, CaseState, can_transition
@@ -95,10 +96,11 @@ def _update_cases(columns: tuple[str, ...]) -> Update:
     )
 
 
-def transition_all(session: Session, moves: Sequence[Move], *, actor: Actor, clock: Clock) -> list[CaseEvent]:
+def transition_all(session: Session, moves: Sequence[Move], *, actor: Actor, clock: Clock) -> list[int]:
     """`transition` for many cases at once (a matching round's offers): the cases written by one statement,
-    checked against their versions as the session's own writes are, and their events by another. The cases'
-    other changes (the move's last item) go with it; every move of a call sets the same columns."""
+    checked against their versions as the session's own writes are, and their events by another; the events'
+    ids. The cases' other changes (the move's last item) go with it; every move of a call sets the same
+    columns."""
     session.flush()  # the cases as the session last changed them, and their versions
     now = clock.now()
     params, rows = [], []
@@ -126,17 +128,42 @@ def transition_all(session: Session, moves: Sequence[Move], *, actor: Actor, clo
     if not moves:
         return []
     columns = tuple(key.removeprefix("_") for key in params[0] if key not in ("_id", "_seen"))
-    result = cast(CursorResult, session.execute(_update_cases(columns), params))
-    if result.rowcount != len(moves):
+    if bulk.supported(session):
+        where = {"id": [p["_id"] for p in params], "version": [p["_seen"] for p in params]}
+        changed = bulk.update(
+            session, _CASE, where, {name: [p[f"_{name}"] for p in params] for name in columns}
+        )
+    else:
+        changed = cast(CursorResult, session.execute(_update_cases(columns), params)).rowcount
+    if changed != len(moves):
         raise StaleDataError("a case changed while it was being offered; the round is rolled back")
     for (case, *_move), written in zip(moves, params, strict=True):
         for name in columns:
             set_committed_value(case, name, written[f"_{name}"])
-    ids = session.scalars(_INSERT_EVENTS, rows).all()
-    events = [CaseEvent(id=event_id, **row) for event_id, row in zip(ids, rows, strict=True)]
-    for (case, *_rest), event in zip(moves, events, strict=True):
-        defer_event(session, event_payload(case, event))
-    return events
+    if bulk.supported(session):
+        event_columns = {key: [row[key] for row in rows] for key in rows[0]}
+        by_case = dict(bulk.insert(session, table_of(CaseEvent), event_columns, ("case_id", "id")))
+        ids = [by_case[row["case_id"]] for row in rows]  # one move per case
+    else:
+        ids = list(session.scalars(_INSERT_EVENTS, rows).all())
+    for (case, *_rest), event_id, row in zip(moves, ids, rows, strict=True):
+        defer_event(session, _payload(case, event_id, row))
+    return ids
+
+
+def _payload(case: Case, event_id: int, row: dict[str, Any]) -> dict[str, Any]:
+    """`event_payload` of an event written as a row."""
+    return {
+        "event_id": event_id,
+        "case_id": case.id,
+        "reference": case.reference,
+        "kind": row["kind"],
+        "from_state": row["from_state"].value,
+        "to_state": row["to_state"].value,
+        "state": row["to_state"].value,
+        "at": row["at"].isoformat(),
+        "actor": row["actor"],
+    }
 
 
 def event_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
@@ -144,6 +171,7 @@ def event_payload(case: Case, event: CaseEvent) -> dict[str, Any]:
     return {
         "event_id": event.id,
         "case_id": case.id,
+        "programme_id": case.programme_id,  # whose area: an area coordinator's stream carries theirs only
         "reference": case.reference,
         "kind": event.kind,
         "from_state": event.from_state.value if event.from_state else None,

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from dispatch.areas.scope import UnknownArea, area_id_of
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.cases import idempotency, intake, service
@@ -82,6 +83,7 @@ def _key_reused(exc: idempotency.IdempotencyKeyReused) -> JSONResponse:
 def list_cases(
     state: list[CaseState] | None = Query(None, description="repeat for several states"),
     clinic_id: int | None = Query(None, ge=1, le=ID_MAX),
+    area: str | None = Query(None, max_length=32, description="a medical area's code, e.g. katori-kaiso"),
     called_from: datetime | None = Query(None, description="ISO 8601 with offset, inclusive"),
     called_before: datetime | None = Query(None, description="ISO 8601 with offset, exclusive"),
     open_only: bool = False,
@@ -91,12 +93,17 @@ def list_cases(
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> list[CaseOut]:
-    """Cases, newest call first, filtered by state, clinic and call time."""
+    """Cases, newest call first, filtered by state, clinic, area and call time (an area coordinator sees
+    their area's only, whatever the filter)."""
     for name, value in (("called_from", called_from), ("called_before", called_before)):
         if problem := time_problem(value):
             raise HTTPException(422, detail=f"{name}: {problem}")
+    try:
+        area_id = area_id_of(session, area) if area else None
+    except UnknownArea:
+        raise HTTPException(422, detail=f"area: no medical area {area!r}") from None
     filters = service.CaseFilter(
-        state, clinic_id, called_from, called_before, open_only, alarm_only, limit, offset
+        state, clinic_id, area_id, called_from, called_before, open_only, alarm_only, limit, offset
     )
     return [CaseOut.model_validate(c) for c in service.list_cases(session, user, filters)]
 

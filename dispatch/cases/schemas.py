@@ -173,6 +173,7 @@ class CaseOut(BaseModel):
     id: int
     reference: str
     state: CaseState
+    programme_id: int = Field(description="the programme (and so the medical area) the case belongs to")
     patient_id: int | None
     clinic_id: int | None
     municipality_id: int | None

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.areas.scope import in_area, in_users_area
 from dispatch.audit import service as audit
 from dispatch.auth.models import Role, User
 from dispatch.cases.models import Case, CaseEvent
@@ -30,6 +31,7 @@ class CaseNotVisible(LookupError):
 class CaseFilter:
     states: list[CaseState] | None = None
     clinic_id: int | None = None
+    area_id: int | None = None  # the cases of one medical area (its programme's)
     called_from: datetime | None = None
     called_before: datetime | None = None
     open_only: bool = False
@@ -39,9 +41,10 @@ class CaseFilter:
 
 
 def _scoped(query, user: User):
+    """Held to what the user may see: a clinic admin their clinic's cases, an area coordinator their area's."""
     if user.role is Role.clinic_admin:
         return query.where(Case.clinic_id == user.clinic_id)
-    return query
+    return in_users_area(query, user, Case.programme_id)
 
 
 def list_cases(session: Session, user: User, f: CaseFilter) -> list[Case]:
@@ -55,6 +58,7 @@ def list_cases(session: Session, user: User, f: CaseFilter) -> list[Case]:
         query = query.where(Case.alarm)
     if f.clinic_id is not None:
         query = query.where(Case.clinic_id == f.clinic_id)
+    query = in_area(query, f.area_id, Case.programme_id)
     if f.called_from is not None:
         query = query.where(Case.called_at >= f.called_from)
     if f.called_before is not None:

@@ -22,11 +22,13 @@ CALLERS = (Role.operator, Role.coordinator, Role.admin)
 
 
 @router.get("/family/callbacks", response_model=list[CallbackTaskOut], dependencies=[allow(*CALLERS)])
-def callbacks(request: Request, session: Session = Depends(db_session)) -> list[CallbackTaskOut]:
+def callbacks(
+    request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> list[CallbackTaskOut]:
     """Cases waiting for a physician past the threshold whose family is to be called back, longest first."""
     services = get_services(request)
     after = timedelta(minutes=services.settings.family_callback_after_min)
-    tasks = service.callback_tasks(session, services.clock.now(), after)
+    tasks = service.callback_tasks(session, services.clock.now(), after, user)
     return [CallbackTaskOut.model_validate(task) for task in tasks]
 
 

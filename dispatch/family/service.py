@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.areas.scope import in_users_area
+from dispatch.auth.models import User
 from dispatch.cases.lifecycle import Actor, record_event
 from dispatch.cases.models import Case, CaseEvent
 from dispatch.cases.states import AWAITING_PHYSICIAN, CaseState
@@ -161,10 +163,11 @@ class CallbackTask:
     waiting_min: int
 
 
-def callback_tasks(session: Session, now: datetime, after: timedelta) -> list[CallbackTask]:
-    """Cases decided `after` ago or more, still without a physician, whose family nobody has called back."""
+def callback_tasks(session: Session, now: datetime, after: timedelta, user: User) -> list[CallbackTask]:
+    """Cases decided `after` ago or more, still without a physician, whose family nobody has called back
+    (an area coordinator: their area's)."""
     rows = session.execute(
-        select(Case.id, Case.decided_at)
+        in_users_area(select(Case.id, Case.decided_at), user, Case.programme_id)
         .where(
             Case.state.in_(AWAITING_PHYSICIAN),
             Case.decided_at.is_not(None),

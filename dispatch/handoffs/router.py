@@ -18,7 +18,7 @@ from dispatch.handoffs.schemas import HandoffCase, HandoffDeath, HandoffDetail, 
 from dispatch.ids import PathId
 from dispatch.outcomes.models import DeathRecord, VisitOutcome
 from dispatch.patients.models import Enrolment, Patient
-from dispatch.programme.service import get_programme
+from dispatch.programme.service import users_programme
 from dispatch.roster.models import Physician
 
 router = APIRouter(prefix="/api/v1/handoffs", tags=["handoffs"])
@@ -87,11 +87,17 @@ def list_handoffs(
     dependencies=[allow(Role.coordinator, Role.admin)],
     responses={200: {"model": HandoffOut, "description": "Nothing new to report: the clinic's latest report"}},
 )
-def make_handoff(body: HandoffRequest, request: Request, session: Session = Depends(db_session)) -> Response:
+def make_handoff(
+    body: HandoffRequest,
+    request: Request,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> Response:
     """A clinic's report now, as the 08:00 job would make it: the cases no report carries yet (201). Pressed
-    again with nothing new, it makes nothing and answers the clinic's latest report (200)."""
+    again with nothing new, it makes nothing and answers the clinic's latest report (200). An area
+    coordinator makes their area's clinics' reports."""
     services = get_services(request)
-    programme = get_programme(session, services.settings.programme_code)
+    programme = users_programme(session, user, services.settings.programme_code)
     clinic = session.get(Clinic, body.clinic_id)
     if clinic is None or clinic.programme_id != programme.id:
         raise HTTPException(422, detail=f"clinic_id: no clinic {body.clinic_id}")

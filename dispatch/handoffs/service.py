@@ -10,7 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from dispatch.areas.scope import in_users_area
 from dispatch.auth.models import Role, User
+from dispatch.auth.scope import area_scope
 from dispatch.cases.lifecycle import Actor, record_event, transition
 from dispatch.cases.models import Case
 from dispatch.cases.reasons import Why
@@ -214,10 +216,13 @@ def flag_unacknowledged(session: Session, clock: Clock, programme: Programme, de
 
 
 def visible(session: Session, user: User, handoff_id: int | None = None):
-    """Handoffs this user may see (a clinic admin: their clinic's only), newest first."""
+    """Handoffs this user may see (a clinic admin: their clinic's only; an area coordinator: their area's
+    clinics'), newest first."""
     query = select(Handoff).order_by(Handoff.period_end.desc(), Handoff.clinic_id)
     if user.role is Role.clinic_admin:
         query = query.where(Handoff.clinic_id == user.clinic_id)
+    if area_scope(user) is not None:
+        query = in_users_area(query.join(Clinic, Clinic.id == Handoff.clinic_id), user, Clinic.programme_id)
     if handoff_id is not None:
         found = session.scalar(query.where(Handoff.id == handoff_id))
         if found is None:

@@ -13,7 +13,7 @@ from dispatch.hospitals import service
 from dispatch.hospitals.models import Hospital
 from dispatch.hospitals.schemas import BedReportOut, BedsIn, HospitalChange, HospitalIn, HospitalOut, TonightOut
 from dispatch.ids import PathId
-from dispatch.programme.service import get_programme
+from dispatch.programme.service import get_programme, users_programme
 
 router = APIRouter(prefix="/api/v1", tags=["hospitals"])
 
@@ -29,17 +29,23 @@ def _hospital(session: Session, hospital_id: int) -> Hospital:
 
 
 @router.get("/hospitals", response_model=list[HospitalOut], dependencies=[allow(*READERS)])
-def list_hospitals(request: Request, session: Session = Depends(db_session)) -> list[HospitalOut]:
-    """Every hospital on the programme's list, 後方支援病院 first (inactive ones too)."""
-    programme = get_programme(session, get_services(request).settings.programme_code)
+def list_hospitals(
+    request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> list[HospitalOut]:
+    """Every hospital on the programme's list (an area coordinator's area's), 後方支援病院 first (inactive
+    ones too)."""
+    programme = users_programme(session, user, get_services(request).settings.programme_code)
     return [HospitalOut.model_validate(h) for h in service.hospitals(session, programme.id)]
 
 
 @router.get("/hospitals/tonight", response_model=list[TonightOut], dependencies=[allow(*READERS)])
-def tonight(request: Request, session: Session = Depends(db_session)) -> list[TonightOut]:
-    """Active hospitals holding backup beds: tonight's free ones and when marked (null: not marked tonight)."""
+def tonight(
+    request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> list[TonightOut]:
+    """Active hospitals holding backup beds: tonight's free ones and when marked (null: not marked tonight);
+    an area coordinator's area's."""
     services = get_services(request)
-    programme = get_programme(session, services.settings.programme_code)
+    programme = users_programme(session, user, services.settings.programme_code)
     return service.tonight(session, services.clock, programme)
 
 

@@ -6,13 +6,14 @@ import functools
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import BindParameter, CompoundSelect, Select, String, bindparam, cast, func, select, union
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from dispatch.cases.models import Case
 from dispatch.cases.states import ACTIVE_VISIT_STATES, CaseState, Urgency
 from dispatch.matching.areas import AreaRules
-from dispatch.matching.costs import Columns
+from dispatch.matching.costs import Columns, Membership
 from dispatch.matching.policy import WaitingCase
 from dispatch.matching.travel import Point
 from dispatch.matching.whereabouts import last_visits, whereabouts
@@ -57,6 +58,7 @@ _WAITING = (
     .outerjoin(Municipality, Municipality.id == Case.municipality_id)
     .where(Case.state.in_(WAITING_STATES), Case.current_offer_id.is_(None))
     .order_by(Case.id)
+    .options(defer(Case.intake), defer(Case.chief_complaint))  # what was said on the phone: not needed here
 )
 _OFFERS_SO_FAR = select(Offer.case_id, Offer.physician_id, Offer.state).where(
     Offer.case_id.in_(bindparam("cases", expanding=True))
@@ -161,13 +163,11 @@ def available_physicians(
         params["towns"] = sorted(municipality_ids)
     busy = set(session.scalars(_BUSY))
     worked = last_visits(session, at)
-    areas = town_area or {}
     ids: list[int] = []
     lats: list[float] = []
     lons: list[float] = []
     worked_at: list[datetime | None] = []
-    towns: list[list[int]] = []
-    where: list[list[int]] = []
+    joined_towns: list[str] = []
     phones: dict[int, str] = {}
     for physician_id, phone, base_lat, base_lon, joined in session.execute(
         _on_call_select(municipality_ids is not None), params
@@ -179,12 +179,19 @@ def available_physicians(
         location = whereabouts(at, base, last)
         if location is None:  # nowhere to measure from: the roster needs the physician's base
             continue
-        theirs = [int(town) for town in joined.split(",")] if joined else []
         ids.append(physician_id)
         lats.append(location.latitude)
         lons.append(location.longitude)
         worked_at.append(last.arrived_at if last else None)
-        towns.append(theirs)
-        where.append(sorted({areas[t] for t in theirs if t in areas}))
+        joined_towns.append(joined or "")
         phones[physician_id] = phone
-    return Columns(ids, lats, lons, worked_at, towns, where), phones
+    towns = _towns_of(joined_towns)
+    return Columns(ids, lats, lons, worked_at, towns, towns.mapped(town_area or {})), phones
+
+
+def _towns_of(joined: list[str]) -> Membership:
+    """Each physician's towns, from their comma-joined ids, parsed all at once."""
+    counts = np.array([text.count(",") + 1 if text else 0 for text in joined], dtype=np.int64)
+    digits = ",".join(text for text in joined if text)
+    keys = np.array(digits.split(","), dtype=np.int64) if digits else np.zeros(0, dtype=np.int64)
+    return Membership(keys, np.repeat(np.arange(len(joined), dtype=np.int64), counts))

@@ -9,7 +9,7 @@ country's."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import overload
@@ -23,6 +23,7 @@ from dispatch.matching.travel import EARTH_RADIUS_KM, Places, Point, StraightLin
 BEYOND_CAP_MIN = 1_000.0
 # Rest breaks ties only: at most this many minutes between the most and the least rested.
 REST_TIE_MIN = 0.01
+BAND = 1e6  # more than any cost: sorting by row x BAND + cost sorts by row, then cost
 KM_PER_DEGREE = math.pi * EARTH_RADIUS_KM / 180
 
 
@@ -34,13 +35,54 @@ class _Group:
     lat: np.ndarray
     lon: np.ndarray
 
-    def near(self, point: Point, km: float) -> np.ndarray:
-        """Positions of those inside a box `km` around `point` (a superset of those within `km`)."""
+    def box(self, lat: np.ndarray, lon: np.ndarray, km: float) -> np.ndarray:
+        """Those inside the box around all these points that holds everyone within `km` of one of them."""
+        if not math.isfinite(km):
+            return self.columns
         band = km / KM_PER_DEGREE * 1.001
-        lo, hi = np.searchsorted(self.lat, [point.latitude - band, point.latitude + band])
-        widest = math.cos(math.radians(min(abs(point.latitude) + band, 89.0)))
-        inside = np.abs(self.lon[lo:hi] - point.longitude) <= band / widest
+        south, north = float(lat.min()) - band, float(lat.max()) + band
+        lo, hi = np.searchsorted(self.lat, [south, north])
+        widest = band / math.cos(math.radians(min(max(abs(south), abs(north)), 89.0)))
+        lon_here = self.lon[lo:hi]
+        inside = (lon_here >= float(lon.min()) - widest) & (lon_here <= float(lon.max()) + widest)
         return self.columns[lo:hi][inside]
+
+
+@dataclass(frozen=True)
+class Membership:
+    """Which physicians (positions) hold which keys (towns, or areas), as two parallel flat arrays."""
+
+    keys: np.ndarray
+    owners: np.ndarray
+
+    @classmethod
+    def of(cls, sets: Sequence[Collection[int]]) -> Membership:
+        keys = np.fromiter((k for ks in sets for k in ks), dtype=np.int64)
+        return cls(keys, np.repeat(np.arange(len(sets), dtype=np.int64), [len(ks) for ks in sets]))
+
+    def mapped(self, mapping: dict[int, int]) -> Membership:
+        """The same owners holding each key's image under `mapping` (keys it lacks dropped), once each."""
+        distinct = np.unique(self.keys)
+        image = np.array([mapping.get(int(k), -1) for k in distinct], dtype=np.int64)
+        if not len(distinct):
+            return self
+        mapped = image[np.searchsorted(distinct, self.keys)]
+        known = mapped >= 0
+        width = int(mapped.max()) + 1 if known.any() else 1
+        pairs = np.unique(self.owners[known] * width + mapped[known])
+        return Membership(pairs % width, pairs // width)
+
+    def of_owner(self, j: int) -> frozenset[int]:
+        return frozenset(self.keys[self.owners == j].tolist())
+
+    def groups(self) -> dict[int, np.ndarray]:
+        """For each key, the owners holding it."""
+        if not len(self.keys):
+            return {}
+        order = np.argsort(self.keys, kind="stable")
+        keys, owners = self.keys[order], self.owners[order]
+        values, starts = np.unique(keys, return_index=True)
+        return dict(zip(values.tolist(), np.split(owners, starts[1:]), strict=True))
 
 
 class Columns(Sequence[AvailablePhysician]):
@@ -53,8 +95,8 @@ class Columns(Sequence[AvailablePhysician]):
         lat: list[float],
         lon: list[float],
         worked: list[datetime | None],
-        towns: Sequence[Collection[int]],
-        areas: Sequence[Collection[int]],
+        towns: Membership,
+        areas: Membership,
     ) -> None:
         self.ids, self.worked_at, self.towns, self.areas = ids, worked, towns, areas
         self.lat = np.array(lat, dtype=float)
@@ -62,8 +104,8 @@ class Columns(Sequence[AvailablePhysician]):
         self.places = Places(self.lat, self.lon)
         self.position = {physician_id: j for j, physician_id in enumerate(ids)}
         self.worked = np.array([w.timestamp() if w else -np.inf for w in worked], dtype=float)
-        self._by_town = _members(towns)
-        self._by_area = _members(areas)
+        self._by_town = towns.groups()
+        self._by_area = areas.groups()
         self._groups: dict[tuple[str, int | None], _Group] = {}
 
     @classmethod
@@ -76,8 +118,8 @@ class Columns(Sequence[AvailablePhysician]):
             [p.location.latitude for p in physicians],
             [p.location.longitude for p in physicians],
             [p.last_worked_at for p in physicians],
-            [p.municipality_ids for p in physicians],
-            [p.area_ids for p in physicians],
+            Membership.of([p.municipality_ids for p in physicians]),
+            Membership.of([p.area_ids for p in physicians]),
         )
 
     def __len__(self) -> int:
@@ -93,11 +135,7 @@ class Columns(Sequence[AvailablePhysician]):
         if isinstance(j, slice):
             return [self[k] for k in range(*j.indices(len(self)))]
         return AvailablePhysician(
-            self.ids[j],
-            Point(float(self.lat[j]), float(self.lon[j])),
-            frozenset(self.towns[j]),
-            self.worked_at[j],
-            frozenset(self.areas[j]),
+            self.ids[j], self.location(j), self.towns.of_owner(j), self.worked_at[j], self.areas.of_owner(j)
         )
 
     def location(self, j: int) -> Point:
@@ -122,18 +160,6 @@ class Columns(Sequence[AvailablePhysician]):
         return rank * (REST_TIE_MIN / max(len(columns), 1))
 
 
-def _members(keys: Sequence[Collection[int]]) -> dict[int, np.ndarray]:
-    """For each key (a town, an area), the positions whose set holds it."""
-    flat = np.fromiter((k for ks in keys for k in ks), dtype=np.int64)
-    if not len(flat):
-        return {}
-    positions = np.repeat(np.arange(len(keys), dtype=np.int64), [len(ks) for ks in keys])
-    order = np.argsort(flat, kind="stable")
-    flat, positions = flat[order], positions[order]
-    values, starts = np.unique(flat, return_index=True)
-    return dict(zip(values.tolist(), np.split(positions, starts[1:]), strict=True))
-
-
 @dataclass
 class Pairs:
     """The pairs kept, as parallel arrays: the case's and the physician's positions, the cost, the minutes,
@@ -146,66 +172,109 @@ class Pairs:
     from_area: np.ndarray
 
 
-Minutes = Callable[[np.ndarray], np.ndarray]
+class _Cases:
+    """The waiting cases as arrays: where each is, its area's estimate and cap, and how far the cap reaches in
+    a straight line (infinite: no cap, or an estimate that is not a straight line)."""
 
+    def __init__(self, cases: Sequence[WaitingCase], travel: TravelEstimate) -> None:
+        self.cases = cases
+        self.estimates = [case.estimate or travel for case in cases]
+        self.lat = np.array([case.location.latitude for case in cases], dtype=float)
+        self.lon = np.array([case.location.longitude for case in cases], dtype=float)
+        self.cap = np.array([math.inf if c.cap_min is None else c.cap_min for c in cases], dtype=float)
+        straight = [e for e in self.estimates if isinstance(e, StraightLineEstimate)]
+        self.straight = len(straight) == len(cases)
+        if self.straight:
+            self.places = Places(self.lat, self.lon)
+            self.setoff = np.array([e.setoff_min for e in straight])
+            self.per_km = np.array([e.road_factor / e.speed_kmh * 60 for e in straight])
+            self.reach = np.maximum(self.cap - self.setoff, 0.0) / self.per_km
+        else:
+            self.reach = np.full(len(cases), math.inf)
 
-def _measure(case: WaitingCase, cols: Columns, travel: TravelEstimate) -> tuple[Minutes, float]:
-    """Minutes from given physicians to the case by its area's estimate, and the straight-line km its cap
-    allows (infinite: no cap, or an estimate that is not a straight line)."""
-    estimate = case.estimate or travel
-    if not isinstance(estimate, StraightLineEstimate):  # a test's own estimate: physician by physician
-        return (
-            lambda js: np.array([estimate(cols.location(j), case.location) for j in js], dtype=float),
-            math.inf,
+    def minutes(self, cols: Columns, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+        """Minutes from each pair's physician to its case, by the case's own area's estimate."""
+        if self.straight:
+            return self.setoff[row] + cols.places.km_to(col, self.places, row) * self.per_km[row]
+        return np.array(  # a test's own estimate: pair by pair
+            [
+                self.estimates[i](cols.location(j), self.cases[i].location)
+                for i, j in zip(row, col, strict=True)
+            ],
+            dtype=float,
         )
-    here = Places(np.array([case.location.latitude]), np.array([case.location.longitude]))
-    per_km = estimate.road_factor / estimate.speed_kmh * 60
-    reach = math.inf if case.cap_min is None else max(case.cap_min - estimate.setoff_min, 0.0) / per_km
-    zero = np.zeros(1, dtype=np.int64)
-    return (
-        lambda js: estimate.setoff_min + cols.places.km_to(js, here, np.broadcast_to(zero, js.shape)) * per_km,
-        reach,
-    )
 
 
-def _row(case: WaitingCase, cols: Columns, travel: TravelEstimate, keep: int) -> tuple[np.ndarray, ...]:
-    """One case's candidates: (columns, cost, minutes, from_area), its cheapest tiers first until `keep`."""
-    minutes_to, reach = _measure(case, cols, travel)
-    gone = np.array([cols.position[p] for p in case.excluded if p in cols.position], dtype=np.int64)
-    cap = math.inf if case.cap_min is None else case.cap_min
-    own = cols.group("town", case.municipality_id)
-    found: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = []
-
-    def add(columns: np.ndarray, extra: float, area: int, within: bool) -> int:
-        columns = columns[~np.isin(columns, gone)] if len(gone) else columns
-        minutes = minutes_to(columns)
-        ok = minutes <= cap if within else minutes > cap
-        columns, minutes = columns[ok], minutes[ok]
-        found.append((columns, minutes + extra, minutes, np.full(len(columns), area, dtype=np.int64)))
-        return len(columns)
-
-    count = add(own.near(case.location, reach) if math.isfinite(reach) else own.columns, 0.0, 0, True)
-    if count < keep and case.neighbours and math.isfinite(cap):
-        taken = own.columns  # on call for the case's town: its own, never a backup
-        for area in sorted(case.neighbours):
-            near = cols.group("area", area).near(case.location, reach)
-            near = near[~np.isin(near, taken)]
-            taken = np.concatenate([taken, near])  # on call in two neighbours: backs up from the first
-            count += add(near, cap, area, True)
-    if count < keep and math.isfinite(cap):
-        count += add(own.columns, BEYOND_CAP_MIN, 0, False)
-    columns, cost, minutes, areas = (np.concatenate(part) for part in zip(*found, strict=True))
-    if len(columns) > keep:
-        # The `keep` cheapest, and any within a rest tie of the last of them (rest may still choose).
-        best = np.flatnonzero(cost <= np.partition(cost, keep - 1)[keep - 1] + REST_TIE_MIN)
-        columns, cost, minutes, areas = columns[best], cost[best], minutes[best], areas[best]
-    return columns, cost, minutes, areas
+def _grouped(keys: list[int | None], rows: Sequence[int]) -> dict[int | None, np.ndarray]:
+    """The rows by their key (a town, an area)."""
+    groups: dict[int | None, list[int]] = {}
+    for i in rows:
+        groups.setdefault(keys[i], []).append(i)
+    return {key: np.array(found, dtype=np.int64) for key, found in groups.items()}
 
 
 def pairs(cases: Sequence[WaitingCase], cols: Columns, travel: TravelEstimate, keep: int) -> Pairs:
     """Every pair that may be offered with its cost, each case's `keep` cheapest only (and any within a rest
-    tie of the last of them)."""
-    rows = [_row(case, cols, travel, keep) for case in cases]
-    columns, cost, minutes, areas = (np.concatenate(part) for part in zip(*rows, strict=True))
-    row = np.repeat(np.arange(len(cases), dtype=np.int64), [len(r[0]) for r in rows])
-    return Pairs(row, columns, cost, minutes, areas)
+    tie of the last of them): own physicians within the cap for every case, then, for the cases still short
+    of `keep`, neighbours within the cap, then own physicians beyond it. Grouped by town and by area, so the
+    work is a few array operations per town, not per case."""
+    n, m = len(cases), len(cols)
+    cs = _Cases(cases, travel)
+    towns = [case.municipality_id for case in cases]
+    turned_down = np.zeros((n, m), dtype=bool)
+    for i, case in enumerate(cases):
+        turned_down[i, [cols.position[p] for p in case.excluded if p in cols.position]] = True
+    taken = turned_down.copy()  # not to be measured again for the row in a later tier
+    found: list[tuple[np.ndarray, ...]] = []
+
+    def add(row: np.ndarray, col: np.ndarray, within: bool, extra: np.ndarray | float, area: int) -> None:
+        minutes = cs.minutes(cols, row, col)
+        ok = minutes <= cs.cap[row] if within else minutes > cs.cap[row]
+        row, col, minutes = row[ok], col[ok], minutes[ok]
+        cost = minutes + (extra[ok] if isinstance(extra, np.ndarray) else extra)
+        found.append((row, col, cost, minutes, np.full(len(row), area, dtype=np.int64)))
+
+    def short() -> list[int]:
+        counts = np.bincount(np.concatenate([f[0] for f in found]), minlength=n) if found else np.zeros(n)
+        return [i for i in range(n) if counts[i] < keep and math.isfinite(cs.cap[i])]
+
+    own_groups = {town: cols.group("town", town) for town in set(towns)}
+    for town, rows in _grouped(towns, range(n)).items():
+        group = own_groups[town]
+        near = group.box(cs.lat[rows], cs.lon[rows], float(cs.reach[rows].max()))
+        row, col = np.repeat(rows, len(near)), np.tile(near, len(rows))
+        fresh = ~taken[row, col]
+        add(row[fresh], col[fresh], True, 0.0, 0)
+        taken[np.ix_(rows, group.columns)] = True  # on call for the case's town: its own, never a backup
+    backed = [i for i in short() if cases[i].neighbours]
+    for area in sorted(set().union(*(cases[i].neighbours for i in backed))):
+        rows = np.array([i for i in backed if area in cases[i].neighbours], dtype=np.int64)
+        near = cols.group("area", area).box(cs.lat[rows], cs.lon[rows], float(cs.reach[rows].max()))
+        row, col = np.repeat(rows, len(near)), np.tile(near, len(rows))
+        row, col = row[~taken[row, col]], col[~taken[row, col]]
+        taken[row, col] = True  # on call in two neighbours: backs up from the first
+        add(row, col, True, cs.cap[row], area)
+    for town, rows in _grouped(towns, short()).items():
+        columns = own_groups[town].columns
+        row, col = np.repeat(rows, len(columns)), np.tile(columns, len(rows))
+        fresh = ~turned_down[row, col]
+        add(row[fresh], col[fresh], False, BEYOND_CAP_MIN, 0)
+    if not found:
+        empty = np.zeros(0, dtype=np.int64)
+        return Pairs(empty, empty, np.zeros(0), np.zeros(0), empty)
+    every = Pairs(*(np.concatenate(part) for part in zip(*found, strict=True)))
+    return _cheapest(every, n, keep)
+
+
+def _cheapest(found: Pairs, n: int, keep: int) -> Pairs:
+    """Each row's `keep` cheapest pairs, and any within a rest tie of the last (rest may still choose)."""
+    if not len(found.row):
+        return found
+    order = np.argsort(found.row * BAND + np.minimum(found.cost, BAND - 1), kind="stable")
+    row, cost = found.row[order], found.cost[order]
+    starts = np.searchsorted(row, np.arange(n))
+    counts = np.bincount(row, minlength=n)
+    last = np.where(counts > keep, starts + keep - 1, 0)
+    limit = np.where(counts > keep, cost[last], np.inf) + REST_TIE_MIN
+    kept = order[cost <= limit[row]]
+    return Pairs(found.row[kept], found.col[kept], found.cost[kept], found.minutes[kept], found.from_area[kept])

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, ScalarSelect, func, insert, select
 from sqlalchemy.orm import Session
 
+from dispatch import bulk
 from dispatch.cases.lifecycle import Actor, Move, record_event, transition, transition_all
 from dispatch.cases.models import Case
 from dispatch.cases.reasons import Why
@@ -30,7 +31,7 @@ from dispatch.roster.models import Physician
 from dispatch.sms import protocol
 from dispatch.sms.calls import queue_call
 from dispatch.sms.models import SmsMessage
-from dispatch.sms.service import queue_sms
+from dispatch.sms.service import queue_claimed, queue_sms
 
 MATCHING = Actor.system("matching")
 
@@ -126,7 +127,7 @@ def make_offers(
 ) -> list[SmsMessage]:
     """`make_offer` for many cases at once (a matching round): two flushes for them all, however many."""
     now = clock.now()
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "case_id": p.case.id,
             "physician_id": p.physician_id,
@@ -137,12 +138,19 @@ def make_offers(
             "from_area_id": p.from_area_id,
             "created_at": now,
             "deadline_at": now + offer_timeout(p.case),
+            "link_generation": 0,
         }
         for p in planned
     ]
-    messages: list[SmsMessage] = []
+    if bulk.supported(session):
+        columns = {key: [row[key] for row in rows] for key in rows[0]}
+        by_case = dict(bulk.insert(session, table_of(Offer), columns, ("case_id", "id")))
+        offer_ids = [by_case[p.case.id] for p in planned]  # one offer per case
+    else:
+        offer_ids = list(session.scalars(_INSERT_OFFERS, rows).all())
     moves: list[Move] = []
-    for p, offer_id, row in zip(planned, session.scalars(_INSERT_OFFERS, rows), rows, strict=True):
+    texts: list[tuple[str, str, str, int | None, int | None]] = []
+    for p, offer_id, row in zip(planned, offer_ids, rows, strict=True):
         case = p.case
         also: dict[str, Any] = {"current_offer_id": offer_id}
         if not manual:
@@ -159,13 +167,9 @@ def make_offers(
         reason = Why.offered_cross_area if p.from_area_id else Why.offered
         moves.append((case, CaseState.offered, reason, data, also))
         body = protocol.offer_text(case.id, p.facts.town or UNKNOWN_TOWN, _urgency(case))
-        messages.append(
-            queue_sms(
-                session, clock, p.facts.phone, body, "offer", case_id=case.id, offer_id=offer_id, claimed=True
-            )
-        )
-    transition_all(session, moves, actor=MATCHING, clock=clock)  # its flush writes the cases and the SMS
-    return messages
+        texts.append((p.facts.phone, body, "offer", case.id, offer_id))
+    transition_all(session, moves, actor=MATCHING, clock=clock)
+    return queue_claimed(session, clock, texts)
 
 
 def stale_offer_sms() -> ColumnElement[bool]:

@@ -42,10 +42,14 @@ class Patient(Base):
 
     __tablename__ = "patient"
     __table_args__ = (
-        Index("ix_patient_name_dob", "family_name_kana", "given_name_kana", "date_of_birth"),
+        Index("ix_patient_date_of_birth", "date_of_birth"),  # searched alone, or beside a kana prefix
         # Searched by prefix (LIKE 'インバ%'): PostgreSQL uses a text_pattern_ops index whatever the collation.
+        # With the id, the first matches by id come from the index alone (patients.service.search).
         Index(
-            "ix_patient_name_kana_key", "name_kana_key", postgresql_ops={"name_kana_key": "text_pattern_ops"}
+            "ix_patient_name_kana_key_id",
+            "name_kana_key",
+            "id",
+            postgresql_ops={"name_kana_key": "text_pattern_ops"},
         ),
     )
 
@@ -102,6 +106,8 @@ class Enrolment(Base):
             name="consent_recorded",
         ),
         Index("ix_enrolment_clinic_number", "clinic_id", "clinic_patient_number", unique=True),
+        # A search by chart number names no clinic (the caller reads it off the clinic's card).
+        Index("ix_enrolment_clinic_patient_number", "clinic_patient_number"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

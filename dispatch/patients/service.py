@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
+from typing import NamedTuple
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, bindparam, select
+from sqlalchemy.orm import Session, aliased
 
 from dispatch.audit import service as audit
 from dispatch.auth.models import Role, User
@@ -84,45 +86,109 @@ def search(
     date_of_birth: date | None,
 ) -> list[PatientMatch]:
     """Patients matching what the caller said (kana by prefix, in SQL); each match returned is audited."""
-    query = (
-        select(Patient, Enrolment, Clinic.label, Municipality.name)
-        .join(Enrolment, Enrolment.patient_id == Patient.id)
-        .join(Clinic, Clinic.id == Enrolment.clinic_id)
-        .join(Municipality, Municipality.id == Patient.municipality_id)
-    )
-    if clinic_patient_number:
-        query = query.where(Enrolment.clinic_patient_number == clinic_patient_number)
-    if household_phone:
-        query = query.where(Patient.household_phone_e164 == household_phone)
-    if date_of_birth:
-        query = query.where(Patient.date_of_birth == date_of_birth)
-    if name_kana and (wanted := kana.fold(name_kana)):
-        query = query.where(Patient.name_kana_key.like(kana.prefix_pattern(wanted), escape=kana.LIKE_ESCAPE))
-    if user.role is Role.clinic_admin:
-        query = query.where(Enrolment.clinic_id == user.clinic_id)
-    matches: list[PatientMatch] = []
-    for patient, enrolment, label, town in session.execute(
-        query.order_by(Patient.id, Enrolment.id).limit(SEARCH_LIMIT)
-    ):
-        matches.append(
-            PatientMatch(
-                id=patient.id,
-                name=f"{patient.family_name} {patient.given_name}",
-                name_kana=f"{patient.family_name_kana} {patient.given_name_kana}",
-                date_of_birth=patient.date_of_birth,
-                sex=patient.sex,
-                clinic_id=enrolment.clinic_id,
-                clinic_label=label,
-                clinic_patient_number=enrolment.clinic_patient_number,
-                municipality=town,
-                enrolment_id=enrolment.id,
-                ended_on=enrolment.ended_on,
-                end_reason=enrolment.end_reason,
-            )
+    wanted = kana.fold(name_kana) if name_kana else ""
+    given = {
+        "number": clinic_patient_number or None,
+        "phone": household_phone or None,
+        "born": date_of_birth,
+        "pattern": kana.prefix_pattern(wanted) if wanted else None,
+        "clinic": user.clinic_id if user.role is Role.clinic_admin else None,
+    }
+    shape = SearchShape(*(given[name] is not None for name in SearchShape._fields))
+    values = {name: value for name, value in given.items() if value is not None}
+    # An enrolment filter is checked for every candidate (`exact`); without one, a patient with no enrolment
+    # (none is ever made so) taking a place is the one reason to ask again, the exact and slower way.
+    rows = session.execute(_matches(shape, exact=shape.number or shape.clinic), values).all()
+    if any(row.enrolment_id is None for row in rows):
+        rows = session.execute(_matches(shape, exact=True), values).all()
+    matches = [
+        PatientMatch(
+            id=row.id,
+            name=f"{row.family_name} {row.given_name}",
+            name_kana=f"{row.family_name_kana} {row.given_name_kana}",
+            date_of_birth=row.date_of_birth,
+            sex=row.sex,
+            clinic_id=row.clinic_id,
+            clinic_label=row.label,
+            clinic_patient_number=row.clinic_patient_number,
+            municipality=row.name,
+            enrolment_id=row.enrolment_id,
+            ended_on=row.ended_on,
+            end_reason=row.end_reason,
         )
+        for row in rows
+    ]
     # Each match returned is written as read (one entry each, in one run of the chain).
     audit.record_each(session, clock, user, "patient.search.match", patient_ids=[m.id for m in matches])
     return matches
+
+
+class SearchShape(NamedTuple):
+    """Which of the caller's details a search was given (each a bound parameter of the same name)."""
+
+    number: bool  # the clinic's chart number
+    phone: bool  # the household phone, E.164
+    born: bool  # the date of birth
+    pattern: bool  # the folded kana, as a LIKE prefix pattern
+    clinic: bool  # a clinic admin's own clinic
+
+
+_FOUND = aliased(Patient, name="found")
+
+
+@functools.cache
+def _matches(shape: SearchShape, *, exact: bool) -> Select:
+    """The first SEARCH_LIMIT (patient, enrolment) rows by ids, as plain columns: the first patients by id
+    that match, then the rows of those patients only. The patients come from the indexes alone (the kana
+    key's index holds the id), so a prefix a thousand patients share costs no thousand row reads. Built
+    once per shape (building it cost more than running it).
+
+    Not `exact`, any patient may take a place, and one with no enrolment comes back with an empty one; `exact`
+    looks for an enrolment (one of the filters' own) of every candidate first, which costs an index probe
+    per candidate."""
+    patient_filters: list[ColumnElement[bool]] = []
+    enrolment_filters: list[ColumnElement[bool]] = []
+    if shape.number:
+        enrolment_filters.append(Enrolment.clinic_patient_number == bindparam("number"))
+    if shape.phone:
+        patient_filters.append(Patient.household_phone_e164 == bindparam("phone"))
+    if shape.born:
+        patient_filters.append(Patient.date_of_birth == bindparam("born"))
+    if shape.pattern:
+        patient_filters.append(Patient.name_kana_key.like(bindparam("pattern"), escape=kana.LIKE_ESCAPE))
+    if shape.clinic:
+        enrolment_filters.append(Enrolment.clinic_id == bindparam("clinic"))
+    first = select(Patient.id).where(*patient_filters)
+    if exact:
+        enrolled = select(Enrolment.id).where(Enrolment.patient_id == Patient.id, *enrolment_filters)
+        first = first.where(enrolled.exists())
+    hits = first.order_by(Patient.id).limit(SEARCH_LIMIT).subquery()
+    found = _FOUND
+    return (
+        select(
+            found.id,
+            found.family_name,
+            found.given_name,
+            found.family_name_kana,
+            found.given_name_kana,
+            found.date_of_birth,
+            found.sex,
+            Enrolment.id.label("enrolment_id"),
+            Enrolment.clinic_id,
+            Enrolment.clinic_patient_number,
+            Enrolment.ended_on,
+            Enrolment.end_reason,
+            Clinic.label,
+            Municipality.name,
+        )
+        .select_from(hits)
+        .join(found, found.id == hits.c.id)
+        .outerjoin(Enrolment, and_(Enrolment.patient_id == found.id, *enrolment_filters))
+        .outerjoin(Clinic, Clinic.id == Enrolment.clinic_id)
+        .join(Municipality, Municipality.id == found.municipality_id)
+        .order_by(found.id, Enrolment.id)
+        .limit(SEARCH_LIMIT)
+    )
 
 
 class PatientRejected(ValueError):

@@ -7,8 +7,8 @@ from datetime import datetime
 from fastapi import APIRouter, Depends, HTTPException, Request
 from sqlalchemy.orm import Session
 
-from dispatch.auth.guard import allow, authenticated
-from dispatch.auth.models import Role
+from dispatch.auth.guard import allow, authenticated, current_user
+from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
 from dispatch.programme import service
 from dispatch.programme.periods import fiscal_year_of
@@ -19,11 +19,13 @@ router = APIRouter(prefix="/api/v1", tags=["programme"])
 
 
 @router.get("/programme", response_model=ProgrammeOut, dependencies=[authenticated()])
-def read_programme(request: Request, session: Session = Depends(db_session)) -> ProgrammeOut:
-    """The programme in force, and whether it is night/holiday hours right now."""
+def read_programme(
+    request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> ProgrammeOut:
+    """The programme in force (an area coordinator's area's), and whether it is night/holiday hours now."""
     services = get_services(request)
     try:
-        programme = service.get_programme(session, services.settings.programme_code)
+        programme = service.users_programme(session, user, services.settings.programme_code)
     except service.ProgrammeNotLoaded as exc:
         raise HTTPException(503, detail=str(exc)) from None
     now = services.clock.now()
@@ -34,7 +36,8 @@ def read_programme(request: Request, session: Session = Depends(db_session)) -> 
         prefecture=programme.prefecture,
         timezone=programme.timezone,
         area=programme.area.name,
-        municipalities=programme.area.municipalities,
+        municipalities=service.served_municipalities(session),
+        areas=service.served_areas(session, programme),
         fiscal_years=programme.fiscal_years,
         starts_on=programme.starts_on,
         ends_on=programme.ends_on,

@@ -16,6 +16,17 @@ class MunicipalityOut(BaseModel):
     name: str
     latitude: float
     longitude: float
+    area_id: int
+
+
+class AreaProgrammeOut(BaseModel):
+    """A medical area served on this deployment, and its programme."""
+
+    area_id: int
+    area_code: str
+    area: str  # 印旛
+    programme: str  # the programme's code
+    travel_cap_min: int
 
 
 class FiscalYearOut(BaseModel):
@@ -49,7 +60,9 @@ class ProgrammeOut(BaseModel):
     prefecture: str
     timezone: str
     area: str
+    # Every town of every area served here (a call may come from any of them), each with its area.
     municipalities: list[MunicipalityOut]
+    areas: list[AreaProgrammeOut]  # the areas served here (広域連携), the default programme's first
     fiscal_years: list[FiscalYearOut]  # the years with a row of their own (an operator, a counting rule)
     starts_on: date
     ends_on: date | None

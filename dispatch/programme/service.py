@@ -12,8 +12,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.auth.models import User
+from dispatch.auth.scope import area_scope
 from dispatch.programme import periods
 from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
+from dispatch.programme.schemas import AreaProgrammeOut
 from dispatch.programme.service_hours import in_service_hours
 
 
@@ -29,6 +32,49 @@ def get_programme(session: Session, code: str) -> Programme:
             f"programme {code!r} is not loaded; run `dispatch seed reference` "
             "(or `dispatch seed demo` outside production)"
         )
+    return programme
+
+
+def served_areas(session: Session, default: Programme) -> list[AreaProgrammeOut]:
+    """The areas with a programme on this deployment, the default programme's first."""
+    rows = list(
+        session.execute(
+            select(Programme, MedicalArea)
+            .join(MedicalArea, MedicalArea.id == Programme.area_id)
+            .order_by(Programme.id)
+        )
+    )
+    rows.sort(key=lambda row: (row[0].id != default.id, row[1].position))
+    return [
+        AreaProgrammeOut(
+            area_id=area.id,
+            area_code=area.code,
+            area=area.name,
+            programme=programme.code,
+            travel_cap_min=area.travel_cap_min,
+        )
+        for programme, area in rows
+    ]
+
+
+def served_municipalities(session: Session) -> list[Municipality]:
+    """Every town of the areas served here, by code."""
+    served = select(Programme.area_id)
+    return list(
+        session.scalars(
+            select(Municipality).where(Municipality.area_id.in_(served)).order_by(Municipality.code)
+        )
+    )
+
+
+def users_programme(session: Session, user: User, default_code: str) -> Programme:
+    """The programme a user's pages act on: their area's for an area coordinator, else the deployment's."""
+    area_id = area_scope(user)
+    if area_id is None:
+        return get_programme(session, default_code)
+    programme = session.scalar(select(Programme).where(Programme.area_id == area_id).order_by(Programme.id))
+    if programme is None:
+        raise ProgrammeNotLoaded(f"no programme serves area {area_id} yet")
     return programme
 
 

@@ -1,13 +1,10 @@
-"""Reports as files: CSV that opens correctly in Japanese Excel (UTF-8 with BOM), and XLSX with a chart."""
+"""Reports as rows and files: CSV that opens correctly in Japanese Excel (UTF-8 with BOM), and a terminal table
+(the XLSX is `dispatch.reports.workbook`)."""
 
 from __future__ import annotations
 
 import csv
 import io
-
-from openpyxl import Workbook
-from openpyxl.chart import BarChart, Reference
-from openpyxl.styles import Font
 
 from dispatch.reports.schemas import ClinicReport, ClinicRow, MonthlyReport
 
@@ -20,8 +17,6 @@ EXCLUDED_JA = {
     "cancelled_before_decision": "判断前に終了",
     "no_outcome": "往診結果未記録",
 }
-NEWLY_STARTED_JA = "※赤字は本事業により新規に往診を開始した医療機関"
-RED = "C00000"
 
 CLINIC_HEADERS_JA = ["医療機関名", "契約患者数", "医療相談", "往診", "看取り", "契約時期"]
 # The reference table's own columns (config/reference/model_project_fy2024.csv).
@@ -57,18 +52,20 @@ def _blank(value: int | None) -> int | str:
     return "" if value is None else value
 
 
-def clinic_rows_ja(report: ClinicReport) -> list[list]:
-    def row(r: ClinicRow) -> list:
-        return [
-            r.clinic_label,
-            r.enrolled_patients,
-            _blank(r.consultations),
-            r.house_calls,
-            r.end_of_life,
-            r.contract_start_reiwa or "",
-        ]
+def clinic_row_ja(r: ClinicRow) -> list:
+    """One line of the table in its Japanese columns (a clinic, a subtotal or the total)."""
+    return [
+        r.clinic_label,
+        r.enrolled_patients,
+        _blank(r.consultations),
+        r.house_calls,
+        r.end_of_life,
+        r.contract_start_reiwa or "",
+    ]
 
-    return [CLINIC_HEADERS_JA, *[row(r) for r in report.rows], row(report.total)]
+
+def clinic_rows_ja(report: ClinicReport) -> list[list]:
+    return [CLINIC_HEADERS_JA, *[clinic_row_ja(r) for r in report.rows], clinic_row_ja(report.total)]
 
 
 def excluded_rows_ja(report: ClinicReport) -> list[list]:
@@ -130,7 +127,8 @@ def to_csv(rows: list[list], bom: bool = True) -> bytes:
 
 
 def to_table(rows: list[list]) -> str:
-    """A plain text table for the terminal (East Asian characters count double)."""
+    """A plain text table for the terminal (East Asian characters count double); a line of one cell (a note)
+    is not a column's width."""
     import unicodedata
 
     def width(text: str) -> int:
@@ -138,53 +136,9 @@ def to_table(rows: list[list]) -> str:
 
     columns = max(len(row) for row in rows)
     cells = [["" if v is None else str(v) for v in row] + [""] * (columns - len(row)) for row in rows]
-    widths = [max(width(row[i]) for row in cells) for i in range(len(cells[0]))]
+    measured = [row for row, line in zip(cells, rows, strict=True) if len(line) > 1] or cells
+    widths = [max(width(row[i]) for row in measured) for i in range(len(cells[0]))]
     return "\n".join(
         "  ".join(cell + " " * (widths[i] - width(cell)) for i, cell in enumerate(row)).rstrip()
         for row in cells
     )
-
-
-def to_xlsx(clinics: ClinicReport | None, monthly: MonthlyReport | None) -> bytes:
-    """A workbook: the per-clinic table (with the 赤字 mark), the calls it leaves out (sheet 除外), the monthly
-    table, and a native bar chart of the monthly counts."""
-    book = Workbook()
-    book.remove(book.worksheets[0])  # the empty sheet a new workbook opens with
-    if clinics is not None:
-        sheet = book.create_sheet(f"{clinics.label} 医療機関別")
-        sheet.append([*CLINIC_HEADERS_JA, "新規往診開始"])
-        for line in clinic_rows_ja(clinics)[1:]:
-            sheet.append(line)
-        for cell in sheet[1] + sheet[sheet.max_row]:
-            cell.font = Font(bold=True)
-        for n, clinic in enumerate(clinics.rows, start=2):
-            if clinic.newly_started_house_calls:  # the seed's 赤字
-                sheet.cell(row=n, column=1).font = Font(color=RED)
-                sheet.cell(row=n, column=len(CLINIC_HEADERS_JA) + 1).value = "○"
-        sheet.append([])
-        sheet.append([NEWLY_STARTED_JA])
-        sheet["A" + str(sheet.max_row)].font = Font(color=RED)
-        sheet.column_dimensions["A"].width = 18
-        excluded = book.create_sheet("除外")
-        for line in excluded_rows_ja(clinics)[1:]:
-            excluded.append(line)
-        excluded["A1"].font = Font(bold=True)
-        excluded.column_dimensions["A"].width = 30
-    if monthly is not None:
-        sheet = book.create_sheet("月別利用状況")
-        for row in monthly_rows_ja(monthly):
-            sheet.append(row)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        chart = BarChart()
-        chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
-        chart.title = "月別 医療相談・往診・看取り"
-        chart.y_axis.title, chart.x_axis.title = "件数", "月"
-        data = Reference(sheet, min_col=2, max_col=4, min_row=1, max_row=sheet.max_row)
-        chart.add_data(data, titles_from_data=True)
-        chart.set_categories(Reference(sheet, min_col=1, min_row=2, max_row=sheet.max_row))
-        chart.width, chart.height = 24, 12
-        sheet.add_chart(chart, "A" + str(sheet.max_row + 3))
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from dispatch.auth.guard import allow
-from dispatch.auth.models import Role
+from dispatch.auth.guard import allow, current_user
+from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
 from dispatch.programme.models import Programme
-from dispatch.programme.service import ProgrammeNotLoaded, get_programme
+from dispatch.programme.service import ProgrammeNotLoaded, users_programme
 from dispatch.roster import gaps
 
 router = APIRouter(prefix="/api/v1", tags=["roster"])
@@ -43,9 +43,10 @@ def _out(gap: gaps.Gap) -> GapOut:
     return GapOut(**{k: v for k, v in gap.__dict__.items() if k != "municipality_id"})
 
 
-def _programme(request: Request, session: Session) -> Programme:
+def _programme(request: Request, session: Session, user: User) -> Programme:
+    """The programme whose towns are checked: an area coordinator's area's, else the deployment's."""
     try:
-        return get_programme(session, get_services(request).settings.programme_code)
+        return users_programme(session, user, get_services(request).settings.programme_code)
     except ProgrammeNotLoaded as exc:
         raise HTTPException(503, detail=str(exc)) from None
 
@@ -71,12 +72,13 @@ def list_gaps(
     last: str | None = Query(
         None, alias="to", max_length=10, description="the last night, YYYY-MM-DD (default: 13 nights later)"
     ),
+    user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> list[GapOut]:
     """Every interval of the service hours, in the nights from `from` to `to` (each from its morning hand-back,
     08:00, to the next), in which a municipality has fewer physicians on call than the programme's minimum."""
     start, end = _day("from", first), _day("to", last)
-    programme = _programme(request, session)
+    programme = _programme(request, session, user)
     if start is None:
         now = get_services(request).clock.now()
         start = gaps.night_of(gaps.rules_of(session, programme.id), now, programme.timezone)
@@ -89,9 +91,11 @@ def list_gaps(
 
 
 @router.get("/roster/gap-alerts", response_model=list[GapAlertOut], dependencies=[allow(*ALERT_READERS)])
-def open_gap_alerts(request: Request, session: Session = Depends(db_session)) -> list[GapAlertOut]:
+def open_gap_alerts(
+    request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> list[GapAlertOut]:
     """Tonight's coverage-gap alert while a gap remains (re-checked on every read); [] once filled."""
-    programme = _programme(request, session)
+    programme = _programme(request, session, user)
     found = gaps.open_alert(session, programme, get_services(request).clock.now())
     if found is None:
         return []

@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
+from dispatch.auth.scope import area_scope
 from dispatch.deps import db_session, get_services
 from dispatch.ids import PathId
 from dispatch.programme.periods import month_start
+from dispatch.programme.service import ProgrammeSnapshot, users_programme
 from dispatch.roster import rotations
 from dispatch.roster.models import Rotation, Shift
 from dispatch.roster.schemas import (
@@ -23,7 +25,7 @@ from dispatch.roster.schemas import (
     RotationOut,
     ShiftOverrideIn,
 )
-from dispatch.roster.service import RosterRejected
+from dispatch.roster.service import RosterRejected, towns_inside
 
 router = APIRouter(prefix="/api/v1/roster", tags=["roster"])
 READERS = (Role.operator, Role.consulting_physician, Role.coordinator, Role.admin)
@@ -35,6 +37,13 @@ def _month(text: str) -> date:
         return month_start(text)
     except ValueError as exc:
         raise HTTPException(422, detail=f"month: {exc}") from None
+
+
+def _programme(request: Request, session: Session, user: User) -> ProgrammeSnapshot:
+    """The programme whose hours a month's nights follow: an area coordinator's area's, else the default."""
+    services = get_services(request)
+    code = users_programme(session, user, services.settings.programme_code).code
+    return services.reference.programme(session, code)
 
 
 def _rotation_out(rotation: Rotation) -> RotationOut:
@@ -69,9 +78,11 @@ def _shift_out(shift: Shift, tz: ZoneInfo) -> RosterShiftOut:
 
 
 @router.get("/rotations", response_model=list[RotationOut], dependencies=[allow(*READERS)])
-def list_rotations(session: Session = Depends(db_session)) -> list[RotationOut]:
-    """Every rotation, active first."""
-    return [_rotation_out(r) for r in rotations.rotations(session)]
+def list_rotations(
+    user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> list[RotationOut]:
+    """Every rotation (an area coordinator: their area's), active first."""
+    return [_rotation_out(r) for r in rotations.rotations(session, area_scope(user))]
 
 
 @router.post("/rotations", response_model=RotationOut, status_code=201, dependencies=[allow(*EDITORS)])
@@ -83,6 +94,7 @@ def add_rotation(
 ) -> RotationOut:
     """A recurring pattern: every week, every other week, or a weekly turn through a list of physicians."""
     try:
+        towns_inside(session, area_scope(user), "coverage", body.coverage)
         rotation = rotations.add_rotation(session, get_services(request).clock, user, **body.model_dump())
     except RosterRejected as exc:
         raise HTTPException(422, detail=str(exc)) from None
@@ -107,24 +119,28 @@ def end_rotation(
 
 
 @router.get("/months/{month}", response_model=list[RosterShiftOut], dependencies=[allow(*EDITORS)])
-def month_roster(month: str, request: Request, session: Session = Depends(db_session)) -> list[RosterShiftOut]:
-    """The month's shifts: drafts, published, removed (generated) and hand-made, by start."""
+def month_roster(
+    month: str, request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> list[RosterShiftOut]:
+    """The month's shifts: drafts, published, removed (generated) and hand-made, by start (an area
+    coordinator: their area's)."""
     first = _month(month)
-    programme = get_services(request).reference.programme(session)
+    programme = _programme(request, session, user)
     tz = ZoneInfo(programme.timezone)
-    return [_shift_out(s, tz) for s in rotations.month_shifts(session, programme, first)]
+    return [_shift_out(s, tz) for s in rotations.month_shifts(session, programme, first, area_scope(user))]
 
 
 @router.post("/months/{month}/generate", response_model=MonthGeneratedOut, dependencies=[allow(*EDITORS)])
 def generate_month(
     month: str, request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
 ) -> MonthGeneratedOut:
-    """Make the month's draft shifts from the rotations; run again, untouched drafts are made anew."""
+    """Make the month's draft shifts from the rotations (an area coordinator: their area's); run again,
+    untouched drafts are made anew."""
     first = _month(month)
     services = get_services(request)
-    programme = services.reference.programme(session)
+    programme = _programme(request, session, user)
     try:
-        result = rotations.generate_month(session, services.clock, user, programme, first)
+        result = rotations.generate_month(session, services.clock, user, programme, first, area_scope(user))
     except RosterRejected as exc:
         raise HTTPException(422, detail=str(exc)) from None
     session.commit()
@@ -135,9 +151,9 @@ def generate_month(
 def publish_month(
     month: str, request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
 ) -> MonthPublishedOut:
-    """Make the month's drafts live: from now on matching offers them."""
+    """Make the month's drafts live (an area coordinator: their area's): from now on matching offers them."""
     first = _month(month)
-    published = rotations.publish_month(session, get_services(request).clock, user, first)
+    published = rotations.publish_month(session, get_services(request).clock, user, first, area_scope(user))
     session.commit()
     return MonthPublishedOut(month=first.isoformat()[:7], published=published)
 
@@ -163,5 +179,5 @@ def override_shift(
     except RosterRejected as exc:
         raise HTTPException(422, detail=str(exc)) from None
     session.commit()
-    tz = ZoneInfo(services.reference.programme(session).timezone)
+    tz = ZoneInfo(_programme(request, session, user).timezone)
     return _shift_out(shift, tz)

@@ -19,6 +19,7 @@ from dispatch.programme.models import Municipality
 from dispatch.programme.service import ProgrammeSnapshot
 from dispatch.programme.service_hours import SATURDAY, is_day_off
 from dispatch.roster.models import Physician, PhysicianRole, Rotation, RotationKind, Shift, ShiftCover
+from dispatch.roster.scope import rotation_in_area, shift_in_area
 from dispatch.roster.service import RosterRejected
 
 ONE_PHYSICIAN = (RotationKind.weekly, RotationKind.alternate_weeks)
@@ -135,10 +136,11 @@ def add_rotation(
     return rotation
 
 
-def rotations(session: Session) -> list[Rotation]:
-    """Every rotation, active first, by name."""
+def rotations(session: Session, area_id: int | None = None) -> list[Rotation]:
+    """Every rotation (of an area's towns, if given), active first, by name."""
     query = (
         select(Rotation)
+        .where(*rotation_in_area(area_id))
         .options(selectinload(Rotation.coverage))
         .order_by(Rotation.active.desc(), Rotation.name)
     )
@@ -151,9 +153,11 @@ def end_rotation(session: Session, clock: Clock, user: User, rotation: Rotation)
     audit.record(session, clock, user, "roster.rotation.end", detail={"rotation_id": rotation.id})
 
 
-def month_shifts(session: Session, programme: ProgrammeSnapshot, month: date) -> list[Shift]:
-    """Every shift of the month: generated ones by their day (drafts and removed included), hand-made
-    ones by their local start."""
+def month_shifts(
+    session: Session, programme: ProgrammeSnapshot, month: date, area_id: int | None = None
+) -> list[Shift]:
+    """Every shift of the month (of an area's towns, if given): generated ones by their day (drafts and
+    removed included), hand-made ones by their local start."""
     days = month_days(month)
     tz = ZoneInfo(programme.timezone)
     start = datetime.combine(days[0], time(0), tz)
@@ -162,7 +166,8 @@ def month_shifts(session: Session, programme: ProgrammeSnapshot, month: date) ->
         select(Shift)
         .where(
             (Shift.generated.is_(True) & Shift.rotation_day.between(days[0], days[-1]))
-            | (Shift.generated.is_(False) & (Shift.starts_at >= start) & (Shift.starts_at < end))
+            | (Shift.generated.is_(False) & (Shift.starts_at >= start) & (Shift.starts_at < end)),
+            *shift_in_area(area_id),
         )
         .options(selectinload(Shift.coverage), selectinload(Shift.physician))
         .order_by(Shift.starts_at, Shift.id)
@@ -171,14 +176,24 @@ def month_shifts(session: Session, programme: ProgrammeSnapshot, month: date) ->
 
 
 def generate_month(
-    session: Session, clock: Clock, user: User, programme: ProgrammeSnapshot, month: date
+    session: Session,
+    clock: Clock,
+    user: User,
+    programme: ProgrammeSnapshot,
+    month: date,
+    area_id: int | None = None,
 ) -> MonthGenerated:
-    """Make the month's draft shifts from the active rotations. Drafts of an earlier run that nobody touched
-    are made again; published, overridden, removed or covered ones stay; hand-made shifts are never read."""
+    """Make the month's draft shifts from the active rotations (an area's, if given). Drafts of an earlier
+    run that nobody touched are made again; published, overridden, removed or covered ones stay; hand-made
+    shifts are never read."""
     days = month_days(month)
     existing = list(
         session.scalars(
-            select(Shift).where(Shift.generated.is_(True), Shift.rotation_day.between(days[0], days[-1]))
+            select(Shift).where(
+                Shift.generated.is_(True),
+                Shift.rotation_day.between(days[0], days[-1]),
+                *shift_in_area(area_id),
+            )
         )
     )
     covered = set(
@@ -201,7 +216,9 @@ def generate_month(
     tz = ZoneInfo(programme.timezone)
     created = skipped = 0
     for rotation in session.scalars(
-        select(Rotation).where(Rotation.active.is_(True)).options(selectinload(Rotation.coverage))
+        select(Rotation)
+        .where(Rotation.active.is_(True), *rotation_in_area(area_id))
+        .options(selectinload(Rotation.coverage))
     ):
         for day in days:
             physician_id = on_duty(rotation, day)
@@ -238,8 +255,9 @@ def generate_month(
     return result
 
 
-def publish_month(session: Session, clock: Clock, user: User, month: date) -> int:
-    """Make the month's draft shifts live (matching sees them from now on); how many were published."""
+def publish_month(session: Session, clock: Clock, user: User, month: date, area_id: int | None = None) -> int:
+    """Make the month's draft shifts (an area's, if given) live: matching sees them from now on; how many
+    were published."""
     days = month_days(month)
     result = session.execute(
         update(Shift)
@@ -248,6 +266,7 @@ def publish_month(session: Session, clock: Clock, user: User, month: date) -> in
             Shift.published.is_(False),
             Shift.removed.is_(False),
             Shift.rotation_day.between(days[0], days[-1]),
+            *shift_in_area(area_id),
         )
         .values(published=True)
         .execution_options(synchronize_session=False)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, aliased, selectinload
 
 from dispatch.programme.models import Municipality
 from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover, shift_coverage
+from dispatch.roster.scope import shift_in_area
 from dispatch.times import time_problem
 
 MAX_SHIFT = timedelta(hours=48)
@@ -34,22 +35,23 @@ class OnCall:
     covering_for: int | None  # the rostered physician whose shift this is, when covered
 
 
-def shifts_at(session: Session, at: datetime) -> list[Shift]:
-    """Live shifts running at `at` (start inclusive, end exclusive); drafts of a month are not live."""
+def shifts_at(session: Session, at: datetime, area_id: int | None = None) -> list[Shift]:
+    """Live shifts running at `at` (start inclusive, end exclusive); drafts of a month are not live. With
+    `area_id`, those covering a town of that area."""
     query = (
         select(Shift)
-        .where(Shift.starts_at <= at, Shift.ends_at > at, Shift.published.is_(True))
+        .where(Shift.starts_at <= at, Shift.ends_at > at, Shift.published.is_(True), *shift_in_area(area_id))
         .options(selectinload(Shift.coverage), selectinload(Shift.physician))
         .order_by(Shift.starts_at, Shift.id)
     )
     return list(session.scalars(query))
 
 
-def shifts_between(session: Session, start: datetime, end: datetime) -> list[Shift]:
-    """Live shifts overlapping [start, end)."""
+def shifts_between(session: Session, start: datetime, end: datetime, area_id: int | None = None) -> list[Shift]:
+    """Live shifts overlapping [start, end) (covering a town of `area_id`, if given)."""
     query = (
         select(Shift)
-        .where(Shift.starts_at < end, Shift.ends_at > start, Shift.published.is_(True))
+        .where(Shift.starts_at < end, Shift.ends_at > start, Shift.published.is_(True), *shift_in_area(area_id))
         .options(selectinload(Shift.coverage), selectinload(Shift.physician))
         .order_by(Shift.starts_at, Shift.id)
     )
@@ -86,10 +88,10 @@ def on_call_select(
     return query
 
 
-def on_call(session: Session, at: datetime) -> list[OnCall]:
-    """Who is on call at `at`, covers applied; only active physicians."""
+def on_call(session: Session, at: datetime, area_id: int | None = None) -> list[OnCall]:
+    """Who is on call at `at`, covers applied; only active physicians (on shifts covering `area_id`'s towns)."""
     slots: dict[int, tuple[OnCall, set[int]]] = {}
-    rows = session.execute(on_call_select(at).add_columns(Physician.name))
+    rows = session.execute(on_call_select(at).add_columns(Physician.name).where(*shift_in_area(area_id)))
     for shift_id, rostered, ends_at, covering, cover_ends_at, town, name in rows:
         if shift_id not in slots:
             slot = OnCall(
@@ -193,3 +195,26 @@ def upcoming_shifts(session: Session, physician_id: int, now: datetime, limit: i
         .limit(limit)
     )
     return list(session.scalars(query))
+
+
+def towns_inside(session: Session, area_id: int | None, field: str, municipality_ids: list[int]) -> None:
+    """RosterRejected naming `field` when an area coordinator names a town outside their area."""
+    if area_id is None or not municipality_ids:
+        return
+    outside = session.scalar(
+        select(Municipality.name)
+        .where(Municipality.id.in_(municipality_ids), Municipality.area_id != area_id)
+        .order_by(Municipality.code)
+        .limit(1)
+    )
+    if outside is not None:
+        raise RosterRejected(field, f"{outside} is outside your area")
+
+
+def based_inside(session: Session, area_id: int | None, base_municipality_id: int | None) -> None:
+    """RosterRejected unless an area coordinator registers a physician based in their area."""
+    if area_id is None:
+        return
+    if base_municipality_id is None:
+        raise RosterRejected("base_municipality_id", "give the town in your area the physician sets off from")
+    towns_inside(session, area_id, "base_municipality_id", [base_municipality_id])

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from dispatch.audit.service import record
 from dispatch.auth.models import Role, User
+from dispatch.auth.scope import area_scope
 from dispatch.clock import Clock
 from dispatch.programme.models import Programme
 from dispatch.roster.models import (
@@ -26,6 +27,7 @@ from dispatch.roster.models import (
     SwapState,
     shift_coverage,
 )
+from dispatch.roster.scope import shift_in_area, shifts_in_area
 from dispatch.roster.service import RosterRejected, add_cover
 
 PENDING = (SwapState.open, SwapState.taken)
@@ -129,6 +131,12 @@ def ask(
     shift = session.get(Shift, shift_id)
     if shift is None or (user.role not in COORDINATING and shift.physician_id != user.physician_id):
         raise LookupError(f"shift_id: no shift {shift_id} of yours")  # another's shift is not shown
+    area_id = area_scope(user)
+    if (
+        area_id is not None
+        and session.scalar(select(Shift.id).where(Shift.id == shift_id, *shift_in_area(area_id))) is None
+    ):
+        raise LookupError(f"shift_id: no shift {shift_id} of yours")  # another area's
     _future_shift(session, shift_id, "shift_id", now)
     offered = None
     if offered_shift_id is not None:
@@ -288,8 +296,12 @@ def cancel(
 
 
 def visible_swaps(session: Session, user: User, limit: int = 200) -> list[ShiftSwap]:
-    """What a user may see: a coordinator every swap; a physician their own, those they took, the open ones."""
+    """What a user may see: a coordinator every swap (of their area's shifts, for an area coordinator); a
+    physician their own, those they took, the open ones."""
+    area_id = area_scope(user)  # an area coordinator: their area's shifts' swaps
     query = select(ShiftSwap).order_by(ShiftSwap.id.desc()).limit(limit)
+    if area_id is not None:
+        query = query.where(ShiftSwap.shift_id.in_(shifts_in_area(area_id)))
     if user.role not in COORDINATING:
         me = user.physician_id
         query = query.where(

@@ -7,14 +7,16 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import ColumnElement, literal, null, select, true, update
 from sqlalchemy import case as sql_case
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, object_session, sessionmaker
+from sqlalchemy.orm import Session, make_transient_to_detached, object_session, sessionmaker
 
+from dispatch import bulk
 from dispatch.clock import Clock
-from dispatch.db import UTCDateTime
+from dispatch.db import UTCDateTime, table_of
 from dispatch.jobs import SEND_SMS
 from dispatch.outbox import defer_job
 from dispatch.phones import masked
@@ -60,6 +62,54 @@ def queue_sms(
         session.flush()  # the job needs its id; a claimed one is written with the commit
         defer_job(session, SEND_SMS, message.id, job_id=f"sms-{message.id}")
     return message
+
+
+def queue_claimed(
+    session: Session, clock: Clock, messages: list[tuple[str, str, str, int | None, int | None]]
+) -> list[SmsMessage]:
+    """`queue_sms(..., claimed=True)` for many messages at once, each (phone, body, purpose, case_id,
+    offer_id): one statement on PostgreSQL (`dispatch.bulk`), the rows then in the session as if loaded."""
+    if not bulk.supported(session):
+        return [
+            queue_sms(session, clock, p, b, u, case_id=c, offer_id=o, claimed=True)
+            for p, b, u, c, o in messages
+        ]
+    now = clock.now()
+    columns: dict[str, list[Any]] = {
+        "direction": [Direction.outbound] * len(messages),
+        "phone_e164": [m[0] for m in messages],
+        "body": [m[1] for m in messages],
+        "purpose": [m[2] for m in messages],
+        "status": ["claimed"] * len(messages),
+        "case_id": [m[3] for m in messages],
+        "offer_id": [m[4] for m in messages],
+        "created_at": [now] * len(messages),
+        "updated_at": [now] * len(messages),
+    }
+    written = bulk.insert(session, table_of(SmsMessage), columns, ("id", "offer_id", "case_id", "body"))
+    ids = {(offer_id, case_id, body): sms_id for sms_id, offer_id, case_id, body in written}
+    result = []
+    for phone, body, purpose, case_id, offer_id in messages:
+        message = SmsMessage(
+            id=ids[(offer_id, case_id, body)],
+            provider_sid=None,
+            direction=Direction.outbound,
+            phone_e164=phone,
+            body=body,
+            purpose=purpose,
+            status="claimed",
+            error_code=None,
+            case_id=case_id,
+            offer_id=offer_id,
+            created_at=now,
+            updated_at=now,
+            sent_at=None,
+            not_before=None,
+        )
+        make_transient_to_detached(message)
+        session.add(message)  # as loaded: a change to it (the coordinator's hand withdraws one) is written
+        result.append(message)
+    return result
 
 
 def send_pending(

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
-from dispatch.programme.service import get_programme
+from dispatch.programme.service import users_programme
 from dispatch.submissions import formats, service
 from dispatch.submissions.schemas import SubmissionDetail, SubmissionIn, SubmissionOut
 
@@ -36,7 +36,7 @@ def submit_month(
 ) -> SubmissionOut:
     """Submit a month that has ended: its figures are frozen with who and when; again makes a new version."""
     services = get_services(request)
-    programme = get_programme(session, services.settings.programme_code)
+    programme = users_programme(session, user, services.settings.programme_code)
     try:
         submission = service.submit(session, services.clock, programme, user, body.month, body.note)
         session.commit()
@@ -60,14 +60,17 @@ def submit_month(
 
 
 @router.get("", response_model=list[SubmissionOut], dependencies=[allow(*SUBMISSION_READERS)])
-def list_submissions(request: Request, session: Session = Depends(db_session)) -> list[SubmissionOut]:
-    """Every submission (newest month, then newest version first) and whether its figures changed since."""
-    programme = get_programme(session, get_services(request).settings.programme_code)
+def list_submissions(
+    request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> list[SubmissionOut]:
+    """Every submission (newest month, then newest version first) and whether its figures changed since (an
+    area coordinator: their area's programme's)."""
+    programme = users_programme(session, user, get_services(request).settings.programme_code)
     return service.listing(session, programme)
 
 
-def _detail(request: Request, session: Session, month: str) -> SubmissionDetail:
-    programme = get_programme(session, get_services(request).settings.programme_code)
+def _detail(request: Request, session: Session, user: User, month: str) -> SubmissionDetail:
+    programme = users_programme(session, user, get_services(request).settings.programme_code)
     detail = service.detail(session, programme, _month(month))
     if detail is None:
         raise HTTPException(404, detail=f"month: {month} has not been submitted")
@@ -75,9 +78,11 @@ def _detail(request: Request, session: Session, month: str) -> SubmissionDetail:
 
 
 @router.get("/{month}.csv", dependencies=[allow(*SUBMISSION_READERS)])
-def submission_csv(month: str, request: Request, session: Session = Depends(db_session)) -> Response:
+def submission_csv(
+    month: str, request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> Response:
     """The submitted figures beside today's, changes marked: CSV for Excel (UTF-8 with BOM)."""
-    detail = _detail(request, session, month)
+    detail = _detail(request, session, user, month)
     return Response(
         formats.submission_csv(detail, get_services(request).settings.timezone),
         media_type="text/csv; charset=utf-8",
@@ -86,6 +91,8 @@ def submission_csv(month: str, request: Request, session: Session = Depends(db_s
 
 
 @router.get("/{month}", response_model=SubmissionDetail, dependencies=[allow(*SUBMISSION_READERS)])
-def read_submission(month: str, request: Request, session: Session = Depends(db_session)) -> SubmissionDetail:
+def read_submission(
+    month: str, request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> SubmissionDetail:
     """The submitted figures, the figures now, and every number that changed since (submitted → now)."""
-    return _detail(request, session, month)
+    return _detail(request, session, user, month)

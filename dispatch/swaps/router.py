@@ -16,7 +16,7 @@ from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
 from dispatch.ids import PathId
 from dispatch.programme.models import Programme
-from dispatch.programme.service import get_programme
+from dispatch.programme.service import users_programme
 from dispatch.roster import service, swaps
 from dispatch.roster.models import Shift, ShiftSwap
 from dispatch.roster.schemas import SwapIn, SwapOut, SwapSettings, SwapShift, SwapTakeIn
@@ -70,17 +70,21 @@ def _physician(user: User) -> int:
     return user.physician_id
 
 
-def _programme(request: Request, session: Session) -> Programme:
-    return get_programme(session, get_services(request).settings.programme_code)
+def _programme(request: Request, session: Session, user: User) -> Programme:
+    """The programme whose swap rules apply: an area coordinator's area's, else the deployment's."""
+    return users_programme(session, user, get_services(request).settings.programme_code)
 
 
 def _step(
-    request: Request, session: Session, run: Callable[[Programme], tuple[ShiftSwap, list[swaps.Notice]]]
+    request: Request,
+    session: Session,
+    user: User,
+    run: Callable[[Programme], tuple[ShiftSwap, list[swaps.Notice]]],
 ) -> SwapOut:
     """Run a swap step, queue its SMS, commit; refusals as 404 / 409 / 422 naming the field."""
     clock = get_services(request).clock
     try:
-        swap, notices = run(_programme(request, session))
+        swap, notices = run(_programme(request, session, user))
         for notice in notices:
             queue_sms(session, clock, notice.phone, notice.body, notice.purpose)
     except LookupError as exc:
@@ -120,6 +124,7 @@ def ask_swap(
     return _step(
         request,
         session,
+        user,
         lambda programme: swaps.ask(
             session,
             clock,
@@ -146,6 +151,7 @@ def take_swap(
     return _step(
         request,
         session,
+        user,
         lambda programme: swaps.take(
             session,
             clock,
@@ -167,7 +173,7 @@ def approve_swap(
 ) -> SwapOut:
     """Approve a taken swap: the taker covers the shift from now on (in a trade, the asker theirs)."""
     clock = get_services(request).clock
-    return _step(request, session, lambda p: swaps.approve(session, clock, p, user=user, swap_id=swap_id))
+    return _step(request, session, user, lambda p: swaps.approve(session, clock, p, user=user, swap_id=swap_id))
 
 
 @router.post("/{swap_id}/reject", response_model=SwapOut, dependencies=[allow(*COORDINATORS)])
@@ -179,7 +185,7 @@ def reject_swap(
 ) -> SwapOut:
     """Refuse a pending swap; the shift stays as rostered."""
     clock = get_services(request).clock
-    return _step(request, session, lambda p: swaps.reject(session, clock, p, user=user, swap_id=swap_id))
+    return _step(request, session, user, lambda p: swaps.reject(session, clock, p, user=user, swap_id=swap_id))
 
 
 @router.post("/{swap_id}/cancel", response_model=SwapOut, dependencies=[allow(*ASKERS)])
@@ -191,13 +197,15 @@ def cancel_swap(
 ) -> SwapOut:
     """The asker withdraws a swap before it is approved."""
     clock = get_services(request).clock
-    return _step(request, session, lambda p: swaps.cancel(session, clock, p, user=user, swap_id=swap_id))
+    return _step(request, session, user, lambda p: swaps.cancel(session, clock, p, user=user, swap_id=swap_id))
 
 
 @router.get("/settings", response_model=SwapSettings, dependencies=[allow(*COORDINATORS)])
-def read_settings(request: Request, session: Session = Depends(db_session)) -> SwapSettings:
-    """Whether swaps wait for the coordinator's approval."""
-    return SwapSettings(swaps_need_approval=_programme(request, session).swaps_need_approval)
+def read_settings(
+    request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> SwapSettings:
+    """Whether swaps wait for the coordinator's approval (an area coordinator: in their area's programme)."""
+    return SwapSettings(swaps_need_approval=_programme(request, session, user).swaps_need_approval)
 
 
 @router.put("/settings", response_model=SwapSettings, dependencies=[allow(*COORDINATORS)])
@@ -208,7 +216,7 @@ def change_settings(
     session: Session = Depends(db_session),
 ) -> SwapSettings:
     """Turn the coordinator's approval of swaps on or off for the programme (audited)."""
-    programme = _programme(request, session)
+    programme = _programme(request, session, user)
     before = programme.swaps_need_approval
     programme.swaps_need_approval = body.swaps_need_approval
     detail = {"swaps_need_approval": body.swaps_need_approval, "before": before}

@@ -35,10 +35,12 @@ def _conflict(exc: service.ClaimConflict) -> HTTPException:
     response_model=list[QueueItem],
     dependencies=[allow(Role.consulting_physician, Role.operator, Role.coordinator, Role.admin)],
 )
-def triage_queue(request: Request, session: Session = Depends(db_session)) -> list[QueueItem]:
+def triage_queue(
+    request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+) -> list[QueueItem]:
     """Cases waiting for a decision: most urgent first, then longest waiting."""
     services = get_services(request)
-    return service.queue(session, services.clock, services.settings.triage_claim_idle_s)
+    return service.queue(session, services.clock, services.settings.triage_claim_idle_s, user)
 
 
 @router.post("/cases/{case_id}/claim", response_model=CaseOut, dependencies=[PHYSICIAN])

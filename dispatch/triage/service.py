@@ -8,6 +8,7 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.areas.scope import in_users_area
 from dispatch.auth.models import User
 from dispatch.cases.lifecycle import Actor, TransitionNotAllowed, transition
 from dispatch.cases.models import Case
@@ -64,16 +65,15 @@ def _idle(case: Case, clock: Clock, idle_s: int) -> bool:
     return claimed is not None and clock.now() - claimed > timedelta(seconds=idle_s)
 
 
-def queue(session: Session, clock: Clock, idle_s: int) -> list[QueueItem]:
-    """Open cases waiting for or in triage, most urgent first, then longest waiting."""
+def queue(session: Session, clock: Clock, idle_s: int, user: User) -> list[QueueItem]:
+    """Open cases waiting for or in triage, most urgent first, then longest waiting (an area coordinator:
+    their area's)."""
     rank = sql_case(
         {u.value: r for u, r in URGENCY_RANK.items()}, value=Case.provisional_urgency, else_=UNKNOWN_RANK
     )
-    rows = session.scalars(
-        select(Case)
-        .where(Case.state.in_([CaseState.triage_pending, CaseState.triaging]))
-        .order_by(rank, Case.called_at, Case.id)
-    )
+    waiting = select(Case).where(Case.state.in_([CaseState.triage_pending, CaseState.triaging]))
+    waiting = in_users_area(waiting, user, Case.programme_id)
+    rows = session.scalars(waiting.order_by(rank, Case.called_at, Case.id))
     now = clock.now()
     return [
         QueueItem(

@@ -6,9 +6,13 @@ from dataclasses import dataclass
 from urllib.parse import quote
 
 from fastapi import Depends, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import RoleGuard
 from dispatch.auth.models import Role, User
+from dispatch.auth.scope import area_scope
+from dispatch.programme.models import MedicalArea
 
 
 class LoginRequired(Exception):
@@ -39,6 +43,13 @@ class PageForbidden(Exception):
         self.viewer = viewer
 
 
+class PageNotFound(Exception):
+    """Nothing at this address that the viewer may see (another area's case, for an area coordinator)."""
+
+    def __init__(self, viewer: Viewer) -> None:
+        self.viewer = viewer
+
+
 class EnrolmentRequired(Exception):
     """Logged in, but the login must enrol a second factor before anything else: to the two-factor page."""
 
@@ -55,6 +66,16 @@ class PageGuard(RoleGuard):
 
     def enrolment_required(self, user: User) -> Exception:
         return EnrolmentRequired()
+
+    def not_visible(self, user: User, name: str, value: str) -> Exception:
+        return PageNotFound(Viewer.of(user))
+
+    def check_area(self, request: Request, session: Session, user: User) -> None:
+        """As the API's; and the header names an area coordinator's area (「香取海匝 コーディネーター」)."""
+        super().check_area(request, session, user)
+        area_id = area_scope(user)
+        if area_id is not None:
+            request.state.area_name = session.scalar(select(MedicalArea.name).where(MedicalArea.id == area_id))
 
 
 def page(*roles: Role, enrolling: bool = False) -> Depends:  # type: ignore[valid-type]

@@ -1022,6 +1022,38 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "このアカウントは医師として登録されていません。調整担当者にお問い合わせください。",
         "This account is not linked to a physician. Please ask the coordinator.",
     ),
+    # -- issue 18, reports per area, 保健所, district medical association and prefecture (h-reports) --
+    "reports.unit": ("集計単位", "Report for"),
+    "reports.unit_prefecture": ("（全圏域）", " (every area)"),
+    "reports.unit_area": ("（二次医療圏）", " (medical area)"),
+    "reports.unit_health_centre": ("保健所", " health centre"),
+    "reports.unit_no_programme": ("（事業なし）", " (no programme)"),
+    "reports.area": ("二次医療圏", "Area"),
+    "reports.subtotal": ("小計", "Subtotal"),
+    "reports.cross_area_title": (
+        "広域連携（他圏域の医師による往診）",
+        "Cross-area backup (house calls by another area's physicians)",
+    ),
+    "reports.cross_area_other": ("相手の圏域", "Other area"),
+    "reports.cross_area_received": ("受入", "Received"),
+    "reports.cross_area_given": ("応援", "Given"),
+    "reports.cross_area_legend": (
+        "受入は他圏域の医師がこの集計単位の患者を往診した件数で、往診は患者の圏域の表に計上されています。"
+        "応援はこの圏域の医師が他圏域の患者を往診した件数で、相手の圏域の表に計上されます"
+        "（保健所・地区医師会単位では応援を集計しません）。県全体では各往診を一度だけ数えます。",
+        "Received: house calls on this unit's patients by physicians from another area, counted in the "
+        "patient's area's table. Given: house calls this area's physicians made in another area, counted in "
+        "that area's table (not shown for a health centre or association). The prefecture counts each once.",
+    ),
+    "reports.cross_area_none": (
+        "この年度の広域連携による往診はありません。",
+        "No cross-area house calls this year.",
+    ),
+    # -- issue 18, area coordinators (h-roles) --
+    "common.area": ("二次医療圏", "Area"),
+    "area.filter": ("二次医療圏", "Area"),
+    "area.all": ("全圏域", "All areas"),
+    "users.area_done": ("{name} の二次医療圏を変更しました", "{name}'s area changed"),
 }
 
 LABELS: dict[str, dict[str, tuple[str, str]]] = {
@@ -1312,6 +1344,10 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
 # -- issue 17, voice calls (i17-voice): labels added to existing groups --
 LABELS["event_reason"]["declined_by_voice"] = ("電話で辞退（2を押下）", "declined by phone (key 2)")
 LABELS["system_actor"]["voice"] = ("電話の呼出し", "voice calls")
+# -- issue 18, area coordinators (h-roles) --
+LABELS["api_field"]["area"] = ("二次医療圏", "Area")
+LABELS["api_field"]["coverage"] = ("担当市町村", "Towns covered")
+LABELS["api_field"]["base_municipality_id"] = ("出発地の市町村", "Sets off from")
 # -- issue 18, cross-area backup in matching (h-match) --
 LABELS["event_reason"]["offered_cross_area"] = (
     "隣接圏域の代診医に依頼（広域連携）",

@@ -26,6 +26,7 @@ from dispatch.web.guard import (
     EnrolmentRequired,
     LoginRequired,
     PageForbidden,
+    PageNotFound,
     Viewer,
     login_url,
     page,
@@ -141,6 +142,8 @@ def render(
         "user": user,
         "nav": nav,
         "here": request.url.path,
+        # An area coordinator's area, named in the header: they see and act on that area only.
+        "area_name": getattr(request.state, "area_name", None),
         "boot_json": script_safe_json(boot),
         **extra,
     }
@@ -257,6 +260,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(EnrolmentRequired)
     async def _enrol_first(_: Request, exc: EnrolmentRequired) -> RedirectResponse:
         return RedirectResponse(TWO_FACTOR_PAGE, status_code=303)
+
+    @app.exception_handler(PageNotFound)
+    async def _not_found(request: Request, exc: PageNotFound) -> Response:
+        return render(request, "message.html", exc.viewer, status_code=404, title_key="notfound.title")
 
     @app.exception_handler(PageForbidden)
     async def _not_yours(request: Request, exc: PageForbidden) -> Response:

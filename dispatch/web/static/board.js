@@ -29,6 +29,7 @@ function card(item) {
     el("div", { class: "card-body" },
       el("span", { class: `wait ${waited >= 60 ? "late" : waited >= 30 ? "slow" : ""}`, dataset: { since: item.called_at } },
         `${t("common.waiting")} ${fmtMinutes(waited)}`),
+      el("span", { class: "area" }, nameOf("areas", item.programme_id)),
       el("span", {}, nameOf("municipalities", item.municipality_id)),
       item.assigned_physician_id ? el("span", {}, nameOf("physicians", item.assigned_physician_id)) : null,
     ),
@@ -72,7 +73,7 @@ let alarmToast = null; // the reference of the case whose alarm the toast shows
 
 async function refresh() {
   const mine = ++seq;
-  const result = await api("GET", `/api/v1/cases?open_only=true&limit=${LIMIT}`);
+  const result = await api("GET", `/api/v1/cases?open_only=true&limit=${LIMIT}${areaQuery()}`);
   if (mine !== seq) return;
   if (!result.ok) return toast(problemText(result), "error");
   if (result.data.length >= LIMIT) toast(t("board.truncated"), "error");
@@ -124,7 +125,8 @@ function tickWaiting() {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
-  await loadReference("municipalities", "physicians");
+  await loadReference("municipalities", "physicians", "areas");
+  areaFilter(refresh);
   await refresh();
   const later = debounce(refresh, 150);
   document.getElementById("chime").checked = localStorage.getItem("chime") === "on";
@@ -132,6 +134,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     localStorage.setItem("chime", event.target.checked ? "on" : "off");
   });
   liveEvents((event) => {
+    if (!inChosenArea(event)) return;
     changed.add(event.case_id);
     if (event.kind === "alert.coordinator" || event.to_state === "unfilled") {
       chime();

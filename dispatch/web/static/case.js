@@ -55,6 +55,7 @@ async function load() {
   document.body.dataset.state = c.state;
   facts("call-body", [
     [t("common.called_at"), fmtTime(c.called_at)],
+    [t("common.area"), nameOf("areas", c.programme_id)],
     [t("common.clinic"), nameOf("clinics", c.clinic_id)],
     [t("common.municipality"), nameOf("municipalities", c.municipality_id)],
     [t("field.caller_relation"), `${label("caller_relation", c.caller_relation)} ${c.caller_name || ""}`],
@@ -313,7 +314,7 @@ async function linkTo(match, form) {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
-  await loadReference("municipalities", "physicians", "clinics");
+  await loadReference("municipalities", "physicians", "clinics", "areas");
   if (RECORDS) await loadDestinations();
   endingForm("ems-form", "referred-ems", "ending.confirm_119", "ending.done_119");
   endingForm("unfilled-form", "close-unfilled", "ending.confirm_unfilled", "ending.done_unfilled");

@@ -436,7 +436,7 @@ function debounce(fn, ms) {
   };
 }
 
-const reference = { municipalities: null, physicians: null, clinics: null };
+const reference = { municipalities: null, physicians: null, clinics: null, areas: null };
 
 /** Names for ids (municipalities, physicians, clinics), loaded once per page where the role may read them. */
 async function loadReference(...kinds) {
@@ -444,6 +444,8 @@ async function loadReference(...kinds) {
     municipalities: ["/api/v1/programme", (d) => d.municipalities],
     physicians: ["/api/v1/roster/physicians", (d) => d],
     clinics: ["/api/v1/clinics", (d) => d],
+    // Each medical area with a programme, by the programme's id (as a case names it: `programme_id`).
+    areas: ["/api/v1/areas", (d) => d.areas.filter((a) => a.programme_id).map((a) => ({ ...a, id: a.programme_id }))],
   };
   await Promise.all(kinds.map(async (kind) => {
     if (reference[kind]) return;
@@ -473,3 +475,32 @@ document.addEventListener("DOMContentLoaded", () => {
     location.href = "/login";
   });
 });
+
+/** The centre's filter by medical area (board, dispatch): the select the page shows only to those who see
+    every area (an area coordinator's pages have none: the server gives them their area's cases only). Calls
+    `onChange` when the choice changes; `areaQuery()` is the choice as a query string for /api/v1/cases. */
+function areaFilter(onChange) {
+  const select = document.getElementById("area-filter");
+  if (!select || !reference.areas || reference.areas.size < 2) return;
+  select.replaceChildren(el("option", { value: "" }, t("area.all")),
+    ...[...reference.areas.values()].map((a) => el("option", { value: a.code }, a.name)));
+  select.value = [...reference.areas.values()].some((a) => a.code === localStorage.getItem("area")) ? localStorage.getItem("area") : "";
+  select.closest("label").hidden = false;
+  select.addEventListener("change", () => {
+    localStorage.setItem("area", select.value);
+    onChange();
+  });
+}
+
+function areaQuery() {
+  const select = document.getElementById("area-filter");
+  return select && select.value ? `&area=${encodeURIComponent(select.value)}` : "";
+}
+
+/** Whether a live event is about a case of the area chosen in the filter (every event when none is). */
+function inChosenArea(event) {
+  const select = document.getElementById("area-filter");
+  if (!select || !select.value || !reference.areas) return true;
+  const area = reference.areas.get(event.programme_id);
+  return !area || area.code === select.value;
+}

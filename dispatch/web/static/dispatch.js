@@ -31,7 +31,7 @@ function restore(state) {
 async function refresh() {
   const mine = ++seq;
   const query = SHOWN.map((s) => `state=${s}`).join("&");
-  const cases = await api("GET", `/api/v1/cases?${query}&limit=200`);
+  const cases = await api("GET", `/api/v1/cases?${query}&limit=200${areaQuery()}`);
   if (!cases.ok) return toast(problemText(cases), "error");
   const items = cases.data.sort((a, b) => ORDER[a.state] - ORDER[b.state] || Date.parse(a.called_at) - Date.parse(b.called_at));
   const [offers, picks] = await Promise.all([
@@ -47,7 +47,7 @@ async function refresh() {
   el("h2", {}, urgencyBadge(c.urgency), " ", el("a", { href: `/cases/${c.id}` }, c.reference), " ", stateBadge(c.state),
     el("span", { class: "wait", dataset: { since: c.called_at } }, ` ${t("common.waiting")} ${fmtMinutes(minutesSince(c.called_at))}`),
     c.alarm ? el("span", { class: "flag alert" }, t("common.alerted")) : null),
-  el("p", { class: "muted" }, `${nameOf("municipalities", c.municipality_id)} · ${label("disposition", c.disposition)}`),
+  el("p", { class: "muted" }, `${nameOf("areas", c.programme_id)} · ${nameOf("municipalities", c.municipality_id)} · ${label("disposition", c.disposition)}`),
   stopNote(picks[i]),
   offersTable(offers[i].ok ? offers[i].data : []),
   pickerTable(picks[i]),
@@ -58,8 +58,9 @@ async function refresh() {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
-  await loadReference("municipalities", "physicians");
+  await loadReference("municipalities", "physicians", "areas");
+  areaFilter(refresh);
   await refresh();
   const later = debounce(refresh, 200);
-  liveEvents(later, later);
+  liveEvents((event) => { if (inChosenArea(event)) later(); }, later);
 });

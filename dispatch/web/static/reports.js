@@ -1,5 +1,9 @@
-/* The prefecture's table for a fiscal year, a monthly chart (drawn here, no outside library), downloads. */
+/* The prefecture's table for a fiscal year, a monthly chart (drawn here, no outside library), downloads; for
+   an area, a 保健所, a district medical association or the whole prefecture (広域連携). */
 "use strict";
+
+// The chosen unit as query parameters (e.g. "&area=inba"); empty: the reader's default.
+let UNIT = "";
 
 const SERIES = [
   ["consultations", "reports.consultations", "#5b8def"],
@@ -10,7 +14,7 @@ const SERIES = [
 // The reasons a call is left out of the table, in the order the server checks them.
 const EXCLUDED = ["out_of_hours", "unidentified", "out_of_contract", "open", "cancelled_before_decision", "no_outcome"];
 
-function row(r, total) {
+function row(r, total, kind = "total") {
   const cells = [r.enrolled_patients, r.consultations ?? "—", r.house_calls, r.end_of_life,
     total ? "" : r.contract_start_reiwa || "—"];
   // The seed's 赤字: a clinic that started house calls through the programme, in red with a mark.
@@ -18,8 +22,72 @@ function row(r, total) {
     ? el("th", { class: "newly-started", title: t("reports.newly_started_legend") }, r.clinic_label,
       el("span", { class: "mark" }, t("reports.newly_started_mark")))
     : el("th", {}, r.clinic_label);
-  return el("tr", { class: total ? "total" : "", dataset: { clinic: r.clinic_label } },
+  return el("tr", { class: total ? kind : "", dataset: { clinic: r.clinic_label } },
     name, cells.map((v) => el("td", {}, v)));
+}
+
+/** The unit's name as the console says it: 千葉県（全圏域）, 印旛（二次医療圏）, 香取海匝 海匝保健所. */
+function unitName(unit) {
+  if (unit.kind === "prefecture") return `${unit.name}${t("reports.unit_prefecture")}`;
+  if (unit.kind === "area") return `${unit.name}${t("reports.unit_area")}`;
+  if (unit.kind === "health_centre") return `${unit.area_name} ${unit.name}${t("reports.unit_health_centre")}`;
+  return `${unit.area_name} ${unit.name}`;
+}
+
+/** The table's rows: one area's clinics, or each area's clinics under its name with its 小計. */
+function tableRows(report) {
+  if (report.unit.kind !== "prefecture" && report.areas.length < 2) return report.rows.map((r) => row(r, false));
+  return report.areas.flatMap((section) => [
+    el("tr", { class: "area-head", dataset: { area: section.area_code } },
+      el("th", { colspan: 6, scope: "colgroup" }, section.area_name)),
+    ...section.rows.map((r) => row(r, false)),
+    row({ ...section.subtotal, clinic_label: `${section.area_name} ${t("reports.subtotal")}` }, true, "subtotal"),
+  ]);
+}
+
+/** 広域連携: house calls received from and given to other areas (for the prefecture: each area's own). */
+function crossArea(report) {
+  const cross = report.cross_area;
+  document.getElementById("cross-area-other").textContent =
+    t(report.unit.kind === "prefecture" ? "reports.area" : "reports.cross_area_other");
+  const lines = cross.by_area.map((line) => el("tr", { dataset: { area: line.area_code } },
+    el("th", {}, line.area_name), el("td", {}, line.received), el("td", {}, line.given ?? "—")));
+  if (!lines.length) lines.push(el("tr", {}, el("td", { colspan: 3, class: "meaning" }, t("reports.cross_area_none"))));
+  document.querySelector("#cross-area tbody").replaceChildren(...lines);
+  document.querySelector("#cross-area tfoot").replaceChildren(el("tr", { class: "total" },
+    el("th", {}, t("reports.total")), el("td", { id: "cross-received" }, cross.received),
+    el("td", { id: "cross-given" }, cross.given ?? "—")));
+}
+
+/** The unit picker: the prefecture, then each area with its 保健所 and their associations (what the reader may read). */
+async function unitPicker() {
+  const select = document.getElementById("unit");
+  const index = await api("GET", "/api/v1/reports/units");
+  if (!index.ok) {
+    select.closest("label").hidden = true;
+    return;
+  }
+  const options = [];
+  if (index.data.prefecture) {
+    options.push(el("option", { value: "scope=prefecture" }, `${index.data.prefecture}${t("reports.unit_prefecture")}`));
+  }
+  for (const area of index.data.areas) {
+    const name = `${area.name}${t("reports.unit_area")}${area.programme ? "" : t("reports.unit_no_programme")}`;
+    options.push(el("optgroup", { label: area.name },
+      el("option", { value: `area=${area.code}`, disabled: !area.programme }, name),
+      ...area.health_centres.flatMap((centre) => [
+        el("option", { value: `health_centre=${centre.id}` }, `　${centre.name}${t("reports.unit_health_centre")}`),
+        ...centre.associations.map((a) => el("option", { value: `association=${a.id}` }, `　　${a.name}`)),
+      ])));
+  }
+  select.replaceChildren(...options);
+  select.value = `area=${index.data.default.code}`;
+  if (!select.value && select.options.length) select.selectedIndex = 0;
+  UNIT = select.value ? `&${select.value}` : "";
+  select.addEventListener("change", () => {
+    UNIT = `&${select.value}`;
+    show(Number(document.getElementById("fiscal-year").value));
+  });
 }
 
 function excluded(report) {
@@ -77,18 +145,19 @@ function chart(months) {
 }
 
 async function show(year) {
-  const base = `/api/v1/reports/clinics?fiscal_year=${year}`;
-  const monthly = `/api/v1/reports/monthly?from=${year}-04&to=${year + 1}-03`;
+  const base = `/api/v1/reports/clinics?fiscal_year=${year}${UNIT}`;
+  const monthly = `/api/v1/reports/monthly?from=${year}-04&to=${year + 1}-03${UNIT}`;
   document.getElementById("csv").href = `${base}&format=csv`;
   document.getElementById("xlsx").href = `${base}&format=xlsx`;
   document.getElementById("monthly-csv").href = `${monthly}&format=csv`;
   document.getElementById("monthly-xlsx").href = `${monthly}&format=xlsx`;
   const [clinics, months] = await Promise.all([api("GET", base), api("GET", monthly)]);
   if (!clinics.ok) return toast(problemText(clinics), "error");
-  document.getElementById("report-label").textContent = clinics.data.label;
-  document.querySelector("#clinic-report tbody").replaceChildren(...clinics.data.rows.map((r) => row(r, false)));
+  document.getElementById("report-label").textContent = `${clinics.data.label} ${unitName(clinics.data.unit)}`;
+  document.querySelector("#clinic-report tbody").replaceChildren(...tableRows(clinics.data));
   document.querySelector("#clinic-report tfoot").replaceChildren(row({ ...clinics.data.total, clinic_label: t("reports.total") }, true));
   excluded(clinics.data);
+  crossArea(clinics.data);
   document.getElementById("newly-started-legend").hidden = !clinics.data.rows.some((r) => r.newly_started_house_calls);
   if (!months.ok) return;
   document.getElementById("monthly-chart").replaceChildren(chart(months.data.months));
@@ -97,6 +166,7 @@ async function show(year) {
 }
 
 document.addEventListener("DOMContentLoaded", async () => {
+  await unitPicker();
   // Every year from the programme's start to today, newest first; the current one (by the server's clock) chosen.
   const programme = await api("GET", "/api/v1/programme");
   const select = document.getElementById("fiscal-year");

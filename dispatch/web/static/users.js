@@ -12,12 +12,35 @@ function actions(user) {
     el("button", { type: "button", onclick: () => openReset(user) }, t("users.reset")));
 }
 
+let areas = []; // every medical area, for a coordinator's area (広域連携)
+
+/** A coordinator's area: every area (the centre's) or one, changed at once; other roles have none. */
+function areaCell(user) {
+  if (user.role !== "coordinator") return "—";
+  const select = el("select", { name: "area", "aria-label": t("common.area"), onchange: () => setArea(user, select) },
+    el("option", { value: "" }, t("area.all")),
+    ...areas.map((a) => el("option", { value: a.code }, a.name)));
+  select.value = (areas.find((a) => a.id === user.area_id) || { code: "" }).code;
+  return select;
+}
+
+async function setArea(user, select) {
+  const result = await api("PUT", `/api/v1/users/${user.id}/area`, { area: select.value || null });
+  if (!result.ok) return toast(problemText(result), "error");
+  toast(t("users.area_done").replace("{name}", user.display_name), "ok");
+}
+
 async function list() {
+  if (!areas.length) {
+    const found = await api("GET", "/api/v1/areas");
+    areas = found.ok ? found.data.areas : [];
+  }
   const result = await api("GET", "/api/v1/users");
   if (!result.ok) return toast(problemText(result), "error");
   document.querySelector("#users tbody").replaceChildren(...result.data.map((user) => el("tr", {
     class: user.active ? "" : "muted", dataset: { userId: user.id } },
   el("td", {}, user.username), el("td", {}, user.display_name), el("td", {}, label("role", user.role)),
+  el("td", {}, areaCell(user)),
   el("td", {}, el("span", { class: user.active ? "flag ok" : "flag alert" }, user.active ? t("users.active") : t("users.inactive"))),
   el("td", {}, actions(user)))));
 }

@@ -1,0 +1,47 @@
+"""Holding a query to the user's area: one filter for every list an area coordinator reads (the programme
+their pages act on is `programme.service.users_programme`; `auth.scope.area_scope` says which area, if any)."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import QueryableAttribute, Session
+
+from dispatch.auth.models import User
+from dispatch.auth.scope import area_scope
+from dispatch.programme.models import MedicalArea, Municipality, Programme
+
+Query = TypeVar("Query", bound=Select)
+
+
+class UnknownArea(LookupError):
+    """No medical area has this code."""
+
+
+def area_programmes(area_id: int) -> Select[int]:
+    """The ids of the programmes serving an area (one today)."""
+    return select(Programme.id).where(Programme.area_id == area_id)
+
+
+def area_towns(area_id: int) -> Select[int]:
+    """The ids of an area's municipalities."""
+    return select(Municipality.id).where(Municipality.area_id == area_id)
+
+
+def in_area(query: Query, area_id: int | None, programme_id: QueryableAttribute[int]) -> Query:
+    """`query` held to the rows whose `programme_id` serves the area (all rows for None)."""
+    return query if area_id is None else query.where(programme_id.in_(area_programmes(area_id)))
+
+
+def in_users_area(query: Query, user: User, programme_id: QueryableAttribute[int]) -> Query:
+    """`query` held to the user's area through the rows' programme (an area coordinator's; else as is)."""
+    return in_area(query, area_scope(user), programme_id)
+
+
+def area_id_of(session: Session, code: str) -> int:
+    """The id of the area with this code; UnknownArea otherwise."""
+    area_id = session.scalar(select(MedicalArea.id).where(MedicalArea.code == code))
+    if area_id is None:
+        raise UnknownArea(code)
+    return area_id
