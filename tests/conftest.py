@@ -117,12 +117,23 @@ def settings(database_url: str, redis_url: str, tmp_path: Path) -> Settings:
     )
 
 
+# Every table emptied and every id counter back at 1. DELETE, not TRUNCATE: a test leaves a few rows, which
+# DELETE clears in milliseconds, while TRUNCATE of every table makes new files for each (~0.2 s a test). With
+# the session as a replica, the append-only and report-cache triggers and the foreign keys stand aside.
+_EMPTY_ALL = "; ".join(f'DELETE FROM "{t.name}"' for t in reversed(Base.metadata.sorted_tables))
+_RESTART_IDS = (
+    "SELECT setval(s.oid, 1, false) FROM pg_class AS s "
+    "WHERE s.relkind = 'S' AND s.relnamespace = 'public'::regnamespace"
+)
+
+
 def _truncate_all(services: Services) -> None:
     if services.engine.dialect.name != "postgresql":
         return
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with services.engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.exec_driver_sql(_EMPTY_ALL)
+        conn.execute(text(_RESTART_IDS))
 
 
 @pytest.fixture

@@ -7,16 +7,28 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import BindParameter, CompoundSelect, Select, String, bindparam, cast, func, select, union
+from sqlalchemy import (
+    BindParameter,
+    CompoundSelect,
+    Select,
+    String,
+    bindparam,
+    cast,
+    func,
+    select,
+    union,
+)
+from sqlalchemy import case as when
 from sqlalchemy.orm import Session, defer
 
 from dispatch.cases.models import Case
 from dispatch.cases.states import ACTIVE_VISIT_STATES, CaseState, Urgency
+from dispatch.db import plan_for_these_values
 from dispatch.matching.areas import AreaRules
 from dispatch.matching.costs import Columns, Membership
 from dispatch.matching.policy import WaitingCase
 from dispatch.matching.travel import Point
-from dispatch.matching.whereabouts import last_visits, whereabouts
+from dispatch.matching.whereabouts import ARRIVALS_RANKED, LAST_VISIT_COUNTS_FOR, REST_COUNTS_FOR
 from dispatch.offers.models import Offer, OfferState
 from dispatch.patients.models import Patient
 from dispatch.programme.models import Municipality, Programme
@@ -112,10 +124,9 @@ def waiting_cases(
 def _on_call_select(by_town: bool) -> Select:
     """Who is on call at `at` (for one of the `towns`, when `by_town`), one row per physician with a phone:
     their base and their towns joined into one string (a round reads thousands). Built once (building it
-    cost more than running it). Who is busy is read apart (`_BUSY`): joined in, a wrong guess of how many
-    are made the planner loop over every shift for every physician."""
+    cost more than running it)."""
     towns: BindParameter[list[int]] | None = bindparam("towns", expanding=True) if by_town else None
-    their_towns = func.aggregate_strings(cast(shift_coverage.c.municipality_id, String), ",")
+    their_towns = func.aggregate_strings(cast(shift_coverage.c.municipality_id, String), ",").label("towns")
     plain = (Physician.id, Physician.phone_e164, Physician.base_latitude, Physician.base_longitude)
     return (
         on_call_select(bindparam("at"), towns)
@@ -123,7 +134,31 @@ def _on_call_select(by_town: bool) -> Select:
         .where(Physician.phone_e164.is_not(None))  # an offer could not reach them: the roster should be fixed
         .group_by(*plain)
         .order_by(None)
-        .order_by(Physician.id)
+    )
+
+
+@functools.cache
+def _free_select(by_town: bool) -> Select:
+    """`_on_call_select` less who is `busy`, each with where they set off from (`whereabouts` in SQL: the
+    patient they last reached since `recent`, else their base; those with neither left out) and when they last
+    worked since `since`. Who is busy comes in as ids: joined in, a wrong guess of how many are made the
+    planner loop over every shift for every physician."""
+    on_call = _on_call_select(by_town).subquery("on_call")
+    latest = select(ARRIVALS_RANKED).where(ARRIVALS_RANKED.c.nth == 1).subquery("latest")
+    tonight = (
+        (latest.c.arrived_at >= bindparam("recent"))
+        & Patient.latitude.is_not(None)
+        & Patient.longitude.is_not(None)
+    )
+    lat = when((tonight, Patient.latitude), else_=on_call.c.base_latitude)
+    lon = when((tonight, Patient.longitude), else_=on_call.c.base_longitude)
+    return (
+        select(on_call.c.id, on_call.c.phone_e164, lat, lon, latest.c.arrived_at, on_call.c.towns)
+        .select_from(on_call)
+        .outerjoin(latest, latest.c.assigned_physician_id == on_call.c.id)
+        .outerjoin(Patient, Patient.id == latest.c.patient_id)
+        .where(on_call.c.id.not_in(bindparam("busy", expanding=True)), lat.is_not(None), lon.is_not(None))
+        .order_by(on_call.c.id)
     )
 
 
@@ -156,37 +191,24 @@ def available_physicians(
     only those covering one of them (and each with just those towns: all a round needs), with `town_area` each
     one's areas. With them, each one's phone, for the offer.
 
-    Three queries, plain rows: each holder on call at `at` with their base (the phoneless left out), who is
-    busy, and the latest arrival tonight of each (where they are now, and their rest)."""
-    params: dict[str, object] = {"at": at}
+    Two queries, plain rows: who is busy, then each free holder on call at `at` with where they are now (their
+    latest arrival tonight, or their base) and when they last worked (rest)."""
+    plan_for_these_values(session)
+    params: dict[str, object] = {
+        "at": at,
+        "busy": [p for p in session.scalars(_BUSY) if p is not None],
+        "recent": at - LAST_VISIT_COUNTS_FOR,
+        "since": at - REST_COUNTS_FOR,
+    }
     if municipality_ids is not None:
         params["towns"] = sorted(municipality_ids)
-    busy = set(session.scalars(_BUSY))
-    worked = last_visits(session, at)
-    ids: list[int] = []
-    lats: list[float] = []
-    lons: list[float] = []
-    worked_at: list[datetime | None] = []
-    joined_towns: list[str] = []
-    phones: dict[int, str] = {}
-    for physician_id, phone, base_lat, base_lon, joined in session.execute(
-        _on_call_select(municipality_ids is not None), params
-    ):
-        if physician_id in busy:
-            continue
-        last = worked.get(physician_id)
-        base = Point(base_lat, base_lon) if base_lat is not None and base_lon is not None else None
-        location = whereabouts(at, base, last)
-        if location is None:  # nowhere to measure from: the roster needs the physician's base
-            continue
-        ids.append(physician_id)
-        lats.append(location.latitude)
-        lons.append(location.longitude)
-        worked_at.append(last.arrived_at if last else None)
-        joined_towns.append(joined or "")
-        phones[physician_id] = phone
-    towns = _towns_of(joined_towns)
-    return Columns(ids, lats, lons, worked_at, towns, towns.mapped(town_area or {})), phones
+    rows = session.execute(_free_select(municipality_ids is not None), params).all()
+    ids, phones_of, lats, lons, worked_at, joined = (
+        (list(c) for c in zip(*rows, strict=True)) if rows else ([],) * 6
+    )
+    towns = _towns_of([text or "" for text in joined])
+    columns = Columns(ids, lats, lons, worked_at, towns, towns.mapped(town_area or {}))
+    return columns, dict(zip(ids, phones_of, strict=True))
 
 
 def _towns_of(joined: list[str]) -> Membership:

@@ -20,7 +20,8 @@ LAST_VISIT_COUNTS_FOR = timedelta(hours=8)
 # Rest is tonight's: who worked a day ago or earlier is as rested as who never did.
 REST_COUNTS_FOR = timedelta(hours=24)
 
-_LATEST = (
+# Each physician's arrivals since `since`, newest first (`nth` 1: the latest).
+ARRIVALS_RANKED = (
     select(
         Case.assigned_physician_id,
         Case.arrived_at,
@@ -34,9 +35,14 @@ _LATEST = (
 )
 # Each physician's latest arrival in the window (one row each), and the patient's position.
 _ARRIVALS = (
-    select(_LATEST.c.assigned_physician_id, _LATEST.c.arrived_at, Patient.latitude, Patient.longitude)
-    .outerjoin(Patient, Patient.id == _LATEST.c.patient_id)
-    .where(_LATEST.c.nth == 1)
+    select(
+        ARRIVALS_RANKED.c.assigned_physician_id,
+        ARRIVALS_RANKED.c.arrived_at,
+        Patient.latitude,
+        Patient.longitude,
+    )
+    .outerjoin(Patient, Patient.id == ARRIVALS_RANKED.c.patient_id)
+    .where(ARRIVALS_RANKED.c.nth == 1)
 )
 
 
@@ -54,7 +60,7 @@ def last_visits(
     plan_for_these_values(session)
     query = _ARRIVALS
     if physician_ids is not None:
-        query = query.where(_LATEST.c.assigned_physician_id.in_(physician_ids))
+        query = query.where(ARRIVALS_RANKED.c.assigned_physician_id.in_(physician_ids))
     rows = session.execute(query, {"since": at - REST_COUNTS_FOR})
     return {physician_id: LastVisit(arrived_at, lat, lon) for physician_id, arrived_at, lat, lon in rows}
 

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
+from dispatch.ids import ID_MAX
 from dispatch.programme.periods import fiscal_year_of, month_start
 from dispatch.programme.service import YearNotReportable, check_reportable
 from dispatch.reports import area_formats, formats, service, units, workbook
@@ -40,8 +41,8 @@ def _scope(user: User) -> int | None:
 def report_unit(
     request: Request,
     area: str | None = Query(None, max_length=32, description="an area's code, e.g. inba, katori-kaiso"),
-    health_centre: int | None = Query(None, ge=1, description="a 保健所's id (GET /api/v1/reports/units)"),
-    association: int | None = Query(None, ge=1, description="a district medical association's id"),
+    health_centre: int | None = Query(None, ge=1, le=ID_MAX, description="a 保健所's id (see /reports/units)"),
+    association: int | None = Query(None, ge=1, le=ID_MAX, description="a district medical association's id"),
     scope: Literal["prefecture"] | None = Query(None, description="prefecture: every area, with subtotals"),
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
