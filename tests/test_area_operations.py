@@ -328,6 +328,9 @@ def test_the_admin_adds_to_another_areas_lists_and_the_centre_makes_its_handoffs
         katori_clinic = session.scalar(select(Clinic.id).where(Clinic.label == "香取ひばり診療所"))
         inba_clinic = session.scalar(select(Clinic.id).where(Clinic.label == "D病院"))
     assert programme == "katori-kaiso"
+    labels = {c["label"] for c in client.get("/api/v1/clinics", headers=katori).json()}
+    assert labels == {"香取ひばり診療所", "旭なぎさクリニック", "多古テスト診療所"}
+    assert "D病院" in {c["label"] for c in client.get("/api/v1/clinics", headers=centre).json()}
 
     # The centre's coordinator hands off a 香取海匝 clinic's night (nothing yet: 409, not "no clinic").
     nothing = client.post("/api/v1/handoffs", json={"clinic_id": katori_clinic}, headers=centre)
