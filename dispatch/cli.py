@@ -368,8 +368,9 @@ def report_monthly(
     to_month: str = typer.Option(..., "--to", help="last month, YYYY-MM"),
     format: str = typer.Option("table", help="table | csv | xlsx | json"),
     output: str | None = typer.Option(None, help="write to this file instead of the terminal"),
+    area: str | None = typer.Option(None, help="an area's code (e.g. katori-kaiso); default: the programme"),
 ) -> None:
-    """Per month: counts, response times, declines, timeouts, coordinator alerts."""
+    """Per month: counts, response times, declines, timeouts, coordinator alerts (of one area's programme)."""
     from dispatch.programme.periods import fiscal_year_of, month_start
     from dispatch.reports import formats, service, workbook
 
@@ -379,6 +380,14 @@ def report_monthly(
         raise typer.BadParameter(str(exc)) from None
     session, programme = _programme_session(_settings())
     with session:
+        if area is not None:
+            from dispatch.programme.choice import UnknownArea, area_id_of, area_programme
+            from dispatch.programme.service import ProgrammeNotLoaded
+
+            try:
+                programme = area_programme(session, area_id_of(session, area))
+            except (UnknownArea, ProgrammeNotLoaded):
+                raise typer.BadParameter(f"no programme serves area {area!r}", param_hint="--area") from None
         report = service.monthly_report(session, programme, first, last)
         clinics = service.clinic_report(session, programme, fiscal_year_of(first)) if format == "xlsx" else None
     rendered = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 
@@ -142,3 +143,23 @@ def insert_case(
             )
         )
     return case_id
+
+
+def new_area_hours(services, code: str, effective_from: datetime, **changes: str) -> None:
+    """A second version of one area's service-hours rule (the first with `changes`), in force from
+    `effective_from`; the process's reference cache re-reads it."""
+    from sqlalchemy import select
+
+    from dispatch.db import unit_of_work
+    from dispatch.programme.models import Programme, ServiceHoursRule
+
+    with unit_of_work(services.session_factory) as session:
+        programme_id = session.scalar(select(Programme.id).where(Programme.code == code))
+        first = session.scalar(select(ServiceHoursRule).where(ServiceHoursRule.programme_id == programme_id))
+        definition = {**first.definition, **changes}
+        session.add(
+            ServiceHoursRule(
+                programme_id=programme_id, version=2, effective_from=effective_from, definition=definition
+            )
+        )
+    services.reference.clear()

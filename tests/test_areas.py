@@ -11,9 +11,8 @@ from sqlalchemy import select
 
 from dispatch.auth.models import User
 from dispatch.cases.models import Case
-from dispatch.db import unit_of_work
-from dispatch.programme.models import Municipality, Programme, ServiceHoursRule
-from tests.factories import intake_body
+from dispatch.programme.models import Municipality, Programme
+from tests.factories import intake_body, new_area_hours
 
 REFERENCE = Path(__file__).resolve().parents[1] / "config" / "reference"
 
@@ -102,18 +101,7 @@ def test_each_call_belongs_to_the_programme_of_the_area_the_patient_lives_in(
 
 def test_each_area_judges_calls_by_its_own_service_hours(client, login, services, demo_areas):
     # 香取海匝 starts its nights at 22:00 from a new version of its own rule; 印旛 keeps 18:00.
-    with unit_of_work(services.session_factory) as session:
-        katori = session.scalar(select(Programme).where(Programme.code == "katori-kaiso"))
-        first = session.scalar(select(ServiceHoursRule).where(ServiceHoursRule.programme_id == katori.id))
-        session.add(
-            ServiceHoursRule(
-                programme_id=katori.id,
-                version=2,
-                effective_from=datetime(2024, 12, 1, tzinfo=UTC),
-                definition={**first.definition, "weekday_from": "22:00"},
-            )
-        )
-    services.reference.clear()
+    new_area_hours(services, "katori-kaiso", datetime(2024, 12, 1, tzinfo=UTC), weekday_from="22:00")
     operator = login("operator")
     at = "2025-01-15T20:00:00+09:00"  # a Wednesday, 20:00 in Tokyo
     katori_case = client.post(

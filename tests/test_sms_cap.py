@@ -276,3 +276,22 @@ def test_every_status_an_sms_can_have_reads_in_japanese_in_the_outbox():
     labels = i18n.LABELS["sms_status"]
     assert set(STATUS_ORDER) | {"withdrawn", "replied"} <= set(labels)
     assert labels["held"][0] == "送信保留（上限）"
+
+
+def test_the_cap_alert_goes_to_the_coordinator_of_the_case_or_the_physicians_area(settings, clock):
+    katori_coordinator, inba_coordinator = "+819011110950", "+819011110900"
+    with start_night(settings, clock, areas=True) as night:
+        case_id = night.call(patient={"clinic_patient_number": "K-0001"})  # a call in 香取海匝
+        substitute, attending = night.phone("代診 香取"), night.phone("主治 香取ひばり")
+        _queue(night, substitute, 31, case_id=case_id)  # of 香取海匝's case
+        _queue(night, attending, 31)  # of no case: the physician's clinic is 香取海匝's
+        night.run_jobs()
+
+        def alerts(phone: str) -> list[str]:
+            return [m.body for m in night.fake.sent_to(phone) if "上限" in m.body]
+
+        told = alerts(katori_coordinator)
+        assert (
+            len(told) == 2 and any("代診 香取" in a for a in told) and any("主治 香取ひばり" in a for a in told)
+        )
+        assert alerts(inba_coordinator) == []

@@ -10,7 +10,6 @@ from dispatch.flow import shift_reminders as reminders
 from dispatch.handoffs import service as handoff_service
 from dispatch.heartbeats import beat
 from dispatch.programme.models import Programme
-from dispatch.programme.service import get_programme
 from dispatch.sqlite_lock import retry_locked
 from dispatch.triage.service import release_idle_claims as release_idle_triage_claims
 from workers.context import services
@@ -86,12 +85,16 @@ def handoffs() -> dict:
 
 @retry_locked
 def coverage_gaps_tonight() -> dict:
-    """From the afternoon on: tonight's coverage gaps alerted to the coordinator (SMS and board), once."""
+    """From the afternoon on: tonight's coverage gaps alerted to each area's coordinator (SMS and board), once
+    per area and night: every area's programme."""
     svc = services()
+    alerted: set[str] = set()
     with unit_of_work(svc.session_factory) as session:
-        programme = get_programme(session, svc.settings.programme_code)
-        alerted = coverage_gaps.alert_tonight(session, svc.clock, programme, svc.settings.gap_alert_time)
-        return {"alerted": sorted({g.municipality_code for g in alerted})}
+        for snapshot in svc.reference.all(session):
+            programme = session.get_one(Programme, snapshot.id)
+            found = coverage_gaps.alert_tonight(session, svc.clock, programme, svc.settings.gap_alert_time)
+            alerted |= {g.municipality_code for g in found}
+        return {"alerted": sorted(alerted)}
 
 
 def shift_reminders() -> list[int]:

@@ -6,17 +6,16 @@ from __future__ import annotations
 from typing import TypeVar
 
 from sqlalchemy import Select, select
-from sqlalchemy.orm import QueryableAttribute, Session
+from sqlalchemy.orm import QueryableAttribute
 
 from dispatch.auth.models import User
 from dispatch.auth.scope import area_scope
-from dispatch.programme.models import MedicalArea, Municipality, Programme
+from dispatch.programme.choice import UnknownArea, area_id_of
+from dispatch.programme.models import Municipality, Programme
+
+__all__ = ["UnknownArea", "area_id_of", "area_programmes", "area_towns", "in_area", "in_users_area"]
 
 Query = TypeVar("Query", bound=Select)
-
-
-class UnknownArea(LookupError):
-    """No medical area has this code."""
 
 
 def area_programmes(area_id: int) -> Select[int]:
@@ -37,11 +36,3 @@ def in_area(query: Query, area_id: int | None, programme_id: QueryableAttribute[
 def in_users_area(query: Query, user: User, programme_id: QueryableAttribute[int]) -> Query:
     """`query` held to the user's area through the rows' programme (an area coordinator's; else as is)."""
     return in_area(query, area_scope(user), programme_id)
-
-
-def area_id_of(session: Session, code: str) -> int:
-    """The id of the area with this code; UnknownArea otherwise."""
-    area_id = session.scalar(select(MedicalArea.id).where(MedicalArea.code == code))
-    if area_id is None:
-        raise UnknownArea(code)
-    return area_id

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow, current_user
@@ -10,9 +10,9 @@ from dispatch.auth.models import Role, User
 from dispatch.clinics import service
 from dispatch.clinics.models import Clinic
 from dispatch.clinics.schemas import ClinicIn, ClinicOut, ContractIn
-from dispatch.deps import db_session, get_services
+from dispatch.deps import db_session
 from dispatch.ids import PathId
-from dispatch.programme.service import get_programme
+from dispatch.programme.choice import AREA_HELP, asked_programme
 
 router = APIRouter(prefix="/api/v1", tags=["clinics"])
 
@@ -33,9 +33,16 @@ def list_clinics(user: User = Depends(current_user), session: Session = Depends(
 
 
 @router.post("/clinics", response_model=ClinicOut, status_code=201, dependencies=[allow(Role.admin)])
-def add_clinic(body: ClinicIn, request: Request, session: Session = Depends(db_session)) -> ClinicOut:
-    """A clinic joins the programme, with its contract periods (start month YYYY-MM, last month or open)."""
-    programme = get_programme(session, get_services(request).settings.programme_code)
+def add_clinic(
+    body: ClinicIn,
+    request: Request,
+    area: str | None = Query(None, max_length=32, description=AREA_HELP),
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
+) -> ClinicOut:
+    """A clinic joins the programme (`area`'s; else the centre's), with its contract periods (start month
+    YYYY-MM, last month or open)."""
+    programme = asked_programme(request, session, user, area)
     try:
         clinic = service.add_clinic(session, programme.id, body)
     except service.ClinicRejected as exc:

@@ -7,6 +7,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from dispatch.areas.scope import in_users_area
 from dispatch.auth.models import Role, User
 from dispatch.clinics.models import Clinic, ContractPeriod
 from dispatch.clinics.schemas import ClinicIn
@@ -16,8 +17,9 @@ from dispatch.programme.periods import month_start
 
 
 def visible_clinics(session: Session, user: User) -> list[Clinic]:
-    """All clinics, or only their own for a clinic admin."""
+    """All clinics, or only their own for a clinic admin, their area's for an area coordinator."""
     query = select(Clinic).options(selectinload(Clinic.contract_periods)).order_by(Clinic.label)
+    query = in_users_area(query, user, Clinic.programme_id)
     if user.role is Role.clinic_admin:
         query = query.where(Clinic.id == user.clinic_id)
     return list(session.scalars(query))

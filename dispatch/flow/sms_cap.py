@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from dispatch.cases.lifecycle import Actor, record_event
 from dispatch.cases.models import Case
 from dispatch.cases.reasons import Why
+from dispatch.clinics.models import Clinic
 from dispatch.offers import service
 from dispatch.offers.models import OfferState
 from dispatch.phones import masked
@@ -47,6 +48,20 @@ def hourly_cap(services: Services) -> cap.HourlyCap:
         alert_once(session, services, message, per_hour)
 
     return cap.HourlyCap(per_hour, on_held)
+
+
+def _programme_told(
+    session: Session, services: Services, case_id: int | None, physician_id: int | None
+) -> Programme:
+    """Whose coordinator hears of it: the case's programme; with no case, the physician's (their clinic's,
+    else their base town's area's); else the deployment's default."""
+    if case_id is not None:
+        return session.get_one(Programme, session.get_one(Case, case_id).programme_id)
+    physician = session.get(Physician, physician_id) if physician_id is not None else None
+    if physician is not None and physician.clinic_id is not None:
+        return session.get_one(Programme, session.get_one(Clinic, physician.clinic_id).programme_id)
+    town = physician.base_municipality_id if physician is not None else None
+    return session.get_one(Programme, services.reference.for_municipality(session, town).id)
 
 
 def alert_once(session: Session, services: Services, message: SmsMessage, per_hour: int) -> SmsCapAlert | None:
@@ -77,7 +92,7 @@ def alert_once(session: Session, services: Services, message: SmsMessage, per_ho
             reason=Why.sms_cap_reached,
             data={"physician_id": physician_id, "sent_in_hour": sent, "per_hour": per_hour},
         )
-    programme = session.get_one(Programme, services.reference.programme(session).id)
+    programme = _programme_told(session, services, message.case_id, physician_id)
     if programme.coordinator_phone:
         resumes = frees_at.astimezone(ZoneInfo(programme.timezone)).strftime("%H:%M") if frees_at else None
         body = protocol.sms_cap_alert_text(name or masked(phone), per_hour, resumes)

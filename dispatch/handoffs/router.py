@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from dispatch.audit import service as audit
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
+from dispatch.auth.scope import area_scope
 from dispatch.cases.models import Case
 from dispatch.clinics.models import Clinic
 from dispatch.deps import db_session, get_services, model_response
@@ -18,7 +19,7 @@ from dispatch.handoffs.schemas import HandoffCase, HandoffDeath, HandoffDetail, 
 from dispatch.ids import PathId
 from dispatch.outcomes.models import DeathRecord, VisitOutcome
 from dispatch.patients.models import Enrolment, Patient
-from dispatch.programme.service import users_programme
+from dispatch.programme.models import Programme
 from dispatch.roster.models import Physician
 
 router = APIRouter(prefix="/api/v1/handoffs", tags=["handoffs"])
@@ -95,11 +96,12 @@ def make_handoff(
 ) -> Response:
     """A clinic's report now, as the 08:00 job would make it: the cases no report carries yet (201). Pressed
     again with nothing new, it makes nothing and answers the clinic's latest report (200). An area
-    coordinator makes their area's clinics' reports."""
+    coordinator makes their area's clinics' reports; the centre's any area's."""
     services = get_services(request)
-    programme = users_programme(session, user, services.settings.programme_code)
     clinic = session.get(Clinic, body.clinic_id)
-    if clinic is None or clinic.programme_id != programme.id:
+    programme = session.get(Programme, clinic.programme_id) if clinic is not None else None
+    area_id = area_scope(user)
+    if clinic is None or programme is None or (area_id is not None and programme.area_id != area_id):
         raise HTTPException(422, detail=f"clinic_id: no clinic {body.clinic_id}")
     handoff, made = service.make_handoff_now(
         session,

@@ -3,7 +3,7 @@ consulting physician reads them when deciding."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow, current_user
@@ -13,8 +13,10 @@ from dispatch.hospitals import service
 from dispatch.hospitals.models import Hospital
 from dispatch.hospitals.schemas import BedReportOut, BedsIn, HospitalChange, HospitalIn, HospitalOut, TonightOut
 from dispatch.ids import PathId
-from dispatch.programme.service import get_programme, users_programme
+from dispatch.programme.choice import AREA_HELP, asked_programme
 
+# `?area=`: the centre's users name any area's list; an area coordinator only their own (another's: 404).
+AREA = Query(None, max_length=32, description=AREA_HELP)
 router = APIRouter(prefix="/api/v1", tags=["hospitals"])
 
 READERS = (Role.consulting_physician, Role.operator, Role.coordinator, Role.admin)
@@ -30,22 +32,28 @@ def _hospital(session: Session, hospital_id: int) -> Hospital:
 
 @router.get("/hospitals", response_model=list[HospitalOut], dependencies=[allow(*READERS)])
 def list_hospitals(
-    request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+    request: Request,
+    area: str | None = AREA,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
 ) -> list[HospitalOut]:
-    """Every hospital on the programme's list (an area coordinator's area's), 後方支援病院 first (inactive
-    ones too)."""
-    programme = users_programme(session, user, get_services(request).settings.programme_code)
+    """Every hospital on the programme's list (`area`'s; an area coordinator's area's), 後方支援病院 first
+    (inactive ones too)."""
+    programme = asked_programme(request, session, user, area)
     return [HospitalOut.model_validate(h) for h in service.hospitals(session, programme.id)]
 
 
 @router.get("/hospitals/tonight", response_model=list[TonightOut], dependencies=[allow(*READERS)])
 def tonight(
-    request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+    request: Request,
+    area: str | None = AREA,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
 ) -> list[TonightOut]:
     """Active hospitals holding backup beds: tonight's free ones and when marked (null: not marked tonight);
-    an area coordinator's area's."""
+    `area`'s (an area coordinator's area's)."""
     services = get_services(request)
-    programme = users_programme(session, user, services.settings.programme_code)
+    programme = asked_programme(request, session, user, area)
     return service.tonight(session, services.clock, programme)
 
 
@@ -53,12 +61,13 @@ def tonight(
 def add_hospital(
     body: HospitalIn,
     request: Request,
+    area: str | None = AREA,
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> HospitalOut:
-    """Add a hospital to the list."""
+    """Add a hospital to the list (of `area`'s programme; else the centre's)."""
     services = get_services(request)
-    programme = get_programme(session, services.settings.programme_code)
+    programme = asked_programme(request, session, user, area)
     try:
         hospital = service.add_hospital(session, services.clock, user, programme.id, body)
     except service.HospitalRejected as exc:

@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session, aliased
 
 from dispatch.audit import service as audit
 from dispatch.auth.models import Role, User
+from dispatch.auth.scope import area_scope
 from dispatch.clinics.models import Clinic
 from dispatch.clock import Clock
 from dispatch.patients import kana
 from dispatch.patients.models import Enrolment, Patient
 from dispatch.patients.schemas import CareProfileOut, EnrolmentOut, PatientIn, PatientMatch
 from dispatch.phones import InvalidPhoneNumber, to_e164
-from dispatch.programme.models import Municipality
+from dispatch.programme.models import Municipality, Programme
 from dispatch.roster.models import Physician
 
 
@@ -85,7 +86,8 @@ def search(
     name_kana: str | None,
     date_of_birth: date | None,
 ) -> list[PatientMatch]:
-    """Patients matching what the caller said (kana by prefix, in SQL); each match returned is audited."""
+    """Patients matching what the caller said (kana by prefix, in SQL); each match returned is audited. A
+    clinic admin finds their clinic's patients only, an area coordinator those of their area's clinics."""
     wanted = kana.fold(name_kana) if name_kana else ""
     given = {
         "number": clinic_patient_number or None,
@@ -93,12 +95,13 @@ def search(
         "born": date_of_birth,
         "pattern": kana.prefix_pattern(wanted) if wanted else None,
         "clinic": user.clinic_id if user.role is Role.clinic_admin else None,
+        "area": area_scope(user),
     }
     shape = SearchShape(*(given[name] is not None for name in SearchShape._fields))
     values = {name: value for name, value in given.items() if value is not None}
     # An enrolment filter is checked for every candidate (`exact`); without one, a patient with no enrolment
     # (none is ever made so) taking a place is the one reason to ask again, the exact and slower way.
-    rows = session.execute(_matches(shape, exact=shape.number or shape.clinic), values).all()
+    rows = session.execute(_matches(shape, exact=shape.number or shape.clinic or shape.area), values).all()
     if any(row.enrolment_id is None for row in rows):
         rows = session.execute(_matches(shape, exact=True), values).all()
     matches = [
@@ -131,6 +134,7 @@ class SearchShape(NamedTuple):
     born: bool  # the date of birth
     pattern: bool  # the folded kana, as a LIKE prefix pattern
     clinic: bool  # a clinic admin's own clinic
+    area: bool  # an area coordinator's area: enrolments with a clinic of its programme
 
 
 _FOUND = aliased(Patient, name="found")
@@ -158,6 +162,11 @@ def _matches(shape: SearchShape, *, exact: bool) -> Select:
         patient_filters.append(Patient.name_kana_key.like(bindparam("pattern"), escape=kana.LIKE_ESCAPE))
     if shape.clinic:
         enrolment_filters.append(Enrolment.clinic_id == bindparam("clinic"))
+    if shape.area:
+        area_programmes = select(Programme.id).where(Programme.area_id == bindparam("area"))
+        enrolment_filters.append(
+            Enrolment.clinic_id.in_(select(Clinic.id).where(Clinic.programme_id.in_(area_programmes)))
+        )
     first = select(Patient.id).where(*patient_filters)
     if exact:
         enrolled = select(Enrolment.id).where(Enrolment.patient_id == Patient.id, *enrolment_filters)

@@ -6,13 +6,15 @@ from datetime import date, datetime, timedelta
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dispatch.areas.scope import UnknownArea, area_id_of, in_area, in_users_area
 from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
+from dispatch.programme.choice import AREA_HELP, asked_programme
 from dispatch.programme.models import Programme
-from dispatch.programme.service import ProgrammeNotLoaded, users_programme
 from dispatch.roster import gaps
 
 router = APIRouter(prefix="/api/v1", tags=["roster"])
@@ -34,6 +36,8 @@ class GapOut(BaseModel):
 
 
 class GapAlertOut(BaseModel):
+    area: str  # the medical area's code (each area's coordinator is alerted of their own)
+    area_name: str
     night: date
     alerted_at: datetime
     gaps: list[GapOut]  # those still open from now
@@ -41,14 +45,6 @@ class GapAlertOut(BaseModel):
 
 def _out(gap: gaps.Gap) -> GapOut:
     return GapOut(**{k: v for k, v in gap.__dict__.items() if k != "municipality_id"})
-
-
-def _programme(request: Request, session: Session, user: User) -> Programme:
-    """The programme whose towns are checked: an area coordinator's area's, else the deployment's."""
-    try:
-        return users_programme(session, user, get_services(request).settings.programme_code)
-    except ProgrammeNotLoaded as exc:
-        raise HTTPException(503, detail=str(exc)) from None
 
 
 def _day(name: str, value: str | None) -> date | None:
@@ -72,13 +68,14 @@ def list_gaps(
     last: str | None = Query(
         None, alias="to", max_length=10, description="the last night, YYYY-MM-DD (default: 13 nights later)"
     ),
+    area: str | None = Query(None, max_length=32, description=AREA_HELP),
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> list[GapOut]:
     """Every interval of the service hours, in the nights from `from` to `to` (each from its morning hand-back,
     08:00, to the next), in which a municipality has fewer physicians on call than the programme's minimum."""
     start, end = _day("from", first), _day("to", last)
-    programme = _programme(request, session, user)
+    programme = asked_programme(request, session, user, area)
     if start is None:
         now = get_services(request).clock.now()
         start = gaps.night_of(gaps.rules_of(session, programme.id), now, programme.timezone)
@@ -92,12 +89,31 @@ def list_gaps(
 
 @router.get("/roster/gap-alerts", response_model=list[GapAlertOut], dependencies=[allow(*ALERT_READERS)])
 def open_gap_alerts(
-    request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+    request: Request,
+    area: str | None = Query(None, max_length=32, description="only this medical area's, e.g. katori-kaiso"),
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
 ) -> list[GapAlertOut]:
-    """Tonight's coverage-gap alert while a gap remains (re-checked on every read); [] once filled."""
-    programme = _programme(request, session, user)
-    found = gaps.open_alert(session, programme, get_services(request).clock.now())
-    if found is None:
-        return []
-    alert, still_open = found
-    return [GapAlertOut(night=alert.night, alerted_at=alert.alerted_at, gaps=[_out(g) for g in still_open])]
+    """Tonight's coverage-gap alerts while a gap remains (re-checked on every read), one per area; [] once
+    filled. An area coordinator sees their area's only, whatever the filter."""
+    try:
+        area_id = area_id_of(session, area) if area else None
+    except UnknownArea:
+        raise HTTPException(422, detail=f"area: no medical area {area!r}") from None
+    query = in_area(in_users_area(select(Programme), user, Programme.id), area_id, Programme.id)
+    now = get_services(request).clock.now()
+    alerts = []
+    for programme in session.scalars(query.order_by(Programme.id)):
+        found = gaps.open_alert(session, programme, now)
+        if found is not None:
+            alert, still_open = found
+            alerts.append(
+                GapAlertOut(
+                    area=programme.area.code,
+                    area_name=programme.area.name,
+                    night=alert.night,
+                    alerted_at=alert.alerted_at,
+                    gaps=[_out(g) for g in still_open],
+                )
+            )
+    return alerts

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
 from dispatch.auth.guard import allow, current_user
@@ -13,9 +13,10 @@ from dispatch.auth.models import Role, User
 from dispatch.auth.scope import area_scope
 from dispatch.deps import db_session, get_services
 from dispatch.ids import PathId
+from dispatch.programme.choice import AREA_HELP, asked_programme
 from dispatch.programme.periods import month_start
-from dispatch.programme.service import ProgrammeSnapshot, users_programme
-from dispatch.roster import rotations
+from dispatch.programme.service import ProgrammeSnapshot
+from dispatch.roster import months, rotations
 from dispatch.roster.models import Rotation, Shift
 from dispatch.roster.schemas import (
     MonthGeneratedOut,
@@ -30,6 +31,9 @@ from dispatch.roster.service import RosterRejected, towns_inside
 router = APIRouter(prefix="/api/v1/roster", tags=["roster"])
 READERS = (Role.operator, Role.consulting_physician, Role.coordinator, Role.admin)
 EDITORS = (Role.coordinator, Role.admin)
+# `?area=`: the centre's coordinator and the admin name any area (none: every area); an area coordinator
+# their own only (another's: 404), and without it theirs.
+AREA = Query(None, max_length=32, description=AREA_HELP)
 
 
 def _month(text: str) -> date:
@@ -39,11 +43,15 @@ def _month(text: str) -> date:
         raise HTTPException(422, detail=f"month: {exc}") from None
 
 
-def _programme(request: Request, session: Session, user: User) -> ProgrammeSnapshot:
-    """The programme whose hours a month's nights follow: an area coordinator's area's, else the default."""
+def _programme(
+    request: Request, session: Session, user: User, area: str | None = None
+) -> tuple[ProgrammeSnapshot, int | None]:
+    """The programme whose hours a month's nights follow (`area`'s, else an area coordinator's area's, else
+    the centre's), and the area the route is held to (None: every area)."""
     services = get_services(request)
-    code = users_programme(session, user, services.settings.programme_code).code
-    return services.reference.programme(session, code)
+    programme = asked_programme(request, session, user, area)
+    held_to = programme.area_id if area is not None else area_scope(user)
+    return services.reference.programme(session, programme.code), held_to
 
 
 def _rotation_out(rotation: Rotation) -> RotationOut:
@@ -79,10 +87,14 @@ def _shift_out(shift: Shift, tz: ZoneInfo) -> RosterShiftOut:
 
 @router.get("/rotations", response_model=list[RotationOut], dependencies=[allow(*READERS)])
 def list_rotations(
-    user: User = Depends(current_user), session: Session = Depends(db_session)
+    request: Request,
+    area: str | None = AREA,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
 ) -> list[RotationOut]:
-    """Every rotation (an area coordinator: their area's), active first."""
-    return [_rotation_out(r) for r in rotations.rotations(session, area_scope(user))]
+    """Every rotation (of `area`; an area coordinator: their area's), active first."""
+    _, held_to = _programme(request, session, user, area)
+    return [_rotation_out(r) for r in rotations.rotations(session, held_to)]
 
 
 @router.post("/rotations", response_model=RotationOut, status_code=201, dependencies=[allow(*EDITORS)])
@@ -120,27 +132,36 @@ def end_rotation(
 
 @router.get("/months/{month}", response_model=list[RosterShiftOut], dependencies=[allow(*EDITORS)])
 def month_roster(
-    month: str, request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+    month: str,
+    request: Request,
+    area: str | None = AREA,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
 ) -> list[RosterShiftOut]:
-    """The month's shifts: drafts, published, removed (generated) and hand-made, by start (an area
-    coordinator: their area's)."""
+    """The month's shifts: drafts, published, removed (generated) and hand-made, by start (of `area`; an
+    area coordinator: their area's)."""
     first = _month(month)
-    programme = _programme(request, session, user)
+    programme, held_to = _programme(request, session, user, area)
     tz = ZoneInfo(programme.timezone)
-    return [_shift_out(s, tz) for s in rotations.month_shifts(session, programme, first, area_scope(user))]
+    return [_shift_out(s, tz) for s in months.month_shifts(session, programme, first, held_to)]
 
 
 @router.post("/months/{month}/generate", response_model=MonthGeneratedOut, dependencies=[allow(*EDITORS)])
 def generate_month(
-    month: str, request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+    month: str,
+    request: Request,
+    area: str | None = AREA,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
 ) -> MonthGeneratedOut:
-    """Make the month's draft shifts from the rotations (an area coordinator: their area's); run again,
-    untouched drafts are made anew."""
+    """Make the month's draft shifts from the rotations (of `area`; an area coordinator: their area's; else
+    every area's, each in its own area's service hours); run again, untouched drafts are made anew."""
     first = _month(month)
     services = get_services(request)
-    programme = _programme(request, session, user)
+    programme, held_to = _programme(request, session, user, area)
+    everyone = services.reference.all(session)
     try:
-        result = rotations.generate_month(session, services.clock, user, programme, first, area_scope(user))
+        result = months.generate_month(session, services.clock, user, programme, first, held_to, everyone)
     except RosterRejected as exc:
         raise HTTPException(422, detail=str(exc)) from None
     session.commit()
@@ -149,11 +170,17 @@ def generate_month(
 
 @router.post("/months/{month}/publish", response_model=MonthPublishedOut, dependencies=[allow(*EDITORS)])
 def publish_month(
-    month: str, request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+    month: str,
+    request: Request,
+    area: str | None = AREA,
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
 ) -> MonthPublishedOut:
-    """Make the month's drafts live (an area coordinator: their area's): from now on matching offers them."""
+    """Make the month's drafts live (of `area`; an area coordinator: their area's; else every area's): from
+    now on matching offers them."""
     first = _month(month)
-    published = rotations.publish_month(session, get_services(request).clock, user, first, area_scope(user))
+    _, held_to = _programme(request, session, user, area)
+    published = months.publish_month(session, get_services(request).clock, user, first, held_to)
     session.commit()
     return MonthPublishedOut(month=first.isoformat()[:7], published=published)
 
@@ -169,15 +196,15 @@ def override_shift(
     """Override one generated shift: another physician, or removed; a re-generate keeps the override."""
     services = get_services(request)
     try:
-        shift = rotations.override_shift(
+        shift = months.override_shift(
             session, services.clock, user, shift_id, physician_id=body.physician_id, remove=body.removed
         )
     except LookupError:
         raise HTTPException(404, detail=f"shift_id: no shift {shift_id}") from None
-    except rotations.Conflict as exc:
+    except months.Conflict as exc:
         raise HTTPException(409, detail=str(exc)) from None
     except RosterRejected as exc:
         raise HTTPException(422, detail=str(exc)) from None
     session.commit()
-    tz = ZoneInfo(_programme(request, session, user).timezone)
+    tz = ZoneInfo(_programme(request, session, user)[0].timezone)
     return _shift_out(shift, tz)

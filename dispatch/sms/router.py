@@ -4,19 +4,33 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from dispatch.auth.guard import allow
-from dispatch.auth.models import Role
+from dispatch.areas.scope import area_programmes
+from dispatch.auth.guard import allow, current_user
+from dispatch.auth.models import Role, User
+from dispatch.auth.scope import area_scope
+from dispatch.cases.models import Case
 from dispatch.deps import db_session
 from dispatch.phones import masked
+from dispatch.programme.models import Programme
 from dispatch.roster.models import Physician
+from dispatch.roster.scope import physicians_in_area
 from dispatch.sms.cap import held_numbers
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.service import redact_links
 
 router = APIRouter(tags=["sms"])
+
+
+def messages_of_area(area_id: int) -> ColumnElement[bool]:
+    """An area's messages: of its cases, to or from its physicians, to its programme's coordinator phone."""
+    programmes = area_programmes(area_id)
+    cases = select(Case.id).where(Case.programme_id.in_(programmes))
+    phones = select(Physician.phone_e164).where(Physician.id.in_(physicians_in_area(area_id)))
+    coordinator = select(Programme.coordinator_phone).where(Programme.id.in_(programmes))
+    return or_(SmsMessage.case_id.in_(cases), SmsMessage.phone_e164.in_(phones.union(coordinator)))
 
 
 class SmsOut(BaseModel):
@@ -48,10 +62,15 @@ class HeldNumberOut(BaseModel):
 def outbox(
     limit: int = Query(100, ge=1, le=1000),
     case_id: int | None = Query(None, ge=1, le=2_147_483_647),
+    user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> list[SmsOut]:
-    """SMS in and out, newest first: under `dispatch up` this is where the console adapter's messages show."""
+    """SMS in and out, newest first: under `dispatch up` this is where the console adapter's messages show. An
+    area coordinator sees their area's: its cases', its physicians' and its coordinator phone's."""
     query = select(SmsMessage).order_by(SmsMessage.id.desc()).limit(limit)
+    area_id = area_scope(user)
+    if area_id is not None:
+        query = query.where(messages_of_area(area_id))
     if case_id is not None:
         query = query.where(SmsMessage.case_id == case_id)
     return [
@@ -70,9 +89,14 @@ def outbox(
     # Everyone who watches the board, which shows these in a banner.
     dependencies=[allow(Role.operator, Role.consulting_physician, Role.coordinator, Role.admin)],
 )
-def held(session: Session = Depends(db_session)) -> list[HeldNumberOut]:
-    """Numbers whose SMS are held by the hourly cap per number: how many wait, and when the next may go."""
+def held(user: User = Depends(current_user), session: Session = Depends(db_session)) -> list[HeldNumberOut]:
+    """Numbers whose SMS are held by the hourly cap per number: how many wait, and when the next may go (an
+    area coordinator: their area's numbers)."""
     numbers = held_numbers(session)
+    area_id = area_scope(user)
+    if area_id is not None:
+        ours = set(session.scalars(select(SmsMessage.phone_e164).where(messages_of_area(area_id)).distinct()))
+        numbers = [n for n in numbers if n.phone_e164 in ours]
     phones = [n.phone_e164 for n in numbers]
     physicians = {
         phone: (physician_id, name)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from sqlalchemy.orm import Session
 
 from dispatch.audit.service import record
@@ -15,6 +15,7 @@ from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
 from dispatch.ids import PathId
+from dispatch.programme.choice import AREA_HELP, asked_programme
 from dispatch.programme.models import Programme
 from dispatch.programme.service import users_programme
 from dispatch.roster import service, swaps
@@ -71,7 +72,7 @@ def _physician(user: User) -> int:
 
 
 def _programme(request: Request, session: Session, user: User) -> Programme:
-    """The programme whose swap rules apply: an area coordinator's area's, else the deployment's."""
+    """The programme a swap of a shift of no area follows (each step takes its shift's area's)."""
     return users_programme(session, user, get_services(request).settings.programme_code)
 
 
@@ -202,24 +203,36 @@ def cancel_swap(
 
 @router.get("/settings", response_model=SwapSettings, dependencies=[allow(*COORDINATORS)])
 def read_settings(
-    request: Request, user: User = Depends(current_user), session: Session = Depends(db_session)
+    request: Request,
+    area: str | None = Query(None, max_length=32, description=AREA_HELP),
+    user: User = Depends(current_user),
+    session: Session = Depends(db_session),
 ) -> SwapSettings:
-    """Whether swaps wait for the coordinator's approval (an area coordinator: in their area's programme)."""
-    return SwapSettings(swaps_need_approval=_programme(request, session, user).swaps_need_approval)
+    """Whether swaps wait for the coordinator's approval (in `area`'s programme; an area coordinator: their
+    area's)."""
+    return SwapSettings(swaps_need_approval=asked_programme(request, session, user, area).swaps_need_approval)
 
 
 @router.put("/settings", response_model=SwapSettings, dependencies=[allow(*COORDINATORS)])
 def change_settings(
     body: SwapSettings,
     request: Request,
+    area: str | None = Query(None, max_length=32, description=AREA_HELP),
     user: User = Depends(current_user),
     session: Session = Depends(db_session),
 ) -> SwapSettings:
-    """Turn the coordinator's approval of swaps on or off for the programme (audited)."""
-    programme = _programme(request, session, user)
+    """Turn the coordinator's approval of swaps on or off for the programme (`area`'s; an area coordinator:
+    their area's), audited."""
+    programme = asked_programme(request, session, user, area)
     before = programme.swaps_need_approval
     programme.swaps_need_approval = body.swaps_need_approval
     detail = {"swaps_need_approval": body.swaps_need_approval, "before": before}
-    record(session, get_services(request).clock, user, "swap.settings", detail=detail)
+    record(
+        session,
+        get_services(request).clock,
+        user,
+        "swap.settings",
+        detail=detail | {"programme": programme.code},
+    )
     session.commit()
     return body
