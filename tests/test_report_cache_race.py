@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -16,7 +16,7 @@ from dispatch.clinics.models import Clinic
 from dispatch.db import unit_of_work
 from dispatch.outcomes.models import OutcomeCode
 from dispatch.programme.models import Municipality, Programme
-from dispatch.reports import counting, months
+from dispatch.reports import counting, monthly, months, service, units
 from tests.factories import insert_case
 
 pytestmark = pytest.mark.skipif(
@@ -108,3 +108,24 @@ def test_a_change_waits_for_a_keeping_report_then_forgets_what_it_kept(services,
     finally:
         report.close()
     assert _deaths(services, inba) == 1
+
+
+def test_a_clinic_renamed_while_the_monthly_report_counts_shows_renamed(services, december, monkeypatch):
+    original = monthly.compute
+
+    def compute_then_rename(*args, **kwargs):
+        rows = original(*args, **kwargs)
+        with unit_of_work(services.session_factory) as other:
+            other.execute(text("UPDATE clinic SET label = 'D総合病院' WHERE label = 'D病院'"))
+        return rows
+
+    def by_clinic() -> set[str]:
+        with unit_of_work(services.session_factory) as session:
+            unit = units.resolve(session, default_code="inba", area="inba")
+            first = date(2024, 12, 1)
+            return set(service.unit_monthly_report(session, unit, first, first).months[0].by_clinic)
+
+    monkeypatch.setattr(monthly, "compute", compute_then_rename)
+    assert "D病院" in by_clinic()  # counted before the rename
+    monkeypatch.setattr(monthly, "compute", original)
+    assert "D総合病院" in by_clinic() and "D病院" not in by_clinic()
