@@ -401,6 +401,24 @@ def report_monthly(
     _emit(rendered[format](), output)
 
 
+@report_app.command("warm")
+def report_warm() -> None:
+    """Count the ended months the reports' cache lacks (this and last fiscal year, every area and the
+    prefecture), as the periodic job does; the first run after a deployment or a bulk correction."""
+    from datetime import UTC, datetime
+
+    from dispatch.db import make_engine, make_session_factory
+    from dispatch.reports import warm
+
+    engine = make_engine(_settings().database_url)
+    counted = warm.warm(make_session_factory(engine), datetime.now(UTC))
+    engine.dispose()
+    if counted is None:
+        typer.echo("nothing to do: not PostgreSQL, or another warm run is at it")
+        return
+    typer.echo(", ".join(f"{kind}: {n} months" for kind, n in counted.items()) or "the cache is warm")
+
+
 def _quiet_server_class():
     import uvicorn
 

@@ -33,6 +33,7 @@ COVERAGE_GAPS = _job(
     "coverage_gaps_tonight"
 )  # tonight's gaps alerted to the coordinator, from 15:00, once a night
 SHIFT_REMINDERS = _job("shift_reminders")  # the SMS before each turn on call (`flow.shift_reminders`)
+WARM_REPORTS = _job("warm_reports")  # the reports' missing ended months counted again (`reports.warm`)
 
 
 @dataclass(frozen=True)
@@ -58,4 +59,5 @@ PERIODIC = (
     Periodic(HANDOFFS, "handoffs", interval_s=60, result_ttl_s=600),
     Periodic(COVERAGE_GAPS, "coverage-gaps", interval_s=60, result_ttl_s=600),
     Periodic(SHIFT_REMINDERS, "shift-reminders", interval_s=300, result_ttl_s=600),
+    Periodic(WARM_REPORTS, "warm-reports", interval_s=300, result_ttl_s=600, timeout_s=3600),
 )

@@ -12,7 +12,7 @@ from dispatch.offers.models import Offer, OfferState
 from dispatch.outcomes.models import DeathRecord, OutcomeAmendment, VisitOutcome
 from dispatch.patients.models import Enrolment, Patient
 from dispatch.programme.models import FiscalYear, MedicalArea, Municipality, Programme, ServiceHoursRule
-from dispatch.reports.models import ReportMonth
+from dispatch.reports.models import ReportMonth, ReportMonthStamp
 from dispatch.roster.gap_models import CoverageGapAlert
 from dispatch.roster.models import Physician, PhysicianRole, Shift, ShiftCover, ShiftSwap, shift_coverage
 from dispatch.sms.models import SmsCapAlert, SmsMessage
@@ -51,6 +51,7 @@ __all__ = [
     "RecoveryCode",
     "RememberedDevice",
     "ReportMonth",
+    "ReportMonthStamp",
     "Role",
     "ServiceHoursRule",
     "Shift",

@@ -11,12 +11,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select, text
 
+from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState, Disposition
 from dispatch.clinics.models import Clinic
 from dispatch.db import unit_of_work
 from dispatch.outcomes.models import OutcomeCode
 from dispatch.programme.models import Municipality, Programme
-from dispatch.reports import months
+from dispatch.reports import months, warm
 from dispatch.reports.models import ReportMonth
 from tests.factories import insert_case
 
@@ -169,3 +170,42 @@ def test_a_call_logged_late_into_a_cached_month_shows(client, login, services, c
     assert after["totals"]["house_calls"] == before["totals"]["house_calls"] + 1
     assert after["by_clinic"]["D病院"]["house_calls"] == before["by_clinic"]["D病院"]["house_calls"] + 1
     assert _d_hospital(client, headers) == (before_fy[0] + 1, before_fy[1])
+
+
+def _rows(services) -> dict[tuple[str, int, str], object]:
+    with unit_of_work(services.session_factory) as session:
+        rows = session.execute(
+            select(ReportMonth.kind, ReportMonth.scope, ReportMonth.month, ReportMonth.payload)
+        )
+        return {(kind, scope, month): payload for kind, scope, month, payload in rows}
+
+
+def test_the_warm_job_refills_a_forgotten_month_as_a_report_would_count_it(client, login, services, calls):
+    now = datetime(2025, 3, 15, 12, tzinfo=TOKYO)  # FY2023's 12 months and FY2024's 11 have ended
+    # Two areas and the prefecture, each programme's own counts and tallies, last year's enrolled patients.
+    months_warmed = {"monthly": 3 * 23, "counts": 2 * 23, "tallies": 2 * 23, "enrolled": 3}
+    assert warm.warm(services.session_factory, now) == months_warmed
+    warmed = _rows(services)
+    assert warm.warm(services.session_factory, now) == {}  # twice: nothing missing, nothing counted
+    assert _rows(services) == warmed
+
+    with unit_of_work(services.session_factory) as session:  # a change to December forgets it
+        session.execute(
+            text("UPDATE visit_outcome SET outcome = 'death_pronounced' WHERE case_id = :id"),
+            {"id": calls["house call"]},
+        )
+        called = session.scalar(select(Case.called_at).where(Case.id == calls["house call"]))
+        changed = called.astimezone(TOKYO).strftime("%Y-%m")
+    assert len(_rows(services)) == len(warmed) - 4  # counts, tallies, monthly of the area and the prefecture
+    assert warm.warm(services.session_factory, now) == {"monthly": 2, "counts": 1, "tallies": 1}
+    refilled = _rows(services)
+    assert refilled.keys() == warmed.keys()
+    assert refilled[("monthly", 0, changed)] != warmed[("monthly", 0, changed)]
+
+    with unit_of_work(services.session_factory) as session:  # the same months counted cold by the reports
+        session.execute(text("DELETE FROM report_month"))
+    _reports(client, login("prefecture"))
+    cold = _rows(services)
+    common = refilled.keys() & cold.keys()
+    assert len(common) > 40 and ("monthly", 0, changed) in common
+    assert {key: refilled[key] for key in common} == {key: cold[key] for key in common}

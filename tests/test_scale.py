@@ -52,6 +52,7 @@ def test_a_tiny_scale_run_prints_every_figure_and_builds_what_it_says(scale_data
         assert 0 < figures["search_by_kind_ms"][kind]["p50"] <= figures["search_by_kind_ms"][kind]["p99"]
     for name in ("fy_report_s", "monthly_report_s", "api_rss_mb", "worker_rss_mb", "build_s"):
         assert figures[name] > 0, name
+    assert 0 <= figures["warm_s"] <= figures["build_s"]  # the reports' cache warmed as part of the build
     assert figures["offers_per_round"] == SIZES["waiting_cases"]  # every waiting case found a physician
 
     engine = create_engine(scale_database)

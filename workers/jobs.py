@@ -10,6 +10,7 @@ from dispatch.flow import shift_reminders as reminders
 from dispatch.handoffs import service as handoff_service
 from dispatch.heartbeats import beat
 from dispatch.programme.models import Programme
+from dispatch.reports import warm
 from dispatch.sqlite_lock import retry_locked
 from dispatch.triage.service import release_idle_claims as release_idle_triage_claims
 from workers.context import services
@@ -103,3 +104,10 @@ def shift_reminders() -> list[int]:
     lead = timedelta(seconds=svc.settings.shift_reminder_lead_s)
     with unit_of_work(svc.session_factory) as session:
         return reminders.send_due(session, svc.clock, lead, svc.settings.timezone)
+
+
+def warm_reports() -> dict | None:
+    """The reports' missing ended months counted again, for every area and the prefecture; None when another
+    run is at it (an advisory lock), or on SQLite (no cache)."""
+    svc = services()
+    return warm.warm(svc.session_factory, svc.clock.now())

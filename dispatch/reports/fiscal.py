@@ -75,7 +75,7 @@ def _tallies(
     return tallies
 
 
-def _enrolled(
+def enrolled_patients(
     session: Session, unit: Unit, year: int, timezone: str, now: datetime | None
 ) -> dict[int, tuple[int, int, int]]:
     """`_count_enrolled`, an ended year's of an area or the prefecture kept in the cache on PostgreSQL."""
@@ -87,8 +87,10 @@ def _enrolled(
     found = months.cached(session, "enrolled", [scope], [key])
     if (scope, key) in found:
         return {int(clinic): (x, y, z) for clinic, (x, y, z) in found[scope, key].items()}
+    read = months.versions(session, [months.NAMES, months.ENROLLED])  # before counting
     counted = _count_enrolled(session, unit, year, timezone, now)
-    months.keep(session, "enrolled", {(scope, key): {str(k): list(v) for k, v in counted.items()}})
+    payload = {(scope, key): {str(k): list(v) for k, v in counted.items()}}
+    months.keep(session, "enrolled", payload, read, lambda _: (months.NAMES, months.ENROLLED))
     return counted
 
 
@@ -184,7 +186,7 @@ def unit_report(
         .group_by(Clinic.programme_id, Clinic.id, Clinic.label, Clinic.kind, Clinic.newly_started_house_calls)
         .order_by(Clinic.label)
     ).all()
-    enrolled = _enrolled(session, unit, year, timezone, now)
+    enrolled = enrolled_patients(session, unit, year, timezone, now)
     tallies = _tallies(session, unit, start, end, only_clinic)
     areas = cross_area.AreaNames(session)
     # 応援 is an area's: below it (a 保健所, an association) or for one clinic it is not shown.

@@ -3,7 +3,6 @@ medical association or the prefecture. Counts only, never a patient."""
 
 from __future__ import annotations
 
-import dataclasses
 from datetime import date
 from typing import Literal
 
@@ -86,16 +85,10 @@ def _reportable(request: Request, unit: Unit, year: int) -> Unit:
         except YearNotReportable as exc:
             raise HTTPException(422, detail=f"fiscal_year: {exc}") from None
         return unit
-    kept = []
-    for programme in unit.programmes:
-        try:
-            check_reportable(programme, year, now)
-            kept.append(programme)
-        except YearNotReportable:
-            continue
-    if not kept:
+    kept = units.reporting(unit, year, now)
+    if kept is None:
         raise HTTPException(422, detail=f"fiscal_year: {year}: no programme of {unit.ref.name} reports it")
-    return dataclasses.replace(unit, programmes=tuple(kept))
+    return kept
 
 
 @router.get("/units", response_model=UnitsIndex, dependencies=[allow(*REPORT_READERS)])

@@ -54,11 +54,13 @@ def unit_monthly_report(
         }
         missing = [key for key in keys if key not in found]
         if missing:
+            read = months.versions(session, [*((scope, k) for k in missing), months.NAMES])  # before counting
             # The counts from each programme's months (kept for the fiscal year's too), the rest counted here.
             counts = months.counted(session, "counts", [p.id for p in unit.programmes], missing)
             categories = [(k, *group[:2], *group[3:]) for (_, k), groups in counts.items() for group in groups]
             fresh = monthly.compute(session, unit, missing, only_clinic, categories)
-            months.keep(session, "monthly", {(scope, k): fresh[k].model_dump(mode="json") for k in missing})
+            computed = {(scope, k): fresh[k].model_dump(mode="json") for k in missing}
+            months.keep(session, "monthly", computed, read, lambda pair: (pair, months.NAMES))
             found |= fresh
     else:
         found = monthly.compute(session, unit, keys, only_clinic)

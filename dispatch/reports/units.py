@@ -3,7 +3,9 @@ which; and the index a reader picks one from."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -14,7 +16,7 @@ from dispatch.auth.models import Role, User
 from dispatch.cases.models import Case
 from dispatch.clinics.models import Clinic
 from dispatch.programme.models import MedicalArea, Municipality, Programme
-from dispatch.programme.service import get_programme
+from dispatch.programme.service import YearNotReportable, check_reportable, get_programme
 from dispatch.reports.schemas import AreaUnit, AssociationUnit, HealthCentreUnit, UnitRef, UnitsIndex
 
 
@@ -67,6 +69,18 @@ def _area_ref(area: MedicalArea) -> UnitRef:
 def programme_unit(programme: Programme) -> Unit:
     """The unit of one programme: its area."""
     return Unit(_area_ref(programme.area), (programme,), programme.area_id)
+
+
+def reporting(unit: Unit, year: int, now: datetime) -> Unit | None:
+    """The unit with only the programmes that report fiscal year `year` at `now`; None when none does."""
+    kept = []
+    for programme in unit.programmes:
+        try:
+            check_reportable(programme, year, now)
+            kept.append(programme)
+        except YearNotReportable:
+            continue
+    return dataclasses.replace(unit, programmes=tuple(kept)) if kept else None
 
 
 def _area_unit(session: Session, code: str) -> Unit:
