@@ -297,6 +297,23 @@ def test_the_monthly_report_takes_the_same_units_and_adds_up(client, login, two_
     assert set(centre["by_municipality"]) == {"旭市", "銚子市"}
 
 
+def test_two_areas_clinics_of_one_name_stay_apart_in_the_prefectures_monthly_rows(
+    client, login, services, two_areas
+):
+    # A clinic's label is unique within its area only: 香取海匝 may well have a "D病院" too.
+    with unit_of_work(services.session_factory) as session:
+        session.get_one(Clinic, two_areas.clinic["旭なぎさクリニック"]).label = "D病院"
+    params = {"from": "2024-12", "to": "2024-12", "scope": "prefecture"}
+    response = client.get("/api/v1/reports/monthly", params=params, headers=login("prefecture"))
+    assert response.status_code == 200, response.text
+    month = response.json()["months"][0]
+    by_clinic = month["by_clinic"]
+    assert {"D病院（印旛）", "D病院（香取海匝）"} <= set(by_clinic), by_clinic
+    assert by_clinic["D病院（印旛）"]["house_calls"] == 3
+    for key in ("consultations", "house_calls", "end_of_life"):
+        assert sum(row[key] for row in by_clinic.values()) == month["totals"][key]
+
+
 def test_each_call_counts_by_its_own_programmes_rules(client, login, services, two_areas, clock):
     """FY2023: 印旛 did not count consultations, 香取海匝 (demo) did; the prefecture's table says both."""
     ids = two_areas

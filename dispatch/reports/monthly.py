@@ -5,7 +5,7 @@ timeouts and alerts."""
 from __future__ import annotations
 
 import statistics
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from dispatch.cases.models import Case, CaseEvent
 from dispatch.clinics.models import Clinic
 from dispatch.offers.models import Offer, OfferState
-from dispatch.programme.models import Municipality
+from dispatch.programme.models import MedicalArea, Municipality, Programme
 from dispatch.programme.periods import local_midnight_utc, month_start, next_month
 from dispatch.reports import counting as c
 from dispatch.reports.schemas import Excluded, MonthCounts, MonthRow, Percentiles
@@ -73,6 +73,19 @@ def _times(session: Session, month, scope: list) -> dict[str, dict[str, Percenti
     return {key: {name: _percentiles(v) for name, v in spans.items()} for key, spans in values.items()}
 
 
+def clinic_keys(session: Session, ids: set[int]) -> dict[int, str]:
+    """Each clinic's key in `by_clinic`: its label, which is unique within its programme; a label two areas'
+    clinics share (a prefecture's report) gets the area's name after it, so neither is added into the other."""
+    rows = session.execute(
+        select(Clinic.id, Clinic.label, MedicalArea.name)
+        .join(Programme, Programme.id == Clinic.programme_id)
+        .outerjoin(MedicalArea, MedicalArea.id == Programme.area_id)
+        .where(Clinic.id.in_(ids))
+    ).all()
+    seen = Counter(label for _, label, _ in rows)
+    return {i: label if seen[label] == 1 else f"{label}（{area or i}）" for i, label, area in rows}
+
+
 def compute(
     session: Session, unit: Unit, keys: list[str], only_clinic: int | None, categories: list | None = None
 ) -> dict[str, MonthRow]:
@@ -87,11 +100,7 @@ def compute(
         scope.append(Case.clinic_id == only_clinic)
     if categories is None:
         categories = c.calls_by_category(session, scope, month, Case.clinic_id, Case.municipality_id)
-    labels = dict(
-        session.execute(
-            select(Clinic.id, Clinic.label).where(Clinic.id.in_({r[1] for r in categories if r[1]}))
-        ).all()
-    )
+    labels = clinic_keys(session, {r[1] for r in categories if r[1]})
     names = dict(
         session.execute(
             select(Municipality.id, Municipality.name).where(
