@@ -390,6 +390,12 @@ def model(
     ),
     calls: int = typer.Option(200, min=1, help="with --surge: the calls in the hour"),
     roster_scale: int = typer.Option(3, min=1, help="with --surge: each area's demo roster, this many deep"),
+    round_every: float = typer.Option(
+        0.0,
+        min=0.0,
+        help="with --surge: a round every this many minutes instead of on every event (0: on every event, "
+        "as the service runs them), so that several physicians and colours meet in one round",
+    ),
 ) -> None:
     """Simulate the fiscal year's nights and holidays (SimPy) under each matching policy and print per policy:
     minutes from call to acceptance and to arrival (median, p90), utilisation and cases waiting over 60 min.
@@ -399,8 +405,8 @@ def model(
     if surge:
         from simulations import surge as surge_model
 
-        result = surge_model.compare(calls=calls, roster_scale=roster_scale, seeds=seeds)
-        typer.echo("\n".join(surge_model.table(result, calls, roster_scale)))
+        result = surge_model.compare(calls, roster_scale, seeds, round_every)
+        typer.echo("\n".join(surge_model.table(result, calls, roster_scale, round_every)))
         return
     if voice:
         from simulations import voice as voice_model

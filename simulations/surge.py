@@ -31,6 +31,7 @@ CALL_SHARE = {"katori-kaiso": 0.6, "inba": 0.4}
 OBJECTIVES = ("least_total_travel", "urgency_weighted_travel")
 COLOURS = (Urgency.red, Urgency.orange, Urgency.yellow, Urgency.green)
 NIGHT = datetime(2025, 1, 15, 22, 0)  # the hour the calls come in (naive: the model's own time)
+HORIZON_MIN = 48 * 60  # timed rounds stop here: longer than any surge takes to clear
 
 
 @dataclass(frozen=True)
@@ -123,8 +124,17 @@ class SurgeRun:
 
 
 class _Surge:
-    def __init__(self, night: Night, calls: list[Call], policy: str, cross_area: bool, seed: int) -> None:
+    def __init__(
+        self,
+        night: Night,
+        calls: list[Call],
+        policy: str,
+        cross_area: bool,
+        seed: int,
+        round_every: float = 0.0,
+    ) -> None:
         self.env = simpy.Environment()
+        self.round_every = round_every
         self.rng = random.Random(seed)
         self.policy = POLICIES[policy]
         self.cross_area = cross_area
@@ -150,10 +160,10 @@ class _Surge:
         self.waiting[call.case_id] = (call, frozenset())
         self.dispatch()
 
-    def dispatch(self) -> None:
-        """A round, as the service runs one on every event: every waiting case at once, by the policy, each by
-        its own area's estimate and cap."""
-        if not self.waiting or not self.free:
+    def dispatch(self, tick: bool = False) -> None:
+        """A round, as the service runs one on every event (or, with `round_every`, only on its ticks): every
+        waiting case at once, by the policy, each by its own area's estimate and cap."""
+        if not self.waiting or not self.free or (self.round_every and not tick):
             return
         cases = []
         for call, excluded in list(self.waiting.values()):
@@ -201,19 +211,29 @@ class _Surge:
         self.free[physician.physician_id] = physician
         self.dispatch()
 
+    def ticks(self):
+        """A round every `round_every` minutes until the surge is long over."""
+        while self.env.now < HORIZON_MIN:
+            yield self.env.timeout(self.round_every)
+            self.dispatch(tick=True)
+
     def run(self) -> SurgeRun:
         self.env.process(self.arrivals())
+        if self.round_every:
+            self.env.process(self.ticks())
         self.env.run()
         for call, _excluded in self.waiting.values():  # nobody on call may go to them
             self.run_metrics.unreached[call.urgency] += 1
         return self.run_metrics
 
 
-def run_night(policy: str, cross_area: bool, seed: int, calls: int = 200, roster_scale: int = 3) -> SurgeRun:
+def run_night(
+    policy: str, cross_area: bool, seed: int, calls: int = 200, roster_scale: int = 3, round_every: float = 0.0
+) -> SurgeRun:
     """One disaster night; the calls depend on the seed only, so every variant meets the same night."""
     night = load_night(roster_scale)
     planned = plan_night(night, calls, np.random.default_rng(seed))
-    return _Surge(night, planned, policy, cross_area, seed).run()
+    return _Surge(night, planned, policy, cross_area, seed, round_every).run()
 
 
 @dataclass(frozen=True)
@@ -225,12 +245,14 @@ class Variant:
     nights: int
 
 
-def compare(calls: int = 200, roster_scale: int = 3, seeds: int = 10) -> list[Variant]:
+def compare(
+    calls: int = 200, roster_scale: int = 3, seeds: int = 10, round_every: float = 0.0
+) -> list[Variant]:
     """Each objective with single-area matching and with cross-area backup, over the same `seeds` nights."""
     result = []
     for cross_area in (False, True):
         for objective in OBJECTIVES:
-            runs = [run_night(objective, cross_area, seed, calls, roster_scale) for seed in range(seeds)]
+            runs = [run_night(objective, cross_area, n, calls, roster_scale, round_every) for n in range(seeds)]
             arrivals = {u: [m for r in runs for m in r.arrivals[u]] for u in COLOURS}
             unreached = {u: sum(r.unreached[u] for r in runs) for u in COLOURS}
             result.append(Variant(objective, cross_area, arrivals, unreached, seeds))
@@ -244,7 +266,9 @@ def within_hour(variant: Variant, urgency: Urgency) -> float:
     return sum(m <= model.WAIT_LIMIT_MIN for m in arrivals) / total if total else float("nan")
 
 
-def table(result: list[Variant], calls: int = 200, roster_scale: int = 3) -> list[str]:
+def table(
+    result: list[Variant], calls: int = 200, roster_scale: int = 3, round_every: float = 0.0
+) -> list[str]:
     """The comparison as a Markdown table: per colour, median / p90 minutes from call to arrival and the share
     reached within the hour; then the calls nobody could reach, per night."""
     night = load_night(roster_scale)
@@ -252,7 +276,9 @@ def table(result: list[Variant], calls: int = 200, roster_scale: int = 3) -> lis
     nights = result[0].nights if result else 0
     lines = [
         f"A disaster night: {calls} calls in an hour across {names}, their demo rosters {roster_scale} deep "
-        f"({len(night.roster)} physicians), {nights} nights. Per colour: minutes from call to arrival, "
+        f"({len(night.roster)} physicians), {nights} nights, "
+        + (f"a round every {round_every:g} min. " if round_every else "a round on every event. ")
+        + "Per colour: minutes from call to arrival, "
         "median / p90, and the share of the colour's calls reached within 60 min.",
         "",
         "| objective | matching | " + " | ".join(u.value for u in COLOURS) + " | not reached / night |",

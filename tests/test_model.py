@@ -119,6 +119,20 @@ def test_model_surge_prints_the_table_per_colour_for_both_objectives_and_both_ma
     assert "30 calls in an hour across 印旛、香取海匝" in result.output
 
 
+def test_timed_rounds_reach_every_call_and_say_so() -> None:
+    # Rounds every 5 min instead of on every event: calls wait for the next tick, but with backup every one of
+    # them is still reached, and the table says how rounds were run.
+    from simulations.surge import run_night
+
+    timed = run_night("urgency_weighted_travel", True, seed=0, calls=30, roster_scale=1, round_every=5.0)
+    assert sum(timed.unreached.values()) == 0
+    assert sum(map(len, timed.arrivals.values())) == 30
+    arguments = ["model", "--surge", "--calls", "30", "--seeds", "1", "--roster-scale", "1"]
+    result = CliRunner().invoke(app, [*arguments, "--round-every", "5"])
+    assert result.exit_code == 0, result.output
+    assert "a round every 5 min" in result.output
+
+
 def test_roster_verb_finds_the_fewest_physicians() -> None:
     result = CliRunner().invoke(
         app, ["roster", "--table", str(FY2024), "--seeds", "2", "--target-p90", "90", "--max-physicians", "4"]
