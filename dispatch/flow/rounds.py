@@ -16,6 +16,7 @@ from dispatch.matching.areas import area_rules
 from dispatch.matching.candidates import available_physicians, towns_for, waiting_cases
 from dispatch.matching.picker import picker
 from dispatch.matching.policy import Policy, urgency_weighted_travel
+from dispatch.matching.roster_now import RosterNow, roster_now
 from dispatch.matching.travel import StraightLineEstimate
 from dispatch.offers.locks import lock_matching
 from dispatch.offers.service import (
@@ -59,6 +60,7 @@ def match_round(
     physicians, phones = available_physicians(session, now, towns, town_area)
     matches = policy([w.view for w in waiting], physicians, StraightLineEstimate())
     planned = []
+    roster: RosterNow | None = None  # read once, for every case whose coordinator is alerted this round
     for w in waiting:
         case, match = w.case, matches.get(w.case.id)
         if match is not None:
@@ -78,7 +80,9 @@ def match_round(
             # One alert per quarter hour while nobody can be found; offering goes on meanwhile. It says why.
             if case.coordinator_alerted_at is None or now - case.coordinator_alerted_at >= REALERT_AFTER:
                 programme = session.get_one(Programme, case.programme_id)
-                stopped = picker(session, case, now, rules[w.area_id].estimate, cross_area=cross_area)
+                roster = roster or roster_now(session, now)
+                estimate = rules[w.area_id].estimate
+                stopped = picker(session, case, now, estimate, cross_area=cross_area, roster=roster)
                 reason = stopped.offering_stopped.detail if stopped.offering_stopped else Why.no_physician_found
                 alert_coordinator(session, clock, programme, case, reason)
     return make_offers(session, clock, planned) if planned else []

@@ -12,17 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.cases.models import Case
-from dispatch.cases.states import ACTIVE_VISIT_STATES, AWAITING_PHYSICIAN
+from dispatch.cases.states import AWAITING_PHYSICIAN
 from dispatch.matching.areas import CaseArea, case_area
 from dispatch.matching.candidates import TURNED_DOWN as TURNED_DOWN_OFFERS
 from dispatch.matching.candidates import area_centre
+from dispatch.matching.roster_now import RosterNow, roster_now
 from dispatch.matching.travel import Point, TravelEstimate
 from dispatch.matching.whereabouts import last_visits, whereabouts
 from dispatch.offers.models import Offer, OfferState
 from dispatch.patients.models import Patient
 from dispatch.programme.models import Municipality
-from dispatch.roster.models import Physician, PhysicianRole
-from dispatch.roster.service import on_call_select
+from dispatch.roster.models import Physician
 
 
 class Status(StrEnum):
@@ -104,17 +104,17 @@ def _patient_point(session: Session, case: Case) -> tuple[Point, str | None]:
 
 def _status(
     physician_id: int,
-    case: Case,
+    case_id: int,
     turned_down: dict[int, OfferState],
     held: dict[int, int],
     pending: dict[int, int],
 ) -> tuple[Status, int | None]:
     """The physician's status for this case, and the other case they are on, if any."""
     other = held.get(physician_id) or pending.get(physician_id)
-    other = other if other != case.id else None
-    if held.get(physician_id) == case.id:
+    other = other if other != case_id else None
+    if held.get(physician_id) == case_id:
         return Status.assigned, None
-    if pending.get(physician_id) == case.id:
+    if pending.get(physician_id) == case_id:
         return Status.offered, other
     if physician_id in turned_down:
         return Status(turned_down[physician_id].value), other
@@ -126,27 +126,23 @@ def _status(
 
 
 def candidates(
-    session: Session, case: Case, now: datetime, estimate: TravelEstimate, patient: Point, area: CaseArea
+    session: Session,
+    case: Case,
+    now: datetime,
+    estimate: TravelEstimate,
+    patient: Point,
+    area: CaseArea,
+    roster: RosterNow | None = None,
+    on_call_only: bool = False,
 ) -> list[Candidate]:
     """Every active substitute physician for this case (at `patient`): on shift for its town first, then on call
     in a neighbouring area (marked with it), then on shift elsewhere, then off shift; within each, the free
-    ones nearest first."""
-    shifts: dict[int, tuple[set[int], datetime]] = {}
-    for _shift, _rostered, ends_at, covering, cover_ends, town, holder in session.execute(
-        on_call_select(now).add_columns(Physician.id)
-    ):
-        until = min(ends_at, cover_ends) if covering else ends_at
-        towns, latest = shifts.get(holder, (set(), until))
-        if town is not None:
-            towns.add(town)
-        shifts[holder] = (towns, max(latest, until))
+    ones nearest first. `roster`: the roster read once for many cases; `on_call_only`: only those on shift for
+    its town or a neighbouring area's (all that why offering stopped needs)."""
+    roster = roster or roster_now(session, now)
+    shifts, held, pending, worked = roster.shifts, roster.held, roster.pending, roster.worked
     neighbours = area.neighbours
-    town_area = {
-        town: area
-        for town, area in session.execute(
-            select(Municipality.id, Municipality.area_id).where(Municipality.area_id.in_(neighbours))
-        )
-    }
+    town_area = {town: a for town, a in roster.town_area.items() if a in neighbours}
     # As matching sees it: whoever turned this case down once is not offered it again.
     turned_down = {
         physician: state
@@ -156,37 +152,20 @@ def candidates(
             .order_by(Offer.id)
         )
     }
-    held = {
-        physician_id: case_id
-        for physician_id, case_id in session.execute(
-            select(Case.assigned_physician_id, Case.id).where(Case.state.in_(ACTIVE_VISIT_STATES))
-        )
-        if physician_id is not None
-    }
-    pending: dict[int, int] = dict(
-        session.execute(
-            select(Offer.physician_id, Offer.case_id).where(Offer.state == OfferState.pending)
-        ).all()
-    )
-    rows = session.execute(
-        select(
-            Physician.id,
-            Physician.name,
-            Physician.phone_e164,
-            Physician.base_latitude,
-            Physician.base_longitude,
-        ).where(Physician.role == PhysicianRole.substitute, Physician.active.is_(True))
-    )
-    worked = last_visits(session, now)
+    rows = roster.physicians
+    if on_call_only:
+        wanted = roster.on_call_for(case.municipality_id, frozenset(neighbours))
+        rows = [row for row in rows if row[0] in wanted]
     result = []
+    case_id, case_town = case.id, case.municipality_id  # read once: a row's attributes cost a call each
     for physician_id, name, phone, base_lat, base_lon in rows:
         base = Point(base_lat, base_lon) if base_lat is not None and base_lon is not None else None
         where = whereabouts(now, base, worked.get(physician_id))
         towns, until = shifts.get(physician_id, (set(), None))
         on_shift = physician_id in shifts
-        covers = on_shift and (case.municipality_id is None or case.municipality_id in towns)
+        covers = on_shift and (case_town is None or case_town in towns)
         backing = sorted({town_area[t] for t in towns if t in town_area}) if not covers else []
-        status, other = _status(physician_id, case, turned_down, held, pending)
+        status, other = _status(physician_id, case_id, turned_down, held, pending)
         result.append(
             Candidate(
                 physician_id=physician_id,
@@ -264,13 +243,20 @@ def limit_reached(case: Case, session: Session) -> OfferingStopped | None:
 
 
 def picker(
-    session: Session, case: Case, now: datetime, estimate: TravelEstimate, *, cross_area: bool = True
+    session: Session,
+    case: Case,
+    now: datetime,
+    estimate: TravelEstimate,
+    *,
+    cross_area: bool = True,
+    roster: RosterNow | None = None,
 ) -> Picker:
     """The picker for one case, with why automatic offering stopped (or the alarm's limit, while it goes on);
-    `cross_area`: whether neighbouring areas' physicians back it up automatically (the setting)."""
+    `cross_area`: whether neighbouring areas' physicians back it up automatically (the setting). With
+    `roster` (a matching round's, read once), only those on call for it are listed: all the reason needs."""
     patient, town = _patient_point(session, case)
     area = case_area(session, case)
-    found = candidates(session, case, now, estimate, patient, area)
+    found = candidates(session, case, now, estimate, patient, area, roster, on_call_only=roster is not None)
     stopped = offering_stopped(case, town, found, area.cap_min if cross_area else None) or (
         limit_reached(case, session) if case.state in AWAITING_PHYSICIAN else None
     )
