@@ -295,3 +295,21 @@ def test_the_cap_alert_goes_to_the_coordinator_of_the_case_or_the_physicians_are
             len(told) == 2 and any("代診 香取" in a for a in told) and any("主治 香取ひばり" in a for a in told)
         )
         assert alerts(inba_coordinator) == []
+
+
+def test_a_familys_number_held_by_the_cap_is_masked_on_the_board(settings, clock):
+    """The family's callback number is the caller's (read on the case's page, audited): the board's held
+    banner names it by its last four digits, as the outbox does, while a physician's is named in full."""
+    family = "+819011112222"
+    with start_night(_capped(settings, 3), clock) as night:
+        case_id = night.call(callback_phone="090-1111-2222", family_updates_consent=True)
+        _queue(night, family, 5, purpose="family_accepted", case_id=case_id)
+        doctor = night.phone("代診 成田")
+        _queue(night, doctor, 5)
+        night.run_jobs()
+        for role in ("coordinator", "operator", "consult"):
+            response = night.http.get("/api/v1/sms/held", headers=night.headers(role))
+            assert response.status_code == 200
+            held = {h["physician_name"]: h["phone_e164"] for h in response.json()}
+            assert held == {None: "…2222", "代診 成田": doctor}, role
+            assert "11112222" not in response.text

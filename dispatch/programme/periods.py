@@ -37,6 +37,19 @@ def month_start(text: str) -> date:
         raise ValueError(f"{text!r} is not a month; write it as YYYY-MM, e.g. 2024-04") from None
 
 
+# The months a request may name (a roster, a report, a submission): the programmes' years with room either
+# side; far outside them a month's bounds overflow the calendar.
+FIRST_MONTH, LAST_MONTH = date(2000, 1, 1), date(2101, 12, 1)
+
+
+def asked_month(text: str) -> date:
+    """`month_start` of a month a request names, refused (ValueError) outside FIRST_MONTH..LAST_MONTH."""
+    first = month_start(text)
+    if not FIRST_MONTH <= first <= LAST_MONTH:
+        raise ValueError(f"{text!r}: give a month from {FIRST_MONTH:%Y-%m} to {LAST_MONTH:%Y-%m}")
+    return first
+
+
 def next_month(day: date) -> date:
     return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
 

@@ -13,7 +13,7 @@ from dispatch.auth.guard import allow, current_user
 from dispatch.auth.models import Role, User
 from dispatch.deps import db_session, get_services
 from dispatch.ids import ID_MAX
-from dispatch.programme.periods import fiscal_year_of, month_start
+from dispatch.programme.periods import asked_month, fiscal_year_of
 from dispatch.programme.service import YearNotReportable, check_reportable
 from dispatch.reports import area_formats, formats, service, units, workbook
 from dispatch.reports.fiscal import unit_report
@@ -140,9 +140,13 @@ def monthly_report(
     """Per month: counts by clinic and municipality, response times (median, 90th percentile), declines,
     timeouts and coordinator alerts, for the unit's calls."""
     try:
-        first, last = month_start(from_month), month_start(to_month)
+        first = asked_month(from_month)
     except ValueError as exc:
-        raise HTTPException(422, detail=f"from/to: {exc}") from None
+        raise HTTPException(422, detail=f"from: {exc}") from None
+    try:
+        last = asked_month(to_month)
+    except ValueError as exc:
+        raise HTTPException(422, detail=f"to: {exc}") from None
     if last < first or (last.year - first.year) * 12 + last.month - first.month >= 60:
         raise HTTPException(422, detail="to: must be on or after `from`, and at most five years later")
     report = service.unit_monthly_report(session, unit, first, last, _scope(user))

@@ -14,7 +14,7 @@ from dispatch.auth.scope import area_scope
 from dispatch.deps import db_session, get_services
 from dispatch.ids import PathId
 from dispatch.programme.choice import AREA_HELP, asked_programme
-from dispatch.programme.periods import month_start
+from dispatch.programme.periods import asked_month
 from dispatch.programme.service import ProgrammeSnapshot
 from dispatch.roster import months, rotations
 from dispatch.roster.models import Rotation, Shift
@@ -38,7 +38,7 @@ AREA = Query(None, max_length=32, description=AREA_HELP)
 
 def _month(text: str) -> date:
     try:
-        return month_start(text)
+        return asked_month(text)
     except ValueError as exc:
         raise HTTPException(422, detail=f"month: {exc}") from None
 

@@ -106,7 +106,9 @@ def held(user: User = Depends(current_user), session: Session = Depends(db_sessi
     }
     return [
         HeldNumberOut(
-            phone_e164=n.phone_e164,
+            # A number no physician has is a family's (the caller's, read on the case's page, audited):
+            # named by its last digits, as in the outbox.
+            phone_e164=n.phone_e164 if n.phone_e164 in physicians else masked(n.phone_e164),
             physician_id=physicians.get(n.phone_e164, (None, None))[0],
             physician_name=physicians.get(n.phone_e164, (None, None))[1],
             held=n.held,

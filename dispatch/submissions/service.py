@@ -12,7 +12,7 @@ from dispatch.audit import service as audit
 from dispatch.auth.models import User
 from dispatch.clock import Clock
 from dispatch.programme.models import Programme
-from dispatch.programme.periods import local_midnight_utc, month_start, next_month
+from dispatch.programme.periods import asked_month, local_midnight_utc, next_month
 from dispatch.reports.service import monthly_report
 from dispatch.submissions.differences import differences
 from dispatch.submissions.models import MonthSubmission
@@ -25,7 +25,7 @@ class MonthNotEnded(ValueError):
 
 def parse_month(text: str) -> date:
     """'2024-12' -> 2024-12-01; ValueError naming the problem otherwise."""
-    first = month_start(text)
+    first = asked_month(text)
     if f"{first:%Y-%m}" != text:
         raise ValueError(f"{text!r} is not a month; write it as YYYY-MM, e.g. 2024-04")
     return first
