@@ -53,7 +53,13 @@ def _post(url: str, path: str, headers: dict[str, str], body: dict) -> Callable[
 def test_fifty_parallel_intakes_under_one_key_make_one_case(live_server, login, services, same_body):
     headers = {**login("operator"), "Idempotency-Key": "race-key-0001"}
     bodies = [intake_body(chief_complaint="息苦しい" if same_body else f"息苦しい {i}") for i in range(50)]
-    answers = _at_once([_post(live_server.url, "/api/v1/cases", headers, b) for b in bodies])
+    calls = [_post(live_server.url, "/api/v1/cases", headers, b) for b in bodies]
+    answers = _at_once(calls)
+    # Fifty at once on two busy cores may find every pooled connection taken for longer than the pool waits:
+    # that answer is a 503 with Retry-After, and the operator's console sends the call again, as here.
+    answers = [
+        call() if answer.status_code == 503 else answer for call, answer in zip(calls, answers, strict=True)
+    ]
     statuses = [a.status_code if isinstance(a, httpx.Response) else repr(a) for a in answers]
     assert set(statuses) <= {200, 201, 409, 422}, statuses
     with services.session_factory() as session:
