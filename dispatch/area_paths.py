@@ -12,18 +12,20 @@ from __future__ import annotations
 import re
 
 from fastapi import FastAPI
-from sqlalchemy import Select, exists, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
-from dispatch.areas.scope import area_programmes, area_towns
+from dispatch.areas.scope import area_programmes
 from dispatch.auth.guard import iter_api_routes, route_guard
 from dispatch.auth.models import Role
 from dispatch.auth.scope import AreaCheck
 from dispatch.cases.models import Case
 from dispatch.clinics.models import Clinic
+from dispatch.clinics.scope import clinics_in_area
 from dispatch.handoffs.models import Handoff
 from dispatch.hospitals.models import Hospital
 from dispatch.patients.models import Enrolment, Patient
+from dispatch.patients.scope import patients_in_area
 from dispatch.roster.models import Physician, ShiftSwap, rotation_coverage, shift_coverage
 from dispatch.roster.scope import physicians_in_area, rotations_in_area, shifts_in_area
 
@@ -35,10 +37,6 @@ PATH_PARAM = re.compile(r"\{(\w+)(?::[^}]*)?\}")
 
 def _found(session: Session, query: Select) -> bool:
     return session.scalar(query.limit(1)) is not None
-
-
-def clinics_in_area(area_id: int) -> Select[int]:
-    return select(Clinic.id).where(Clinic.programme_id.in_(area_programmes(area_id)))
 
 
 def _case(session: Session, area_id: int, case_id: int) -> bool:
@@ -81,15 +79,7 @@ def _physician(session: Session, area_id: int, physician_id: int) -> bool:
 
 
 def _patient(session: Session, area_id: int, patient_id: int) -> bool:
-    enrolled = exists(
-        select(Enrolment.id).where(
-            Enrolment.patient_id == Patient.id, Enrolment.clinic_id.in_(clinics_in_area(area_id))
-        )
-    )
-    query = select(Patient.id).where(
-        Patient.id == patient_id, or_(Patient.municipality_id.in_(area_towns(area_id)), enrolled)
-    )
-    return _found(session, query)
+    return _found(session, patients_in_area(area_id).where(Patient.id == patient_id))
 
 
 def _enrolment(session: Session, area_id: int, enrolment_id: int) -> bool:

@@ -11,7 +11,7 @@ from dispatch.cases.intake import covering_enrolment
 from dispatch.cases.lifecycle import Actor, record_event
 from dispatch.cases.models import Case
 from dispatch.clock import Clock
-from dispatch.patients.models import Patient
+from dispatch.patients.scope import patient_visible
 from dispatch.programme.models import Programme
 
 
@@ -20,7 +20,7 @@ class LinkRefused(Exception):
 
 
 class LinkRejected(ValueError):
-    """No such patient; a 422 naming the field."""
+    """No such patient (none the user may see); a 422 naming the field."""
 
 
 def link_patient(
@@ -34,7 +34,7 @@ def link_patient(
         raise LinkRefused(
             f"case {case.reference} already has a patient; only an unidentified case can be linked"
         )
-    if session.get(Patient, patient_id) is None:
+    if not patient_visible(session, user, patient_id):  # another area's answers as one that does not exist
         raise LinkRejected(f"patient_id: no patient {patient_id}")
     programme = session.get(Programme, case.programme_id)
     coverage = covering_enrolment(

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dispatch.clinics.models import Clinic
+from dispatch.clinics.scope import clinics_in_area
 from dispatch.ids import ID_MAX
 from dispatch.phones import InvalidPhoneNumber, to_e164
 from dispatch.programme.models import Municipality
@@ -63,8 +64,15 @@ def based_at(
     )
 
 
-def register(session: Session, body: PhysicianIn) -> Physician:
-    """Add an active physician; their base's reference point is where travel is estimated from."""
+def _clinic_known(session: Session, clinic_id: int, area_id: int | None) -> bool:
+    """Whether the clinic exists and, for an area coordinator (`area_id`), is one of their area's."""
+    query = select(Clinic.id) if area_id is None else clinics_in_area(area_id)
+    return session.scalar(query.where(Clinic.id == clinic_id).limit(1)) is not None
+
+
+def register(session: Session, body: PhysicianIn, area_id: int | None = None) -> Physician:
+    """Add an active physician; their base's reference point is where travel is estimated from. An area
+    coordinator (`area_id`) names a clinic of their area; another area's answers as one that does not exist."""
     phone = None
     if body.phone:
         try:
@@ -75,7 +83,7 @@ def register(session: Session, body: PhysicianIn) -> Physician:
             raise RosterRejected("phone", "another physician already has this number")
     elif body.role is PhysicianRole.substitute:
         raise RosterRejected("phone", "a substitute physician needs a mobile number for offers")
-    if body.clinic_id is not None and session.get(Clinic, body.clinic_id) is None:
+    if body.clinic_id is not None and not _clinic_known(session, body.clinic_id, area_id):
         raise RosterRejected("clinic_id", f"no clinic {body.clinic_id}")
     base = None
     if body.base_municipality_id is not None:

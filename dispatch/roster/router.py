@@ -120,10 +120,10 @@ def register_physician(
     body: PhysicianIn, user: User = Depends(current_user), session: Session = Depends(db_session)
 ) -> PhysicianCreated:
     """Register a physician: a substitute (with the mobile offers go to), a consulting or an attending one;
-    an area coordinator registers physicians based in their area."""
+    an area coordinator registers physicians based in their area, of their area's clinics."""
     try:
         service.based_inside(session, area_scope(user), body.base_municipality_id)
-        physician = physicians.register(session, body)
+        physician = physicians.register(session, body, area_scope(user))
         session.commit()
     except service.RosterRejected as exc:
         raise HTTPException(422, detail=str(exc)) from None

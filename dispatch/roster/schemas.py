@@ -10,6 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from dispatch.ids import ID_MAX
 from dispatch.roster.models import ContactPreference, RotationKind, SwapKind, SwapState
 
+# The most municipalities a shift or rotation may cover: more than a programme can have (千葉県 has 54).
+TOWNS_MAX = 100
+
 
 class ShiftOut(BaseModel):
     id: int
@@ -36,7 +39,7 @@ class ShiftIn(BaseModel):
     starts_at: datetime
     ends_at: datetime
     coverage: list[Annotated[int, Field(ge=1, le=ID_MAX)]] = Field(
-        min_length=1, description="municipality ids the physician covers"
+        min_length=1, max_length=TOWNS_MAX, description="municipality ids the physician covers"
     )
 
 
@@ -140,7 +143,7 @@ class RotationIn(BaseModel):
         min_length=1, max_length=60, description="substitute physicians, in turn order"
     )
     coverage: list[Annotated[int, Field(ge=1, le=ID_MAX)]] = Field(
-        min_length=1, description="municipality ids the rotation's shifts cover"
+        min_length=1, max_length=TOWNS_MAX, description="municipality ids the rotation's shifts cover"
     )
     starts_on: date = Field(description="first day; also the anchor of alternate weeks and turns")
     ends_on: date | None = None

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Select, exists, or_, select
 
-from dispatch.areas.scope import area_programmes, area_towns
-from dispatch.clinics.models import Clinic
+from dispatch.areas.scope import area_towns
+from dispatch.clinics.scope import clinics_in_area
 from dispatch.roster.models import Physician, Rotation, Shift, rotation_coverage, shift_coverage
 
 
@@ -36,11 +36,10 @@ def physicians_in_area(area_id: int) -> Select[int]:
     rostered = exists(
         select(Shift.id).where(Shift.physician_id == Physician.id, Shift.id.in_(shifts_in_area(area_id)))
     )
-    clinics = select(Clinic.id).where(Clinic.programme_id.in_(area_programmes(area_id)))
     return select(Physician.id).where(
         or_(
             Physician.base_municipality_id.in_(area_towns(area_id)),
-            Physician.clinic_id.in_(clinics),
+            Physician.clinic_id.in_(clinics_in_area(area_id)),
             rostered,
         )
     )
