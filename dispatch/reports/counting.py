@@ -87,7 +87,8 @@ def calls_by_category(session: Session, scope: list[ColumnElement[bool]], *keys)
         .where(*scope)
         .group_by(*keys, category)
     )
-    return [(*row[:-2], int(row[-2]), int(row[-1])) for row in session.execute(query).all()]
+    # Read row by row (not `.all()` first): a year of the prefecture's groups is held once, as plain tuples.
+    return [(*row[:-2], int(row[-2]), int(row[-1])) for row in session.execute(query)]
 
 
 def excluded_counts(rows: list[tuple]) -> dict[str, int]:
