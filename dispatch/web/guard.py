@@ -14,6 +14,8 @@ from dispatch.auth.models import Role, User
 from dispatch.auth.scope import area_scope
 from dispatch.programme.models import MedicalArea
 
+NEXT_MAX = 500  # the login page's `next` (its Query's max_length), at most
+
 
 class LoginRequired(Exception):
     """Nobody is logged in: the browser goes to the login page and comes back after."""
@@ -59,7 +61,10 @@ class PageGuard(RoleGuard):
     to enrol its second factor to the two-factor page."""
 
     def anonymous(self, request: Request) -> Exception:
-        return LoginRequired(request.url.path)
+        # The query too: a shared link (e.g. /gaps?area=katori-kaiso) opens as shared after the login (one
+        # too long for the login page's `next` is dropped).
+        path, query = request.url.path, request.url.query
+        return LoginRequired(f"{path}?{query}" if query and len(path) + len(query) < NEXT_MAX else path)
 
     def forbidden(self, user: User) -> Exception:
         return PageForbidden(Viewer.of(user))

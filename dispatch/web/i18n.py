@@ -1358,6 +1358,8 @@ LABELS["event_reason"]["offer_accepted_cross_area"] = (
     "accepted by a neighbouring area's physician (cross-area backup)",
 )
 MESSAGES["picker.neighbour_area"] = ("隣接圏域から応援", "backing up from a neighbouring area")
+# -- issue 18, the centre's area picker on the gaps, submissions and roster pages (h-picker) --
+MESSAGES["area_picker.label"] = ("表示する二次医療圏", "Area shown")
 
 
 def language(request: Request) -> str:

@@ -121,6 +121,8 @@ def render(
         "lang": lang,
         "timezone": services.settings.timezone,
         "serverNow": services.clock.now().isoformat(),
+        # The centre's own programme: what a page shows when no area is picked (area_picker.js).
+        "programmeCode": services.settings.programme_code,
         "user": (
             {
                 "username": user.username,

@@ -191,7 +191,7 @@ async function api(method, path, body, headers = {}) {
   const response = await fetch(path, init); // no answer at all throws: callers that resend know it so
   if (response.status === 401) {
     if (method === "GET") {
-      location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+      location.href = `/login?next=${encodeURIComponent(location.pathname + location.search)}`;
       throw new Error("login required");
     }
     // Never throw away what someone was typing: log in again in another tab, then press again here.

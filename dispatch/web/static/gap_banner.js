@@ -24,7 +24,9 @@ function gapShortfall(gap) {
 async function showGapAlert() {
   const banner = document.getElementById("coverage-gap");
   if (!banner) return;
-  const result = await api("GET", "/api/v1/roster/gap-alerts");
+  // On a page with the area picker (the gaps page), the picked area's alert only.
+  const area = typeof areaReady === "undefined" ? "" : await areaReady.then(() => areaParam());
+  const result = await api("GET", `/api/v1/roster/gap-alerts${area}`);
   if (!result.ok) return;
   const gaps = result.data.flatMap((alert) => alert.gaps);
   banner.hidden = gaps.length === 0;

@@ -1,8 +1,10 @@
-/* Coverage gaps: each of the coming nights with the towns short of a physician on call, and their hours. */
+/* Coverage gaps: each of the coming nights with the towns short of a physician on call, and their hours (of
+   the area picked, for those who may see more than one). */
 "use strict";
 
 async function showGaps() {
-  const result = await api("GET", "/api/v1/roster/gaps");
+  const result = await areaGet("/api/v1/roster/gaps");
+  if (!result) return;
   if (!result.ok) return toast(problemText(result), "error");
   const nights = new Map();
   for (const gap of result.data) {
@@ -19,4 +21,6 @@ async function showGaps() {
   document.getElementById("gaps-empty").hidden = nights.size > 0;
 }
 
-document.addEventListener("DOMContentLoaded", showGaps);
+onAreaChange(showGaps);
+onAreaChange(showGapAlert);
+areaReady.then(showGaps);

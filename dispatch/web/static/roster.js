@@ -1,11 +1,13 @@
 /* The month's roster made from the rotations: generate drafts, check them night by night, publish; one
-   generated night can be given to another physician or taken off (a re-generate keeps that). */
+   generated night can be given to another physician or taken off (a re-generate keeps that). The centre
+   works on one area's month or every area's at once (the area picker). */
 "use strict";
 
 const KINDS = { weekly: t("roster.kind.weekly"), alternate_weeks: t("roster.kind.alternate_weeks"), weekly_turn: t("roster.kind.weekly_turn") };
 const WEEKDAYS = t("roster.weekday_names").split(",");
 let physicians = [];
 let towns = new Map();
+let townAreas = new Map(); // each town's area id, to offer the picked area's towns only
 let shifts = [];
 
 function chosenMonth() {
@@ -56,7 +58,8 @@ function windowWords(s) {
 async function loadMonth() {
   const month = chosenMonth();
   if (!month) return;
-  const result = await api("GET", `/api/v1/roster/months/${month}`);
+  const result = await areaGet(`/api/v1/roster/months/${month}`);
+  if (!result) return;
   if (!result.ok) return toast(problemText(result), "error");
   shifts = result.data;
   document.querySelector("#nights tbody").replaceChildren(...shifts.map((s) => el("tr", { class: s.removed ? "muted" : "" },
@@ -71,8 +74,8 @@ async function loadMonth() {
 
 async function generate() {
   const month = chosenMonth();
-  if (!month || !confirm(t("roster.generate_confirm").replace("{month}", month))) return;
-  const result = await api("POST", `/api/v1/roster/months/${month}/generate`);
+  if (!month || !confirm(t("roster.generate_confirm").replace("{month}", inArea(month)))) return;
+  const result = await api("POST", `/api/v1/roster/months/${month}/generate${areaParam()}`);
   if (!result.ok) return toast(problemText(result), "error");
   toast(t("roster.generated").replace("{created}", result.data.created).replace("{kept}", result.data.kept), "ok");
   await loadMonth();
@@ -81,15 +84,16 @@ async function generate() {
 async function publish() {
   const month = chosenMonth();
   const drafts = shifts.filter((s) => s.generated && !s.published && !s.removed).length;
-  if (!month || !confirm(t("roster.publish_confirm").replace("{month}", month).replace("{count}", drafts))) return;
-  const result = await api("POST", `/api/v1/roster/months/${month}/publish`);
+  if (!month || !confirm(t("roster.publish_confirm").replace("{month}", inArea(month)).replace("{count}", drafts))) return;
+  const result = await api("POST", `/api/v1/roster/months/${month}/publish${areaParam()}`);
   if (!result.ok) return toast(problemText(result), "error");
   toast(t("roster.published").replace("{count}", result.data.published), "ok");
   await loadMonth();
 }
 
 async function loadRotations() {
-  const result = await api("GET", "/api/v1/roster/rotations");
+  const result = await areaGet("/api/v1/roster/rotations");
+  if (!result) return;
   if (!result.ok) return toast(problemText(result), "error");
   document.querySelector("#rotations tbody").replaceChildren(...result.data.map((r) => el("tr", { class: r.active ? "" : "muted" },
     el("th", {}, r.name), el("td", {}, KINDS[r.kind] || r.kind), el("td", {}, r.weekdays.map((d) => WEEKDAYS[d]).join("・")),
@@ -104,12 +108,20 @@ function showTurn() {
   document.getElementById("r-physicians").textContent = turn.length ? turn.map(physicianName).join(" → ") : t("roster.no_physician");
 }
 
+/** The towns a new rotation may cover: the picked area's (every area's when none is picked). */
+function showTowns() {
+  const area = chosenArea();
+  const fieldset = document.getElementById("r-towns");
+  fieldset.replaceChildren(fieldset.querySelector("legend"), ...[...towns]
+    .filter(([id]) => !area || townAreas.get(id) === area.id)
+    .map(([id, name]) => el("label", { class: "check" }, el("input", { type: "checkbox", name: "town", value: id }), name)));
+}
+
 function rotationForm() {
   const form = document.getElementById("rotation-form");
   document.getElementById("r-weekdays").append(...WEEKDAYS.map((name, i) =>
     el("label", { class: "check" }, el("input", { type: "checkbox", name: "weekday", value: i }), name)));
-  document.getElementById("r-towns").append(...[...towns].map(([id, name]) =>
-    el("label", { class: "check" }, el("input", { type: "checkbox", name: "town", value: id }), name)));
+  showTowns();
   document.getElementById("r-physician").replaceChildren(...physicians.map((p) => el("option", { value: p.id }, p.name)));
   document.getElementById("r-starts-on").value = localMinute(serverNow()).slice(0, 10);
   document.getElementById("r-add-physician").addEventListener("click", () => {
@@ -141,11 +153,14 @@ document.addEventListener("DOMContentLoaded", async () => {
   const [people, programme] = await Promise.all([api("GET", "/api/v1/roster/physicians"), api("GET", "/api/v1/programme")]);
   physicians = people.ok ? people.data : [];
   towns = new Map(programme.ok ? programme.data.municipalities.map((m) => [m.id, m.name]) : []);
+  townAreas = new Map(programme.ok ? programme.data.municipalities.map((m) => [m.id, m.area_id]) : []);
   const month = document.getElementById("month");
   month.value = thisMonth();
   month.addEventListener("change", loadMonth);
   document.getElementById("generate").addEventListener("click", generate);
   document.getElementById("publish").addEventListener("click", publish);
+  await areaReady;
   rotationForm();
+  onAreaChange(() => Promise.all([loadMonth(), loadRotations(), showTowns()]));
   await Promise.all([loadMonth(), loadRotations()]);
 });

@@ -41,7 +41,8 @@ function statusOf(s) {
 }
 
 async function list() {
-  const result = await api("GET", "/api/v1/submissions");
+  const result = await areaGet("/api/v1/submissions");
+  if (!result) return;
   if (!result.ok) return toast(problemText(result), "error");
   const latest = new Map(result.data.filter((s) => s.latest).map((s) => [s.month, s]));
   const months = SUBMITS ? endedMonths([...latest.keys()]) : [...latest.keys()];
@@ -49,22 +50,21 @@ async function list() {
     const s = latest.get(m);
     const button = SUBMITS ? el("button", { type: "button", class: s ? "" : "primary", onclick: (e) => { e.stopPropagation(); submit(m); } },
       t(s ? "submissions.resubmit" : "submissions.submit")) : null;
-    return el("tr", {
-      class: chosen === m ? "chosen" : "", dataset: { month: m }, tabindex: s ? 0 : null, role: s ? "button" : null,
-      onclick: () => s && open(m),
-      onkeydown: (e) => { if (s && (e.key === "Enter" || e.key === " ")) { e.preventDefault(); open(m); } },
-    }, el("th", {}, m), el("td", {}, statusOf(s)), el("td", {}, button));
+    // A submitted month opens with its own button (a row holding the 再提出 button cannot be one itself).
+    const name = s ? el("button", { type: "button", class: "link", onclick: (e) => { e.stopPropagation(); open(m); } }, m) : m;
+    return el("tr", { class: chosen === m ? "chosen" : "", dataset: s ? { month: m, submitted: "1" } : { month: m }, onclick: () => s && open(m) },
+      el("th", {}, name), el("td", {}, statusOf(s)), el("td", {}, button));
   }));
   document.getElementById("months-empty").hidden = months.length > 0;
 }
 
 async function submit(month) {
-  if (!confirm(t("submissions.confirm").replace("{month}", month))) return;
+  if (!confirm(t("submissions.confirm").replace("{month}", inArea(month)))) return;
   const note = document.getElementById("note").value.trim();
-  const result = await api("POST", "/api/v1/submissions", { month, note: note || null });
+  const result = await api("POST", `/api/v1/submissions${areaParam()}`, { month, note: note || null });
   if (!result.ok) return toast(problemText(result), "error");
   document.getElementById("note").value = "";
-  toast(t("submissions.done").replace("{month}", month).replace("{version}", result.data.version), "ok");
+  toast(t("submissions.done").replace("{month}", inArea(month)).replace("{version}", result.data.version), "ok");
   await open(month);
 }
 
@@ -107,7 +107,8 @@ function figures(detail, changes) {
 
 async function open(month) {
   chosen = month;
-  const result = await api("GET", `/api/v1/submissions/${month}`);
+  const result = await areaGet(`/api/v1/submissions/${month}`);
+  if (!result) return;
   if (!result.ok) return toast(problemText(result), "error");
   const d = result.data;
   const changes = new Map(d.differences.map((x) => [x.path, x]));
@@ -118,7 +119,7 @@ async function open(month) {
   document.getElementById("submission-changes").replaceChildren(d.differences.length
     ? el("span", { class: "flag alert" }, t("submissions.changes").replace("{count}", d.differences.length))
     : el("span", { class: "muted" }, t("submissions.no_changes")));
-  document.getElementById("submission-csv").href = `/api/v1/submissions/${month}.csv`;
+  document.getElementById("submission-csv").href = `/api/v1/submissions/${month}.csv${areaParam()}`;
   document.getElementById("submission-figures").replaceChildren(...figures(d, changes));
   document.getElementById("submission-versions").replaceChildren(...d.versions.map((v) => el("li", {},
     `${t("submissions.version").replace("{version}", v.version)} ${when(v.submitted_at)} ${v.submitted_by}`,
@@ -126,9 +127,18 @@ async function open(month) {
   await list();
 }
 
+/** The list, and the newest submitted month opened (after the page opens, and after another area is picked). */
+async function showArea() {
+  chosen = null;
+  document.getElementById("submission").hidden = true;
+  await list();
+  const first = document.querySelector("#months tbody tr[data-submitted]");
+  if (first) await open(first.dataset.month);
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("note-label").hidden = !SUBMITS;
-  await list();
-  const first = document.querySelector("#months tbody tr[role=button]");
-  if (first) await open(first.dataset.month);
+  onAreaChange(showArea);
+  await areaReady;
+  await showArea();
 });
