@@ -22,7 +22,7 @@ from sqlalchemy import create_engine, text
 
 from simulations import cpu
 from simulations.bench_setup import (
-    BENCH_CLINIC,
+    BENCH_PLAN,
     INTAKE_BODY,
     add_physicians,
     bench_night,
@@ -107,7 +107,7 @@ def intake_wrk(run: Replay, at: datetime, seconds: int, connections: int) -> dic
     token = run.api("operator", "GET", "/api/v1/auth/me") and run.api.tokens["operator"]
     rest = json.dumps(INTAKE_BODY, ensure_ascii=False)[1:-1]
     script = WRK_SCRIPT % {
-        "ids": ",".join(map(str, run.patients[BENCH_CLINIC])),
+        "ids": ",".join(map(str, run.patients[BENCH_PLAN.key])),
         "token": token,
         "at": at.isoformat(),
         "rest": rest,
@@ -145,7 +145,7 @@ def intake_wrk(run: Replay, at: datetime, seconds: int, connections: int) -> dic
 
 def intake_threads(run: Replay, at: datetime, total: int, threads: int) -> dict:
     """Without wrk: `total` calls logged by `threads` operators at once (httpx, one thread each)."""
-    patients = run.patients[BENCH_CLINIC]
+    patients = run.patients[BENCH_PLAN.key]
     token = run.api("operator", "GET", "/api/v1/auth/me") and run.api.tokens["operator"]
     latencies: list[float] = []
     failures: list[str] = []

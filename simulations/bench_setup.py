@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import random
 import statistics
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
@@ -17,6 +17,7 @@ from simulations.replay import Replay
 from simulations.stack import Stack
 
 BENCH_CLINIC = "ベンチ診療所"
+BENCH_PLAN = ClinicPlan(BENCH_CLINIC, "clinic", date(2024, 4, 1), 100)
 INTAKE_BODY = {
     "caller_relation": "family",
     "callback_phone": "090-1234-5678",
@@ -73,7 +74,7 @@ def bench_night(stack: Stack) -> tuple[Replay, datetime]:
     """The benchmark's clinic (100 patients, contracted from April 2024) set up through the API, and the
     shared clock at a November night in its service hours."""
     run = Replay(stack, random.Random(1), 0.0, 0.0)
-    run.set_up([ClinicPlan(BENCH_CLINIC, "clinic", datetime(2024, 4, 1).date(), 100)], 2024)
+    run.set_up([BENCH_PLAN], 2024)
     night = datetime(2024, 11, 20, 21, 0, tzinfo=UTC)
     run.set_clock(night)
     return run, night
@@ -90,7 +91,7 @@ def open_case(run: Replay, patient_id: int) -> int:
 
 def open_cases(run: Replay, count: int) -> list[int]:
     """`count` cases about the bench clinic's patients in turn, each logged and claimed (`open_case`)."""
-    patients = run.patients[BENCH_CLINIC]
+    patients = run.patients[BENCH_PLAN.key]
     return [open_case(run, patients[n % len(patients)]) for n in range(count)]
 
 

@@ -15,7 +15,7 @@ from redis import Redis
 from rq.job import Job
 
 from simulations.bench_setup import (
-    BENCH_CLINIC,
+    BENCH_PLAN,
     VISIT_DECISION,
     add_physicians,
     lost_cases,
@@ -131,7 +131,7 @@ def dispatch_chain(run: Replay, cases: int, rate: float) -> dict:
 
 def escalation_simulated(run: Replay, samples: int) -> dict[str, float]:
     """Simulation mode: the shared clock is moved past an offer's deadline; how late is the next offer?"""
-    patients = run.patients[BENCH_CLINIC]
+    patients = run.patients[BENCH_PLAN.key]
     lateness = []
     for n in range(samples):
         case_id = open_case(run, patients[n % len(patients)])

@@ -144,7 +144,7 @@ def measure(
     """Millions of instructions per request for each route, on a stack set up as the benchmark's."""
     if shutil.which("valgrind") is None:
         raise RuntimeError("valgrind is not installed (apt-get install valgrind)")
-    from simulations.bench_setup import BENCH_CLINIC, add_physicians, bench_night, open_cases
+    from simulations.bench_setup import BENCH_PLAN, add_physicians, bench_night, open_cases
     from simulations.stack import start
 
     running = start(database_url, redis_url)
@@ -162,7 +162,7 @@ def measure(
         config = {
             "env": {k: v for k, v in running.env.items() if os.environ.get(k) != v},
             "tokens": {role: run.api.tokens[role] for role in ("operator", "consult")},
-            "patients": run.patients[BENCH_CLINIC],
+            "patients": run.patients[BENCH_PLAN.key],
             "at": night.isoformat(),
             "cases": cases,
         }
