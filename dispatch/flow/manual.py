@@ -134,17 +134,17 @@ def _travel_min(
     return UNKNOWN_TRAVEL_MIN if found is None else found
 
 
-def offer_to(
+def _offer_by_hand(
     session: Session,
     clock: Clock,
     case_id: int,
     physician_id: int,
     actor: Actor,
-    holder: int | None = None,
-    estimate: TravelEstimate | None = None,
+    holder: int | None,
+    estimate: TravelEstimate | None,
 ) -> SmsMessage:
-    """Offer the case to this physician now (even one who declined before); returns its SMS, claimed for
-    the caller to send once this commits. `holder` as for `assign`: the physician it relieves, if any."""
+    """The offer a coordinator's hand makes (to offer, or to record a yes given on the phone): the case taken
+    back as `_prepare` does, the drive estimated, the physician's area named when they back it up."""
     case = _prepare(session, clock, case_id, physician_id, actor, holder)
     travel = _travel_min(session, clock, case, physician_id, estimate)
     return service.make_offer(
@@ -156,6 +156,20 @@ def offer_to(
         manual=True,
         from_area_id=backup_area(session, case, physician_id, clock.now()),
     )
+
+
+def offer_to(
+    session: Session,
+    clock: Clock,
+    case_id: int,
+    physician_id: int,
+    actor: Actor,
+    holder: int | None = None,
+    estimate: TravelEstimate | None = None,
+) -> SmsMessage:
+    """Offer the case to this physician now (even one who declined before); returns its SMS, claimed for
+    the caller to send once this commits. `holder` as for `assign`: the physician it relieves, if any."""
+    return _offer_by_hand(session, clock, case_id, physician_id, actor, holder, estimate)
 
 
 def assign(
@@ -173,17 +187,7 @@ def assign(
     """The coordinator arranged the visit by phone: record the acceptance and send the details link. `holder`
     is the physician the coordinator saw holding the case (None: nobody); another holder is AlreadyAssigned.
     `estimate`: the travel estimate the family's arrival time is told from."""
-    case = _prepare(session, clock, case_id, physician_id, actor, holder)
-    travel = _travel_min(session, clock, case, physician_id, estimate)
-    message = service.make_offer(
-        session,
-        clock,
-        case,
-        physician_id=physician_id,
-        travel_min=travel,
-        manual=True,
-        from_area_id=backup_area(session, case, physician_id, clock.now()),
-    )
+    message = _offer_by_hand(session, clock, case_id, physician_id, actor, holder, estimate)
     message.status = "withdrawn"  # the physician already said yes on the phone: no offer SMS
     offer_id = message.offer_id
     assert offer_id is not None  # the SMS of the offer just made
