@@ -176,9 +176,19 @@ def db_enum(enum_cls: type, length: int = 32, name: str | None = None) -> Enum:
     )
 
 
+_CUSTOM_PLANS = "dispatch.custom_plans"  # session.info: the transaction custom plans were set in
+
+
 def plan_for_these_values(session: Session) -> None:
     """PostgreSQL: plan each statement of this transaction for its own values. A statement run often on one
     connection is prepared (psycopg, from its fifth run), and PostgreSQL may then keep one generic plan for
     any value: for "the day's arrivals" it guessed a third of every visit ever and a round took seconds."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    # Once per transaction (a round's reads each ask for it): the innermost transaction it was set in is kept,
+    # so a savepoint rolled back, which undoes SET LOCAL, is set again.
+    current = session.get_nested_transaction() or session.get_transaction()
+    if current is not None and session.info.get(_CUSTOM_PLANS) is current:
+        return
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    session.info[_CUSTOM_PLANS] = session.get_nested_transaction() or session.get_transaction()
