@@ -11,21 +11,14 @@ from sqlalchemy.orm import Session
 
 from dispatch.programme.models import Programme
 from dispatch.programme.periods import fiscal_year_days
+from dispatch.reports.formats import CLINIC_HEADERS_REFERENCE
 from dispatch.reports.service import clinic_report
 from simulations.areas import ReplayArea
 from simulations.plan import AREA, ClinicPlan
 from simulations.replay import Replay
 
 # The reference table's columns, in its order.
-COLUMNS = [
-    "clinic_label",
-    "clinic_kind",
-    "enrolled_patients",
-    "consultations",
-    "house_calls",
-    "end_of_life",
-    "contract_start",
-]
+COLUMNS = CLINIC_HEADERS_REFERENCE
 
 
 def left_uncovered(position: int, block: int, gap_every: int) -> bool:
