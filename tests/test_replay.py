@@ -23,31 +23,18 @@ A診療所,clinic,3,4,3,1,2024-04
 """
 
 
+def _replay(table: Path, text: str, *options: str) -> subprocess.CompletedProcess[str]:
+    """`python -m simulations replay` of the table `text` (written to `table`) for FY2024, on the embedded
+    defaults (no DATABASE_URL or REDIS_URL of the caller's)."""
+    table.write_text(text, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    command = [sys.executable, "-m", "simulations", "replay", "--table", str(table), "--fiscal-year", "2024"]
+    return subprocess.run([*command, *options], env=env, capture_output=True, text=True, timeout=300)
+
+
 def test_a_small_year_replayed_through_the_real_stack_reproduces_its_table(tmp_path: Path):
-    table = tmp_path / "small.csv"
-    table.write_text(TABLE, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}  # embedded defaults
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "simulations",
-            "replay",
-            "--table",
-            str(table),
-            "--fiscal-year",
-            "2024",
-            "--decline-rate",
-            "0.5",
-            "--timeout-rate",
-            "0.5",
-            "--seed",
-            "11",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    result = _replay(
+        tmp_path / "small.csv", TABLE, "--decline-rate", "0.5", "--timeout-rate", "0.5", "--seed", "11"
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert list(csv.DictReader(io.StringIO(result.stdout))) == list(csv.DictReader(io.StringIO(TABLE)))
@@ -65,29 +52,7 @@ TWO_AREAS = (
 
 def test_two_areas_replayed_in_one_run_reproduce_both_tables_with_cross_area_visits(tmp_path: Path):
     # Every other 48-hour block nobody is on call in 香取海匝: its visits then go to 印旛's physicians.
-    table = tmp_path / "two_areas.csv"
-    table.write_text(TWO_AREAS, encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "simulations",
-            "replay",
-            "--table",
-            str(table),
-            "--fiscal-year",
-            "2024",
-            "--gap-every",
-            "2",
-            "--seed",
-            "5",
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    result = _replay(tmp_path / "two_areas.csv", TWO_AREAS, "--gap-every", "2", "--seed", "5")
     assert result.returncode == 0, result.stderr[-3000:]
     assert list(csv.DictReader(io.StringIO(result.stdout))) == list(csv.DictReader(io.StringIO(TWO_AREAS)))
     crossed = re.search(
