@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     # An offer still unanswered this long after its SMS left: the physician is called (unless they asked for
     # SMS only, or the deadline comes first). 0: never call. Frozen on each case with the rest of the policy.
     offer_call_after_s: int = Field(90, ge=0, le=3600)
+    # A sent SMS with no delivery report this long: Twilio is asked for its status (a status callback that
+    # never came: the API was restarting, the network dropped it; Twilio does not post it again).
+    sms_status_check_after_s: int = Field(120, ge=1, le=3600)
     # The coordinator's alerts also ring their phone (a short message, no keys to press).
     coordinator_alert_call: bool = False
     # Cross-area backup (広域連携): a case nobody of its own area can take within its area's travel cap is

@@ -11,6 +11,7 @@ and posts them to its action, all signed; then the status callback) or lets it r
 from __future__ import annotations
 
 import base64
+import contextlib
 import itertools
 import threading
 import time
@@ -44,6 +45,7 @@ class FakeMessage:
     status_callback: str | None
     created_at: float = field(default_factory=time.time)
     via: str = "api"  # "api" for Messages API calls, "twiml" for webhook answers
+    error_code: str | None = None
 
 
 @dataclass
@@ -86,6 +88,7 @@ class FakeTwilio:
         self.calls: list[FakeCall] = []
         self.requests = 0
         self.call_requests = 0
+        self.fetched: list[str] = []  # sids of GETs of a message: the service asking for a lost status
         self._failures: list[int] = []
         self._rejected: set[str] = set()
         self._delay_s = 0.0
@@ -97,6 +100,7 @@ class FakeTwilio:
         self.app = app = Starlette(
             routes=[
                 Route("/2010-04-01/Accounts/{account}/Messages.json", self._create, methods=["POST"]),
+                Route("/2010-04-01/Accounts/{account}/Messages/{sid}.json", self._fetch, methods=["GET"]),
                 Route("/2010-04-01/Accounts/{account}/Calls.json", self._create_call, methods=["POST"]),
             ]
         )
@@ -155,9 +159,7 @@ class FakeTwilio:
             if await request.is_disconnected():
                 return _error(499, 20499, "client went away")  # never taken: nothing is sent
         arrived = time.time()  # when Twilio has the request: what the benchmark times an SMS by
-        auth = request.headers.get("authorization", "")
-        expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
-        if auth != expected or request.path_params["account"] != self.account_sid:
+        if not self._authorised(request):
             return _error(401, 20003, "Authenticate")
         if self._outage is not None:
             return _error(self._outage, 20503, "Service Unavailable")
@@ -181,39 +183,58 @@ class FakeTwilio:
         )
         with self._lock:
             self.messages.append(message)
+        resource = self._resource(message)  # `queued`, before a delivery thread moves it on
         if self.auto_deliver and message.status_callback:
             threading.Thread(target=self.deliver, args=(message.sid,), daemon=True).start()
+        return JSONResponse(resource, status_code=201)
+
+    async def _fetch(self, request: Request) -> JSONResponse:
+        """GET a message: its status now, whatever became of its status callbacks."""
+        self.fetched.append(request.path_params["sid"])
+        if not self._authorised(request):
+            return _error(401, 20003, "Authenticate")
+        if self._outage is not None:
+            return _error(self._outage, 20503, "Service Unavailable")
+        sid = request.path_params["sid"]
+        message = next((m for m in self.messages if m.sid == sid and m.via == "api"), None)
+        if message is None:
+            return _error(404, 20404, f"The requested resource /Messages/{sid}.json was not found")
+        return JSONResponse(self._resource(message))
+
+    def _authorised(self, request: Request) -> bool:
+        """Basic auth with the account's sid and token, on the account's own path."""
+        auth = request.headers.get("authorization", "")
+        expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
+        return auth == expected and request.path_params["account"] == self.account_sid
+
+    def _resource(self, message: FakeMessage) -> dict:
+        """A message resource as Twilio's API gives it."""
         now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
-        return JSONResponse(
-            {
-                "sid": message.sid,
-                "account_sid": self.account_sid,
-                "to": to,
-                "from": message.from_,
-                "body": body,
-                "status": "queued",
-                "direction": "outbound-api",
-                "num_segments": "1",
-                "date_created": now,
-                "date_updated": now,
-                "date_sent": None,
-                "price": None,
-                "error_code": None,
-                "error_message": None,
-                "api_version": "2010-04-01",
-                "messaging_service_sid": None,
-                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{message.sid}.json",
-            },
-            status_code=201,
-        )
+        return {
+            "sid": message.sid,
+            "account_sid": self.account_sid,
+            "to": message.to,
+            "from": message.from_,
+            "body": message.body,
+            "status": message.status,
+            "direction": "outbound-api",
+            "num_segments": "1",
+            "date_created": now,
+            "date_updated": now,
+            "date_sent": None,
+            "price": None,
+            "error_code": int(message.error_code) if message.error_code else None,
+            "error_message": None,
+            "api_version": "2010-04-01",
+            "messaging_service_sid": None,
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{message.sid}.json",
+        }
 
     # -- the Calls API ------------------------------------------------------------------------------
     async def _create_call(self, request: Request) -> JSONResponse:
         self.call_requests += 1  # `requests` counts the Messages API's alone
         form = await request.form()
-        auth = request.headers.get("authorization", "")
-        expected = "Basic " + base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
-        if auth != expected or request.path_params["account"] != self.account_sid:
+        if not self._authorised(request):
             return _error(401, 20003, "Authenticate")
         if self._outage is not None:
             return _error(self._outage, 20503, "Service Unavailable")
@@ -344,13 +365,19 @@ class FakeTwilio:
         return url
 
     def deliver(
-        self, sid: str, statuses: tuple[str, ...] = ("sent", "delivered"), error_code: str | None = None
+        self,
+        sid: str,
+        statuses: tuple[str, ...] = ("sent", "delivered"),
+        error_code: str | None = None,
+        lost: bool = False,
     ):
-        """Post status callbacks for a message, signed as Twilio signs them."""
+        """Post status callbacks for a message, signed as Twilio signs them. As Twilio, it posts each once and
+        never again if the post fails; `lost`: the statuses change but no callback reaches the service."""
         message = next(m for m in self.messages if m.sid == sid)
         for status in statuses:
             message.status = status
-            if message.status_callback:
+            message.error_code = error_code if status in ("failed", "undelivered") else None
+            if message.status_callback and not lost:
                 params = {
                     "MessageSid": sid,
                     "MessageStatus": status,
@@ -360,7 +387,9 @@ class FakeTwilio:
                 }
                 if error_code:
                     params["ErrorCode"] = error_code
-                self._post_signed(message.status_callback, params)
+                # Twilio logs a failed post as error 11200 in its debugger and goes on; the status stands.
+                with contextlib.suppress(httpx.HTTPError):
+                    self._post_signed(message.status_callback, params)
 
     def send_inbound(self, from_: str, body: str, sid: str | None = None, signature: str | None = None):
         """An SMS from a phone to our number, posted to the webhook; the TwiML answer goes back to the phone."""

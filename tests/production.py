@@ -120,6 +120,9 @@ class ProductionStack:
             # Reports are made for the day that ended at midnight, so the morning handoff of a call logged
             # for last night can be made now, whatever the hour the suite runs at (see the smoke test).
             "HANDOFF_TIME": "00:00",
+            # Cron starts before the API answers, so from 15:00 in Tokyo the coverage-gap alert it sends at
+            # once loses its delivery reports; the reconciler asks Twilio after 2 s here, not two minutes.
+            "SMS_STATUS_CHECK_AFTER_S": "2",
             # JSON log lines, once the service has them (settings ignore a name they do not know).
             "LOG_FORMAT": "json",
             # One metrics directory for every process, as the compose file's shared volume.

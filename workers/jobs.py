@@ -64,7 +64,12 @@ def place_call(call_id: int) -> bool:
 def reconcile() -> dict:
     """The sweep: re-drive whatever the database says needs work that no job holds."""
     sweep = reconciler.reconcile(services())
-    return {"timed_out": sweep.timed_out, "resent": sweep.resent, "rematched": sweep.rematched}
+    return {
+        "timed_out": sweep.timed_out,
+        "resent": sweep.resent,
+        "rematched": sweep.rematched,
+        "reported": sweep.reported,
+    }
 
 
 @retry_locked

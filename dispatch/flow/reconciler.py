@@ -17,6 +17,7 @@ from dispatch.flow import calls, runner
 from dispatch.heartbeats import RECONCILER, SWEEP_PARTS, Sweeper, beat
 from dispatch.offers import service
 from dispatch.services import Services
+from dispatch.sms import delivery
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.service import release_stale_claims
 
@@ -36,12 +37,13 @@ class Sweep:
     rematched: bool = False
     families_told: list[int] = field(default_factory=list)  # of a late visit (`dispatch.family`)
     called: list[int] = field(default_factory=list)  # offers whose physician was rung in this pass
+    reported: list[int] = field(default_factory=list)  # SMS whose lost delivery report we asked for
 
 
 def reconcile(services: Services, by: Sweeper = "cron") -> Sweep:
     """One pass: overdue offers, unsent SMS (held ones once their time comes), cases left waiting for a
-    matching round, offers due a call. Then a heartbeat, for the sweep and for who ran it (`by`: the job
-    cron schedules, or a worker standing in for cron).
+    matching round, offers due a call, delivery reports that never came. Then a heartbeat, for the sweep
+    and for who ran it (`by`: the job cron schedules, or a worker standing in for cron).
 
     Safe beside another pass at the same moment: every step takes its row first (an offer and its case
     locked before it times out, an SMS claimed in one UPDATE before it is sent, one matching round at a
@@ -103,6 +105,7 @@ def reconcile(services: Services, by: Sweeper = "cron") -> Sweep:
     except Exception:
         log.exception("reconciler: the families of late visits could not be told")
     _ring_due(services, sweep)
+    _ask_lost_reports(services, sweep)
     beat(services.redis, RECONCILER, SWEEP_PARTS[by])
     return sweep
 
@@ -121,3 +124,22 @@ def _ring_due(services: Services, sweep: Sweep) -> None:
             calls.place_call(services, call_id)
         except Exception:
             log.exception("reconciler: call %s could not be placed", call_id)
+
+
+def _ask_lost_reports(services: Services, sweep: Sweep) -> None:
+    """SMS sent but never reported on: their status asked of Twilio, and recorded as a callback would be."""
+    quiet_for = timedelta(seconds=services.settings.sms_status_check_after_s)
+    try:
+        with services.session_factory() as session:
+            lost = delivery.awaiting_report(session, services.clock.now(), quiet_for, MAX_RESENDS)
+        for message_id, sid in lost:
+            known = services.gateway.status_of(sid)
+            if known is None:
+                break  # Twilio unreachable or slow: the rest wait for the next pass, not a timeout each
+            if runner.on_status(services, sid, known.status, known.error_code):
+                sweep.reported.append(message_id)
+            else:
+                with unit_of_work(services.session_factory) as session:
+                    delivery.asked(session, services.clock, message_id)
+    except Exception:
+        log.exception("reconciler: delivery reports could not be asked for")

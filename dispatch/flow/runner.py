@@ -103,13 +103,15 @@ def on_deadline(services: Services, offer_id: int) -> bool:
     return expired
 
 
-def on_status(services: Services, sid: str, status: str, error_code: str | None) -> None:
-    """A delivery status from the provider, recorded (it only moves forward); an undelivered offer ends."""
+def on_status(services: Services, sid: str, status: str, error_code: str | None) -> bool:
+    """A delivery status from the provider, recorded (it only moves forward); an undelivered offer ends.
+    Whether it moved."""
     with services.session_factory() as session:
         message = sms_service.record_status(session, services.clock, sid, status, error_code)
         session.commit()
     if message is not None and sms_service.is_failure(message.status):
         on_delivery_failure(services, message.id)
+    return message is not None
 
 
 def on_delivery_failure(services: Services, message_id: int) -> None:

@@ -8,7 +8,7 @@ import uuid
 
 from dispatch.phones import masked
 from dispatch.sms.caller import PlacedCall
-from dispatch.sms.gateway import SentMessage
+from dispatch.sms.gateway import DeliveryStatus, SentMessage
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,10 @@ class ConsoleGateway:
         # Bodies carry no patient data by construction; the number is masked all the same.
         log.info("console SMS %s to %s: %s", sid, masked(to), body)
         return SentMessage(sid=sid, status="delivered")
+
+    def status_of(self, sid: str) -> DeliveryStatus | None:
+        """Every console message was delivered the moment it was sent."""
+        return DeliveryStatus("delivered")
 
 
 class ConsoleCaller:

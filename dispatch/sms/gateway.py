@@ -17,6 +17,14 @@ class SentMessage:
     status: str
 
 
+@dataclass(frozen=True)
+class DeliveryStatus:
+    """What the provider knows of a message it took: its status now, and its error code if it failed."""
+
+    status: str
+    error_code: str | None = None
+
+
 class SmsRejected(Exception):
     """The provider refused the message for good (e.g. Twilio 21211, an invalid 'To' number)."""
 
@@ -32,6 +40,10 @@ class SmsUnavailable(Exception):
 class SmsGateway(Protocol):
     def send(self, to: str, body: str, status_callback: str | None = None) -> SentMessage:
         """Send `body` to the E.164 number `to`; raise SmsRejected or SmsUnavailable on failure."""
+        ...
+
+    def status_of(self, sid: str) -> DeliveryStatus | None:
+        """The provider's status of message `sid` now; None when it cannot say (unreachable, unknown)."""
         ...
 
 

@@ -33,6 +33,10 @@ STATUS_ORDER = {
     "read": 6,
 }
 FAILED_STATUSES = frozenset({"undelivered", "failed"})
+# Handed to the provider, no final status yet: a delivery report is still to come (`sms.delivery`).
+AWAITING_REPORT = ("accepted", "queued", "sending", "sent")
+_AWAITING = text("status IN ('accepted', 'queued', 'sending', 'sent')")
+_UNSENT = text("status IN ('pending', 'claimed')")
 
 
 class SmsMessage(Base):
@@ -48,6 +52,9 @@ class SmsMessage(Base):
             postgresql_where=text("status = 'held'"),
             sqlite_where=text("status = 'held'"),
         ),
+        # The reconciler's reads every few seconds: a few rows each, in a table that only grows.
+        Index("ix_sms_message_awaiting_report", "sent_at", postgresql_where=_AWAITING, sqlite_where=_AWAITING),
+        Index("ix_sms_message_unsent", "updated_at", postgresql_where=_UNSENT, sqlite_where=_UNSENT),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

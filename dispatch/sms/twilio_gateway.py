@@ -16,7 +16,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.phones import masked
 from dispatch.sms.caller import CallRejected, CallUnavailable, PlacedCall
-from dispatch.sms.gateway import SentMessage, SmsRejected, SmsUnavailable, timed_sms_send
+from dispatch.sms.gateway import DeliveryStatus, SentMessage, SmsRejected, SmsUnavailable, timed_sms_send
 
 log = logging.getLogger(__name__)
 # The twilio client logs each request's method, URL and headers, then the answer's, at INFO: a dozen lines
@@ -76,6 +76,19 @@ class TwilioGateway:
                 raise SmsUnavailable("Twilio did not accept the message after retries")
             time.sleep(delay)
         raise AssertionError("unreachable")
+
+    def status_of(self, sid: str) -> DeliveryStatus | None:
+        """The message's status as Twilio has it now (one try: the reconciler asks again on its next pass)."""
+        try:
+            message = self.client.messages(sid).fetch()
+        except TwilioRestException as exc:
+            log.warning("Twilio answered %s (error %s) asked for an SMS's status", exc.status, exc.code)
+            return None
+        except Exception as exc:  # requests' connection errors and timeouts
+            log.warning("Twilio unreachable asked for an SMS's status: %s", type(exc).__name__)
+            return None
+        code = message.error_code
+        return DeliveryStatus(str(message.status), str(code) if code else None)
 
 
 class TwilioCaller:
