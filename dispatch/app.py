@@ -25,6 +25,7 @@ from dispatch.handoffs.router import router as handoffs_router
 from dispatch.health.router import router as health_router
 from dispatch.hospitals.router import router as hospitals_router
 from dispatch.matching.router import router as matching_router
+from dispatch.memory_trim import install_memory_trim
 from dispatch.metrics.router import router as metrics_router
 from dispatch.observability.middleware import install as install_observability
 from dispatch.offers.router import router as offers_router
@@ -116,6 +117,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     settings = services.settings
     caps = BodyCaps(settings.max_json_body_bytes, settings.max_form_body_bytes, settings.max_webhook_body_bytes)
     install_body_limit(app, caps)  # before the NUL guard reads a body, after the request id is set
+    install_memory_trim(app)  # a report's counting gives its heap back once the answer has gone
     install_observability(app)  # request ids, HTTP metrics, /livez and /readyz; wraps the middleware above
     enforce_declared_roles(app)
     enforce_area_scopes(app)  # an area coordinator reaches only their area's objects, on every route

@@ -136,11 +136,12 @@ def test_the_service_hours_of_a_call_time_and_a_bad_time_refused_in_words(client
     assert client.get("/api/v1/programme/service-hours", headers=login("substitute")).status_code == 403
 
 
-def test_the_first_fifty_enrolled_matches_by_id_even_when_an_unenrolled_patient_shares_the_prefix(
+def test_the_first_fifty_enrolled_matches_in_kana_order_even_when_an_unenrolled_patient_shares_the_prefix(
     client, login, services
 ):
-    """The search takes the first patients by id from the kana index alone; a patient with no enrolment among
-    them (written by a plain INSERT: the service never makes one) must neither show nor take a place."""
+    """The search takes the first patients in kana order (then by id) from the kana index alone; a patient
+    with no enrolment among them (written by a plain INSERT: the service never makes one) must neither show
+    nor take a place."""
     with services.session_factory() as session:
         clinic_id = session.scalar(select(Clinic.id).order_by(Clinic.id).limit(1))
         town = session.scalar(select(Municipality.id).limit(1))
@@ -159,9 +160,10 @@ def test_the_first_fifty_enrolled_matches_by_id_even_when_an_unenrolled_patient_
         }
         ids = session.scalars(
             insert(Patient).returning(Patient.id, sort_by_parameter_order=True),
-            [{**person, "given_name_kana": f"{n:02d}"} for n in range(56)],
+            # Named against the order of their ids: the last one written comes first in kana order.
+            [{**person, "given_name_kana": f"{55 - n:02d}"} for n in range(56)],
         ).all()
-        unenrolled = ids[3]
+        unenrolled = ids[-3]
         session.execute(
             insert(Enrolment),
             [
@@ -178,5 +180,5 @@ def test_the_first_fifty_enrolled_matches_by_id_even_when_an_unenrolled_patient_
         )
         session.commit()
     found = _search(client, login("operator"), name_kana="たすう")
-    assert [m["id"] for m in found] == [i for i in ids if i != unenrolled][:50]
-    assert [m["clinic_patient_number"] for m in found][:4] == ["T-00", "T-01", "T-02", "T-04"]
+    assert [m["id"] for m in found] == [i for i in reversed(ids) if i != unenrolled][:50]
+    assert [m["clinic_patient_number"] for m in found][:4] == ["T-55", "T-54", "T-52", "T-51"]

@@ -7,6 +7,7 @@ from rq import get_current_job
 from sqlalchemy import text
 
 from config.settings import load_settings
+from dispatch.matching import policy
 from dispatch.runtime import freeze_startup_objects
 from dispatch.services import Services
 
@@ -29,6 +30,7 @@ def warm(redis: Redis) -> None:
     if _services is None:
         _services = Services.build(load_settings(), redis=redis)
     _services.gateway  # noqa: B018 - built on first use
+    policy.solver()  # the matching round's solver, imported now rather than by the first round
     with _services.engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     freeze_startup_objects()

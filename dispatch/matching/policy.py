@@ -10,10 +10,10 @@ neighbour within the cap beats an own one beyond it); a neighbour beyond it, or 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from dispatch.cases.states import URGENCY_RANK, Urgency
 from dispatch.matching.costs import BEYOND_CAP_MIN, Columns, pairs
@@ -61,6 +61,15 @@ def drive_cost(
     return None
 
 
+@functools.cache
+def solver() -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """SciPy's Hungarian algorithm, imported on first use: 50 MB the API, which runs no round, never loads
+    (a worker loads it as it starts, `workers.context.warm`)."""
+    from scipy.optimize import linear_sum_assignment
+
+    return linear_sum_assignment
+
+
 def assign(
     cases: Sequence[WaitingCase],
     physicians: Sequence[AvailablePhysician],
@@ -84,7 +93,7 @@ def assign(
     which = np.full((n, m), -1, dtype=np.int64)
     which[found.row, inverse] = np.arange(len(found.row))
     result = {}
-    for i, k in zip(*(part.tolist() for part in linear_sum_assignment(matrix)), strict=True):
+    for i, k in zip(*(part.tolist() for part in solver()(matrix)), strict=True):
         if k >= m:
             continue
         at = which[i, k]

@@ -15,6 +15,7 @@ from dispatch.auth.scope import area_scope
 from dispatch.clinics.models import Clinic
 from dispatch.clock import Clock
 from dispatch.patients import kana
+from dispatch.patients.kana_order import KanaOrder
 from dispatch.patients.models import Enrolment, Patient
 from dispatch.patients.schemas import CareProfileOut, EnrolmentOut, PatientIn, PatientMatch
 from dispatch.phones import InvalidPhoneNumber, to_e164
@@ -142,10 +143,10 @@ _FOUND = aliased(Patient, name="found")
 
 @functools.cache
 def _matches(shape: SearchShape, *, exact: bool) -> Select:
-    """The first SEARCH_LIMIT (patient, enrolment) rows by ids, as plain columns: the first patients by id
-    that match, then the rows of those patients only. The patients come from the indexes alone (the kana
-    key's index holds the id), so a prefix a thousand patients share costs no thousand row reads. Built
-    once per shape (building it cost more than running it).
+    """The first SEARCH_LIMIT (patient, enrolment) rows in kana order (五十音順, then by id), as plain columns:
+    the first patients that match, then the rows of those patients only. A kana prefix's patients come off
+    the kana key's index in that order (it holds the id), so the scan stops at the limit, however many
+    share the prefix (`kana_order`). Built once per shape (building it cost more than running it).
 
     Not `exact`, any patient may take a place, and one with no enrolment comes back with an empty one; `exact`
     looks for an enrolment (one of the filters' own) of every candidate first, which costs an index probe
@@ -171,7 +172,7 @@ def _matches(shape: SearchShape, *, exact: bool) -> Select:
     if exact:
         enrolled = select(Enrolment.id).where(Enrolment.patient_id == Patient.id, *enrolment_filters)
         first = first.where(enrolled.exists())
-    hits = first.order_by(Patient.id).limit(SEARCH_LIMIT).subquery()
+    hits = first.order_by(KanaOrder(Patient.name_kana_key), Patient.id).limit(SEARCH_LIMIT).subquery()
     found = _FOUND
     return (
         select(
@@ -195,7 +196,7 @@ def _matches(shape: SearchShape, *, exact: bool) -> Select:
         .outerjoin(Enrolment, and_(Enrolment.patient_id == found.id, *enrolment_filters))
         .outerjoin(Clinic, Clinic.id == Enrolment.clinic_id)
         .join(Municipality, Municipality.id == found.municipality_id)
-        .order_by(found.id, Enrolment.id)
+        .order_by(KanaOrder(found.name_kana_key), found.id, Enrolment.id)
         .limit(SEARCH_LIMIT)
     )
 
