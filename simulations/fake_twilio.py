@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urlencode
@@ -44,8 +45,9 @@ class FakeMessage:
     status: str
     status_callback: str | None
     created_at: float = field(default_factory=time.time)
-    via: str = "api"  # "api" for Messages API calls, "twiml" for webhook answers
+    via: str = "api"  # "api" for Messages API calls, "twiml" for webhook answers, "inbound" to our number
     error_code: str | None = None
+    sent_at: datetime | None = None  # Twilio's date_sent, on the fake's clock (a test's clock, if given)
 
 
 @dataclass
@@ -80,8 +82,10 @@ class FakeTwilio:
         number: str = "+815012345678",
         auto_deliver: bool = False,
         port: int | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.account_sid, self.auth_token, self.number = account_sid, auth_token, number
+        self.clock = clock or (lambda: datetime.now(UTC))
         self.webhook_url = webhook_url
         self.auto_deliver = auto_deliver
         self.messages: list[FakeMessage] = []
@@ -100,6 +104,7 @@ class FakeTwilio:
         self.app = app = Starlette(
             routes=[
                 Route("/2010-04-01/Accounts/{account}/Messages.json", self._create, methods=["POST"]),
+                Route("/2010-04-01/Accounts/{account}/Messages.json", self._list, methods=["GET"]),
                 Route("/2010-04-01/Accounts/{account}/Messages/{sid}.json", self._fetch, methods=["GET"]),
                 Route("/2010-04-01/Accounts/{account}/Calls.json", self._create_call, methods=["POST"]),
             ]
@@ -180,6 +185,7 @@ class FakeTwilio:
             status="queued",
             status_callback=str(form["StatusCallback"]) if form.get("StatusCallback") else None,
             created_at=arrived,
+            sent_at=self.clock(),
         )
         with self._lock:
             self.messages.append(message)
@@ -201,6 +207,42 @@ class FakeTwilio:
             return _error(404, 20404, f"The requested resource /Messages/{sid}.json was not found")
         return JSONResponse(self._resource(message))
 
+    async def _list(self, request: Request) -> JSONResponse:
+        """GET the messages, newest first, filtered as Twilio filters: `To`, `From`, and `DateSent>` by day
+        (GMT); one page (`PageSize`, 50 by default)."""
+        if not self._authorised(request):
+            return _error(401, 20003, "Authenticate")
+        if self._outage is not None:
+            return _error(self._outage, 20503, "Service Unavailable")
+        query = request.query_params
+        after = query.get("DateSent>")
+        day = datetime.fromisoformat(after[:10]).date() if after else None
+        with self._lock:
+            listed = [
+                m
+                for m in self.messages
+                if m.via in ("api", "inbound")
+                and query.get("To", m.to) == m.to
+                and query.get("From", m.from_) == m.from_
+                and (day is None or (m.sent_at is not None and m.sent_at.astimezone(UTC).date() >= day))
+            ]
+        listed.sort(key=lambda m: m.sent_at or datetime.min.replace(tzinfo=UTC), reverse=True)
+        size = int(query.get("PageSize", "50"))
+        uri = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
+        return JSONResponse(
+            {
+                "messages": [self._resource(m) for m in listed[:size]],
+                "page": 0,
+                "page_size": size,
+                "first_page_uri": uri,
+                "next_page_uri": None,  # one page: a test never holds more than that
+                "previous_page_uri": None,
+                "uri": uri,
+                "start": 0,
+                "end": min(size, len(listed)) - 1,
+            }
+        )
+
     def _authorised(self, request: Request) -> bool:
         """Basic auth with the account's sid and token, on the account's own path."""
         auth = request.headers.get("authorization", "")
@@ -209,7 +251,8 @@ class FakeTwilio:
 
     def _resource(self, message: FakeMessage) -> dict:
         """A message resource as Twilio's API gives it."""
-        now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
+        rfc2822 = "%a, %d %b %Y %H:%M:%S +0000"
+        sent = message.sent_at.astimezone(UTC).strftime(rfc2822) if message.sent_at else None
         return {
             "sid": message.sid,
             "account_sid": self.account_sid,
@@ -217,11 +260,11 @@ class FakeTwilio:
             "from": message.from_,
             "body": message.body,
             "status": message.status,
-            "direction": "outbound-api",
+            "direction": "inbound" if message.via == "inbound" else "outbound-api",
             "num_segments": "1",
-            "date_created": now,
-            "date_updated": now,
-            "date_sent": None,
+            "date_created": sent,
+            "date_updated": datetime.now(UTC).strftime(rfc2822),
+            "date_sent": sent,
             "price": None,
             "error_code": int(message.error_code) if message.error_code else None,
             "error_message": None,
@@ -391,10 +434,22 @@ class FakeTwilio:
                 with contextlib.suppress(httpx.HTTPError):
                     self._post_signed(message.status_callback, params)
 
-    def send_inbound(self, from_: str, body: str, sid: str | None = None, signature: str | None = None):
-        """An SMS from a phone to our number, posted to the webhook; the TwiML answer goes back to the phone."""
+    def send_inbound(
+        self, from_: str, body: str, sid: str | None = None, signature: str | None = None, lost: bool = False
+    ):
+        """An SMS from a phone to our number, kept (Twilio lists it) and posted to the webhook; the TwiML answer
+        goes back to the phone. None when the post did not reach the service (down, or `lost`: as if so)."""
+        sid = sid or "SM" + uuid.uuid4().hex
+        with self._lock:
+            self.messages.append(
+                FakeMessage(
+                    sid, self.number, from_, body, "received", None, via="inbound", sent_at=self.clock()
+                )
+            )
+        if lost:
+            return None
         params = {
-            "MessageSid": sid or "SM" + uuid.uuid4().hex,
+            "MessageSid": sid,
             "AccountSid": self.account_sid,
             "From": from_,
             "To": self.number,
@@ -403,7 +458,10 @@ class FakeTwilio:
         }
         webhook = self.webhook_url or ""
         headers = {"X-Twilio-Signature": signature or sign(self.auth_token, webhook, params)}
-        response = self._http.post(self.delivery_url(webhook), data=params, headers=headers)
+        try:
+            response = self._http.post(self.delivery_url(webhook), data=params, headers=headers)
+        except httpx.HTTPError:
+            return None  # the service is down: Twilio logs error 11200 and never posts this one again
         if response.status_code == 200:
             for element in ET.fromstring(response.text).iter("Message"):
                 with self._lock:

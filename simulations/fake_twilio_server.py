@@ -76,7 +76,10 @@ class PublicFakeTwilio(FakeTwilio):
 
     async def _inbound(self, request: Request) -> JSONResponse:
         form = await request.json()
-        response = await run_in_threadpool(self.send_inbound, str(form["from"]), str(form["body"]))
+        lost = bool(form.get("lost"))  # kept by Twilio, never posted to the service (it was down)
+        response = await run_in_threadpool(self.send_inbound, str(form["from"]), str(form["body"]), lost=lost)
+        if response is None:
+            return JSONResponse({"status_code": None, "body": ""})
         return JSONResponse({"status_code": response.status_code, "body": response.text})
 
     async def _list_calls(self, request: Request) -> JSONResponse:

@@ -168,7 +168,9 @@ def start_night(settings: Settings, clock: Clock, areas: bool = False):
     def _night():
         port = free_port()
         public = f"http://127.0.0.1:{port}"
-        with FakeTwilio(TWILIO_SID, TWILIO_TOKEN, webhook_url=public + "/webhooks/twilio/sms") as fake:
+        with FakeTwilio(
+            TWILIO_SID, TWILIO_TOKEN, webhook_url=public + "/webhooks/twilio/sms", clock=clock.now
+        ) as fake:
             services = Services.build(twilio_settings(settings, public, fake), clock=clock)
             _truncate_all(services)
             services.redis.flushdb()

@@ -17,4 +17,3 @@ def test_the_api_process_never_loads_the_matching_solver():
     loaded, trimmed = out.stdout.split()
     assert loaded == "False", "the API imports SciPy: a module it loads imports dispatch.matching's solver"
     assert trimmed == "True"  # glibc: the heap a report counted with goes back to the system
-

@@ -259,6 +259,10 @@ def test_the_coordinator_adds_a_rotation_then_generates_and_publishes_the_month_
             page.fill('input[name="password"]', password)
             page.press('input[name="password"]', "Enter")
             expect(page).to_have_url(f"{live_server.url}/roster")
+            # The month's table and the rotations above the form load first: the form moves down as they
+            # do, and a click at a checkbox's old place (a loaded machine) would miss it.
+            expect(page.locator("#summary")).to_have_text("下書き0件・公開中0件")
+            expect(page.locator("#rotations-empty")).to_be_visible()
             page.fill("#r-name", "月曜夜")
             page.check('#r-weekdays input[value="0"]')
             page.select_option("#r-physician", label=YACHIMATA)

@@ -69,6 +69,7 @@ def reconcile() -> dict:
         "resent": sweep.resent,
         "rematched": sweep.rematched,
         "reported": sweep.reported,
+        "recovered": sweep.recovered,
     }
 
 

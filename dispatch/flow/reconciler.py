@@ -13,7 +13,7 @@ from dispatch.cases.models import Case
 from dispatch.cases.states import CaseState
 from dispatch.db import unit_of_work
 from dispatch.family import service as family
-from dispatch.flow import calls, runner
+from dispatch.flow import calls, missed_replies, runner
 from dispatch.heartbeats import RECONCILER, SWEEP_PARTS, Sweeper, beat
 from dispatch.offers import service
 from dispatch.services import Services
@@ -38,12 +38,13 @@ class Sweep:
     families_told: list[int] = field(default_factory=list)  # of a late visit (`dispatch.family`)
     called: list[int] = field(default_factory=list)  # offers whose physician was rung in this pass
     reported: list[int] = field(default_factory=list)  # SMS whose lost delivery report we asked for
+    recovered: list[str] = field(default_factory=list)  # replies the webhook never got, acted on now
 
 
 def reconcile(services: Services, by: Sweeper = "cron") -> Sweep:
     """One pass: overdue offers, unsent SMS (held ones once their time comes), cases left waiting for a
-    matching round, offers due a call, delivery reports that never came. Then a heartbeat, for the sweep
-    and for who ran it (`by`: the job cron schedules, or a worker standing in for cron).
+    matching round, offers due a call, delivery reports and replies that never came. Then a heartbeat, for
+    the sweep and for who ran it (`by`: the job cron schedules, or a worker standing in for cron).
 
     Safe beside another pass at the same moment: every step takes its row first (an offer and its case
     locked before it times out, an SMS claimed in one UPDATE before it is sent, one matching round at a
@@ -106,6 +107,10 @@ def reconcile(services: Services, by: Sweeper = "cron") -> Sweep:
         log.exception("reconciler: the families of late visits could not be told")
     _ring_due(services, sweep)
     _ask_lost_reports(services, sweep)
+    try:
+        sweep.recovered = missed_replies.recover(services)
+    except Exception:
+        log.exception("reconciler: the replies Twilio received could not be asked for")
     beat(services.redis, RECONCILER, SWEEP_PARTS[by])
     return sweep
 

@@ -26,7 +26,7 @@ from dispatch.roster.models import Physician
 from dispatch.services import Services
 from dispatch.sms import protocol
 from dispatch.sms.protocol import Intent
-from dispatch.sms.service import record_inbound, record_reply
+from dispatch.sms.service import queue_sms, record_inbound, record_reply
 from dispatch.sqlite_lock import retry_locked
 
 STRIKES_BEFORE_SILENCE = 3
@@ -174,8 +174,10 @@ def handle_inbound(
     secret: str,
     base_url: str,
     programme_code: str,
+    by_twiml: bool = True,
 ) -> Answer:
-    """Act on an inbound SMS once per MessageSid; unknown numbers learn nothing about any case."""
+    """Act on an inbound SMS once per MessageSid; unknown numbers learn nothing about any case. The answer
+    goes back as the webhook's TwiML, or (`by_twiml=False`: a reply the webhook never got) as an SMS."""
     if record_inbound(session, clock, sid, phone, body) is None:
         return Answer(None)
     strikes = PerNumber(redis, "sms-strikes", STRIKES_BEFORE_SILENCE, SILENCE_S)
@@ -203,14 +205,17 @@ def handle_inbound(
             answer = _answer_link(session, physician, reply, asked, secret, base_url)
         else:
             answer = _answer_progress(session, clock, physician, reply)
-    if answer.text:
+    if answer.text and by_twiml:
         record_reply(session, clock, phone, answer.text, answer.case_id)
+    elif answer.text:
+        queue_sms(session, clock, phone, answer.text, "late_reply", case_id=answer.case_id)
     return answer
 
 
 @retry_locked  # a deadlock with a matching round is rolled back whole; the MessageSid makes a rerun safe
-def answer_sms(services: Services, *, sid: str, phone: str, body: str) -> str | None:
-    """Act on an inbound SMS in a transaction of its own; the text to answer it with, if any."""
+def answer_sms(services: Services, *, sid: str, phone: str, body: str, by_twiml: bool = True) -> str | None:
+    """Act on an inbound SMS in a transaction of its own; the text to answer it with, if any (`by_twiml`:
+    as `handle_inbound`)."""
     settings = services.settings
     with services.session_factory() as session:
         answer = handle_inbound(
@@ -223,6 +228,7 @@ def answer_sms(services: Services, *, sid: str, phone: str, body: str) -> str | 
             secret=settings.secret_key.get_secret_value(),
             base_url=settings.public_base_url,
             programme_code=settings.programme_code,
+            by_twiml=by_twiml,
         )
         session.commit()
     return answer.text

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import datetime
 
 from dispatch.phones import masked
 from dispatch.sms.caller import PlacedCall
-from dispatch.sms.gateway import DeliveryStatus, SentMessage
+from dispatch.sms.gateway import DeliveryStatus, ReceivedMessage, SentMessage
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,10 @@ class ConsoleGateway:
     def status_of(self, sid: str) -> DeliveryStatus | None:
         """Every console message was delivered the moment it was sent."""
         return DeliveryStatus("delivered")
+
+    def received_since(self, since: datetime) -> list[ReceivedMessage] | None:
+        """None missed: the phone simulator posts to the webhook in-process."""
+        return []
 
 
 class ConsoleCaller:

@@ -6,6 +6,7 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import ParamSpec, Protocol, TypeVar
 
 from dispatch.telemetry.metrics import SMS_SEND_DURATION, SMS_SENDS
@@ -23,6 +24,16 @@ class DeliveryStatus:
 
     status: str
     error_code: str | None = None
+
+
+@dataclass(frozen=True)
+class ReceivedMessage:
+    """An SMS to our number as the provider holds it: what a webhook would have posted."""
+
+    sid: str
+    phone: str  # the sender, as the provider gives it
+    body: str
+    received_at: datetime
 
 
 class SmsRejected(Exception):
@@ -44,6 +55,10 @@ class SmsGateway(Protocol):
 
     def status_of(self, sid: str) -> DeliveryStatus | None:
         """The provider's status of message `sid` now; None when it cannot say (unreachable, unknown)."""
+        ...
+
+    def received_since(self, since: datetime) -> list[ReceivedMessage] | None:
+        """The SMS to our number received from `since` on, newest first; None when it cannot say."""
         ...
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
@@ -16,13 +17,21 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.phones import masked
 from dispatch.sms.caller import CallRejected, CallUnavailable, PlacedCall
-from dispatch.sms.gateway import DeliveryStatus, SentMessage, SmsRejected, SmsUnavailable, timed_sms_send
+from dispatch.sms.gateway import (
+    DeliveryStatus,
+    ReceivedMessage,
+    SentMessage,
+    SmsRejected,
+    SmsUnavailable,
+    timed_sms_send,
+)
 
 log = logging.getLogger(__name__)
 # The twilio client logs each request's method, URL and headers, then the answer's, at INFO: a dozen lines
 # per SMS in a worker's log, written before the message leaves. Our own lines say what matters, masked.
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 RETRY_DELAYS_S = (0.2, 0.5)
+RECEIVED_MAX = 200  # SMS to our number read back in one pass (a night brings a few dozen)
 # Our credentials or our rate, not the recipient's number: retry later, never blame the physician.
 ACCOUNT_PROBLEMS = frozenset({401, 403, 429})
 # Where Twilio posts to us: a message to our number, and each outbound message's delivery status.
@@ -89,6 +98,29 @@ class TwilioGateway:
             return None
         code = message.error_code
         return DeliveryStatus(str(message.status), str(code) if code else None)
+
+    def received_since(self, since: datetime) -> list[ReceivedMessage] | None:
+        """The SMS to our number from `since` on, newest first, at most RECEIVED_MAX (one try)."""
+        try:
+            # Twilio filters by day (GMT), newest first: read until the messages are older than `since`.
+            listed = self.client.messages.stream(
+                to=self.from_number, date_sent_after=since.astimezone(UTC).strftime("%Y-%m-%d"), page_size=50
+            )
+            received: list[ReceivedMessage] = []
+            for message in listed:
+                at = message.date_sent or message.date_created
+                if at is None or at < since or len(received) >= RECEIVED_MAX:
+                    break
+                if message.direction == "inbound":
+                    received.append(
+                        ReceivedMessage(str(message.sid), str(message.from_), message.body or "", at)
+                    )
+            return received
+        except TwilioRestException as exc:
+            log.warning("Twilio answered %s (error %s) asked for the SMS received", exc.status, exc.code)
+        except Exception as exc:  # requests' connection errors and timeouts
+            log.warning("Twilio unreachable asked for the SMS received: %s", type(exc).__name__)
+        return None
 
 
 class TwilioCaller:

@@ -1255,6 +1255,7 @@ LABELS: dict[str, dict[str, tuple[str, str]]] = {
         "clinic_notice": ("医療機関へのお知らせ", "clinic notice"),
         "reply": ("代診医からの返信", "reply"),
         "twiml_reply": ("自動返信", "auto-reply"),
+        "late_reply": ("自動返信（受信の遅れ）", "auto-reply, sent late"),
         "swap": ("当番交代のお知らせ", "shift swap"),
         "swap_approval": ("当番交代の承認依頼", "swap to approve"),
         "family_accepted": ("ご家族へ到着予定", "family: arrival time"),

@@ -1,0 +1,72 @@
+"""A physician's reply the webhook never got (the API down or restarting as Twilio posted it; Twilio does not
+post again): the reconciler lists what Twilio received, through the real twilio client against the fake, and
+acts on it, its answer sent as an SMS."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from dispatch.sms.models import SmsMessage
+from tests.night import start_night
+
+SAKURA = "代診 佐倉"
+
+
+@pytest.fixture
+def night(settings, clock):
+    with start_night(settings, clock) as n:
+        yield n
+
+
+def _answers(night, phone: str) -> list[str]:
+    """What reached the phone as an SMS of its own (not a webhook's TwiML answer)."""
+    return [
+        m.body for m in night.fake.sent_to(phone) if m.via == "api" and not m.body.startswith("【往診依頼】")
+    ]
+
+
+def _inbound(night, sid: str) -> int:
+    with night.services.session_factory() as session:
+        return session.scalar(select(func.count()).where(SmsMessage.provider_sid == sid)) or 0
+
+
+def test_an_acceptance_the_api_never_got_is_acted_on_and_answered_by_sms(night):
+    case_id = night.call()
+    night.decide_visit(case_id)
+    phone = night.phone(SAKURA)
+    night.fake.send_inbound(phone, "はい", lost=True)
+    night.advance(seconds=10)  # its webhook may still be on its way: left to it
+    assert night.state(case_id) == "offered"
+    night.advance(seconds=30)
+    assert night.state(case_id) == "accepted"
+    [answer] = _answers(night, phone)
+    assert "受諾を受け付けました" in answer and "/visit/" in answer
+    night.advance(seconds=60)
+    assert len(_answers(night, phone)) == 1  # acted on once, whatever the later polls see
+
+
+def test_a_reply_the_webhook_got_is_never_acted_on_again(night):
+    case_id = night.call()
+    night.decide_visit(case_id)
+    phone = night.phone(SAKURA)
+    assert "受諾を受け付けました" in night.reply(phone, "はい")
+    sid = next(m.sid for m in night.fake.messages if m.via == "inbound")
+    for _ in range(3):
+        night.advance(seconds=40)
+    assert _answers(night, phone) == []  # the TwiML answer was the answer
+    assert _inbound(night, sid) == 1
+
+
+def test_an_acceptance_found_after_the_deadline_tells_the_physician_it_closed(night):
+    """Twilio's list was out too until the offer timed out: the physician learns not to set off."""
+    case_id = night.call()
+    night.decide_visit(case_id)  # red: three minutes to answer
+    phone = night.phone(SAKURA)
+    night.fake.send_inbound(phone, f"{case_id} Y", lost=True)
+    night.fake.outage()
+    night.advance(minutes=2)
+    night.fake.recover()
+    night.advance(minutes=2)
+    assert night.offer_for(case_id).to != phone  # timed out: the next physician has it
+    assert _answers(night, phone) == [f"#K{case_id} の依頼は締め切られました。返信ありがとうございました。"]
