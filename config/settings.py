@@ -69,7 +69,7 @@ class Settings(BaseSettings):
     offer_call_after_s: int = Field(90, ge=0, le=3600)
     # A sent SMS with no delivery report this long: Twilio is asked for its status (a status callback that
     # never came: the API was restarting, the network dropped it; Twilio does not post it again).
-    sms_status_check_after_s: int = Field(120, ge=1, le=3600)
+    sms_status_check_after_s: int = Field(120, ge=1, le=1800)  # asked within the hour after it left
     # The coordinator's alerts also ring their phone (a short message, no keys to press).
     coordinator_alert_call: bool = False
     # Cross-area backup (広域連携): a case nobody of its own area can take within its area's travel cap is

@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import threading
 from collections.abc import Callable
 
 from anyio import to_thread
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-REPORTS = "/api/v1/reports/"
+# The reports that count months afresh when the cache lacks them; the others allocate little.
+COUNTING_REPORTS = ("/api/v1/reports/clinics", "/api/v1/reports/monthly")
+_trimming = threading.Lock()  # one trim at a time: glibc locks each arena while it walks it
 
 
 def _malloc_trim() -> Callable[[int], int] | None:
@@ -26,10 +29,14 @@ _TRIM = _malloc_trim()
 
 
 def release() -> bool:
-    """Give the C heap's free pages back to the system; whether this C library can."""
-    if _TRIM is None:
+    """Give the C heap's free pages back to the system; whether it was done (not on a C library without
+    `malloc_trim`, nor while another trim runs)."""
+    if _TRIM is None or not _trimming.acquire(blocking=False):
         return False
-    _TRIM(0)  # ctypes lets go of the GIL for the call: the other requests go on meanwhile
+    try:
+        _TRIM(0)  # ctypes lets go of the GIL for the call: the other requests go on meanwhile
+    finally:
+        _trimming.release()
     return True
 
 
@@ -41,10 +48,10 @@ class TrimAfterReports:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self.app(scope, receive, send)
-        if scope["type"] == "http" and scope["path"].startswith(REPORTS):
+        if scope["type"] == "http" and scope["path"] in COUNTING_REPORTS:
             await to_thread.run_sync(release)
 
 
 def install_memory_trim(app: FastAPI) -> None:
-    """Trim the heap after each report request."""
+    """Trim the heap after each request for a report that may count months."""
     app.add_middleware(TrimAfterReports)

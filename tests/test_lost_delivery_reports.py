@@ -58,22 +58,39 @@ def test_a_delivered_sms_whose_reports_were_lost_is_recorded_delivered(night):
     assert night.fake.fetched == [offer.sid]  # known now: never asked again
 
 
-def test_a_message_twilio_still_holds_is_asked_once_per_quiet_spell_and_not_after_an_hour(night):
+def test_a_message_twilio_still_holds_is_asked_ever_less_often_and_not_after_an_hour(night):
+    """A carrier that never reports: asked at 2, 4, 8, 16 and 32 minutes, not every pass or every 2 minutes."""
     case_id = night.call()
     night.decide_visit(case_id)
     offer = night.offer_for(case_id)  # no report ever: Twilio still says `queued`
     night.advance(seconds=125)
     assert night.fake.fetched.count(offer.sid) == 1
-    for _ in range(5):  # the sweep runs every few seconds; it asks again only after another quiet spell
+    for _ in range(5):  # the sweep runs every few seconds; it asks again only once the SMS is twice as old
         night.advance(seconds=5)
     assert night.fake.fetched.count(offer.sid) == 1
-    night.advance(seconds=120)
+    night.advance(seconds=110)
     assert night.fake.fetched.count(offer.sid) == 2
     assert _stored(night, offer.sid).status == "queued"
-    night.advance(minutes=61)
-    asked = night.fake.fetched.count(offer.sid)
+    for _ in range(64):
+        night.advance(minutes=1)
+    assert night.fake.fetched.count(offer.sid) == 5
     night.advance(minutes=3)
-    assert night.fake.fetched.count(offer.sid) == asked  # an hour on, a report is no use: nobody asks
+    assert night.fake.fetched.count(offer.sid) == 5  # an hour on, a report is no use: nobody asks
+
+
+def test_a_message_twilio_does_not_know_is_asked_once_and_holds_up_no_other(night):
+    """A 404 (the message deleted or redacted at Twilio) is an answer: the next one is asked all the same."""
+    first, second = night.call(), night.call(patient={"clinic_patient_number": "E-0001"})
+    night.decide_visit(first)
+    night.decide_visit(second)
+    gone, kept = night.offer_for(first), night.offer_for(second)
+    night.fake.deliver(kept.sid, lost=True)
+    night.fake.messages.remove(gone)
+    night.advance(seconds=125)
+    assert (_stored(night, gone.sid).status, _stored(night, kept.sid).status) == ("queued", "delivered")
+    for _ in range(10):
+        night.advance(minutes=5)
+    assert night.fake.fetched.count(gone.sid) == 1
 
 
 def test_twilio_down_while_asking_changes_nothing_and_the_next_pass_after_it_returns_records_it(night):

@@ -70,3 +70,37 @@ def test_an_acceptance_found_after_the_deadline_tells_the_physician_it_closed(ni
     night.advance(minutes=2)
     assert night.offer_for(case_id).to != phone  # timed out: the next physician has it
     assert _answers(night, phone) == [f"#K{case_id} の依頼は締め切られました。返信ありがとうございました。"]
+
+
+def test_a_bare_yes_found_late_never_accepts_an_offer_sent_after_it(night):
+    """The physician answered 「はい」 to case A; by the time it is found, A has timed out and they have been
+    offered case B. The 「はい」 was not an answer to B."""
+    first = night.call()
+    night.decide_visit(first)
+    phone = night.phone(SAKURA)
+    night.fake.send_inbound(phone, "はい", lost=True)
+    night.fake.outage()
+    night.advance(minutes=3, seconds=5)
+    night.fake.recover()
+    night.advance(seconds=15)  # the next physician's SMS for A, held up by the outage, goes now
+    assert night.state(first) == "offered" and night.offer_for(first).to != phone  # A timed out
+    second = night.call(patient={"clinic_patient_number": "E-0001"})
+    night.decide_visit(second, urgency="yellow", jtas_level=3, disposition="visit_standard")
+    if night.offer_for(second).to != phone:  # the coordinator offers B to them by hand
+        sakura = next(p["id"] for p in _physicians(night) if p["name"] == SAKURA)
+        offered = night.http.post(
+            f"/api/v1/cases/{second}/offers",
+            json={"physician_id": sakura},
+            headers=night.headers("coordinator"),
+        )
+        assert offered.status_code == 200, offered.text
+    assert night.offer_for(second).to == phone
+    night.advance(seconds=31)
+    assert night.state(second) == "offered"  # B still waits for its own answer
+    assert f"#K{first} の依頼は締め切られました。返信ありがとうございました。" in _answers(night, phone)
+
+
+def _physicians(night) -> list[dict]:
+    response = night.http.get("/api/v1/roster/physicians", headers=night.headers("coordinator"))
+    assert response.status_code == 200, response.text
+    return response.json()

@@ -2,13 +2,16 @@
 at that moment the post fails and is not made again, and a physician who answered 「はい」 would drive out
 while their offer timed out behind them. Every `POLL_EVERY` the reconciler (on a worker, so this works while
 the API is down) asks Twilio for the SMS received in the last `LOOK_BACK` and acts on any it never had: the
-same handling as the webhook's, once per MessageSid, its answer sent as an SMS."""
+same handling as the webhook's, once per MessageSid, its answer sent as an SMS; an offer sent after the
+reply left is not what it answers."""
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 
+from rq.timeouts import BaseTimeoutException
 from sqlalchemy import select
 
 from dispatch.flow import replies
@@ -25,9 +28,9 @@ IN_FLIGHT = timedelta(seconds=20)
 LAST_POLL_KEY = "missed-replies:last-poll"
 
 
-def recover(services: Services) -> list[str]:
-    """Act on the SMS Twilio received that we never recorded; their sids ([] between polls, or when Twilio
-    cannot say)."""
+def recover(services: Services, deadline: float) -> list[str]:
+    """Act on the SMS Twilio received that we never recorded, until `deadline` (time.monotonic()); their
+    sids ([] between polls, or when Twilio cannot say)."""
     now = services.clock.now()
     if not _due(services, now):
         return []
@@ -45,11 +48,20 @@ def recover(services: Services) -> list[str]:
     for message in reversed(settled):  # oldest first, as the physician sent them
         if message.sid in known:
             continue
+        if time.monotonic() > deadline:
+            break  # the rest on the next poll
         try:
             phone = to_e164(message.phone)
+            replies.answer_sms(
+                services, sid=message.sid, phone=phone, body=message.body, received_at=message.received_at
+            )
         except InvalidPhoneNumber:
             continue
-        replies.answer_sms(services, sid=message.sid, phone=phone, body=message.body, by_twiml=False)
+        except BaseTimeoutException:
+            raise
+        except Exception:  # one message must not hold up the ones behind it for the next half hour
+            log.exception("missed replies: SMS %s could not be acted on", message.sid)
+            continue
         recovered.append(message.sid)
     if recovered:
         log.warning("%d SMS to our number never reached the webhook: acted on now", len(recovered))

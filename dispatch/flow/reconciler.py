@@ -4,9 +4,11 @@ it re-drives from the database. Losing Redis or a worker delays work; it loses n
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from rq.timeouts import BaseTimeoutException
 from sqlalchemy import or_, select
 
 from dispatch.cases.models import Case
@@ -18,6 +20,7 @@ from dispatch.heartbeats import RECONCILER, SWEEP_PARTS, Sweeper, beat
 from dispatch.offers import service
 from dispatch.services import Services
 from dispatch.sms import delivery
+from dispatch.sms.gateway import UNKNOWN
 from dispatch.sms.models import SmsMessage
 from dispatch.sms.service import release_stale_claims
 
@@ -28,6 +31,7 @@ UNFILLED_RETRY = timedelta(seconds=30)
 SMS_STUCK = timedelta(seconds=10)
 SMS_CLAIM_LOST = timedelta(seconds=30)
 MAX_RESENDS = 20  # per pass, so a Twilio outage cannot make one pass outlive its job timeout
+ASK_BUDGET_S = 3.0  # per pass, for asking Twilio what its callbacks never told us (a pass runs every 5 s)
 
 
 @dataclass
@@ -108,7 +112,9 @@ def reconcile(services: Services, by: Sweeper = "cron") -> Sweep:
     _ring_due(services, sweep)
     _ask_lost_reports(services, sweep)
     try:
-        sweep.recovered = missed_replies.recover(services)
+        sweep.recovered = missed_replies.recover(services, time.monotonic() + ASK_BUDGET_S)
+    except BaseTimeoutException:
+        raise
     except Exception:
         log.exception("reconciler: the replies Twilio received could not be asked for")
     beat(services.redis, RECONCILER, SWEEP_PARTS[by])
@@ -132,19 +138,26 @@ def _ring_due(services: Services, sweep: Sweep) -> None:
 
 
 def _ask_lost_reports(services: Services, sweep: Sweep) -> None:
-    """SMS sent but never reported on: their status asked of Twilio, and recorded as a callback would be."""
+    """SMS sent but never reported on: their status asked of Twilio, and recorded as a callback would be;
+    for at most ASK_BUDGET_S a pass, so that a slow Twilio cannot hold the sweep up."""
     quiet_for = timedelta(seconds=services.settings.sms_status_check_after_s)
+    deadline = time.monotonic() + ASK_BUDGET_S
     try:
         with services.session_factory() as session:
             lost = delivery.awaiting_report(session, services.clock.now(), quiet_for, MAX_RESENDS)
         for message_id, sid in lost:
+            if time.monotonic() > deadline:
+                break
             known = services.gateway.status_of(sid)
             if known is None:
-                break  # Twilio unreachable or slow: the rest wait for the next pass, not a timeout each
-            if runner.on_status(services, sid, known.status, known.error_code):
+                break  # Twilio unreachable or failing: the rest wait for the next pass, not a timeout each
+            gone = known.status == UNKNOWN
+            if not gone and runner.on_status(services, sid, known.status, known.error_code):
                 sweep.reported.append(message_id)
-            else:
-                with unit_of_work(services.session_factory) as session:
-                    delivery.asked(session, services.clock, message_id)
+                continue
+            with unit_of_work(services.session_factory) as session:
+                delivery.asked(session, services.clock, message_id, gone=gone)
+    except BaseTimeoutException:
+        raise  # the job's own time is up (RQ raises it in the job's thread): not a failure of this step
     except Exception:
         log.exception("reconciler: delivery reports could not be asked for")

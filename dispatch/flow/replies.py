@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -74,15 +74,22 @@ class PerNumber:
             self.redis.delete(self._key(phone))
 
 
-def _pending_offer(session: Session, physician_id: int, case_id: int | None) -> Offer | None:
+def _pending_offer(
+    session: Session, physician_id: int, case_id: int | None, sent_at: datetime | None
+) -> Offer | None:
+    """The physician's pending offer the reply answers; for a reply sent at `sent_at` and read only now
+    (`flow.missed_replies`), never one whose SMS left after it."""
     query = select(Offer).where(Offer.physician_id == physician_id, Offer.state == OfferState.pending)
     if case_id is not None:
         query = query.where(Offer.case_id == case_id)
+    if sent_at is not None:
+        query = query.where(Offer.sms_sent_at <= sent_at)
     return session.scalar(query)
 
 
-def _ended_offer(session: Session, clock: Clock, physician_id: int, case_id: int | None) -> Offer | None:
-    """The physician's latest offer that ended without their answer (for a bare reply: lately)."""
+def _ended_offer(session: Session, at: datetime, physician_id: int, case_id: int | None) -> Offer | None:
+    """The physician's latest offer that ended without their answer (for a bare reply: shortly before `at`,
+    when the reply was sent)."""
     query = select(Offer).where(
         Offer.physician_id == physician_id,
         Offer.state.in_((OfferState.withdrawn, OfferState.timed_out, OfferState.failed)),
@@ -90,7 +97,7 @@ def _ended_offer(session: Session, clock: Clock, physician_id: int, case_id: int
     if case_id is not None:
         query = query.where(Offer.case_id == case_id)
     else:
-        query = query.where(Offer.responded_at >= clock.now() - LATE_REPLY)
+        query = query.where(Offer.responded_at >= at - LATE_REPLY)
     return session.scalar(query.order_by(Offer.id.desc()).limit(1))
 
 
@@ -104,9 +111,15 @@ def _too_late(session: Session, offer_id: int) -> Answer:
 
 
 def _answer_offer(
-    session, clock, physician: Physician, reply: protocol.Reply, secret: str, base_url: str
+    session,
+    clock,
+    physician: Physician,
+    reply: protocol.Reply,
+    secret: str,
+    base_url: str,
+    sent_at: datetime | None = None,
 ) -> Answer:
-    offer = _pending_offer(session, physician.id, reply.case_id)
+    offer = _pending_offer(session, physician.id, reply.case_id, sent_at)
     held = progress.active_case(session, physician.id, reply.case_id) if offer is None else None
     if held is not None and reply.intent is Intent.accept:
         # They already have this case (our first answer may not have reached them): send the link again.
@@ -118,7 +131,7 @@ def _answer_offer(
         if accepted is not None:
             return Answer(protocol.accepted_text(held.id, visit_url(base_url, secret, accepted)), held.id)
     if offer is None:
-        ended = _ended_offer(session, clock, physician.id, reply.case_id)
+        ended = _ended_offer(session, sent_at or clock.now(), physician.id, reply.case_id)
         if ended is not None:
             return _too_late(session, ended.id)
         if reply.case_id is not None:
@@ -174,10 +187,11 @@ def handle_inbound(
     secret: str,
     base_url: str,
     programme_code: str,
-    by_twiml: bool = True,
+    received_at: datetime | None = None,
 ) -> Answer:
     """Act on an inbound SMS once per MessageSid; unknown numbers learn nothing about any case. The answer
-    goes back as the webhook's TwiML, or (`by_twiml=False`: a reply the webhook never got) as an SMS."""
+    goes back as the webhook's TwiML, or, for a reply the webhook never got (`received_at`: when Twilio had
+    it), as an SMS."""
     if record_inbound(session, clock, sid, phone, body) is None:
         return Answer(None)
     strikes = PerNumber(redis, "sms-strikes", STRIKES_BEFORE_SILENCE, SILENCE_S)
@@ -193,7 +207,7 @@ def handle_inbound(
     else:
         strikes.clear(phone)
         if reply.intent in (Intent.accept, Intent.decline):
-            answer = _answer_offer(session, clock, physician, reply, secret, base_url)
+            answer = _answer_offer(session, clock, physician, reply, secret, base_url, received_at)
         elif reply.intent is Intent.take_swap:
             text = answer_swap(session, clock, programme_code, physician, reply.case_id)
             answer = Answer(text)
@@ -205,7 +219,7 @@ def handle_inbound(
             answer = _answer_link(session, physician, reply, asked, secret, base_url)
         else:
             answer = _answer_progress(session, clock, physician, reply)
-    if answer.text and by_twiml:
+    if answer.text and received_at is None:
         record_reply(session, clock, phone, answer.text, answer.case_id)
     elif answer.text:
         queue_sms(session, clock, phone, answer.text, "late_reply", case_id=answer.case_id)
@@ -213,9 +227,11 @@ def handle_inbound(
 
 
 @retry_locked  # a deadlock with a matching round is rolled back whole; the MessageSid makes a rerun safe
-def answer_sms(services: Services, *, sid: str, phone: str, body: str, by_twiml: bool = True) -> str | None:
-    """Act on an inbound SMS in a transaction of its own; the text to answer it with, if any (`by_twiml`:
-    as `handle_inbound`)."""
+def answer_sms(
+    services: Services, *, sid: str, phone: str, body: str, received_at: datetime | None = None
+) -> str | None:
+    """Act on an inbound SMS in a transaction of its own; the text to answer it with, if any
+    (`received_at`: as `handle_inbound`)."""
     settings = services.settings
     with services.session_factory() as session:
         answer = handle_inbound(
@@ -228,7 +244,7 @@ def answer_sms(services: Services, *, sid: str, phone: str, body: str, by_twiml:
             secret=settings.secret_key.get_secret_value(),
             base_url=settings.public_base_url,
             programme_code=settings.programme_code,
-            by_twiml=by_twiml,
+            received_at=received_at,
         )
         session.commit()
     return answer.text

@@ -18,6 +18,9 @@ class SentMessage:
     status: str
 
 
+UNKNOWN = "unknown"  # a status the provider gives for a message it does not know (Twilio: 404, 20404)
+
+
 @dataclass(frozen=True)
 class DeliveryStatus:
     """What the provider knows of a message it took: its status now, and its error code if it failed."""
@@ -54,7 +57,8 @@ class SmsGateway(Protocol):
         ...
 
     def status_of(self, sid: str) -> DeliveryStatus | None:
-        """The provider's status of message `sid` now; None when it cannot say (unreachable, unknown)."""
+        """The provider's status of message `sid` now (UNKNOWN: it has no such message); None when it cannot
+        say now (unreachable, failing)."""
         ...
 
     def received_since(self, since: datetime) -> list[ReceivedMessage] | None:

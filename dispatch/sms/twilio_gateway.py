@@ -17,6 +17,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.phones import masked
 from dispatch.sms.caller import CallRejected, CallUnavailable, PlacedCall
+from dispatch.sms.gateway import UNKNOWN as UNKNOWN_STATUS
 from dispatch.sms.gateway import (
     DeliveryStatus,
     ReceivedMessage,
@@ -92,6 +93,8 @@ class TwilioGateway:
             message = self.client.messages(sid).fetch()
         except TwilioRestException as exc:
             log.warning("Twilio answered %s (error %s) asked for an SMS's status", exc.status, exc.code)
+            if exc.status < 500 and exc.status not in ACCOUNT_PROBLEMS:
+                return DeliveryStatus(UNKNOWN_STATUS, str(exc.code))  # deleted, redacted, another account's
             return None
         except Exception as exc:  # requests' connection errors and timeouts
             log.warning("Twilio unreachable asked for an SMS's status: %s", type(exc).__name__)
