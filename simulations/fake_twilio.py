@@ -2,10 +2,10 @@
 
 It answers as Twilio does (201 with a message or call resource, 400 with error 21211 for a bad 'To' number,
 401 with 20003 for bad credentials, injected 5xx, 503 through an outage), posts status callbacks signed with
-`X-Twilio-Signature`, and delivers inbound SMS to the service's webhook, signed the same way; the TwiML
-answer is recorded as a message sent back to the phone. A call rings until the test picks it up
-(`answer`: the fake fetches the call's TwiML, says its <Say>s, presses the keys given to each <Gather>
-and posts them to its action, all signed; then the status callback) or lets it ring out (`ring_out`).
+`X-Twilio-Signature` (once: a post that fails is not made again), and delivers inbound SMS to the service's
+webhook, signed the same way; the TwiML answer is recorded as a message sent back to the phone. A message
+can be fetched, and the messages listed (by `To`, `From`, `DateSent>`), as the service does to find what a
+lost callback never told it. The Calls API is `simulations.fake_twilio_calls`.
 """
 
 from __future__ import annotations
@@ -20,10 +20,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urlencode
 
 import httpx
-import phonenumbers
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -32,8 +30,9 @@ from starlette.routing import Route
 
 from dispatch.embedded import free_port
 from dispatch.sms.twilio_gateway import sign
-
-MORE_INFO = "https://www.twilio.com/docs/errors/{code}"
+from simulations.fake_twilio_calls import FakeCall, FakeCalls
+from simulations.fake_twilio_calls import error as _error
+from simulations.fake_twilio_calls import valid_number as _valid_number
 
 
 @dataclass
@@ -50,28 +49,7 @@ class FakeMessage:
     sent_at: datetime | None = None  # Twilio's date_sent, on the fake's clock (a test's clock, if given)
 
 
-@dataclass
-class FakeCall:
-    sid: str
-    to: str
-    from_: str
-    url: str | None
-    method: str
-    twiml: str | None  # given inline instead of a URL
-    status_callback: str | None
-    status: str = "queued"
-    said: list[str] = field(default_factory=list)  # every <Say> heard, in order
-    created_at: float = field(default_factory=time.time)
-
-
-def _error(status: int, code: int, message: str) -> JSONResponse:
-    return JSONResponse(
-        {"code": code, "message": message, "more_info": MORE_INFO.format(code=code), "status": status},
-        status_code=status,
-    )
-
-
-class FakeTwilio:
+class FakeTwilio(FakeCalls):
     """Start with `with FakeTwilio(sid, token, webhook_url) as fake:`; point the twilio client at `fake.url`."""
 
     def __init__(
@@ -273,131 +251,6 @@ class FakeTwilio:
             "uri": f"/2010-04-01/Accounts/{self.account_sid}/Messages/{message.sid}.json",
         }
 
-    # -- the Calls API ------------------------------------------------------------------------------
-    async def _create_call(self, request: Request) -> JSONResponse:
-        self.call_requests += 1  # `requests` counts the Messages API's alone
-        form = await request.form()
-        if not self._authorised(request):
-            return _error(401, 20003, "Authenticate")
-        if self._outage is not None:
-            return _error(self._outage, 20503, "Service Unavailable")
-        with self._lock:
-            failure = self._failures.pop(0) if self._failures else None
-        if failure:
-            return _error(failure, 20500, "Internal Server Error")
-        to, url, twiml = str(form.get("To", "")), form.get("Url"), form.get("Twiml")
-        if not to:
-            return _error(400, 21201, "No 'To' number is specified")
-        if not form.get("From"):
-            return _error(400, 21213, "No 'From' number is specified")
-        if to in self._rejected or not _valid_number(to):
-            return _error(400, 21211, f"Invalid 'To' Phone Number: {to}")
-        if not url and not twiml:
-            return _error(400, 21205, "Url parameter is required.")
-        if url and not str(url).startswith(("http://", "https://")):
-            return _error(400, 21205, f"Url is not a valid URL: {url}")
-        call = FakeCall(
-            sid="CA" + uuid.uuid4().hex,
-            to=to,
-            from_=str(form["From"]),
-            url=str(url) if url else None,
-            method=str(form.get("Method", "POST")).upper(),
-            twiml=str(twiml) if twiml else None,
-            status_callback=str(form["StatusCallback"]) if form.get("StatusCallback") else None,
-        )
-        with self._lock:
-            self.calls.append(call)
-        now = datetime.now(UTC).strftime("%a, %d %b %Y %H:%M:%S +0000")
-        return JSONResponse(
-            {
-                "sid": call.sid,
-                "account_sid": self.account_sid,
-                "to": to,
-                "from": call.from_,
-                "status": "queued",
-                "direction": "outbound-api",
-                "date_created": now,
-                "date_updated": now,
-                "start_time": None,
-                "end_time": None,
-                "duration": None,
-                "price": None,
-                "answered_by": None,
-                "api_version": "2010-04-01",
-                "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{call.sid}.json",
-            },
-            status_code=201,
-        )
-
-    def _call_params(self, call: FakeCall, status: str) -> dict[str, str]:
-        return {
-            "AccountSid": self.account_sid,
-            "ApiVersion": "2010-04-01",
-            "CallSid": call.sid,
-            "CallStatus": status,
-            "Direction": "outbound-api",
-            "From": call.from_,
-            "To": call.to,
-            "Called": call.to,
-            "Caller": call.from_,
-        }
-
-    def _fetch_twiml(self, call: FakeCall, url: str, method: str, params: dict[str, str]) -> str:
-        """Ask the service for TwiML as Twilio does: signed for `url` (a GET signs the URL with its query)."""
-        if method == "GET":
-            full = url + ("&" if "?" in url else "?") + urlencode(params)
-            headers = {"X-Twilio-Signature": sign(self.auth_token, full, {})}
-            response = self._http.get(self.delivery_url(full), headers=headers)
-        else:
-            response = self._post_signed(url, params)
-        if response.status_code != 200:
-            raise RuntimeError(f"the service answered {response.status_code} for the call's TwiML")
-        return response.text
-
-    def answer(self, sid: str, *keys: str) -> FakeCall:
-        """The phone picks up: fetch the call's TwiML, hear each <Say>, press the next of `keys` at each
-        <Gather> (none left: the gather times out and the call goes on), then hang up (status `completed`)."""
-        call = next(c for c in self.calls if c.sid == sid)
-        call.status = "in-progress"
-        pressed = list(keys)
-        twiml: str | None = call.twiml or self._fetch_twiml(
-            call, call.url or "", call.method, self._call_params(call, "in-progress")
-        )
-        while twiml:
-            following = None
-            for verb in ET.fromstring(twiml):
-                if verb.tag == "Say":
-                    call.said.append(verb.text or "")
-                elif verb.tag == "Gather":
-                    call.said.extend(say.text or "" for say in verb.iter("Say"))
-                    if pressed:
-                        params = {
-                            **self._call_params(call, "in-progress"),
-                            "Digits": pressed.pop(0),
-                            "FinishedOnKey": "",
-                        }
-                        action = verb.get("action") or call.url or ""
-                        following = self._fetch_twiml(call, action, verb.get("method", "POST").upper(), params)
-                        break  # the action's TwiML replaces the rest of this document
-                elif verb.tag == "Hangup":
-                    break
-            twiml = following
-        self.end_call(sid, "completed")
-        return call
-
-    def end_call(self, sid: str, status: str = "no-answer") -> None:
-        """The call ends (`no-answer`, `busy`, `failed`: it rang out; `completed`: after `answer`); the
-        status callback is posted, signed."""
-        call = next(c for c in self.calls if c.sid == sid)
-        call.status = status
-        if call.status_callback:
-            params = {**self._call_params(call, status), "CallDuration": "0" if status != "completed" else "20"}
-            self._post_signed(call.status_callback, params)
-
-    def calls_to(self, phone: str) -> list[FakeCall]:
-        with self._lock:
-            return [c for c in self.calls if c.to == phone]
-
     # -- callbacks to the service ------------------------------------------------------------------
     def _post_signed(self, url: str, params: dict[str, str]) -> httpx.Response:
         headers = {"X-Twilio-Signature": sign(self.auth_token, url, params)}
@@ -493,10 +346,3 @@ class FakeTwilio:
                         return message
             time.sleep(0.02)
         raise TimeoutError("no such message reached the fake Twilio")
-
-
-def _valid_number(text: str) -> bool:
-    try:
-        return text.startswith("+") and phonenumbers.is_valid_number(phonenumbers.parse(text, None))
-    except phonenumbers.NumberParseException:
-        return False
