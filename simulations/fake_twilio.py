@@ -142,14 +142,9 @@ class FakeTwilio(FakeCalls):
             if await request.is_disconnected():
                 return _error(499, 20499, "client went away")  # never taken: nothing is sent
         arrived = time.time()  # when Twilio has the request: what the benchmark times an SMS by
-        if not self._authorised(request):
-            return _error(401, 20003, "Authenticate")
-        if self._outage is not None:
-            return _error(self._outage, 20503, "Service Unavailable")
-        with self._lock:
-            failure = self._failures.pop(0) if self._failures else None
-        if failure:
-            return _error(failure, 20500, "Internal Server Error")
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         to, body = str(form.get("To", "")), str(form.get("Body", ""))
         if not body:
             return _error(400, 21602, "Message body is required.")

@@ -77,9 +77,9 @@ class FakeCalls:
     def delivery_url(self, url: str) -> str:
         raise NotImplementedError
 
-    async def _create_call(self, request: Request) -> JSONResponse:
-        self.call_requests += 1  # `requests` counts the Messages API's alone
-        form = await request.form()
+    def _refused(self, request: Request) -> JSONResponse | None:
+        """What Twilio answers a create with before looking at it: bad credentials, an outage, an injected
+        failure (the next of `fail_next`); None when it goes on."""
         if not self._authorised(request):
             return error(401, 20003, "Authenticate")
         if self._outage is not None:
@@ -88,6 +88,14 @@ class FakeCalls:
             failure = self._failures.pop(0) if self._failures else None
         if failure:
             return error(failure, 20500, "Internal Server Error")
+        return None
+
+    async def _create_call(self, request: Request) -> JSONResponse:
+        self.call_requests += 1  # `requests` counts the Messages API's alone
+        form = await request.form()
+        refused = self._refused(request)
+        if refused is not None:
+            return refused
         to, url, twiml = str(form.get("To", "")), form.get("Url"), form.get("Twiml")
         if not to:
             return error(400, 21201, "No 'To' number is specified")
