@@ -1,7 +1,8 @@
 """Deadlines survive any one process: drills on real processes (`dispatch worker` with RQ's scheduler, `dispatch
 cron`), the fake Twilio, PostgreSQL and Redis, on the wall clock. The scheduler-holding worker is killed,
 then cron, and no offer waits more than 10 s past its deadline; SMS that failed while Twilio was down leave
-once it is back, with cron dead and nothing restarted."""
+once it is back, with cron dead and nothing restarted; a physician's 「はい」 that Twilio could not post to
+the API accepts the case all the same, from Twilio's own record of it."""
 
 from __future__ import annotations
 
@@ -220,3 +221,27 @@ def test_sms_failed_in_a_twilio_outage_leave_when_it_recovers_with_cron_dead(dri
     assert offer.state is OfferState.pending and offer.sms_sent_at is not None
     assert offer.deadline_at >= offer.sms_sent_at + timedelta(seconds=30)  # the deadline runs from the send
     assert processes.alive("worker") and processes.running["worker"].pid == worker_pid  # nothing restarted
+
+
+@pytest.mark.parametrize("drill", [120], indirect=True, ids=["2min-offers"])
+def test_a_yes_twilio_could_not_post_to_the_api_still_accepts_the_case(drill):
+    night, processes = drill
+    _start_stack(night, processes, ["worker"])
+    case_id = night.call()
+    night.decide_visit(case_id, run_jobs=False)
+    offer = processes.wait_for("the offer SMS", lambda: next(iter(night.offers()), None), 20)
+    # The API unreachable from Twilio (a restart, a dropped route): the post fails and is never made again.
+    night.fake.webhook_url = "http://127.0.0.1:9/webhooks/twilio/sms"
+    sent = time.monotonic()
+    assert night.fake.send_inbound(offer.to, "はい") is None
+    processes.wait_for("the case accepted", lambda: night.state(case_id) == "accepted", 75, every_s=0.5)
+    took = time.monotonic() - sent
+
+    def answered():
+        found = [m for m in night.fake.sent_to(offer.to) if m.via == "api" and "受諾を受け付けました" in m.body]
+        return found[0] if found else None
+
+    answer = processes.wait_for("the answer, by SMS", answered, 20)
+    assert "/visit/" in answer.body
+    print(f"\nthe 「はい」 Twilio could not post was acted on {took:.1f} s after it was sent")
+    assert took < 60  # left 20 s to its webhook, then the next of the sweeps' polls every 30 s

@@ -35,6 +35,7 @@ SILENCE_S = 3600
 LINKS_PER_HOUR = 3
 # A bare yes this long after the physician's offer ended is still answered about that offer.
 LATE_REPLY = timedelta(minutes=30)
+TWILIO_DATE_STEP = timedelta(seconds=1)  # Twilio gives a message's dates to the second
 
 
 @dataclass(frozen=True)
@@ -82,8 +83,8 @@ def _pending_offer(
     query = select(Offer).where(Offer.physician_id == physician_id, Offer.state == OfferState.pending)
     if case_id is not None:
         query = query.where(Offer.case_id == case_id)
-    if sent_at is not None:
-        query = query.where(Offer.sms_sent_at <= sent_at)
+    if sent_at is not None:  # the offer's SMS left no later than the second the reply is dated
+        query = query.where(Offer.sms_sent_at < sent_at + TWILIO_DATE_STEP)
     return session.scalar(query)
 
 
