@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from dispatch.cases.models import Case
 from dispatch.sms.models import SmsMessage
 from tests.night import start_night
 
@@ -104,3 +105,20 @@ def _physicians(night) -> list[dict]:
     response = night.http.get("/api/v1/roster/physicians", headers=night.headers("coordinator"))
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def test_an_arrival_found_late_is_recorded_at_the_time_it_was_sent(night):
+    """Call → arrival is what the prefecture's statistics count: not the moment the sweep found the SMS."""
+    case_id = night.call()
+    night.decide_visit(case_id)
+    phone = night.phone(SAKURA)
+    assert "受諾を受け付けました" in night.reply(phone, "はい")
+    night.advance(minutes=20)
+    sent = night.clock.now()
+    night.fake.send_inbound(phone, f"{case_id} 到着", lost=True)
+    night.advance(seconds=45)  # found by a poll: 20 s left to its webhook, then the next poll
+    assert night.state(case_id) == "on_scene"
+    with night.services.session_factory() as session:
+        case = session.get_one(Case, case_id)
+        assert case.arrived_at == sent
+    assert any(f"#K{case_id}" in answer for answer in _answers(night, phone))

@@ -15,7 +15,7 @@ from dispatch.cases.lifecycle import Actor
 from dispatch.cases.models import Case
 from dispatch.cases.reasons import Why
 from dispatch.cases.states import TERMINAL_STATES
-from dispatch.clock import Clock
+from dispatch.clock import Clock, ManualClock
 from dispatch.flow import shift_reminders
 from dispatch.flow.swap_replies import answer_swap
 from dispatch.offers import progress
@@ -166,10 +166,16 @@ def _answer_link(
     return Answer(protocol.link_text(offer.case_id, visit_url(base_url, secret, offer)), offer.case_id)
 
 
-def _answer_progress(session, clock, physician: Physician, reply: protocol.Reply) -> Answer:
+def _answer_progress(
+    session, clock, physician: Physician, reply: protocol.Reply, sent_at: datetime | None = None
+) -> Answer:
+    """A step of the visit (出発, 到着, 完了); one found late (`flow.missed_replies`) is recorded at the time it
+    was sent, not found: the arrival is what the statistics count call → arrival by."""
     case = progress.active_case(session, physician.id, reply.case_id)
     if case is None:
         return Answer(protocol.NO_VISIT_TEXT)
+    if sent_at is not None:  # never before the case's last change (Twilio's dates are to the second)
+        clock = ManualClock(min(max(sent_at, case.updated_at), clock.now()))
     try:
         progress.report(session, clock, case, reply.intent, Actor(label=f"sms:physician-{physician.id}"))
     except progress.ProgressRefused:
@@ -219,7 +225,7 @@ def handle_inbound(
             asked = PerNumber(redis, "sms-links", LINKS_PER_HOUR).count(phone)
             answer = _answer_link(session, physician, reply, asked, secret, base_url)
         else:
-            answer = _answer_progress(session, clock, physician, reply)
+            answer = _answer_progress(session, clock, physician, reply, received_at)
     if answer.text and received_at is None:
         record_reply(session, clock, phone, answer.text, answer.case_id)
     elif answer.text:
