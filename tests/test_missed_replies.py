@@ -48,10 +48,7 @@ def test_an_acceptance_the_api_never_got_is_acted_on_and_answered_by_sms(night):
 
 
 def test_a_reply_the_webhook_got_is_never_acted_on_again(night):
-    case_id = night.call()
-    night.decide_visit(case_id)
-    phone = night.phone(SAKURA)
-    assert "受諾を受け付けました" in night.reply(phone, "はい")
+    _, phone = _accepted(night)
     sid = next(m.sid for m in night.fake.messages if m.via == "inbound")
     for _ in range(3):
         night.advance(seconds=40)
@@ -101,6 +98,15 @@ def test_a_bare_yes_found_late_never_accepts_an_offer_sent_after_it(night):
     assert f"#K{first} の依頼は締め切られました。返信ありがとうございました。" in _answers(night, phone)
 
 
+def _accepted(night) -> tuple[int, str]:
+    """A call whose offer 代診 佐倉 accepted through the webhook; the case and their phone."""
+    case_id = night.call()
+    night.decide_visit(case_id)
+    phone = night.phone(SAKURA)
+    assert "受諾を受け付けました" in night.reply(phone, "はい")
+    return case_id, phone
+
+
 def _physicians(night) -> list[dict]:
     response = night.http.get("/api/v1/roster/physicians", headers=night.headers("coordinator"))
     assert response.status_code == 200, response.text
@@ -109,10 +115,7 @@ def _physicians(night) -> list[dict]:
 
 def test_an_arrival_found_late_is_recorded_at_the_time_it_was_sent(night):
     """Call → arrival is what the prefecture's statistics count: not the moment the sweep found the SMS."""
-    case_id = night.call()
-    night.decide_visit(case_id)
-    phone = night.phone(SAKURA)
-    assert "受諾を受け付けました" in night.reply(phone, "はい")
+    case_id, phone = _accepted(night)
     night.advance(minutes=20)
     sent = night.clock.now()
     night.fake.send_inbound(phone, f"{case_id} 到着", lost=True)
@@ -122,3 +125,26 @@ def test_an_arrival_found_late_is_recorded_at_the_time_it_was_sent(night):
         case = session.get_one(Case, case_id)
         assert case.arrived_at == sent
     assert any(f"#K{case_id}" in answer for answer in _answers(night, phone))
+
+
+def test_a_step_found_late_never_lands_on_a_case_accepted_after_it_was_sent(night):
+    case_id = night.call()
+    night.decide_visit(case_id)
+    phone = night.phone(SAKURA)
+    night.fake.send_inbound(phone, "到着", lost=True)  # holding no case yet: about some other visit
+    night.advance(seconds=5)
+    assert "受諾を受け付けました" in night.reply(phone, "はい")
+    night.advance(seconds=40)
+    assert night.state(case_id) == "accepted"
+    assert _answers(night, phone) == []
+
+
+def test_a_step_found_late_that_the_case_has_passed_is_let_go_in_silence(night):
+    case_id, phone = _accepted(night)
+    night.advance(minutes=5)
+    night.fake.send_inbound(phone, f"{case_id} 出発", lost=True)
+    night.advance(seconds=5)  # a short drive: 到着 reaches the webhook before anyone looks for the 出発
+    assert "到着" in night.reply(phone, f"{case_id} 到着")
+    night.advance(seconds=40)  # the lost 出発 found now: the visit is past it
+    assert night.state(case_id) == "on_scene"
+    assert _answers(night, phone) == []  # not 「先に到着と返信してください」

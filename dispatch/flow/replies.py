@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from dispatch.cases.lifecycle import Actor
 from dispatch.cases.models import Case
 from dispatch.cases.reasons import Why
-from dispatch.cases.states import TERMINAL_STATES
+from dispatch.cases.states import TERMINAL_STATES, CaseState
 from dispatch.clock import Clock, ManualClock
 from dispatch.flow import shift_reminders
 from dispatch.flow.swap_replies import answer_swap
@@ -88,9 +88,11 @@ def _pending_offer(
     return session.scalar(query)
 
 
-def _ended_offer(session: Session, at: datetime, physician_id: int, case_id: int | None) -> Offer | None:
+def _ended_offer(
+    session: Session, at: datetime, physician_id: int, case_id: int | None, late: bool = False
+) -> Offer | None:
     """The physician's latest offer that ended without their answer (for a bare reply: shortly before `at`,
-    when the reply was sent)."""
+    when the reply was sent; `late`: found late, so never one whose SMS left after it)."""
     query = select(Offer).where(
         Offer.physician_id == physician_id,
         Offer.state.in_((OfferState.withdrawn, OfferState.timed_out, OfferState.failed)),
@@ -99,6 +101,8 @@ def _ended_offer(session: Session, at: datetime, physician_id: int, case_id: int
         query = query.where(Offer.case_id == case_id)
     else:
         query = query.where(Offer.responded_at >= at - LATE_REPLY)
+    if late:
+        query = query.where(Offer.sms_sent_at < at + TWILIO_DATE_STEP)
     return session.scalar(query.order_by(Offer.id.desc()).limit(1))
 
 
@@ -122,6 +126,8 @@ def _answer_offer(
 ) -> Answer:
     offer = _pending_offer(session, physician.id, reply.case_id, sent_at)
     held = progress.active_case(session, physician.id, reply.case_id) if offer is None else None
+    if held is not None and sent_at is not None and not _held_at(held, sent_at):
+        held = None  # found late: a case they accepted after the reply is not what it answers
     if held is not None and reply.intent is Intent.accept:
         # They already have this case (our first answer may not have reached them): send the link again.
         accepted = session.scalar(
@@ -132,7 +138,7 @@ def _answer_offer(
         if accepted is not None:
             return Answer(protocol.accepted_text(held.id, visit_url(base_url, secret, accepted)), held.id)
     if offer is None:
-        ended = _ended_offer(session, sent_at or clock.now(), physician.id, reply.case_id)
+        ended = _ended_offer(session, sent_at or clock.now(), physician.id, reply.case_id, sent_at is not None)
         if ended is not None:
             return _too_late(session, ended.id)
         if reply.case_id is not None:
@@ -166,21 +172,37 @@ def _answer_link(
     return Answer(protocol.link_text(offer.case_id, visit_url(base_url, secret, offer)), offer.case_id)
 
 
+# The steps of a visit in order: a late step the case has already passed was overtaken, not refused.
+STEP_ORDER = [CaseState.accepted, CaseState.en_route, CaseState.on_scene, CaseState.visit_completed]
+
+
 def _answer_progress(
     session, clock, physician: Physician, reply: protocol.Reply, sent_at: datetime | None = None
 ) -> Answer:
-    """A step of the visit (出発, 到着, 完了); one found late (`flow.missed_replies`) is recorded at the time it
-    was sent, not found: the arrival is what the statistics count call → arrival by."""
+    """A step of the visit (出発, 到着, 完了). One found late (`flow.missed_replies`, sent at `sent_at`) is
+    about a case they held then: never one they accepted after it; a step the case has passed since is
+    let go in silence; 到着 and 完了 are recorded at the time they were sent (call → arrival is what the
+    statistics count), 出発 now (the family's arrival estimate runs from it)."""
     case = progress.active_case(session, physician.id, reply.case_id)
+    if sent_at is not None and (case is None or not _held_at(case, sent_at)):
+        return Answer(None)  # about a case that has ended since; the one they hold now is not it
     if case is None:
         return Answer(protocol.NO_VISIT_TEXT)
-    if sent_at is not None:  # never before the case's last change (Twilio's dates are to the second)
+    target = progress.TARGET[reply.intent]
+    if sent_at is not None and STEP_ORDER.index(case.state) > STEP_ORDER.index(target):
+        return Answer(None)
+    if sent_at is not None and reply.intent is not Intent.en_route:
         clock = ManualClock(min(max(sent_at, case.updated_at), clock.now()))
     try:
         progress.report(session, clock, case, reply.intent, Actor(label=f"sms:physician-{physician.id}"))
     except progress.ProgressRefused:
         return Answer(f"#K{case.id} 先に「{case.id} 到着」と返信してください。", case.id)
     return Answer(protocol.status_text(case.id, reply.intent), case.id)
+
+
+def _held_at(case: Case, sent_at: datetime) -> bool:
+    """Whether the physician held `case` when they sent a reply dated `sent_at` (to the second)."""
+    return case.accepted_at is not None and case.accepted_at < sent_at + TWILIO_DATE_STEP
 
 
 def handle_inbound(

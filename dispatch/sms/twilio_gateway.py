@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
 RETRY_DELAYS_S = (0.2, 0.5)
 RECEIVED_MAX = 200  # SMS to our number read back in one pass (a night brings a few dozen)
+ASK_TIMEOUT_S = 2.0
 # Our credentials or our rate, not the recipient's number: retry later, never blame the physician.
 ACCOUNT_PROBLEMS = frozenset({401, 403, 429})
 # Where Twilio posts to us: a message to our number, and each outbound message's delivery status.
@@ -59,6 +60,8 @@ class TwilioGateway:
         timeout_s: float = 5.0,
     ) -> None:
         self.client = _client(account_sid, auth_token, api_base_url, timeout_s)
+        # The reconciler's questions (a status, what was received) wait less: its pass runs every 5 s.
+        self.asking = _client(account_sid, auth_token, api_base_url, min(timeout_s, ASK_TIMEOUT_S))
         self.from_number = from_number
 
     @timed_sms_send  # dispatch_sms_sends_total by outcome, dispatch_sms_send_duration_seconds
@@ -90,7 +93,7 @@ class TwilioGateway:
     def status_of(self, sid: str) -> DeliveryStatus | None:
         """The message's status as Twilio has it now (one try: the reconciler asks again on its next pass)."""
         try:
-            message = self.client.messages(sid).fetch()
+            message = self.asking.messages(sid).fetch()
         except TwilioRestException as exc:
             log.warning("Twilio answered %s (error %s) asked for an SMS's status", exc.status, exc.code)
             if exc.status < 500 and exc.status not in ACCOUNT_PROBLEMS:
@@ -106,8 +109,11 @@ class TwilioGateway:
         """The SMS to our number from `since` on, newest first, at most RECEIVED_MAX (one try)."""
         try:
             # Twilio filters by day (GMT), newest first: read until the messages are older than `since`.
-            listed = self.client.messages.stream(
-                to=self.from_number, date_sent_after=since.astimezone(UTC).strftime("%Y-%m-%d"), page_size=50
+            listed = self.asking.messages.stream(
+                to=self.from_number,
+                date_sent_after=since.astimezone(UTC).strftime("%Y-%m-%d"),
+                limit=RECEIVED_MAX,
+                page_size=RECEIVED_MAX,  # one request
             )
             received: list[ReceivedMessage] = []
             for message in listed:
