@@ -4,6 +4,7 @@ reports' cache counted once after a deployment or a bulk correction."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Mapping
 
 import typer
 
@@ -15,6 +16,13 @@ report_app = typer.Typer(help="The prefecture's reports (counts only).", no_args
 
 def _settings() -> Settings:
     return settings_or_exit()
+
+
+def _emit_as(format: str, rendered: Mapping[str, Callable[[], object]], output: str | None) -> None:
+    """Render the report in `format` (one of `rendered`'s keys, else a usage error naming them) and emit it."""
+    if format not in rendered:
+        raise typer.BadParameter(f"{format!r}; use one of {', '.join(rendered)}", param_hint="--format")
+    _emit(rendered[format](), output)
 
 
 def _emit(rows_or_bytes, output: str | None) -> None:
@@ -71,9 +79,7 @@ def report_clinics(
         "xlsx": lambda: workbook.to_xlsx(report, None),
         "json": lambda: report.model_dump_json(indent=2),
     }
-    if format not in rendered:
-        raise typer.BadParameter(f"{format!r}; use one of {', '.join(rendered)}", param_hint="--format")
-    _emit(rendered[format](), output)
+    _emit_as(format, rendered, output)
 
 
 @report_app.command("monthly")
@@ -110,9 +116,7 @@ def report_monthly(
         "xlsx": lambda: workbook.to_xlsx(clinics, report),
         "json": lambda: report.model_dump_json(indent=2),
     }
-    if format not in rendered:
-        raise typer.BadParameter(f"{format!r}; use one of {', '.join(rendered)}", param_hint="--format")
-    _emit(rendered[format](), output)
+    _emit_as(format, rendered, output)
 
 
 @report_app.command("warm")
