@@ -17,8 +17,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from dispatch.phones import masked
 from dispatch.sms.caller import CallRejected, CallUnavailable, PlacedCall
-from dispatch.sms.gateway import UNKNOWN as UNKNOWN_STATUS
 from dispatch.sms.gateway import (
+    UNKNOWN,
     DeliveryStatus,
     ReceivedMessage,
     SentMessage,
@@ -97,7 +97,7 @@ class TwilioGateway:
         except TwilioRestException as exc:
             log.warning("Twilio answered %s (error %s) asked for an SMS's status", exc.status, exc.code)
             if exc.status < 500 and exc.status not in ACCOUNT_PROBLEMS:
-                return DeliveryStatus(UNKNOWN_STATUS, str(exc.code))  # deleted, redacted, another account's
+                return DeliveryStatus(UNKNOWN, str(exc.code))  # deleted, redacted, another account's
             return None
         except Exception as exc:  # requests' connection errors and timeouts
             log.warning("Twilio unreachable asked for an SMS's status: %s", type(exc).__name__)
@@ -118,7 +118,7 @@ class TwilioGateway:
             received: list[ReceivedMessage] = []
             for message in listed:
                 at = message.date_sent or message.date_created
-                if at is None or at < since or len(received) >= RECEIVED_MAX:
+                if at is None or at < since:
                     break
                 if message.direction == "inbound":
                     received.append(
