@@ -8,13 +8,13 @@ from datetime import datetime, timedelta
 
 from redis import Redis
 from redis.exceptions import RedisError
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from dispatch.cases.lifecycle import Actor
 from dispatch.cases.models import Case
 from dispatch.cases.reasons import Why
-from dispatch.cases.states import TERMINAL_STATES, CaseState
+from dispatch.cases.states import TERMINAL_STATES
 from dispatch.clock import Clock, ManualClock
 from dispatch.flow import shift_reminders
 from dispatch.flow.swap_replies import answer_swap
@@ -83,16 +83,16 @@ def _pending_offer(
     query = select(Offer).where(Offer.physician_id == physician_id, Offer.state == OfferState.pending)
     if case_id is not None:
         query = query.where(Offer.case_id == case_id)
-    if sent_at is not None:  # the offer's SMS left no later than the second the reply is dated
-        query = query.where(Offer.sms_sent_at < sent_at + TWILIO_DATE_STEP)
+    if sent_at is not None:
+        query = query.where(_sent_before(sent_at))
     return session.scalar(query)
 
 
 def _ended_offer(
-    session: Session, at: datetime, physician_id: int, case_id: int | None, late: bool = False
+    session: Session, now: datetime, physician_id: int, case_id: int | None, sent_at: datetime | None
 ) -> Offer | None:
-    """The physician's latest offer that ended without their answer (for a bare reply: shortly before `at`,
-    when the reply was sent; `late`: found late, so never one whose SMS left after it)."""
+    """The physician's latest offer that ended without their answer (for a bare reply: shortly before the
+    reply was sent, `sent_at` for one found late, else now; never one whose SMS left after the reply)."""
     query = select(Offer).where(
         Offer.physician_id == physician_id,
         Offer.state.in_((OfferState.withdrawn, OfferState.timed_out, OfferState.failed)),
@@ -100,10 +100,15 @@ def _ended_offer(
     if case_id is not None:
         query = query.where(Offer.case_id == case_id)
     else:
-        query = query.where(Offer.responded_at >= at - LATE_REPLY)
-    if late:
-        query = query.where(Offer.sms_sent_at < at + TWILIO_DATE_STEP)
+        query = query.where(Offer.responded_at >= (sent_at or now) - LATE_REPLY)
+    if sent_at is not None:
+        query = query.where(_sent_before(sent_at))
     return session.scalar(query.order_by(Offer.id.desc()).limit(1))
+
+
+def _sent_before(sent_at: datetime) -> ColumnElement[bool]:
+    """An offer whose SMS left no later than the second a reply is dated (Twilio's dates are to the second)."""
+    return Offer.sms_sent_at < sent_at + TWILIO_DATE_STEP
 
 
 def _too_late(session: Session, offer_id: int) -> Answer:
@@ -138,7 +143,7 @@ def _answer_offer(
         if accepted is not None:
             return Answer(protocol.accepted_text(held.id, visit_url(base_url, secret, accepted)), held.id)
     if offer is None:
-        ended = _ended_offer(session, sent_at or clock.now(), physician.id, reply.case_id, sent_at is not None)
+        ended = _ended_offer(session, clock.now(), physician.id, reply.case_id, sent_at)
         if ended is not None:
             return _too_late(session, ended.id)
         if reply.case_id is not None:
@@ -172,10 +177,6 @@ def _answer_link(
     return Answer(protocol.link_text(offer.case_id, visit_url(base_url, secret, offer)), offer.case_id)
 
 
-# The steps of a visit in order: a late step the case has already passed was overtaken, not refused.
-STEP_ORDER = [CaseState.accepted, CaseState.en_route, CaseState.on_scene, CaseState.visit_completed]
-
-
 def _answer_progress(
     session, clock, physician: Physician, reply: protocol.Reply, sent_at: datetime | None = None
 ) -> Answer:
@@ -188,8 +189,7 @@ def _answer_progress(
         return Answer(None)  # about a case that has ended since; the one they hold now is not it
     if case is None:
         return Answer(protocol.NO_VISIT_TEXT)
-    target = progress.TARGET[reply.intent]
-    if sent_at is not None and STEP_ORDER.index(case.state) > STEP_ORDER.index(target):
+    if sent_at is not None and progress.overtaken(case, reply.intent):
         return Answer(None)
     if sent_at is not None and reply.intent is not Intent.en_route:
         clock = ManualClock(min(max(sent_at, case.updated_at), clock.now()))

@@ -25,6 +25,9 @@ FROM = {
     Intent.completed: {CaseState.on_scene},
 }
 
+# The visit's states in order: a step whose state the case is already beyond was overtaken.
+STEPS = (CaseState.accepted, CaseState.en_route, CaseState.on_scene, CaseState.visit_completed)
+
 
 class ProgressRefused(Exception):
     """The step does not fit where the case is (e.g. 完了 before 到着)."""
@@ -36,6 +39,11 @@ def active_case(session: Session, physician_id: int, case_id: int | None = None)
     if case_id is not None:
         query = query.where(Case.id == case_id)
     return session.scalar(query.with_for_update())
+
+
+def overtaken(case: Case, intent: Intent) -> bool:
+    """Whether the case is already beyond the state the step `intent` moves it to."""
+    return STEPS.index(case.state) > STEPS.index(TARGET[intent])
 
 
 def report(session: Session, clock: Clock, case: Case, intent: Intent, actor: Actor) -> Case:
