@@ -134,17 +134,19 @@ def _travel_min(
     return UNKNOWN_TRAVEL_MIN if found is None else found
 
 
-def _offer_by_hand(
+def offer_to(
     session: Session,
     clock: Clock,
     case_id: int,
     physician_id: int,
     actor: Actor,
-    holder: int | None,
-    estimate: TravelEstimate | None,
+    holder: int | None = None,
+    estimate: TravelEstimate | None = None,
 ) -> SmsMessage:
-    """The offer a coordinator's hand makes (to offer, or to record a yes given on the phone): the case taken
-    back as `_prepare` does, the drive estimated, the physician's area named when they back it up."""
+    """Offer the case to this physician now (even one who declined before); returns its SMS, claimed for
+    the caller to send once this commits. `holder` as for `assign`: the physician it relieves, if any. The
+    case is taken back as `_prepare` does, the drive estimated, the physician's area named when they back
+    it up; `assign` records a yes given on the phone through the same offer."""
     case = _prepare(session, clock, case_id, physician_id, actor, holder)
     travel = _travel_min(session, clock, case, physician_id, estimate)
     return service.make_offer(
@@ -156,20 +158,6 @@ def _offer_by_hand(
         manual=True,
         from_area_id=backup_area(session, case, physician_id, clock.now()),
     )
-
-
-def offer_to(
-    session: Session,
-    clock: Clock,
-    case_id: int,
-    physician_id: int,
-    actor: Actor,
-    holder: int | None = None,
-    estimate: TravelEstimate | None = None,
-) -> SmsMessage:
-    """Offer the case to this physician now (even one who declined before); returns its SMS, claimed for
-    the caller to send once this commits. `holder` as for `assign`: the physician it relieves, if any."""
-    return _offer_by_hand(session, clock, case_id, physician_id, actor, holder, estimate)
 
 
 def assign(
@@ -187,7 +175,7 @@ def assign(
     """The coordinator arranged the visit by phone: record the acceptance and send the details link. `holder`
     is the physician the coordinator saw holding the case (None: nobody); another holder is AlreadyAssigned.
     `estimate`: the travel estimate the family's arrival time is told from."""
-    message = _offer_by_hand(session, clock, case_id, physician_id, actor, holder, estimate)
+    message = offer_to(session, clock, case_id, physician_id, actor, holder, estimate)
     message.status = "withdrawn"  # the physician already said yes on the phone: no offer SMS
     offer_id = message.offer_id
     assert offer_id is not None  # the SMS of the offer just made
